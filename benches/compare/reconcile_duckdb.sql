@@ -1,0 +1,287 @@
+-- sverka reconciliation contract v1, sections 2-4, as one DuckDB SQL script.
+--
+-- Benchmark comparison only (benches/compare), not the product. Run it through
+-- duckdb_reconcile.py, which creates the inputs this script expects:
+--
+--   raw_instructions(file_idx, file, row, instruction_id, beneficiary_id, program, cycle,
+--                    provider, account, amount, currency, due_date)          -- all VARCHAR
+--   raw_settlements (file_idx, file, row, provider, provider_ref, instruction_id, account,
+--                    amount, fee, currency, status, value_date)               -- all VARCHAR
+--   currencies(code VARCHAR, minor_units INTEGER)                             -- schemas/iso4217.json
+--
+-- file_idx = position of the file in name order, row = 1-based data row: (file_idx, row)
+-- is the input order. The script leaves three tables, out_instructions, out_settlements
+-- and out_rejects, already in output order; the driver writes them to Parquet.
+--
+-- Amounts are exact: the text is validated first, then cast (after normalising the
+-- fraction to 4 digits, the largest minor units in the ISO table) to DECIMAL(38,4).
+-- No floating point anywhere.
+
+-- Trim surrounding spaces and tabs only (U+0020, U+0009); empty -> NULL ("missing").
+CREATE OR REPLACE TEMP MACRO tx(s) AS nullif(trim(s, ' ' || chr(9)), '');
+-- -?digits(.digits)? with at most 15 integer digits.
+CREATE OR REPLACE TEMP MACRO amt_ok(a) AS
+    regexp_full_match(a, '-?[0-9]+(\.[0-9]+)?')
+    AND length(split_part(ltrim(a, '-'), '.', 1)) <= 15;
+-- Exact value of a text that passed amt_ok, at scale 4. Digits beyond the 4th decimal are
+-- only ever zeros for rows that survive amount_precision, so cutting them is exact.
+CREATE OR REPLACE TEMP MACRO amt_val(a) AS
+    CAST((CASE WHEN starts_with(a, '-') THEN '-' ELSE '' END)
+         || split_part(ltrim(a, '-'), '.', 1) || '.'
+         || rpad(left(split_part(a, '.', 2), 4), 4, '0') AS DECIMAL(38, 4));
+-- No non-zero digit beyond the currency's minor units.
+CREATE OR REPLACE TEMP MACRO prec_ok(a, mu) AS
+    rtrim(substr(split_part(a, '.', 2), mu + 1), '0') = '';
+-- YYYY-MM-DD and a real calendar date.
+CREATE OR REPLACE TEMP MACRO dt_val(d) AS
+    CASE WHEN regexp_full_match(d, '[0-9]{4}-[0-9]{2}-[0-9]{2}') THEN TRY_CAST(d AS DATE) END;
+
+------------------------------------------------------------------------------------------
+-- 2. Field validation: instructions
+------------------------------------------------------------------------------------------
+CREATE OR REPLACE TEMP TABLE i_t AS
+SELECT r.file_idx, r.file, r.row,
+       tx(r.instruction_id) AS instruction_id, tx(r.beneficiary_id) AS beneficiary_id,
+       tx(r.program) AS program, tx(r.cycle) AS cycle, tx(r.provider) AS provider,
+       tx(r.account) AS account, tx(r.amount) AS amount, tx(r.currency) AS currency,
+       tx(r.due_date) AS due_date
+FROM raw_instructions r;
+
+CREATE OR REPLACE TEMP TABLE i_v AS
+WITH p AS (
+    SELECT t.*, c.minor_units AS mu,
+           amt_ok(t.amount) AS a_ok,
+           CASE WHEN amt_ok(t.amount) THEN amt_val(t.amount) END AS amt,
+           dt_val(t.due_date) AS due
+    FROM i_t t LEFT JOIN currencies c ON c.code = t.currency
+)
+SELECT p.*,
+    CASE
+        WHEN instruction_id IS NULL THEN {'reason': 'missing_field', 'col': 'instruction_id'}
+        WHEN beneficiary_id IS NULL THEN {'reason': 'missing_field', 'col': 'beneficiary_id'}
+        WHEN program IS NULL        THEN {'reason': 'missing_field', 'col': 'program'}
+        WHEN cycle IS NULL          THEN {'reason': 'missing_field', 'col': 'cycle'}
+        WHEN provider IS NULL       THEN {'reason': 'missing_field', 'col': 'provider'}
+        WHEN account IS NULL        THEN {'reason': 'missing_field', 'col': 'account'}
+        WHEN amount IS NULL         THEN {'reason': 'missing_field', 'col': 'amount'}
+        WHEN NOT a_ok               THEN {'reason': 'invalid_amount', 'col': 'amount'}
+        WHEN amt <= 0               THEN {'reason': 'non_positive_amount', 'col': 'amount'}
+        WHEN currency IS NULL       THEN {'reason': 'missing_field', 'col': 'currency'}
+        WHEN mu IS NULL             THEN {'reason': 'unknown_currency', 'col': 'currency'}
+        WHEN NOT prec_ok(amount, mu) THEN {'reason': 'amount_precision', 'col': 'amount'}
+        WHEN due_date IS NULL       THEN {'reason': 'missing_field', 'col': 'due_date'}
+        WHEN due IS NULL            THEN {'reason': 'invalid_date', 'col': 'due_date'}
+    END AS rej
+FROM p;
+
+------------------------------------------------------------------------------------------
+-- 2. Field validation: settlements
+------------------------------------------------------------------------------------------
+CREATE OR REPLACE TEMP TABLE s_t AS
+SELECT r.file_idx, r.file, r.row,
+       tx(r.provider) AS provider, tx(r.provider_ref) AS provider_ref,
+       tx(r.instruction_id) AS instruction_id, tx(r.account) AS account,
+       tx(r.amount) AS amount, tx(r.fee) AS fee, tx(r.currency) AS currency,
+       tx(r.status) AS status, tx(r.value_date) AS value_date
+FROM raw_settlements r;
+
+CREATE OR REPLACE TEMP TABLE s_v AS
+WITH p AS (
+    SELECT t.*, c.minor_units AS mu,
+           amt_ok(t.amount) AS a_ok,
+           CASE WHEN amt_ok(t.amount) THEN amt_val(t.amount) END AS amt,
+           amt_ok(t.fee) AS f_ok,
+           CASE WHEN amt_ok(t.fee) THEN amt_val(t.fee) END AS fee_amt,
+           dt_val(t.value_date) AS vdate
+    FROM s_t t LEFT JOIN currencies c ON c.code = t.currency
+)
+SELECT p.*,
+    CASE
+        WHEN provider IS NULL       THEN {'reason': 'missing_field', 'col': 'provider'}
+        WHEN provider_ref IS NULL   THEN {'reason': 'missing_field', 'col': 'provider_ref'}
+        WHEN account IS NULL        THEN {'reason': 'missing_field', 'col': 'account'}
+        WHEN amount IS NULL         THEN {'reason': 'missing_field', 'col': 'amount'}
+        WHEN NOT a_ok               THEN {'reason': 'invalid_amount', 'col': 'amount'}
+        WHEN amt < 0                THEN {'reason': 'negative_amount', 'col': 'amount'}
+        WHEN fee IS NOT NULL AND NOT f_ok THEN {'reason': 'invalid_amount', 'col': 'fee'}
+        WHEN fee IS NOT NULL AND fee_amt < 0 THEN {'reason': 'negative_amount', 'col': 'fee'}
+        WHEN currency IS NULL       THEN {'reason': 'missing_field', 'col': 'currency'}
+        WHEN mu IS NULL             THEN {'reason': 'unknown_currency', 'col': 'currency'}
+        WHEN NOT prec_ok(amount, mu) THEN {'reason': 'amount_precision', 'col': 'amount'}
+        WHEN fee IS NOT NULL AND NOT prec_ok(fee, mu) THEN {'reason': 'amount_precision', 'col': 'fee'}
+        WHEN status IS NULL         THEN {'reason': 'missing_field', 'col': 'status'}
+        WHEN status NOT IN ('SETTLED', 'FAILED', 'RETURNED')
+                                    THEN {'reason': 'invalid_status', 'col': 'status'}
+        WHEN value_date IS NULL     THEN {'reason': 'missing_field', 'col': 'value_date'}
+        WHEN vdate IS NULL          THEN {'reason': 'invalid_date', 'col': 'value_date'}
+    END AS rej
+FROM p;
+
+------------------------------------------------------------------------------------------
+-- 2. De-duplication among field-valid rows (first in input order wins)
+------------------------------------------------------------------------------------------
+CREATE OR REPLACE TEMP TABLE i_d AS
+SELECT file_idx, file, row, instruction_id, beneficiary_id, program, cycle, provider,
+       account, amount, currency, due_date, amt, due, rej,
+       CASE WHEN rej IS NULL THEN
+           row_number() OVER (PARTITION BY (rej IS NULL), instruction_id ORDER BY file_idx, row) > 1
+       END AS dup
+FROM i_v;
+
+CREATE OR REPLACE TEMP TABLE ia AS            -- accepted instructions
+SELECT file_idx, row, instruction_id, beneficiary_id, program, cycle, provider, account,
+       currency, amt, due
+FROM i_d WHERE rej IS NULL AND NOT dup;
+
+CREATE OR REPLACE TEMP TABLE s_d AS
+SELECT file_idx, file, row, provider, provider_ref, instruction_id, account, amount, fee,
+       currency, status, value_date, amt, vdate, rej,
+       CASE WHEN rej IS NULL THEN
+           row_number() OVER (PARTITION BY (rej IS NULL), provider, provider_ref
+                              ORDER BY file_idx, row) > 1
+       END AS dup
+FROM s_v;
+
+CREATE OR REPLACE TEMP TABLE sa AS            -- accepted settlements; sid = input position
+SELECT (file_idx::BIGINT << 32) + row AS sid, file_idx, row, provider, provider_ref,
+       instruction_id, account, currency, status, amt, vdate
+FROM s_d WHERE rej IS NULL AND NOT dup;
+
+------------------------------------------------------------------------------------------
+-- 3. Matching
+------------------------------------------------------------------------------------------
+-- 3.1 reference: echoed instruction_id equals an accepted instruction's id
+CREATE OR REPLACE TEMP TABLE m_ref AS
+SELECT s.sid, i.instruction_id AS iid
+FROM sa s JOIN ia i ON i.instruction_id = s.instruction_id;
+
+-- 3.2 fallback candidates among the rest
+CREATE OR REPLACE TEMP TABLE cand AS
+WITH fs AS (SELECT * FROM sa WHERE sid NOT IN (SELECT sid FROM m_ref)),
+     fi AS (SELECT * FROM ia WHERE instruction_id NOT IN (SELECT iid FROM m_ref))
+SELECT fs.sid, fi.instruction_id AS iid
+FROM fs JOIN fi
+  ON fs.provider = fi.provider AND fs.account = fi.account
+ AND fs.currency = fi.currency AND fs.amt = fi.amt
+WHERE abs(date_diff('day', fi.due, fs.vdate)) <= 7;
+
+CREATE OR REPLACE TEMP TABLE cand_n AS
+SELECT sid, iid,
+       count(*) OVER (PARTITION BY sid) AS s_n,
+       count(*) OVER (PARTITION BY iid) AS i_n
+FROM cand;
+
+CREATE OR REPLACE TEMP TABLE m_all AS
+SELECT sid, iid, 'REFERENCE' AS method FROM m_ref
+UNION ALL
+SELECT sid, iid, 'FALLBACK' AS method FROM cand_n WHERE s_n = 1 AND i_n = 1;
+
+-- a settlement with candidates but no unique mutual pair
+CREATE OR REPLACE TEMP TABLE ambiguous AS
+SELECT DISTINCT sid FROM cand_n WHERE NOT (s_n = 1 AND i_n = 1);
+
+------------------------------------------------------------------------------------------
+-- 4. Status and flags
+------------------------------------------------------------------------------------------
+CREATE OR REPLACE TEMP TABLE agg AS
+SELECT m.iid,
+       count(*) AS n,
+       count(*) FILTER (WHERE s.status = 'SETTLED') AS n_settled,
+       count(*) FILTER (WHERE s.status = 'RETURNED') AS n_returned,
+       bool_or(s.currency <> i.currency) AS cur_mis,
+       coalesce(sum(s.amt) FILTER (WHERE s.status = 'SETTLED' AND s.currency = i.currency), 0)
+         - coalesce(sum(s.amt) FILTER (WHERE s.status = 'RETURNED' AND s.currency = i.currency), 0)
+         AS paid,
+       bool_or(s.status = 'SETTLED' AND s.account <> i.account) AS acct_mis,
+       bool_or(s.status = 'SETTLED' AND date_diff('day', i.due, s.vdate) > 3) AS late,
+       bool_or(s.provider <> i.provider) AS prov_mis,
+       bool_or(m.method = 'FALLBACK') AS fb
+FROM m_all m JOIN sa s ON s.sid = m.sid JOIN ia i ON i.instruction_id = m.iid
+GROUP BY m.iid;
+
+-- lower median: element at index floor((k-1)/2) of the k amounts sorted ascending
+CREATE OR REPLACE TEMP TABLE med AS
+SELECT program, cycle, currency, amt AS med
+FROM (SELECT program, cycle, currency, amt,
+             row_number() OVER (PARTITION BY program, cycle, currency ORDER BY amt) AS rn,
+             count(*) OVER (PARTITION BY program, cycle, currency) AS k
+      FROM ia)
+WHERE rn - 1 = (k - 1) // 2;
+
+CREATE OR REPLACE TEMP TABLE dup_ben AS
+SELECT beneficiary_id, program, cycle FROM ia
+GROUP BY beneficiary_id, program, cycle HAVING count(*) >= 2;
+
+CREATE OR REPLACE TEMP TABLE shared_acct AS
+SELECT provider, account FROM ia
+GROUP BY provider, account HAVING count(DISTINCT beneficiary_id) >= 4;
+
+CREATE OR REPLACE TEMP TABLE out_instructions AS
+SELECT i.instruction_id,
+       CASE
+           WHEN a.n IS NULL                        THEN 'UNPAID'
+           WHEN a.cur_mis                          THEN 'CURRENCY_MISMATCH'
+           WHEN a.n_settled >= 2                   THEN 'DOUBLE_PAID'
+           WHEN a.n_settled = 0 AND a.n_returned > 0 THEN 'RETURNED'
+           WHEN a.n_settled = 0                    THEN 'FAILED'
+           WHEN a.paid = 0 AND a.n_returned > 0    THEN 'RETURNED'
+           WHEN a.paid = i.amt                     THEN 'PAID'
+           WHEN a.paid < i.amt                     THEN 'UNDERPAID'
+           ELSE 'OVERPAID'
+       END AS status,
+       concat_ws(';',
+           CASE WHEN a.acct_mis THEN 'ACCOUNT_MISMATCH' END,
+           CASE WHEN i.amt > 3 * md.med THEN 'AMOUNT_OUTLIER' END,
+           CASE WHEN db.beneficiary_id IS NOT NULL THEN 'DUPLICATE_BENEFICIARY' END,
+           CASE WHEN a.fb THEN 'FALLBACK_MATCH' END,
+           CASE WHEN a.late THEN 'LATE' END,
+           CASE WHEN a.prov_mis THEN 'PROVIDER_MISMATCH' END,
+           CASE WHEN sh.provider IS NOT NULL THEN 'SHARED_ACCOUNT' END) AS flags,
+       coalesce(a.paid, 0)::DECIMAL(38, 4) AS paid_amount,
+       coalesce(a.n, 0)::BIGINT AS settlement_count
+FROM ia i
+LEFT JOIN agg a ON a.iid = i.instruction_id
+LEFT JOIN med md ON md.program = i.program AND md.cycle = i.cycle AND md.currency = i.currency
+LEFT JOIN dup_ben db ON db.beneficiary_id = i.beneficiary_id AND db.program = i.program
+                    AND db.cycle = i.cycle
+LEFT JOIN shared_acct sh ON sh.provider = i.provider AND sh.account = i.account
+ORDER BY i.file_idx, i.row;
+
+CREATE OR REPLACE TEMP TABLE out_settlements AS
+SELECT s.provider, s.provider_ref,
+       coalesce(m.method, 'NONE') AS match_method,
+       m.iid AS matched_instruction_id,
+       CASE WHEN am.sid IS NOT NULL THEN 'AMBIGUOUS' ELSE '' END AS flags
+FROM sa s
+LEFT JOIN m_all m ON m.sid = s.sid
+LEFT JOIN ambiguous am ON am.sid = s.sid
+ORDER BY s.file_idx, s.row;
+
+------------------------------------------------------------------------------------------
+-- Rejects: instructions side first, then input order
+------------------------------------------------------------------------------------------
+CREATE OR REPLACE TEMP TABLE out_rejects AS
+SELECT side, file, row, "column", reason, left("value", 200) AS "value"
+FROM (
+    SELECT 0 AS side_idx, 'instructions' AS side, file_idx, file, row::BIGINT AS row,
+           CASE WHEN dup THEN 'instruction_id' ELSE rej.col END AS "column",
+           CASE WHEN dup THEN 'duplicate_instruction_id' ELSE rej.reason END AS reason,
+           CASE coalesce(CASE WHEN dup THEN 'instruction_id' END, rej.col)
+               WHEN 'instruction_id' THEN instruction_id WHEN 'beneficiary_id' THEN beneficiary_id
+               WHEN 'program' THEN program WHEN 'cycle' THEN cycle
+               WHEN 'provider' THEN provider WHEN 'account' THEN account
+               WHEN 'amount' THEN amount WHEN 'currency' THEN currency
+               WHEN 'due_date' THEN due_date END AS "value"
+    FROM i_d WHERE rej IS NOT NULL OR dup
+    UNION ALL
+    SELECT 1, 'settlements', file_idx, file, row::BIGINT,
+           CASE WHEN dup THEN 'provider_ref' ELSE rej.col END,
+           CASE WHEN dup THEN 'duplicate_provider_ref' ELSE rej.reason END,
+           CASE coalesce(CASE WHEN dup THEN 'provider_ref' END, rej.col)
+               WHEN 'provider' THEN provider WHEN 'provider_ref' THEN provider_ref
+               WHEN 'account' THEN account WHEN 'amount' THEN amount WHEN 'fee' THEN fee
+               WHEN 'currency' THEN currency WHEN 'status' THEN status
+               WHEN 'value_date' THEN value_date END
+    FROM s_d WHERE rej IS NOT NULL OR dup
+)
+ORDER BY side_idx, file_idx, row;
