@@ -70,8 +70,8 @@ def main():
     counts = {n: con.execute(f"SELECT count(*) FROM out_{n}").fetchone()[0]
               for n in ("instructions", "settlements", "rejects")}
     # Conservation (CONTRACT.md section 2): every input row is in exactly one output row.
-    for side in ("instructions", "settlements"):
-        n_in = con.execute(f"SELECT count(*) FROM raw_{side}").fetchone()[0]
+    for side, t in (("instructions", "i_d"), ("settlements", "s_d")):
+        n_in = con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
         n_rej = con.execute("SELECT count(*) FROM out_rejects WHERE side = ?", [side]).fetchone()[0]
         if n_in != counts[side] + n_rej:
             print(f"internal error: {side}: {n_in} rows in, {counts[side]} accepted + "

@@ -39,7 +39,7 @@ CREATE OR REPLACE TEMP MACRO dt_val(d) AS
 ------------------------------------------------------------------------------------------
 -- 2. Field validation: instructions
 ------------------------------------------------------------------------------------------
-CREATE OR REPLACE TEMP TABLE i_t AS
+CREATE OR REPLACE TEMP VIEW i_t AS
 SELECT r.file_idx, r.file, r.row,
        tx(r.instruction_id) AS instruction_id, tx(r.beneficiary_id) AS beneficiary_id,
        tx(r.program) AS program, tx(r.cycle) AS cycle, tx(r.provider) AS provider,
@@ -47,7 +47,7 @@ SELECT r.file_idx, r.file, r.row,
        tx(r.due_date) AS due_date
 FROM raw_instructions r;
 
-CREATE OR REPLACE TEMP TABLE i_v AS
+CREATE OR REPLACE TEMP VIEW i_v AS
 WITH p AS (
     SELECT t.*, c.minor_units AS mu,
            amt_ok(t.amount) AS a_ok,
@@ -77,7 +77,7 @@ FROM p;
 ------------------------------------------------------------------------------------------
 -- 2. Field validation: settlements
 ------------------------------------------------------------------------------------------
-CREATE OR REPLACE TEMP TABLE s_t AS
+CREATE OR REPLACE TEMP VIEW s_t AS
 SELECT r.file_idx, r.file, r.row,
        tx(r.provider) AS provider, tx(r.provider_ref) AS provider_ref,
        tx(r.instruction_id) AS instruction_id, tx(r.account) AS account,
@@ -85,7 +85,7 @@ SELECT r.file_idx, r.file, r.row,
        tx(r.status) AS status, tx(r.value_date) AS value_date
 FROM raw_settlements r;
 
-CREATE OR REPLACE TEMP TABLE s_v AS
+CREATE OR REPLACE TEMP VIEW s_v AS
 WITH p AS (
     SELECT t.*, c.minor_units AS mu,
            amt_ok(t.amount) AS a_ok,
