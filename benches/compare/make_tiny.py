@@ -234,6 +234,10 @@ inst("R24", amount="5.", reject="invalid_amount")
 inst("R25", amount=".5", reject="invalid_amount")
 inst("R26", due_date="2025-02-29", reject="invalid_date")
 inst("R27", amount="1 000.00", reject="invalid_amount")
+inst("R28", due_date="0000-01-01", reject="invalid_date")           # there is no year 0
+inst("R29", amount="0000000000000001", reject="invalid_amount")     # 16 digits as written
+inst("R30", amount="-0", reject="non_positive_amount")
+inst("R31", amount="100000.00\r", reject="invalid_amount")          # only space/tab trimmed
 settl("UZCARD", "R09")                                                # rejected id: NONE
 # duplicates: the first *field-valid* row wins, across files
 inst("I_DUPX", amount="abc", reject="invalid_amount")
@@ -265,6 +269,7 @@ settl("PAYME", "I01", fee="abc", currency="XYZ", reject="invalid_amount")  # fee
 settl("PAYME", "I01", amount="1.001", status="BAD", reject="amount_precision")
 settl("PAYME", "", account="NOBODY", fee=" ")              # unexpected money, empty fee
 settl("PAYME", "", account="NOBODY", amount="0", fee="0.00")
+settl("PAYME", "", account="NOBODY", amount="-0.00", fee="-0")      # zero is not negative
 settl("PAYME", "I01", ref="DUPREF", status="BAD", reject="invalid_status")
 settl("PAYME", "", ref="DUPREF", account="NOBODY2")
 settl("PAYME", "", ref="DUPREF", account="NOBODY3", reject="duplicate_provider_ref")

@@ -32,9 +32,10 @@ CREATE OR REPLACE TEMP MACRO amt_val(a) AS
 -- No non-zero digit beyond the currency's minor units.
 CREATE OR REPLACE TEMP MACRO prec_ok(a, mu) AS
     rtrim(substr(split_part(a, '.', 2), mu + 1), '0') = '';
--- YYYY-MM-DD and a real calendar date.
+-- YYYY-MM-DD and a real calendar date (years 0001-9999: there is no year 0).
 CREATE OR REPLACE TEMP MACRO dt_val(d) AS
-    CASE WHEN regexp_full_match(d, '[0-9]{4}-[0-9]{2}-[0-9]{2}') THEN TRY_CAST(d AS DATE) END;
+    CASE WHEN regexp_full_match(d, '[0-9]{4}-[0-9]{2}-[0-9]{2}') AND NOT starts_with(d, '0000')
+         THEN TRY_CAST(d AS DATE) END;
 
 ------------------------------------------------------------------------------------------
 -- 2. Field validation: instructions

@@ -56,7 +56,8 @@ def prec_ok(c):
 
 
 def dt_val(c):
-    ok = pl.col(c).str.contains(DATE_RE)
+    """YYYY-MM-DD and a real calendar date (years 0001-9999: there is no year 0)."""
+    ok = pl.col(c).str.contains(DATE_RE) & ~pl.col(c).str.starts_with("0000")
     return pl.when(ok).then(pl.col(c).str.to_date("%Y-%m-%d", strict=False)).otherwise(None)
 
 
