@@ -1,1 +1,37 @@
-fn main() {}
+//! The `sverka` binary: parses arguments, runs the command, maps the result to an exit
+//! code and prints the error once (STYLE.md 1).
+
+mod args;
+mod reconcile;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    // Panics are bugs or hostile files the engine failed to contain: report them once,
+    // as an internal error, without the default hook's noise.
+    std::panic::set_hook(Box::new(|_| {}));
+    let cli = args::Cli::parse();
+    let result = std::panic::catch_unwind(|| run(cli));
+    match result {
+        Ok(Ok(code)) => ExitCode::from(code),
+        Ok(Err(e)) => {
+            eprintln!("sverka: {e}");
+            ExitCode::from(e.exit_code() as u8)
+        }
+        Err(p) => {
+            eprintln!(
+                "sverka: internal error: {}; nothing was written. Please report this with the command you ran.",
+                sverka_engine::load::panic_message(&p)
+            );
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: args::Cli) -> Result<u8, sverka_engine::Error> {
+    match cli.command {
+        args::Command::Reconcile(a) => reconcile::run(a),
+    }
+}

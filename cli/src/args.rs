@@ -1,0 +1,70 @@
+//! Command-line arguments (clap). Only this module knows clap; `reconcile.rs` turns these
+//! into engine settings (STYLE.md 2).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sverka",
+    version,
+    about = "Reconcile payment instructions with provider settlements, exactly.",
+    long_about = "sverka matches the payment instructions of a social-protection payroll with the \
+                  settlement files that banks, card processors and mobile-money providers send back, \
+                  and reports every instruction's fate, every anomaly and every rejected input row, \
+                  with exact totals an auditor can re-derive.\n\n\
+                  Exit status: 0 reconciled (findings are not failures), 2 unusable input or arguments, \
+                  1 internal error, 3 a --fail-on finding occurred."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Match instructions with settlements and write the results (CONTRACT.md).
+    Reconcile(ReconcileArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    /// Instruction files (.csv, .parquet, .arrow) or directories of them (read sorted by name).
+    #[arg(long, required = true, num_args = 1.., value_name = "PATH")]
+    pub instructions: Vec<PathBuf>,
+    /// Settlement files or directories, e.g. one file per provider.
+    #[arg(long, required = true, num_args = 1.., value_name = "PATH")]
+    pub settlements: Vec<PathBuf>,
+    /// Output folder: instructions.parquet, settlements.parquet, rejects.parquet, summary.json.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Also write spreadsheet-safe CSV copies of the three row outputs.
+    #[arg(long)]
+    pub csv: bool,
+    /// Worker threads [default: all cores]. Results are identical for any value.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// A SETTLED settlement later than due_date + this many days flags LATE.
+    #[arg(long, default_value_t = 3, value_name = "DAYS")]
+    pub late_days: u32,
+    /// Fallback matching accepts |value_date - due_date| up to this many days.
+    #[arg(long, default_value_t = 7, value_name = "DAYS")]
+    pub fallback_days: u32,
+    /// SHARED_ACCOUNT when one (provider, account) names at least this many beneficiaries.
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub shared_account_min: u32,
+    /// AMOUNT_OUTLIER when amount > this factor x the lower median of its (program, cycle, currency).
+    #[arg(long, default_value = "3", value_name = "FACTOR")]
+    pub outlier_factor: String,
+    /// Comma-separated statuses, flags, AMBIGUOUS or `rejects`: if any occurs, exit 3
+    /// (outputs are still written). Example: --fail-on DOUBLE_PAID,OVERPAID,rejects
+    #[arg(long, value_delimiter = ',', value_name = "LIST")]
+    pub fail_on: Vec<String>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Print summary.json to stdout instead of the closing screen.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,173 @@
+//! `sverka reconcile`: resolves arguments into engine settings, shows progress on a
+//! terminal, prints the closing screen and applies `--fail-on`.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::Value;
+use sverka_engine::pipeline::fail_on_names;
+use sverka_engine::{Error, Factor, Outcome, Progress, ReconcileConfig, Settings};
+
+use crate::args::ReconcileArgs;
+
+struct Bar(ProgressBar);
+
+impl Progress for Bar {
+    fn stage(&self, name: &'static str) {
+        self.0.set_message(name);
+    }
+    fn rows(&self, n: u64) {
+        self.0.inc(n);
+    }
+}
+
+pub fn run(a: ReconcileArgs) -> Result<u8, Error> {
+    let known = fail_on_names();
+    for name in &a.fail_on {
+        if !known.contains(&name.as_str()) {
+            return Err(Error::Usage(format!(
+                "--fail-on {name:?} is not a status, flag or `rejects`; choose from {}",
+                known.join(", ")
+            )));
+        }
+    }
+    if let Some(n) = a.threads {
+        if n == 0 {
+            return Err(Error::Usage("--threads must be at least 1".into()));
+        }
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .map_err(|e| Error::Internal(format!("thread pool: {e}")))?;
+    }
+    let cfg = ReconcileConfig {
+        instructions: a.instructions,
+        settlements: a.settlements,
+        out: a.out,
+        csv: a.csv,
+        settings: Settings {
+            late_days: a.late_days,
+            fallback_days: a.fallback_days,
+            shared_account_min: a.shared_account_min,
+            outlier_factor: Factor::parse(&a.outlier_factor)?,
+        },
+    };
+    let show = !a.quiet && !a.json;
+    let outcome = if show && std::io::stderr().is_terminal() {
+        let bar = ProgressBar::new_spinner();
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} {msg:10} {human_pos} rows validated  {elapsed}",
+            )
+            .expect("valid template"),
+        );
+        bar.enable_steady_tick(Duration::from_millis(120));
+        let bar = Bar(bar);
+        let r = sverka_engine::reconcile(&cfg, &bar);
+        bar.0.finish_and_clear();
+        r?
+    } else {
+        sverka_engine::reconcile(&cfg, &sverka_engine::pipeline::Silent)?
+    };
+    if !a.quiet {
+        for w in &outcome.warnings {
+            eprintln!("sverka: warning: {w}");
+        }
+    }
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&outcome.summary).expect("json")
+        );
+    } else if show {
+        print!("{}", screen(&outcome));
+    }
+    let hits: Vec<String> = a
+        .fail_on
+        .iter()
+        .filter_map(|n| {
+            let c = outcome.count_of(n);
+            (c > 0).then(|| format!("{n} {c}"))
+        })
+        .collect();
+    if !hits.is_empty() {
+        if !a.quiet {
+            eprintln!(
+                "sverka: --fail-on: {} (outputs were written)",
+                hits.join(", ")
+            );
+        }
+        return Ok(3);
+    }
+    Ok(0)
+}
+
+fn pairs(v: &Value) -> String {
+    match v.as_object() {
+        Some(o) if !o.is_empty() => o
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        _ => "none".into(),
+    }
+}
+
+/// The one closing screen: counts by status and flag, totals per currency, rejects by
+/// reason, where the files are.
+fn screen(o: &Outcome) -> String {
+    let s = &o.summary;
+    let c = &s["counts"];
+    let mut out = String::new();
+    let line = |out: &mut String, k: &str, v: String| out.push_str(&format!("  {k:<13}{v}\n"));
+    out.push_str(&format!(
+        "sverka reconcile — results in {}\n",
+        o.out_dir.display()
+    ));
+    line(
+        &mut out,
+        "instructions",
+        format!(
+            "{} read, {} accepted, {} rejected",
+            c["instructions_in"], c["instructions_accepted"], c["rejects"]["instructions"]
+        ),
+    );
+    line(
+        &mut out,
+        "settlements",
+        format!(
+            "{} read, {} accepted, {} rejected",
+            c["settlements_in"], c["settlements_accepted"], c["rejects"]["settlements"]
+        ),
+    );
+    line(&mut out, "status", pairs(&c["by_status"]));
+    line(&mut out, "flags", pairs(&c["by_flag"]));
+    line(&mut out, "matches", pairs(&c["by_match"]));
+    for side in ["instructions", "settlements"] {
+        let r = &c["rejects_by_reason"][side];
+        if r.as_object().is_some_and(|o| !o.is_empty()) {
+            line(&mut out, &format!("rejected {}", &side[..3]), pairs(r));
+        }
+    }
+    if let Some(t) = s["totals"].as_object() {
+        out.push_str("  totals\n");
+        out.push_str(&format!(
+            "    {:<5}{:>20}{:>20}{:>20}{:>20}\n",
+            "ccy", "instructed", "settled", "unpaid", "unexpected"
+        ));
+        for (ccy, v) in t {
+            let g = |k: &str| v[k].as_str().unwrap_or("").to_string();
+            out.push_str(&format!(
+                "    {:<5}{:>20}{:>20}{:>20}{:>20}\n",
+                ccy,
+                g("instructed_amount"),
+                g("settled_amount"),
+                g("unpaid_amount"),
+                g("unexpected_amount")
+            ));
+        }
+    }
+    line(&mut out, "files", o.written.join(", "));
+    out
+}

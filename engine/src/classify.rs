@@ -1,0 +1,328 @@
+//! Instruction status and flags (CONTRACT.md section 4). Pure.
+
+use rayon::prelude::*;
+
+use crate::config::Settings;
+use crate::group;
+use crate::matching::{Matches, Method, NO_MATCH};
+use crate::schema::{ins, set, SettleStatus};
+use crate::table::Table;
+
+/// Instruction statuses, in the order they are decided: the first rule that holds wins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+pub enum Status {
+    Unpaid = 0,
+    CurrencyMismatch = 1,
+    DoublePaid = 2,
+    Returned = 3,
+    Failed = 4,
+    Paid = 5,
+    Underpaid = 6,
+    Overpaid = 7,
+}
+
+impl Status {
+    pub const ALL: [Status; 8] = [
+        Status::Unpaid,
+        Status::CurrencyMismatch,
+        Status::DoublePaid,
+        Status::Returned,
+        Status::Failed,
+        Status::Paid,
+        Status::Underpaid,
+        Status::Overpaid,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Unpaid => "UNPAID",
+            Status::CurrencyMismatch => "CURRENCY_MISMATCH",
+            Status::DoublePaid => "DOUBLE_PAID",
+            Status::Returned => "RETURNED",
+            Status::Failed => "FAILED",
+            Status::Paid => "PAID",
+            Status::Underpaid => "UNDERPAID",
+            Status::Overpaid => "OVERPAID",
+        }
+    }
+
+    pub fn from_u8(v: u8) -> Status {
+        Status::ALL[v as usize]
+    }
+}
+
+/// Instruction flags as bits, in alphabetical order (the order they are written in).
+pub mod flag {
+    pub const ACCOUNT_MISMATCH: u8 = 1;
+    pub const AMOUNT_OUTLIER: u8 = 2;
+    pub const DUPLICATE_BENEFICIARY: u8 = 4;
+    pub const FALLBACK_MATCH: u8 = 8;
+    pub const LATE: u8 = 16;
+    pub const PROVIDER_MISMATCH: u8 = 32;
+    pub const SHARED_ACCOUNT: u8 = 64;
+    pub const NAMES: [&str; 7] = [
+        "ACCOUNT_MISMATCH",
+        "AMOUNT_OUTLIER",
+        "DUPLICATE_BENEFICIARY",
+        "FALLBACK_MATCH",
+        "LATE",
+        "PROVIDER_MISMATCH",
+        "SHARED_ACCOUNT",
+    ];
+
+    /// The `;`-separated text of a flag set.
+    pub fn text(bits: u8) -> String {
+        NAMES
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| bits & (1 << i) != 0)
+            .map(|(_, n)| *n)
+            .collect::<Vec<_>>()
+            .join(";")
+    }
+}
+
+/// Per accepted instruction.
+#[derive(Debug)]
+pub struct Classes {
+    pub status: Vec<u8>,
+    /// In minor units of the instruction's currency.
+    pub paid: Vec<i128>,
+    pub settlement_count: Vec<u32>,
+    pub flags: Vec<u8>,
+}
+
+pub fn classify(ins_t: &Table, set_t: &Table, m: &Matches, s: &Settings) -> Classes {
+    let n = ins_t.len();
+    // The settlements of each instruction, in input order (CSR layout).
+    let mut start = vec![0u32; n + 1];
+    for &i in &m.instruction {
+        if i != NO_MATCH {
+            start[i as usize + 1] += 1;
+        }
+    }
+    for i in 0..n {
+        start[i + 1] += start[i];
+    }
+    let mut fill = start.clone();
+    let mut list = vec![0u32; start[n] as usize];
+    for (sidx, &i) in m.instruction.iter().enumerate() {
+        if i != NO_MATCH {
+            list[fill[i as usize] as usize] = sidx as u32;
+            fill[i as usize] += 1;
+        }
+    }
+    drop(fill);
+
+    let mut status = vec![0u8; n];
+    let mut paid = vec![0i128; n];
+    let mut count = vec![0u32; n];
+    let mut flags = group_flags(ins_t, s);
+    const CH: usize = 16 * 1024;
+    status
+        .par_chunks_mut(CH)
+        .zip(paid.par_chunks_mut(CH))
+        .zip(count.par_chunks_mut(CH))
+        .zip(flags.par_chunks_mut(CH))
+        .enumerate()
+        .for_each(|(c, (((st, pd), ct), fl))| {
+            for j in 0..st.len() {
+                let i = c * CH + j;
+                let sets = &list[start[i] as usize..start[i + 1] as usize];
+                let r = classify_one(ins_t, set_t, m, s, i, sets);
+                st[j] = r.0 as u8;
+                pd[j] = r.1;
+                ct[j] = sets.len() as u32;
+                fl[j] |= r.2;
+            }
+        });
+    Classes {
+        status,
+        paid,
+        settlement_count: count,
+        flags,
+    }
+}
+
+fn classify_one(
+    ins_t: &Table,
+    set_t: &Table,
+    m: &Matches,
+    s: &Settings,
+    i: usize,
+    sets: &[u32],
+) -> (Status, i128, u8) {
+    let (mut n_settled, mut n_returned, mut other_ccy) = (0u32, 0u32, false);
+    let mut paid: i128 = 0;
+    let mut flags = 0u8;
+    let ccy = ins_t.currency[i];
+    let due = ins_t.date[i] as i64;
+    for &sj in sets {
+        let sj = sj as usize;
+        let st = SettleStatus::from_u8(set_t.status[sj]);
+        let same_ccy = set_t.currency[sj] == ccy;
+        other_ccy |= !same_ccy;
+        let amt = set_t.amounts[set::AMOUNT][sj];
+        match st {
+            SettleStatus::Settled => {
+                n_settled += 1;
+                if same_ccy {
+                    paid += amt;
+                }
+                if set_t.str(set::ACCOUNT, sj) != ins_t.str(ins::ACCOUNT, i) {
+                    flags |= flag::ACCOUNT_MISMATCH;
+                }
+                if set_t.date[sj] as i64 > due + s.late_days as i64 {
+                    flags |= flag::LATE;
+                }
+            }
+            SettleStatus::Returned => {
+                n_returned += 1;
+                if same_ccy {
+                    paid -= amt;
+                }
+            }
+            SettleStatus::Failed => {}
+        }
+        if set_t.str(set::PROVIDER, sj) != ins_t.str(ins::PROVIDER, i) {
+            flags |= flag::PROVIDER_MISMATCH;
+        }
+        if m.method[sj] == Method::Fallback as u8 {
+            flags |= flag::FALLBACK_MATCH;
+        }
+    }
+    let amount = ins_t.amounts[0][i];
+    let status = if sets.is_empty() {
+        Status::Unpaid
+    } else if other_ccy {
+        Status::CurrencyMismatch
+    } else if n_settled >= 2 {
+        Status::DoublePaid
+    } else if n_settled == 0 && n_returned > 0 {
+        Status::Returned
+    } else if n_settled == 0 {
+        Status::Failed
+    } else if paid == 0 && n_returned > 0 {
+        Status::Returned
+    } else if paid == amount {
+        Status::Paid
+    } else if paid < amount {
+        Status::Underpaid
+    } else {
+        Status::Overpaid
+    };
+    (status, paid, flags)
+}
+
+/// Flags that depend on groups of instructions: AMOUNT_OUTLIER, DUPLICATE_BENEFICIARY,
+/// SHARED_ACCOUNT.
+fn group_flags(t: &Table, s: &Settings) -> Vec<u8> {
+    let n = t.len();
+    let mut flags = vec![0u8; n];
+    if n == 0 {
+        return flags;
+    }
+    let (ben, prog, cyc, prov, acct) = (
+        &t.text[ins::BENEFICIARY],
+        &t.text[ins::PROGRAM],
+        &t.text[ins::CYCLE],
+        &t.text[ins::PROVIDER],
+        &t.text[ins::ACCOUNT],
+    );
+    fn v(a: &arrow_array::StringArray, i: u32) -> &str {
+        a.value(i as usize)
+    }
+
+    // DUPLICATE_BENEFICIARY: (beneficiary_id, program, cycle) held by two or more.
+    let h = group::hashes(n, &|i| {
+        group::hash((ben.value(i), prog.value(i), cyc.value(i)))
+    });
+    let (rep, _) = group::group_first(&h, &|a, b| {
+        v(ben, a) == v(ben, b) && v(prog, a) == v(prog, b) && v(cyc, a) == v(cyc, b)
+    });
+    let mut size = vec![0u32; n];
+    for &r in &rep {
+        size[r as usize] += 1;
+    }
+    for (f, &r) in flags.iter_mut().zip(&rep) {
+        if size[r as usize] >= 2 {
+            *f |= flag::DUPLICATE_BENEFICIARY;
+        }
+    }
+
+    // SHARED_ACCOUNT: (provider, account) naming >= shared_account_min distinct beneficiaries.
+    let h = group::hashes(n, &|i| group::hash((prov.value(i), acct.value(i))));
+    let (rep, _) = group::group_first(&h, &|a, b| {
+        v(acct, a) == v(acct, b) && v(prov, a) == v(prov, b)
+    });
+    // Most accounts have one beneficiary: only groups where someone differs from the
+    // group's first row need a distinct count.
+    let differs: Vec<u32> = (0..n as u32)
+        .filter(|&i| v(ben, i) != v(ben, rep[i as usize]))
+        .collect();
+    let mut distinct = vec![1u32; n]; // indexed by group name
+    if !differs.is_empty() {
+        let mut multi = vec![false; n];
+        for &i in &differs {
+            multi[rep[i as usize] as usize] = true;
+        }
+        let rows: Vec<u32> = (0..n as u32)
+            .filter(|&i| multi[rep[i as usize] as usize])
+            .collect();
+        let h2: Vec<u64> = rows
+            .iter()
+            .map(|&i| group::hash((rep[i as usize], ben.value(i as usize))))
+            .collect();
+        let (rep2, _) = group::group_first(&h2, &|a, b| {
+            let (a, b) = (rows[a as usize], rows[b as usize]);
+            rep[a as usize] == rep[b as usize] && v(ben, a) == v(ben, b)
+        });
+        for &g in rows.iter().map(|&i| &rep[i as usize]) {
+            distinct[g as usize] = 0;
+        }
+        for (k, &r2) in rep2.iter().enumerate() {
+            if r2 as usize == k {
+                distinct[rep[rows[k] as usize] as usize] += 1;
+            }
+        }
+    }
+    for (f, &r) in flags.iter_mut().zip(&rep) {
+        if distinct[r as usize] >= s.shared_account_min {
+            *f |= flag::SHARED_ACCOUNT;
+        }
+    }
+
+    // AMOUNT_OUTLIER: amount > factor x lower median of its (program, cycle, currency).
+    let h = group::hashes(n, &|i| {
+        group::hash((prog.value(i), cyc.value(i), t.currency[i]))
+    });
+    let (rep, _) = group::group_first(&h, &|a, b| {
+        t.currency[a as usize] == t.currency[b as usize]
+            && v(prog, a) == v(prog, b)
+            && v(cyc, a) == v(cyc, b)
+    });
+    let mut dense = vec![u32::MAX; n];
+    let mut groups: Vec<Vec<i128>> = Vec::new();
+    for (i, &r) in rep.iter().enumerate() {
+        if dense[r as usize] == u32::MAX {
+            dense[r as usize] = groups.len() as u32;
+            groups.push(Vec::new());
+        }
+        groups[dense[r as usize] as usize].push(t.amounts[0][i]);
+    }
+    let medians: Vec<i128> = groups
+        .into_par_iter()
+        .map(|mut g| {
+            let k = (g.len() - 1) / 2;
+            *g.select_nth_unstable(k).1
+        })
+        .collect();
+    for (i, f) in flags.iter_mut().enumerate() {
+        let med = medians[dense[rep[i] as usize] as usize];
+        if s.outlier_factor.exceeded(t.amounts[0][i], med) {
+            *f |= flag::AMOUNT_OUTLIER;
+        }
+    }
+    flags
+}

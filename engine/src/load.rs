@@ -1,0 +1,854 @@
+//! Loading: finds the input files, checks them, and decodes them into raw batches of the
+//! side's columns. Only this module and `write` touch files.
+//!
+//! Every file is untrusted (PITFALLS.md 2.1, 2.2, 3.9): regular files only, a column cap,
+//! flat column types only, a record-size cap for CSV, Parquet footer checks before the
+//! decoder sees the file, and every third-party decode runs under `catch_unwind` so that a
+//! decoder panic becomes an exit-2 message naming the file.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{
+    Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type, UInt32Type, UInt64Type, UInt8Type,
+};
+use arrow_array::{
+    Array, ArrayRef, Date32Array, Date64Array, Decimal128Array, Decimal256Array, Int64Array,
+    RecordBatch, StringArray, UInt64Array,
+};
+use arrow_buffer::{Buffer, OffsetBuffer, ScalarBuffer};
+use arrow_schema::{DataType, Schema};
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::schema::{Field, Kind, Reject, Side};
+
+/// Rows per raw batch (the unit of parallel validation).
+pub const BATCH_ROWS: usize = 64 * 1024;
+/// Most columns a file may have (PITFALLS.md H3).
+pub const MAX_COLUMNS: usize = 1024;
+/// Largest CSV record, in bytes (PITFALLS.md H4, E7).
+pub const MAX_RECORD_BYTES: usize = 1 << 20;
+/// Most files one side may have (PITFALLS.md H13).
+pub const MAX_FILES: usize = 100_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Parquet,
+    Arrow,
+}
+
+impl Format {
+    pub fn from_path(p: &Path) -> Option<Format> {
+        match p.extension()?.to_str()? {
+            "csv" => Some(Format::Csv),
+            "parquet" => Some(Format::Parquet),
+            "arrow" => Some(Format::Arrow),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Parquet => "parquet",
+            Format::Arrow => "arrow",
+        }
+    }
+}
+
+/// One input file, as the user named it (or its directory joined with its name).
+#[derive(Debug, Clone)]
+pub struct InputFile {
+    pub side: Side,
+    pub path: PathBuf,
+    pub format: Format,
+}
+
+/// What was read from a file besides its rows.
+#[derive(Debug, Clone, Default)]
+pub struct FileStats {
+    /// Data rows (records) in the file.
+    pub rows: u64,
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+/// Expands the paths of one side: a file stands for itself, a directory for its `.csv`,
+/// `.parquet` and `.arrow` files sorted by file name (CONTRACT.md section 1).
+pub fn discover(side: Side, paths: &[PathBuf]) -> Result<Vec<InputFile>> {
+    let mut files = Vec::new();
+    if paths.is_empty() {
+        return Err(Error::Usage(format!("no {} input given", side.as_str())));
+    }
+    for p in paths {
+        let meta = std::fs::metadata(p).map_err(|e| {
+            Error::input(
+                p,
+                format!("cannot open {} input: {e}; check the path", side.as_str()),
+            )
+        })?;
+        if meta.is_dir() {
+            let mut names = Vec::new();
+            let entries = std::fs::read_dir(p)
+                .map_err(|e| Error::input(p, format!("cannot list directory: {e}")))?;
+            for entry in entries {
+                let entry =
+                    entry.map_err(|e| Error::input(p, format!("cannot list directory: {e}")))?;
+                let name = entry.file_name();
+                let child = p.join(&name);
+                if Format::from_path(&child).is_some() {
+                    names.push(name);
+                }
+            }
+            names.sort();
+            if names.is_empty() {
+                return Err(Error::input(
+                    p,
+                    format!(
+                        "directory has no .csv, .parquet or .arrow files to read as {}",
+                        side.as_str()
+                    ),
+                ));
+            }
+            for name in names {
+                let path = p.join(name);
+                let format = Format::from_path(&path).expect("filtered above");
+                files.push(InputFile { side, path, format });
+            }
+        } else {
+            let format = Format::from_path(p).ok_or_else(|| {
+                Error::input(p, "unknown file type: name a .csv, .parquet or .arrow (Arrow IPC file) file, or a directory")
+            })?;
+            files.push(InputFile {
+                side,
+                path: p.clone(),
+                format,
+            });
+        }
+        if files.len() > MAX_FILES {
+            return Err(Error::Usage(format!(
+                "more than {MAX_FILES} {} files: merge them before reconciling",
+                side.as_str()
+            )));
+        }
+    }
+    Ok(files)
+}
+
+/// A raw column of one batch, in one of the representations the contract allows.
+#[derive(Debug, Clone)]
+pub enum RawCol {
+    Text(StringArray),
+    Dec128(Decimal128Array, i8),
+    Dec256(Decimal256Array, i8),
+    Int(Int64Array),
+    UInt(UInt64Array),
+    Date32(Date32Array),
+    Date64(Date64Array),
+}
+
+/// A batch of one file's rows, holding the side's columns (None: optional and absent).
+#[derive(Debug)]
+pub struct RawBatch {
+    pub file: u32,
+    /// Row number (1-based) of the batch's first row in its file.
+    pub first_row: u64,
+    pub len: usize,
+    pub cols: Vec<Option<RawCol>>,
+    /// Rows already rejected while reading (malformed CSV records), sorted by local index.
+    pub pre_rejects: Vec<(usize, Reject)>,
+}
+
+/// Reads every file of a side in input order and hands each raw batch to `f` (in
+/// parallel); returns the results in input order with each file's statistics.
+pub fn read_side<T: Send>(
+    files: &[InputFile],
+    f: &(dyn Fn(RawBatch) -> T + Sync),
+) -> Result<(Vec<T>, Vec<FileStats>)> {
+    let mut out = Vec::new();
+    let mut stats = Vec::with_capacity(files.len());
+    for (i, file) in files.iter().enumerate() {
+        let (results, st) = read_file(i as u32, file, f)?;
+        out.extend(results);
+        stats.push(st);
+    }
+    Ok((out, stats))
+}
+
+fn read_file<T: Send>(
+    index: u32,
+    file: &InputFile,
+    f: &(dyn Fn(RawBatch) -> T + Sync),
+) -> Result<(Vec<T>, FileStats)> {
+    let path = &file.path;
+    let handle = File::open(path).map_err(|e| Error::input(path, format!("cannot open: {e}")))?;
+    let meta = handle
+        .metadata()
+        .map_err(|e| Error::input(path, format!("cannot stat: {e}")))?;
+    if !meta.is_file() {
+        return Err(Error::input(
+            path,
+            "not a regular file (devices, FIFOs and sockets are not read)",
+        ));
+    }
+    let (hash, decoded) = rayon::join(
+        || sha256_file(path),
+        || {
+            catch_unwind(AssertUnwindSafe(|| match file.format {
+                Format::Csv => read_csv(index, file, handle, f),
+                Format::Parquet => read_parquet(index, file, handle, f),
+                Format::Arrow => read_ipc(index, file, handle, f),
+            }))
+            .unwrap_or_else(|p| {
+                Err(Error::input(
+                    path,
+                    format!(
+                        "file is damaged: the {} decoder failed ({}); ask the sender for a new copy",
+                        file.format.as_str(),
+                        panic_message(&p)
+                    ),
+                ))
+            })
+        },
+    );
+    let (results, rows) = decoded?;
+    Ok((
+        results,
+        FileStats {
+            rows,
+            sha256: hash?,
+            bytes: meta.len(),
+        },
+    ))
+}
+
+pub fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic".to_string()
+    }
+}
+
+fn sha256_file(path: &Path) -> Result<String> {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    let mut f = File::open(path).map_err(|e| Error::input(path, format!("cannot open: {e}")))?;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f
+            .read(&mut buf)
+            .map_err(|e| Error::input(path, format!("cannot read: {e}")))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+// ---------------------------------------------------------------------------------------
+// Header checks shared by all formats.
+
+/// Maps the side's fields to column positions, or explains what is wrong with the header.
+fn resolve_columns(path: &Path, side: Side, names: &[&str]) -> Result<Vec<Option<usize>>> {
+    if names.len() > MAX_COLUMNS {
+        return Err(Error::input(
+            path,
+            format!(
+                "has {} columns; at most {MAX_COLUMNS} are read",
+                names.len()
+            ),
+        ));
+    }
+    for (i, n) in names.iter().enumerate() {
+        if n.is_empty() {
+            return Err(Error::input(
+                path,
+                format!(
+                    "column {} of the header has an empty name (a trailing comma?); name every column or remove the empty one",
+                    i + 1
+                ),
+            ));
+        }
+        if let Some(j) = names[..i].iter().position(|m| m == n) {
+            return Err(Error::input(
+                path,
+                format!(
+                    "column {n} appears twice (positions {} and {}); keep one, sverka will not guess which holds the right values",
+                    j + 1,
+                    i + 1
+                ),
+            ));
+        }
+    }
+    let mut idx = Vec::with_capacity(side.fields().len());
+    for field in side.fields() {
+        let pos = names.iter().position(|n| *n == field.name);
+        if pos.is_none() && field.required {
+            let mut msg = format!(
+                "missing required column {} for {}",
+                field.name,
+                side.as_str()
+            );
+            if let Some(near) = names.iter().find(|n| {
+                n.trim().eq_ignore_ascii_case(field.name)
+                    || n.trim_start_matches('\u{feff}') == field.name
+            }) {
+                msg.push_str(&format!(
+                    " (found {near:?}: column names must match exactly)"
+                ));
+            } else if names.len() == 1 && names[0].contains(';') {
+                msg.push_str(" (the header contains ';': the file looks semicolon-separated; export it comma-separated)");
+            }
+            msg.push_str(&format!("; the header has: {}", names.join(", ")));
+            return Err(Error::input(path, msg));
+        }
+        idx.push(pos);
+    }
+    Ok(idx)
+}
+
+// ---------------------------------------------------------------------------------------
+// CSV
+
+fn read_csv<T: Send>(
+    index: u32,
+    file: &InputFile,
+    mut handle: File,
+    f: &(dyn Fn(RawBatch) -> T + Sync),
+) -> Result<(Vec<T>, u64)> {
+    let path = &file.path;
+    let mut bytes = Vec::new();
+    handle
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::input(path, format!("cannot read: {e}")))?;
+    check_csv_bytes(path, &bytes)?;
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(body);
+    let mut record = csv::ByteRecord::new();
+    let header_ok = rdr
+        .read_byte_record(&mut record)
+        .map_err(|e| Error::input(path, format!("cannot parse the header: {e}")))?;
+    if !header_ok {
+        return Err(Error::input(
+            path,
+            "file is empty: no header row (CONTRACT.md section 1 requires one)",
+        ));
+    }
+    let names: Vec<&str> = record
+        .iter()
+        .map(|b| std::str::from_utf8(b).unwrap_or(""))
+        .collect();
+    let cols = resolve_columns(path, file.side, &names)?;
+    let width = names.len();
+    let fields = file.side.fields();
+
+    let mut batches: Vec<RawBatch> = Vec::new();
+    let mut builders: Vec<TextBuilder> = cols.iter().map(|_| TextBuilder::default()).collect();
+    let mut pre_rejects = Vec::new();
+    let mut len = 0usize;
+    let mut rows: u64 = 0;
+    let mut last_start = 0u64;
+    let flush = |builders: &mut Vec<TextBuilder>,
+                 pre: &mut Vec<(usize, Reject)>,
+                 len: &mut usize,
+                 rows: u64|
+     -> Result<RawBatch> {
+        let mut out = Vec::with_capacity(builders.len());
+        for (b, c) in builders.iter_mut().zip(&cols) {
+            out.push(match c {
+                Some(_) => Some(RawCol::Text(
+                    std::mem::take(b)
+                        .finish()
+                        .map_err(|e| Error::input(path, e))?,
+                )),
+                None => None,
+            });
+        }
+        let batch = RawBatch {
+            file: index,
+            first_row: rows - *len as u64 + 1,
+            len: *len,
+            cols: out,
+            pre_rejects: std::mem::take(pre),
+        };
+        *len = 0;
+        Ok(batch)
+    };
+    loop {
+        let ok = rdr.read_byte_record(&mut record).map_err(|e| {
+            Error::input(
+                path,
+                format!("cannot parse CSV near line {}: {e}", rdr.position().line()),
+            )
+        })?;
+        if !ok {
+            break;
+        }
+        let pos = record.position().expect("csv records carry positions");
+        last_start = pos.byte();
+        if record.as_slice().len() > MAX_RECORD_BYTES {
+            return Err(Error::input(
+                path,
+                format!(
+                    "record starting at line {} is larger than {} bytes: probably an unbalanced quote starting there; fix the quoting",
+                    pos.line(),
+                    MAX_RECORD_BYTES
+                ),
+            ));
+        }
+        rows += 1;
+        if record.len() != width {
+            let raw: Vec<&str> = record
+                .iter()
+                .map(|b| std::str::from_utf8(b).unwrap_or(""))
+                .collect();
+            pre_rejects.push((
+                len,
+                Reject {
+                    side: file.side,
+                    file: index,
+                    row: rows,
+                    column: None,
+                    reason: crate::schema::Reason::MalformedRow,
+                    value: Some(crate::schema::cut_value(&raw.join(","))),
+                },
+            ));
+            for (b, c) in builders.iter_mut().zip(&cols) {
+                if c.is_some() {
+                    b.push_null();
+                }
+            }
+        } else {
+            for (b, c) in builders.iter_mut().zip(&cols) {
+                if let Some(c) = c {
+                    b.push(&record[*c]);
+                }
+            }
+        }
+        len += 1;
+        if len == BATCH_ROWS {
+            batches.push(flush(&mut builders, &mut pre_rejects, &mut len, rows)?);
+        }
+    }
+    if len > 0 {
+        batches.push(flush(&mut builders, &mut pre_rejects, &mut len, rows)?);
+    }
+    check_final_quote(path, &body[last_start as usize..], rows)?;
+    let _ = fields;
+    let results = batches.into_par_iter().map(f).collect();
+    Ok((results, rows))
+}
+
+/// File-level checks on CSV bytes: encoding and padding (PITFALLS.md E2, E3, E9).
+fn check_csv_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
+    if bytes.is_empty() {
+        return Err(Error::input(
+            path,
+            "file is empty: no header row (CONTRACT.md section 1 requires one)",
+        ));
+    }
+    if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
+        let which = if bytes[0] == 0xFF {
+            "UTF-16 LE"
+        } else {
+            "UTF-16 BE"
+        };
+        return Err(Error::input(
+            path,
+            format!(
+                "file is {which} (it starts with a UTF-16 byte-order mark); save it as UTF-8 CSV"
+            ),
+        ));
+    }
+    if let Err(e) = std::str::from_utf8(bytes) {
+        let at = e.valid_up_to();
+        let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+        return Err(Error::input(
+            path,
+            format!(
+                "file is not UTF-8 (line {line}, byte {at}); convert it (e.g. iconv -f CP1251 -t UTF-8) before reconciling"
+            ),
+        ));
+    }
+    let trimmed = bytes
+        .iter()
+        .rposition(|&b| b != b'\n' && b != b'\r')
+        .map_or(0, |i| i + 1);
+    if trimmed > 0 && bytes[trimmed - 1] == 0 {
+        let first_nul = bytes[..trimmed]
+            .iter()
+            .rposition(|&b| b != 0)
+            .map_or(0, |i| i + 1);
+        let line = bytes[..first_nul].iter().filter(|&&b| b == b'\n').count() + 1;
+        return Err(Error::input(
+            path,
+            format!("file is padded with NUL bytes after line {line} (an interrupted transfer?); ask for a complete copy"),
+        ));
+    }
+    Ok(())
+}
+
+/// The csv crate accepts a quote left open at the end of the file (rust-csv#252); the
+/// contract makes it a file-level error. Scans the last record with RFC 4180's rules.
+fn check_final_quote(path: &Path, last: &[u8], rows: u64) -> Result<()> {
+    let mut in_quotes = false;
+    let mut at_field_start = true;
+    let mut i = 0;
+    while i < last.len() {
+        let c = last[i];
+        if in_quotes {
+            if c == b'"' {
+                if last.get(i + 1) == Some(&b'"') {
+                    i += 1;
+                } else {
+                    in_quotes = false;
+                }
+            }
+        } else if c == b'"' && at_field_start {
+            in_quotes = true;
+        } else if c == b'\n' || c == b'\r' {
+            break;
+        }
+        at_field_start = !in_quotes && c == b',';
+        i += 1;
+    }
+    if in_quotes {
+        return Err(Error::input(
+            path,
+            format!(
+                "unterminated quote in the last record (data row {rows}): the file is truncated or a quote is unbalanced; fix the quoting or ask for a complete copy"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Builds a StringArray without a String per row; UTF-8 is checked once per batch.
+#[derive(Default)]
+struct TextBuilder {
+    values: Vec<u8>,
+    offsets: Vec<i32>,
+    nulls: Vec<bool>,
+    any_null: bool,
+}
+
+impl TextBuilder {
+    fn push(&mut self, v: &[u8]) {
+        if self.offsets.is_empty() {
+            self.offsets.push(0);
+        }
+        self.values.extend_from_slice(v);
+        self.offsets.push(self.values.len() as i32);
+        self.nulls.push(true);
+    }
+
+    fn push_null(&mut self) {
+        if self.offsets.is_empty() {
+            self.offsets.push(0);
+        }
+        self.offsets.push(self.values.len() as i32);
+        self.nulls.push(false);
+        self.any_null = true;
+    }
+
+    fn finish(self) -> std::result::Result<StringArray, String> {
+        let offsets = if self.offsets.is_empty() {
+            vec![0]
+        } else {
+            self.offsets
+        };
+        let nulls = self
+            .any_null
+            .then(|| arrow_buffer::NullBuffer::from(self.nulls));
+        StringArray::try_new(
+            OffsetBuffer::new(ScalarBuffer::from(offsets)),
+            Buffer::from_vec(self.values),
+            nulls,
+        )
+        .map_err(|e| format!("text is not valid UTF-8: {e}"))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Typed columns (Parquet and Arrow IPC)
+
+/// Turns a decoded column into a raw column, or says why its type cannot hold `field`.
+fn typed_col(path: &Path, field: &Field, a: &ArrayRef) -> Result<RawCol> {
+    let dt = a.data_type();
+    let bad = |why: &str| {
+        Err(Error::input(
+            path,
+            format!("column {} has type {dt}, which {why}", field.name),
+        ))
+    };
+    let is_text = matches!(
+        dt,
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+    ) || matches!(dt, DataType::Dictionary(_, v) if matches!(**v, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View));
+    if is_text {
+        let cast = arrow_cast::cast(a, &DataType::Utf8)
+            .map_err(|e| Error::input(path, format!("column {}: {e}", field.name)))?;
+        return Ok(RawCol::Text(cast.as_string::<i32>().clone()));
+    }
+    if dt.is_nested() {
+        return bad("is nested; sverka reads flat columns only");
+    }
+    let int = || -> Option<RawCol> {
+        Some(match dt {
+            DataType::Int8 => RawCol::Int(widen(a.as_primitive::<Int8Type>())),
+            DataType::Int16 => RawCol::Int(widen(a.as_primitive::<Int16Type>())),
+            DataType::Int32 => RawCol::Int(widen(a.as_primitive::<Int32Type>())),
+            DataType::Int64 => RawCol::Int(a.as_primitive::<Int64Type>().clone()),
+            DataType::UInt8 => RawCol::Int(widen(a.as_primitive::<UInt8Type>())),
+            DataType::UInt16 => RawCol::Int(widen(a.as_primitive::<UInt16Type>())),
+            DataType::UInt32 => RawCol::Int(widen(a.as_primitive::<UInt32Type>())),
+            DataType::UInt64 => RawCol::UInt(a.as_primitive::<UInt64Type>().clone()),
+            _ => return None,
+        })
+    };
+    match field.kind {
+        Kind::Text => int().map_or_else(|| bad("cannot hold text; use a string column"), Ok),
+        Kind::Amount => match dt {
+            DataType::Decimal128(_, s) => Ok(RawCol::Dec128(a.as_primitive().clone(), *s)),
+            DataType::Decimal256(_, s) => Ok(RawCol::Dec256(a.as_primitive().clone(), *s)),
+            DataType::Float16 | DataType::Float32 | DataType::Float64 => bad(
+                "is floating point: floats are not exact (CONTRACT.md section 1); write amounts as text or Decimal128",
+            ),
+            _ => int().map_or_else(|| bad("cannot hold an amount; use text, Decimal128/Decimal256 or an integer of whole units"), Ok),
+        },
+        Kind::Date => match dt {
+            DataType::Date32 => Ok(RawCol::Date32(a.as_primitive().clone())),
+            DataType::Date64 => Ok(RawCol::Date64(a.as_primitive().clone())),
+            _ => bad("cannot hold a date; use text YYYY-MM-DD, Date32 or Date64"),
+        },
+        Kind::Currency | Kind::Status => bad("is not text; use a string column"),
+    }
+}
+
+fn widen<T: arrow_array::ArrowPrimitiveType>(a: &arrow_array::PrimitiveArray<T>) -> Int64Array
+where
+    T::Native: Into<i64>,
+{
+    a.unary(|v| v.into())
+}
+
+fn batch_cols(
+    path: &Path,
+    side: Side,
+    cols: &[Option<usize>],
+    batch: &RecordBatch,
+) -> Result<Vec<Option<RawCol>>> {
+    side.fields()
+        .iter()
+        .zip(cols)
+        .map(|(field, c)| {
+            c.map(|c| typed_col(path, field, batch.column(c)))
+                .transpose()
+        })
+        .collect()
+}
+
+fn check_schema_types(
+    path: &Path,
+    side: Side,
+    cols: &[Option<usize>],
+    schema: &Schema,
+) -> Result<()> {
+    for (field, c) in side.fields().iter().zip(cols) {
+        if let Some(c) = c {
+            let empty = arrow_array::new_empty_array(schema.field(*c).data_type());
+            typed_col(path, field, &empty)?;
+        }
+    }
+    Ok(())
+}
+
+fn read_parquet<T: Send>(
+    index: u32,
+    file: &InputFile,
+    mut handle: File,
+    f: &(dyn Fn(RawBatch) -> T + Sync),
+) -> Result<(Vec<T>, u64)> {
+    use parquet::arrow::arrow_reader::{
+        ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+    };
+    use parquet::arrow::ProjectionMask;
+    let path = &file.path;
+    // The footer is checked before the decoder allocates anything from it (arrow-rs#10920).
+    let size = handle.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut tail = [0u8; 8];
+    let footer_ok = size >= 12
+        && handle.seek(SeekFrom::End(-8)).is_ok()
+        && handle.read_exact(&mut tail).is_ok()
+        && &tail[4..] == b"PAR1"
+        && (u32::from_le_bytes(tail[..4].try_into().expect("4 bytes")) as u64) <= size - 12;
+    if !footer_ok {
+        return Err(Error::input(
+            path,
+            "is not a complete Parquet file (missing or damaged footer; truncated in transfer?); ask the sender for a new copy",
+        ));
+    }
+    let damaged = |e: parquet::errors::ParquetError| {
+        Error::input(
+            path,
+            format!("file is damaged or not Parquet: {e}; ask the sender for a new copy"),
+        )
+    };
+    let meta = ArrowReaderMetadata::load(&handle, ArrowReaderOptions::new()).map_err(damaged)?;
+    let schema = meta.schema().clone();
+    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    let cols = resolve_columns(path, file.side, &names)?;
+    check_schema_types(path, file.side, &cols, &schema)?;
+    let roots: Vec<usize> = cols.iter().flatten().copied().collect();
+    let mask = ProjectionMask::roots(
+        meta.metadata().file_metadata().schema_descr(),
+        roots.iter().copied(),
+    );
+    // Columns in the projected batches come in file order; map fields to their position there.
+    let mut sorted = roots.clone();
+    sorted.sort_unstable();
+    let proj_cols: Vec<Option<usize>> = cols
+        .iter()
+        .map(|c| c.map(|c| sorted.iter().position(|&x| x == c).expect("projected")))
+        .collect();
+    let groups = meta.metadata().row_groups();
+    let mut starts = Vec::with_capacity(groups.len());
+    let mut total: u64 = 0;
+    for g in groups {
+        starts.push(total);
+        total += g.num_rows().max(0) as u64;
+    }
+    let per_group: Vec<Result<Vec<T>>> = (0..groups.len())
+        .into_par_iter()
+        .map(|g| {
+            catch_unwind(AssertUnwindSafe(|| -> Result<Vec<T>> {
+                let h = handle.try_clone().map_err(|e| Error::input(path, format!("cannot read: {e}")))?;
+                let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(h, meta.clone())
+                    .with_row_groups(vec![g])
+                    .with_projection(mask.clone())
+                    .with_batch_size(BATCH_ROWS)
+                    .build()
+                    .map_err(damaged)?;
+                let mut row = starts[g];
+                let mut out = Vec::new();
+                for batch in reader {
+                    let batch = batch.map_err(|e| Error::input(path, format!("file is damaged: {e}; ask the sender for a new copy")))?;
+                    let len = batch.num_rows();
+                    let raw = RawBatch {
+                        file: index,
+                        first_row: row + 1,
+                        len,
+                        cols: batch_cols(path, file.side, &proj_cols, &batch)?,
+                        pre_rejects: Vec::new(),
+                    };
+                    row += len as u64;
+                    out.push(f(raw));
+                }
+                if row != starts[g] + groups[g].num_rows() as u64 {
+                    return Err(Error::input(path, "file is damaged: a row group holds fewer rows than its metadata says"));
+                }
+                Ok(out)
+            }))
+            .unwrap_or_else(|p| {
+                Err(Error::input(
+                    path,
+                    format!("file is damaged: the parquet decoder failed ({}); ask the sender for a new copy", panic_message(&p)),
+                ))
+            })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for r in per_group {
+        out.extend(r?);
+    }
+    Ok((out, total))
+}
+
+fn read_ipc<T: Send>(
+    index: u32,
+    file: &InputFile,
+    handle: File,
+    f: &(dyn Fn(RawBatch) -> T + Sync),
+) -> Result<(Vec<T>, u64)> {
+    let path = &file.path;
+    let damaged = |e: arrow_schema::ArrowError| {
+        Error::input(
+            path,
+            format!("file is damaged or not an Arrow IPC file: {e}; ask the sender for a new copy"),
+        )
+    };
+    let probe = arrow_ipc::reader::FileReader::try_new_buffered(
+        handle
+            .try_clone()
+            .map_err(|e| Error::input(path, e.to_string()))?,
+        None,
+    )
+    .map_err(damaged)?;
+    let schema = probe.schema();
+    drop(probe);
+    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    let cols = resolve_columns(path, file.side, &names)?;
+    check_schema_types(path, file.side, &cols, &schema)?;
+    let mut projection: Vec<usize> = cols.iter().flatten().copied().collect();
+    projection.sort_unstable();
+    let proj_cols: Vec<Option<usize>> = cols
+        .iter()
+        .map(|c| c.map(|c| projection.iter().position(|&x| x == c).expect("projected")))
+        .collect();
+    let reader = arrow_ipc::reader::FileReader::try_new_buffered(handle, Some(projection))
+        .map_err(damaged)?;
+    let mut raws = Vec::new();
+    let mut row: u64 = 0;
+    for batch in reader {
+        let batch = batch.map_err(damaged)?;
+        // Re-slice big IPC batches so that validation stays parallel and bounded.
+        let mut off = 0;
+        while off < batch.num_rows() {
+            let len = BATCH_ROWS.min(batch.num_rows() - off);
+            let part = batch.slice(off, len);
+            raws.push(RawBatch {
+                file: index,
+                first_row: row + 1,
+                len,
+                cols: batch_cols(path, file.side, &proj_cols, &part)?,
+                pre_rejects: Vec::new(),
+            });
+            row += len as u64;
+            off += len;
+        }
+    }
+    let results = raws.into_par_iter().map(f).collect();
+    Ok((results, row))
+}
+
+/// A shared, empty text column (used in tests and for absent optional columns).
+pub fn empty_text() -> Arc<StringArray> {
+    Arc::new(StringArray::from(Vec::<&str>::new()))
+}
+
+/// Whether a raw value at `i` is null.
+pub fn is_null(col: &RawCol, i: usize) -> bool {
+    match col {
+        RawCol::Text(a) => a.is_null(i),
+        RawCol::Dec128(a, _) => a.is_null(i),
+        RawCol::Dec256(a, _) => a.is_null(i),
+        RawCol::Int(a) => a.is_null(i),
+        RawCol::UInt(a) => a.is_null(i),
+        RawCol::Date32(a) => a.is_null(i),
+        RawCol::Date64(a) => a.is_null(i),
+    }
+}

@@ -1,0 +1,359 @@
+//! The one place that owns the control flow of a reconciliation (STYLE.md 4):
+//! discover → load+validate → de-duplicate → match → classify → totals → build outputs →
+//! verify → write to temporary names → commit.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Map, Value};
+
+use crate::classify::{self, flag, Classes, Status};
+use crate::config::ReconcileConfig;
+use crate::currency;
+use crate::dedupe::dedupe;
+use crate::error::{Error, Result};
+use crate::load::{self, FileStats, InputFile};
+use crate::matching::{self, Matches, Method};
+use crate::schema::{Reason, Reject, Side};
+use crate::table::Table;
+use crate::totals::{self, AllTotals};
+use crate::validate::{self, Chunk};
+use crate::write;
+use crate::{verify, VERSION};
+
+/// Progress reports for a terminal; every method has a silent default.
+pub trait Progress: Sync {
+    /// A new stage starts; `rows` is the expected row count when known.
+    fn stage(&self, _name: &'static str) {}
+    /// Input rows validated so far in the loading stage.
+    fn rows(&self, _n: u64) {}
+}
+
+/// Reports nothing.
+pub struct Silent;
+impl Progress for Silent {}
+
+/// What a run produced, for the CLI's closing screen and `--fail-on`.
+#[derive(Debug)]
+pub struct Outcome {
+    pub summary: Value,
+    pub out_dir: PathBuf,
+    pub written: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+impl Outcome {
+    /// How many instructions have `status`, instructions carry `flag` (or settlements
+    /// carry AMBIGUOUS), or rows were rejected (`rejects`).
+    pub fn count_of(&self, name: &str) -> u64 {
+        let c = &self.summary["counts"];
+        if name == "rejects" {
+            return c["rejects"]["instructions"].as_u64().unwrap_or(0)
+                + c["rejects"]["settlements"].as_u64().unwrap_or(0);
+        }
+        c["by_status"][name]
+            .as_u64()
+            .or_else(|| c["by_flag"][name].as_u64())
+            .unwrap_or(0)
+    }
+}
+
+/// Names accepted by `--fail-on`.
+pub fn fail_on_names() -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = Status::ALL.iter().map(|s| s.as_str()).collect();
+    v.extend(flag::NAMES);
+    v.push("AMBIGUOUS");
+    v.push("rejects");
+    v
+}
+
+struct Side_ {
+    files: Vec<InputFile>,
+    stats: Vec<FileStats>,
+    table: Table,
+    rows_in: u64,
+}
+
+fn load_side(
+    side: Side,
+    files: Vec<InputFile>,
+    progress: &dyn Progress,
+) -> Result<(Side_, Vec<Reject>)> {
+    let validate = |b: load::RawBatch| -> Chunk {
+        let c = validate::validate(side, b);
+        progress.rows(c.rows_in as u64);
+        c
+    };
+    let (chunks, stats) = load::read_side(&files, &validate)?;
+    let (table, rejects, rows_in) = Table::from_chunks(side, chunks)?;
+    let counted: u64 = stats.iter().map(|s| s.rows).sum();
+    if counted != rows_in {
+        return Err(Error::Internal(format!(
+            "{}: {counted} rows read but {rows_in} validated",
+            side.as_str()
+        )));
+    }
+    Ok((
+        Side_ {
+            files,
+            stats,
+            table,
+            rows_in,
+        },
+        rejects,
+    ))
+}
+
+fn prepare_out_dir(out: &Path) -> Result<()> {
+    if out.exists() && !out.is_dir() {
+        return Err(Error::Usage(format!(
+            "--out {}: exists and is not a directory; name a directory for the outputs",
+            out.display()
+        )));
+    }
+    std::fs::create_dir_all(out).map_err(|e| Error::Output {
+        path: out.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// Runs a whole reconciliation. On any error nothing in `cfg.out` is changed.
+pub fn reconcile(cfg: &ReconcileConfig, progress: &dyn Progress) -> Result<Outcome> {
+    let ins_files = load::discover(Side::Instructions, &cfg.instructions)?;
+    let set_files = load::discover(Side::Settlements, &cfg.settlements)?;
+    prepare_out_dir(&cfg.out)?;
+
+    progress.stage("loading");
+    let (a, b) = rayon::join(
+        || load_side(Side::Instructions, ins_files, progress),
+        || load_side(Side::Settlements, set_files, progress),
+    );
+    let (mut ins, mut rejects) = a?;
+    let (mut set, set_rejects) = b?;
+    rejects.extend(set_rejects);
+
+    progress.stage("matching");
+    let ((ins_dups, ins_index), (set_dups, _)) =
+        rayon::join(|| dedupe(&mut ins.table), || dedupe(&mut set.table));
+    rejects.extend(ins_dups);
+    rejects.extend(set_dups);
+    rejects.sort_unstable_by_key(|r| (r.side, r.file, r.row));
+    let m = matching::match_all(
+        &ins.table,
+        &ins_index,
+        &set.table,
+        cfg.settings.fallback_days,
+    );
+    drop(ins_index);
+    let cl = classify::classify(&ins.table, &set.table, &m, &cfg.settings);
+    let totals = totals::compute(&ins.table, &set.table, &m, &cl)?;
+
+    progress.stage("writing");
+    let files = [display_paths(&ins.files), display_paths(&set.files)];
+    let outputs = write::build(&ins.table, &set.table, &m, &cl, &rejects, &files)?;
+    verify::check(&outputs, [ins.rows_in, set.rows_in], &totals.by_currency)?;
+    let warnings = warnings(&ins, &set);
+    let mut written: Vec<String> = [
+        "instructions.parquet",
+        "settlements.parquet",
+        "rejects.parquet",
+    ]
+    .map(String::from)
+    .to_vec();
+    if cfg.csv {
+        written.extend(["instructions.csv", "settlements.csv", "rejects.csv"].map(String::from));
+    }
+    written.push("summary.json".into());
+    let summary = summary_json(
+        cfg, &ins, &set, &rejects, &m, &cl, &totals, &written, &warnings,
+    );
+
+    let out = &cfg.out;
+    let batches = [
+        &outputs.instructions,
+        &outputs.settlements,
+        &outputs.rejects,
+    ];
+    let names = ["instructions", "settlements", "rejects"];
+    let mut results: Vec<Result<write::Pending>> = Vec::new();
+    rayon::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        for (k, batch) in batches.iter().enumerate() {
+            let tx = tx.clone();
+            let name = names[k];
+            s.spawn(move |_| {
+                let _ = tx.send((
+                    k,
+                    write::write_parquet(out, &format!("{name}.parquet"), batch),
+                ));
+                if cfg.csv {
+                    let r = write::csv_bytes(batch)
+                        .and_then(|b| write::write_bytes(out, &format!("{name}.csv"), &b));
+                    let _ = tx.send((k + 3, r));
+                }
+            });
+        }
+        drop(tx);
+        let mut got: Vec<(usize, Result<write::Pending>)> = rx.iter().collect();
+        got.sort_by_key(|(k, _)| *k);
+        results = got.into_iter().map(|(_, r)| r).collect();
+    });
+    let text =
+        serde_json::to_string_pretty(&summary).map_err(|e| Error::Internal(e.to_string()))? + "\n";
+    results.push(write::write_bytes(out, "summary.json", text.as_bytes()));
+    let mut pending = Vec::new();
+    let mut first_err = None;
+    for r in results {
+        match r {
+            Ok(p) => pending.push(p),
+            Err(e) => first_err = first_err.or(Some(e)),
+        }
+    }
+    if let Some(e) = first_err {
+        write::discard(&pending);
+        return Err(e);
+    }
+    write::commit(&pending)?;
+    Ok(Outcome {
+        summary,
+        out_dir: out.clone(),
+        written,
+        warnings,
+    })
+}
+
+fn display_paths(files: &[InputFile]) -> Vec<String> {
+    files.iter().map(|f| f.path.display().to_string()).collect()
+}
+
+fn warnings(ins: &Side_, set: &Side_) -> Vec<String> {
+    let mut w = Vec::new();
+    for side in [ins, set] {
+        for (i, st) in side.stats.iter().enumerate() {
+            let path = side.files[i].path.display();
+            if st.rows == 0 {
+                w.push(format!("{path} has a header but no data rows"));
+            }
+            if let Some(j) = side.stats[..i].iter().position(|o| o.sha256 == st.sha256) {
+                w.push(format!(
+                    "{path} is byte-identical to {} (sent twice?): its rows are rejected as duplicates",
+                    side.files[j].path.display()
+                ));
+            }
+        }
+    }
+    w
+}
+
+#[allow(clippy::too_many_arguments)]
+fn summary_json(
+    cfg: &ReconcileConfig,
+    ins: &Side_,
+    set: &Side_,
+    rejects: &[Reject],
+    m: &Matches,
+    cl: &Classes,
+    totals: &AllTotals,
+    written: &[String],
+    warnings: &[String],
+) -> Value {
+    let mut by_status = [0u64; 8];
+    for &s in &cl.status {
+        by_status[s as usize] += 1;
+    }
+    let mut by_flag = [0u64; 7];
+    for &f in &cl.flags {
+        for (b, n) in by_flag.iter_mut().enumerate() {
+            *n += ((f >> b) & 1) as u64;
+        }
+    }
+    let ambiguous = m.ambiguous.iter().filter(|&&a| a).count() as u64;
+    let mut by_match = [0u64; 3];
+    for &x in &m.method {
+        by_match[x as usize] += 1;
+    }
+    let nonzero = |pairs: Vec<(&str, u64)>| -> Value {
+        Value::Object(
+            pairs
+                .into_iter()
+                .filter(|(_, n)| *n > 0)
+                .map(|(k, n)| (k.to_string(), json!(n)))
+                .collect(),
+        )
+    };
+    let status_v = nonzero(
+        Status::ALL
+            .iter()
+            .map(|s| (s.as_str(), by_status[*s as usize]))
+            .collect(),
+    );
+    let mut flags: Vec<(&str, u64)> = flag::NAMES
+        .iter()
+        .zip(by_flag)
+        .map(|(n, c)| (*n, c))
+        .collect();
+    flags.insert(1, ("AMBIGUOUS", ambiguous)); // alphabetical: after ACCOUNT_MISMATCH
+    let flag_v = nonzero(flags);
+    let match_v = nonzero(
+        [Method::Reference, Method::Fallback, Method::None]
+            .iter()
+            .map(|x| (x.as_str(), by_match[*x as usize]))
+            .collect(),
+    );
+    let mut reasons: BTreeMap<(Side, Reason), u64> = BTreeMap::new();
+    for r in rejects {
+        *reasons.entry((r.side, r.reason)).or_default() += 1;
+    }
+    let mut rej_by_reason = Map::new();
+    for side in [Side::Instructions, Side::Settlements] {
+        let mut o = Map::new();
+        for reason in Reason::ALL {
+            if let Some(n) = reasons.get(&(side, reason)) {
+                o.insert(reason.as_str().into(), json!(n));
+            }
+        }
+        rej_by_reason.insert(side.as_str().into(), Value::Object(o));
+    }
+    let n_rej_ins = rejects
+        .iter()
+        .filter(|r| r.side == Side::Instructions)
+        .count();
+    let mut inputs = Vec::new();
+    for side in [ins, set] {
+        for (f, st) in side.files.iter().zip(&side.stats) {
+            inputs.push(json!({
+                "side": f.side.as_str(), "path": f.path.display().to_string(), "format": f.format.as_str(),
+                "rows": st.rows, "bytes": st.bytes, "sha256": st.sha256,
+            }));
+        }
+    }
+    let s = &cfg.settings;
+    json!({
+        "counts": {
+            "instructions_in": ins.rows_in,
+            "instructions_accepted": ins.table.len(),
+            "settlements_in": set.rows_in,
+            "settlements_accepted": set.table.len(),
+            "rejects": {"instructions": n_rej_ins, "settlements": rejects.len() - n_rej_ins},
+            "by_status": status_v,
+            "by_flag": flag_v,
+            "by_match": match_v,
+            "rejects_by_reason": Value::Object(rej_by_reason),
+        },
+        "totals": totals::by_ccy_json(&totals.by_currency),
+        "totals_by_provider": totals::nested_json(&totals.by_provider),
+        "totals_by_program": totals::nested_json(&totals.by_program),
+        "inputs": inputs,
+        "outputs": written,
+        "warnings": warnings,
+        "engine": {"name": "sverka", "version": VERSION, "contract": 1},
+        "settings": {
+            "late_days": s.late_days,
+            "fallback_days": s.fallback_days,
+            "shared_account_min": s.shared_account_min,
+            "outlier_factor": s.outlier_factor.to_string(),
+            "currency_table": currency::table().version,
+            "amount_scale": crate::write::run_scale(&ins.table, &set.table),
+        },
+    })
+}

@@ -1,0 +1,146 @@
+//! Golden cases: `testdata/cases/<case>/` holds inputs, optional `args.txt` and an
+//! `expected.json` derived by hand from the contract. One `check(case)` runs the engine
+//! and compares every output row (STYLE.md 15).
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use sverka_engine::pipeline::Silent;
+use sverka_engine::{Factor, ReconcileConfig, Settings};
+
+fn cases_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/cases")
+}
+
+fn side_path(case: &Path, side: &str) -> PathBuf {
+    let file = case.join(format!("{side}.csv"));
+    let dir = case.join(side);
+    if !file.exists() && dir.is_dir() {
+        dir
+    } else {
+        file
+    }
+}
+
+fn settings(case: &Path) -> Settings {
+    let mut s = Settings::default();
+    let Ok(args) = std::fs::read_to_string(case.join("args.txt")) else {
+        return s;
+    };
+    let words: Vec<&str> = args.split_whitespace().collect();
+    for pair in words.chunks(2) {
+        let v = pair[1];
+        match pair[0] {
+            "--late-days" => s.late_days = v.parse().unwrap(),
+            "--fallback-days" => s.fallback_days = v.parse().unwrap(),
+            "--shared-account-min" => s.shared_account_min = v.parse().unwrap(),
+            "--outlier-factor" => s.outlier_factor = Factor::parse(v).unwrap(),
+            other => panic!("{}: unknown option {other}", case.display()),
+        }
+    }
+    s
+}
+
+/// Reads a CSV output into rows of (column name -> text), undoing formula escaping.
+fn read_csv(path: &Path) -> Vec<serde_json::Map<String, Value>> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let headers = r.headers().unwrap().clone();
+    r.records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            headers
+                .iter()
+                .zip(rec.iter())
+                .map(|(h, v)| {
+                    let v = match v.strip_prefix('\'') {
+                        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
+                        _ => v,
+                    };
+                    (h.to_string(), Value::String(v.to_string()))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn compare(case: &str, what: &str, expected: &Value, actual: &[serde_json::Map<String, Value>], case_dir: &Path) -> Vec<String> {
+    let expected = expected.as_array().cloned().unwrap_or_default();
+    let mut errs = Vec::new();
+    if expected.len() != actual.len() {
+        errs.push(format!("{case}: {what}: expected {} rows, got {}", expected.len(), actual.len()));
+    }
+    for (i, (e, a)) in expected.iter().zip(actual).enumerate() {
+        for (k, ev) in e.as_object().unwrap() {
+            let av = a.get(k).and_then(|v| v.as_str()).unwrap_or("");
+            let av = if k == "file" {
+                let prefix = format!("{}/", case_dir.display());
+                av.strip_prefix(&prefix).unwrap_or(av).to_string()
+            } else {
+                av.to_string()
+            };
+            let ev = match ev {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            if ev != av {
+                errs.push(format!("{case}: {what} row {}: {k}: expected {ev:?}, got {av:?}  (row {:?})", i + 1, a));
+            }
+        }
+    }
+    errs
+}
+
+fn check(case_dir: &Path) -> Vec<String> {
+    let case = case_dir.file_name().unwrap().to_string_lossy().to_string();
+    let expected: Value = serde_json::from_str(&std::fs::read_to_string(case_dir.join("expected.json")).unwrap()).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let cfg = ReconcileConfig {
+        instructions: vec![side_path(case_dir, "instructions")],
+        settlements: vec![side_path(case_dir, "settlements")],
+        out: out.path().to_path_buf(),
+        csv: true,
+        settings: settings(case_dir),
+    };
+    let want_exit = expected["exit_code"].as_i64().unwrap_or(0) as i32;
+    match sverka_engine::reconcile(&cfg, &Silent) {
+        Err(e) => {
+            let msg = e.to_string();
+            let mut errs = Vec::new();
+            if e.exit_code() != want_exit {
+                errs.push(format!("{case}: expected exit {want_exit}, got {} ({msg})", e.exit_code()));
+            }
+            for s in expected["error_contains"].as_array().into_iter().flatten() {
+                if !msg.contains(s.as_str().unwrap()) {
+                    errs.push(format!("{case}: error message {msg:?} lacks {s}"));
+                }
+            }
+            errs
+        }
+        Ok(_) if want_exit != 0 => vec![format!("{case}: expected exit {want_exit}, but the run succeeded")],
+        Ok(_) => {
+            let mut errs = Vec::new();
+            for (what, file) in [
+                ("instructions", "instructions.csv"),
+                ("settlements", "settlements.csv"),
+                ("rejects", "rejects.csv"),
+            ] {
+                let actual = read_csv(&out.path().join(file));
+                errs.extend(compare(&case, what, &expected[what], &actual, case_dir));
+            }
+            errs
+        }
+    }
+}
+
+#[test]
+fn golden_cases() {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(cases_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("expected.json").exists())
+        .collect();
+    dirs.sort();
+    assert!(dirs.len() >= 50, "golden cases missing");
+    let errs: Vec<String> = dirs.iter().flat_map(|d| check(d)).collect();
+    assert!(errs.is_empty(), "{} golden mismatches:\n{}", errs.len(), errs.join("\n"));
+}
