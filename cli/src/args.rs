@@ -67,4 +67,7 @@ pub struct ReconcileArgs {
     /// Print summary.json to stdout instead of the closing screen.
     #[arg(long)]
     pub json: bool,
+    /// Print the wall time of each stage to stderr (for benchmarks).
+    #[arg(long)]
+    pub timings: bool,
 }

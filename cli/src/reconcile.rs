@@ -75,6 +75,11 @@ pub fn run(a: ReconcileArgs) -> Result<u8, Error> {
             eprintln!("sverka: warning: {w}");
         }
     }
+    if a.timings {
+        for (stage, d) in &outcome.timings {
+            eprintln!("sverka: timing {stage:<14} {:>8.3} s", d.as_secs_f64());
+        }
+    }
     if a.json {
         println!(
             "{}",

@@ -40,6 +40,9 @@ pub struct Outcome {
     pub out_dir: PathBuf,
     pub written: Vec<String>,
     pub warnings: Vec<String>,
+    /// Wall time per stage, for `--timings` and BENCHMARKS.md (never written to files:
+    /// outputs stay byte-identical).
+    pub timings: Vec<(&'static str, std::time::Duration)>,
 }
 
 impl Outcome {
@@ -123,6 +126,8 @@ pub fn reconcile(cfg: &ReconcileConfig, progress: &dyn Progress) -> Result<Outco
     let set_files = load::discover(Side::Settlements, &cfg.settlements)?;
     prepare_out_dir(&cfg.out)?;
 
+    let mut clock = Clock::default();
+    clock.lap("start");
     progress.stage("loading");
     let (a, b) = rayon::join(
         || load_side(Side::Instructions, ins_files, progress),
@@ -131,6 +136,7 @@ pub fn reconcile(cfg: &ReconcileConfig, progress: &dyn Progress) -> Result<Outco
     let (mut ins, mut rejects) = a?;
     let (mut set, set_rejects) = b?;
     rejects.extend(set_rejects);
+    clock.lap("load+validate");
 
     progress.stage("matching");
     let ((ins_dups, ins_index), (set_dups, _)) =
@@ -138,6 +144,7 @@ pub fn reconcile(cfg: &ReconcileConfig, progress: &dyn Progress) -> Result<Outco
     rejects.extend(ins_dups);
     rejects.extend(set_dups);
     rejects.sort_unstable_by_key(|r| (r.side, r.file, r.row));
+    clock.lap("dedupe");
     let m = matching::match_all(
         &ins.table,
         &ins_index,
@@ -145,13 +152,16 @@ pub fn reconcile(cfg: &ReconcileConfig, progress: &dyn Progress) -> Result<Outco
         cfg.settings.fallback_days,
     );
     drop(ins_index);
+    clock.lap("match");
     let cl = classify::classify(&ins.table, &set.table, &m, &cfg.settings);
+    clock.lap("classify");
     let totals = totals::compute(&ins.table, &set.table, &m, &cl)?;
+    clock.lap("totals");
 
     progress.stage("writing");
     let files = [display_paths(&ins.files), display_paths(&set.files)];
-    let outputs = write::build(&ins.table, &set.table, &m, &cl, &rejects, &files)?;
-    verify::check(&outputs, [ins.rows_in, set.rows_in], &totals.by_currency)?;
+    let ctx = write::Ctx::new(&ins.table, &set.table, &m, &cl, &rejects, &files);
+    clock.lap("prepare outputs");
     let warnings = warnings(&ins, &set);
     let mut written: Vec<String> = [
         "instructions.parquet",
@@ -165,48 +175,51 @@ pub fn reconcile(cfg: &ReconcileConfig, progress: &dyn Progress) -> Result<Outco
     }
     written.push("summary.json".into());
     let summary = summary_json(
-        cfg, &ins, &set, &rejects, &m, &cl, &totals, &written, &warnings,
+        cfg, &ins, &set, &rejects, &m, &cl, &totals, &written, &warnings, ctx.scale,
     );
 
+    // The three outputs are written concurrently to temporary names; each writer
+    // re-derives figures from the batches it writes, and only when they prove
+    // conservation and the totals is anything renamed into place.
     let out = &cfg.out;
-    let batches = [
-        &outputs.instructions,
-        &outputs.settlements,
-        &outputs.rejects,
-    ];
-    let names = ["instructions", "settlements", "rejects"];
-    let mut results: Vec<Result<write::Pending>> = Vec::new();
-    rayon::scope(|s| {
-        let (tx, rx) = std::sync::mpsc::channel();
-        for (k, batch) in batches.iter().enumerate() {
-            let tx = tx.clone();
-            let name = names[k];
-            s.spawn(move |_| {
-                let _ = tx.send((
-                    k,
-                    write::write_parquet(out, &format!("{name}.parquet"), batch),
-                ));
-                if cfg.csv {
-                    let r = write::csv_bytes(batch)
-                        .and_then(|b| write::write_bytes(out, &format!("{name}.csv"), &b));
-                    let _ = tx.send((k + 3, r));
-                }
-            });
-        }
-        drop(tx);
-        let mut got: Vec<(usize, Result<write::Pending>)> = rx.iter().collect();
-        got.sort_by_key(|(k, _)| *k);
-        results = got.into_iter().map(|(_, r)| r).collect();
-    });
-    let text =
-        serde_json::to_string_pretty(&summary).map_err(|e| Error::Internal(e.to_string()))? + "\n";
-    results.push(write::write_bytes(out, "summary.json", text.as_bytes()));
+    let results: Vec<Result<(Vec<write::Pending>, verify::Rederived)>> = {
+        use rayon::prelude::*;
+        write::Output::ALL
+            .par_iter()
+            .map(|&o| {
+                let mut r = verify::Rederived::default();
+                let pending = write::write_output(out, &ctx, o, cfg.csv, &mut |b| r.add(o, b))?;
+                Ok((pending, r))
+            })
+            .collect()
+    };
     let mut pending = Vec::new();
+    let mut again = verify::Rederived::default();
     let mut first_err = None;
     for r in results {
         match r {
-            Ok(p) => pending.push(p),
+            Ok((p, d)) => {
+                pending.extend(p);
+                if let Err(e) = again.merge(d) {
+                    first_err = first_err.or(Some(e));
+                }
+            }
             Err(e) => first_err = first_err.or(Some(e)),
+        }
+    }
+    clock.lap("write");
+    if first_err.is_none() {
+        if let Err(e) = again.check([ins.rows_in, set.rows_in], &totals.by_currency) {
+            first_err = Some(e);
+        }
+    }
+    if first_err.is_none() {
+        match serde_json::to_string_pretty(&summary) {
+            Ok(text) => match write::write_bytes(out, "summary.json", (text + "\n").as_bytes()) {
+                Ok(p) => pending.push(p),
+                Err(e) => first_err = Some(e),
+            },
+            Err(e) => first_err = Some(Error::Internal(e.to_string())),
         }
     }
     if let Some(e) = first_err {
@@ -214,12 +227,29 @@ pub fn reconcile(cfg: &ReconcileConfig, progress: &dyn Progress) -> Result<Outco
         return Err(e);
     }
     write::commit(&pending)?;
+    clock.lap("verify+commit");
     Ok(Outcome {
         summary,
         out_dir: out.clone(),
         written,
         warnings,
+        timings: clock.laps,
     })
+}
+
+#[derive(Default)]
+struct Clock {
+    last: Option<std::time::Instant>,
+    laps: Vec<(&'static str, std::time::Duration)>,
+}
+
+impl Clock {
+    fn lap(&mut self, name: &'static str) {
+        let now = std::time::Instant::now();
+        let start = *self.last.get_or_insert(now);
+        self.laps.push((name, now - start));
+        self.last = Some(now);
+    }
 }
 
 fn display_paths(files: &[InputFile]) -> Vec<String> {
@@ -256,6 +286,7 @@ fn summary_json(
     totals: &AllTotals,
     written: &[String],
     warnings: &[String],
+    scale: i8,
 ) -> Value {
     let mut by_status = [0u64; 8];
     for &s in &cl.status {
@@ -353,7 +384,7 @@ fn summary_json(
             "shared_account_min": s.shared_account_min,
             "outlier_factor": s.outlier_factor.to_string(),
             "currency_table": currency::table().version,
-            "amount_scale": crate::write::run_scale(&ins.table, &set.table),
+            "amount_scale": scale,
         },
     })
 }

@@ -4,6 +4,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -28,13 +29,23 @@ use crate::table::Table;
 
 pub const DECIMAL_PRECISION: u8 = 38;
 
-/// The three row outputs as record batches.
-pub struct Outputs {
-    pub instructions: RecordBatch,
-    pub settlements: RecordBatch,
-    pub rejects: RecordBatch,
+/// Everything the row outputs are built from. Batches are built a slice at a time
+/// (`ROW_GROUP_ROWS` rows) while writing, so output memory does not grow with the input.
+pub struct Ctx<'a> {
+    pub ins_t: &'a Table,
+    pub set_t: &'a Table,
+    pub m: &'a Matches,
+    pub cl: &'a Classes,
+    pub rejects: &'a [Reject],
+    /// Display paths of the input files, per side.
+    pub files: &'a [Vec<String>; 2],
     /// The one decimal scale of every amount column.
     pub scale: i8,
+    flag_text: Vec<String>,
+    factors: Vec<i128>,
+    ins_schema: Arc<Schema>,
+    set_schema: Arc<Schema>,
+    rej_schema: Arc<Schema>,
 }
 
 /// Largest minor units among the currencies of accepted rows (2 when there are none).
@@ -53,24 +64,305 @@ pub fn run_scale(ins_t: &Table, set_t: &Table) -> i8 {
     max.unwrap_or(2) as i8
 }
 
-fn decimal(values: Vec<i128>, scale: i8) -> ArrayRef {
-    Arc::new(
-        Decimal128Array::from(values)
-            .with_precision_and_scale(DECIMAL_PRECISION, scale)
-            .expect("valid precision and scale"),
-    )
+fn field(name: &str, dt: DataType, nullable: bool) -> Field {
+    Field::new(name, dt, nullable)
 }
 
-/// Minor units of each row's currency, rescaled to the run's scale.
-fn rescaled(v: &[i128], ccy: &[Ccy], scale: i8) -> Vec<i128> {
-    let table = currency::table();
-    let factors: Vec<i128> = (0..table.currencies.len())
-        .map(|c| POW10[(scale as u8).saturating_sub(table.minor_units(c as Ccy)) as usize])
-        .collect();
-    v.par_iter()
-        .zip(ccy.par_iter())
-        .map(|(&x, &c)| x * factors[c as usize])
-        .collect()
+/// Decimal type of a column: precision 18 when every value fits (Parquet then stores it
+/// as INT64, much faster to write and read than 16-byte fixed binary), else 38.
+fn dec_type(values: impl rayon::iter::ParallelIterator<Item = i128>, scale: i8) -> DataType {
+    let fits18 = values.all(|v| v.unsigned_abs() < POW10[18] as u128);
+    DataType::Decimal128(if fits18 { 18 } else { DECIMAL_PRECISION }, scale)
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(
+        ins_t: &'a Table,
+        set_t: &'a Table,
+        m: &'a Matches,
+        cl: &'a Classes,
+        rejects: &'a [Reject],
+        files: &'a [Vec<String>; 2],
+    ) -> Ctx<'a> {
+        let scale = run_scale(ins_t, set_t);
+        let table = currency::table();
+        let factors: Vec<i128> = (0..table.currencies.len())
+            .map(|c| POW10[(scale as u8).saturating_sub(table.minor_units(c as Ccy)) as usize])
+            .collect();
+        let f = &factors;
+        let resc = |v: &'a [i128], ccy: &'a [Ccy]| {
+            v.par_iter()
+                .zip(ccy.par_iter())
+                .map(move |(&x, &c)| x * f[c as usize])
+        };
+        let ins_amount = &ins_t.amounts[0];
+        let dt_amount = dec_type(resc(ins_amount, &ins_t.currency), scale);
+        let dt_paid = dec_type(resc(&cl.paid, &ins_t.currency), scale);
+        let dt_diff = dec_type(
+            cl.paid
+                .par_iter()
+                .zip(ins_amount.par_iter())
+                .zip(ins_t.currency.par_iter())
+                .map(|((p, a), &c)| (p - a) * f[c as usize]),
+            scale,
+        );
+        let dt_samount = dec_type(resc(&set_t.amounts[set::AMOUNT], &set_t.currency), scale);
+        let dt_fee = dec_type(resc(&set_t.amounts[set::FEE], &set_t.currency), scale);
+        let ins_schema = Arc::new(Schema::new(vec![
+            field("instruction_id", DataType::Utf8, false),
+            field("beneficiary_id", DataType::Utf8, false),
+            field("program", DataType::Utf8, false),
+            field("cycle", DataType::Utf8, false),
+            field("provider", DataType::Utf8, false),
+            field("account", DataType::Utf8, false),
+            field("amount", dt_amount, false),
+            field("currency", DataType::Utf8, false),
+            field("due_date", DataType::Date32, false),
+            field("status", DataType::Utf8, false),
+            field("paid_amount", dt_paid, false),
+            field("difference", dt_diff, false),
+            field("settlement_count", DataType::Int64, false),
+            field("flags", DataType::Utf8, false),
+        ]));
+        let set_schema = Arc::new(Schema::new(vec![
+            field("provider", DataType::Utf8, false),
+            field("provider_ref", DataType::Utf8, false),
+            field("instruction_id", DataType::Utf8, true),
+            field("account", DataType::Utf8, false),
+            field("amount", dt_samount, false),
+            field("fee", dt_fee, false),
+            field("currency", DataType::Utf8, false),
+            field("status", DataType::Utf8, false),
+            field("value_date", DataType::Date32, false),
+            field("match_method", DataType::Utf8, false),
+            field("matched_instruction_id", DataType::Utf8, true),
+            field("flags", DataType::Utf8, false),
+        ]));
+        let rej_schema = Arc::new(Schema::new(vec![
+            field("side", DataType::Utf8, false),
+            field("file", DataType::Utf8, false),
+            field("row", DataType::Int64, false),
+            field("column", DataType::Utf8, true),
+            field("reason", DataType::Utf8, false),
+            field("value", DataType::Utf8, true),
+        ]));
+        Ctx {
+            ins_t,
+            set_t,
+            m,
+            cl,
+            rejects,
+            files,
+            scale,
+            flag_text: (0..128u8).map(flag::text).collect(),
+            factors,
+            ins_schema,
+            set_schema,
+            rej_schema,
+        }
+    }
+
+    fn decimal(
+        &self,
+        schema: &Schema,
+        name: &str,
+        values: impl Iterator<Item = (i128, Ccy)>,
+    ) -> ArrayRef {
+        let dt = schema
+            .field_with_name(name)
+            .expect("column")
+            .data_type()
+            .clone();
+        let DataType::Decimal128(p, s) = dt else {
+            unreachable!("decimal column")
+        };
+        let v: Vec<i128> = values.map(|(x, c)| x * self.factors[c as usize]).collect();
+        Arc::new(
+            Decimal128Array::from(v)
+                .with_precision_and_scale(p, s)
+                .expect("valid precision and scale"),
+        )
+    }
+
+    fn text(t: &Table, c: usize, r: &Range<usize>) -> ArrayRef {
+        Arc::new(t.text[c].slice(r.start, r.len()))
+    }
+
+    pub fn instructions(&self, r: Range<usize>) -> Result<RecordBatch> {
+        let (t, cl) = (self.ins_t, self.cl);
+        let ccy = &t.currency[r.clone()];
+        let amount = &t.amounts[0][r.clone()];
+        let paid = &cl.paid[r.clone()];
+        let sc = &self.ins_schema;
+        RecordBatch::try_new(
+            sc.clone(),
+            vec![
+                Self::text(t, ins::ID, &r),
+                Self::text(t, ins::BENEFICIARY, &r),
+                Self::text(t, ins::PROGRAM, &r),
+                Self::text(t, ins::CYCLE, &r),
+                Self::text(t, ins::PROVIDER, &r),
+                Self::text(t, ins::ACCOUNT, &r),
+                self.decimal(
+                    sc,
+                    "amount",
+                    amount.iter().copied().zip(ccy.iter().copied()),
+                ),
+                codes(ccy),
+                Arc::new(Date32Array::from(t.date[r.clone()].to_vec())),
+                Arc::new(StringArray::from_iter_values(
+                    cl.status[r.clone()]
+                        .iter()
+                        .map(|&s| Status::from_u8(s).as_str()),
+                )),
+                self.decimal(
+                    sc,
+                    "paid_amount",
+                    paid.iter().copied().zip(ccy.iter().copied()),
+                ),
+                self.decimal(
+                    sc,
+                    "difference",
+                    paid.iter()
+                        .zip(amount)
+                        .map(|(p, a)| p - a)
+                        .zip(ccy.iter().copied()),
+                ),
+                Arc::new(Int64Array::from_iter_values(
+                    cl.settlement_count[r.clone()].iter().map(|&c| c as i64),
+                )),
+                Arc::new(StringArray::from_iter_values(
+                    cl.flags[r]
+                        .iter()
+                        .map(|&f| self.flag_text[f as usize].as_str()),
+                )),
+            ],
+        )
+        .map_err(|e| Error::Internal(format!("instructions batch: {e}")))
+    }
+
+    pub fn settlements(&self, r: Range<usize>) -> Result<RecordBatch> {
+        let (t, m, ids) = (self.set_t, self.m, &self.ins_t.text[ins::ID]);
+        let ccy = &t.currency[r.clone()];
+        let sc = &self.set_schema;
+        RecordBatch::try_new(
+            sc.clone(),
+            vec![
+                Self::text(t, set::PROVIDER, &r),
+                Self::text(t, set::REF, &r),
+                Self::text(t, set::INSTRUCTION_ID, &r),
+                Self::text(t, set::ACCOUNT, &r),
+                self.decimal(
+                    sc,
+                    "amount",
+                    t.amounts[set::AMOUNT][r.clone()]
+                        .iter()
+                        .copied()
+                        .zip(ccy.iter().copied()),
+                ),
+                self.decimal(
+                    sc,
+                    "fee",
+                    t.amounts[set::FEE][r.clone()]
+                        .iter()
+                        .copied()
+                        .zip(ccy.iter().copied()),
+                ),
+                codes(ccy),
+                Arc::new(StringArray::from_iter_values(
+                    t.status[r.clone()]
+                        .iter()
+                        .map(|&s| SettleStatus::from_u8(s).as_str()),
+                )),
+                Arc::new(Date32Array::from(t.date[r.clone()].to_vec())),
+                Arc::new(StringArray::from_iter_values(
+                    m.method[r.clone()]
+                        .iter()
+                        .map(|&x| Method::from_u8(x).as_str()),
+                )),
+                Arc::new(StringArray::from_iter(
+                    m.instruction[r.clone()]
+                        .iter()
+                        .map(|&i| (i != NO_MATCH).then(|| ids.value(i as usize))),
+                )),
+                Arc::new(StringArray::from_iter_values(
+                    m.ambiguous[r]
+                        .iter()
+                        .map(|&a| if a { "AMBIGUOUS" } else { "" }),
+                )),
+            ],
+        )
+        .map_err(|e| Error::Internal(format!("settlements batch: {e}")))
+    }
+
+    pub fn rejects(&self, r: Range<usize>) -> Result<RecordBatch> {
+        let rej = &self.rejects[r];
+        let file = |x: &Reject| self.files[x.side as usize][x.file as usize].as_str();
+        RecordBatch::try_new(
+            self.rej_schema.clone(),
+            vec![
+                Arc::new(StringArray::from_iter_values(
+                    rej.iter().map(|x| x.side.as_str()),
+                )),
+                Arc::new(StringArray::from_iter_values(rej.iter().map(file))),
+                Arc::new(Int64Array::from_iter_values(
+                    rej.iter().map(|x| x.row as i64),
+                )),
+                Arc::new(StringArray::from_iter(rej.iter().map(|x| x.column))),
+                Arc::new(StringArray::from_iter_values(
+                    rej.iter().map(|x| x.reason.as_str()),
+                )),
+                Arc::new(StringArray::from_iter(
+                    rej.iter().map(|x| x.value.as_deref()),
+                )),
+            ],
+        )
+        .map_err(|e| Error::Internal(format!("rejects batch: {e}")))
+    }
+
+    pub fn schema(&self, output: Output) -> Arc<Schema> {
+        match output {
+            Output::Instructions => self.ins_schema.clone(),
+            Output::Settlements => self.set_schema.clone(),
+            Output::Rejects => self.rej_schema.clone(),
+        }
+    }
+
+    pub fn rows(&self, output: Output) -> usize {
+        match output {
+            Output::Instructions => self.ins_t.len(),
+            Output::Settlements => self.set_t.len(),
+            Output::Rejects => self.rejects.len(),
+        }
+    }
+
+    pub fn batch(&self, output: Output, r: Range<usize>) -> Result<RecordBatch> {
+        match output {
+            Output::Instructions => self.instructions(r),
+            Output::Settlements => self.settlements(r),
+            Output::Rejects => self.rejects(r),
+        }
+    }
+}
+
+/// The three row outputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    Instructions,
+    Settlements,
+    Rejects,
+}
+
+impl Output {
+    pub const ALL: [Output; 3] = [Output::Instructions, Output::Settlements, Output::Rejects];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Output::Instructions => "instructions",
+            Output::Settlements => "settlements",
+            Output::Rejects => "rejects",
+        }
+    }
 }
 
 fn codes(ccy: &[Ccy]) -> ArrayRef {
@@ -80,172 +372,66 @@ fn codes(ccy: &[Ccy]) -> ArrayRef {
     ))
 }
 
-fn field(name: &str, dt: DataType, nullable: bool) -> Field {
-    Field::new(name, dt, nullable)
-}
-
-pub fn build(
-    ins_t: &Table,
-    set_t: &Table,
-    m: &Matches,
-    cl: &Classes,
-    rejects: &[Reject],
-    files: &[Vec<String>; 2],
-) -> Result<Outputs> {
-    let scale = run_scale(ins_t, set_t);
-    let dec = DataType::Decimal128(DECIMAL_PRECISION, scale);
-    let flag_text: Vec<String> = (0..128u8).map(flag::text).collect();
-    let text = |t: &Table, c: usize| -> ArrayRef { Arc::new(t.text[c].clone()) };
-
-    // Instructions.
-    let ((amount, paid), diff) = rayon::join(
-        || {
-            rayon::join(
-                || rescaled(&ins_t.amounts[0], &ins_t.currency, scale),
-                || rescaled(&cl.paid, &ins_t.currency, scale),
-            )
-        },
-        || {
-            let d: Vec<i128> = cl
-                .paid
-                .par_iter()
-                .zip(&ins_t.amounts[0])
-                .map(|(p, a)| p - a)
-                .collect();
-            rescaled(&d, &ins_t.currency, scale)
-        },
-    );
-    let ins_schema = Arc::new(Schema::new(vec![
-        field("instruction_id", DataType::Utf8, false),
-        field("beneficiary_id", DataType::Utf8, false),
-        field("program", DataType::Utf8, false),
-        field("cycle", DataType::Utf8, false),
-        field("provider", DataType::Utf8, false),
-        field("account", DataType::Utf8, false),
-        field("amount", dec.clone(), false),
-        field("currency", DataType::Utf8, false),
-        field("due_date", DataType::Date32, false),
-        field("status", DataType::Utf8, false),
-        field("paid_amount", dec.clone(), false),
-        field("difference", dec.clone(), false),
-        field("settlement_count", DataType::Int64, false),
-        field("flags", DataType::Utf8, false),
-    ]));
-    let instructions = RecordBatch::try_new(
-        ins_schema,
-        vec![
-            text(ins_t, ins::ID),
-            text(ins_t, ins::BENEFICIARY),
-            text(ins_t, ins::PROGRAM),
-            text(ins_t, ins::CYCLE),
-            text(ins_t, ins::PROVIDER),
-            text(ins_t, ins::ACCOUNT),
-            decimal(amount, scale),
-            codes(&ins_t.currency),
-            Arc::new(Date32Array::from(ins_t.date.clone())),
-            Arc::new(StringArray::from_iter_values(
-                cl.status.iter().map(|&s| Status::from_u8(s).as_str()),
-            )),
-            decimal(paid, scale),
-            decimal(diff, scale),
-            Arc::new(Int64Array::from_iter_values(
-                cl.settlement_count.iter().map(|&c| c as i64),
-            )),
-            Arc::new(StringArray::from_iter_values(
-                cl.flags.iter().map(|&f| flag_text[f as usize].as_str()),
-            )),
-        ],
-    )
-    .map_err(|e| Error::Internal(format!("instructions batch: {e}")))?;
-
-    // Settlements.
-    let (s_amount, s_fee) = rayon::join(
-        || rescaled(&set_t.amounts[set::AMOUNT], &set_t.currency, scale),
-        || rescaled(&set_t.amounts[set::FEE], &set_t.currency, scale),
-    );
-    let set_schema = Arc::new(Schema::new(vec![
-        field("provider", DataType::Utf8, false),
-        field("provider_ref", DataType::Utf8, false),
-        field("instruction_id", DataType::Utf8, true),
-        field("account", DataType::Utf8, false),
-        field("amount", dec.clone(), false),
-        field("fee", dec, false),
-        field("currency", DataType::Utf8, false),
-        field("status", DataType::Utf8, false),
-        field("value_date", DataType::Date32, false),
-        field("match_method", DataType::Utf8, false),
-        field("matched_instruction_id", DataType::Utf8, true),
-        field("flags", DataType::Utf8, false),
-    ]));
-    let settlements = RecordBatch::try_new(
-        set_schema,
-        vec![
-            text(set_t, set::PROVIDER),
-            text(set_t, set::REF),
-            text(set_t, set::INSTRUCTION_ID),
-            text(set_t, set::ACCOUNT),
-            decimal(s_amount, scale),
-            decimal(s_fee, scale),
-            codes(&set_t.currency),
-            Arc::new(StringArray::from_iter_values(
-                set_t
-                    .status
-                    .iter()
-                    .map(|&s| SettleStatus::from_u8(s).as_str()),
-            )),
-            Arc::new(Date32Array::from(set_t.date.clone())),
-            Arc::new(StringArray::from_iter_values(
-                m.method.iter().map(|&x| Method::from_u8(x).as_str()),
-            )),
-            Arc::new(StringArray::from_iter(m.instruction.iter().map(|&i| {
-                (i != NO_MATCH).then(|| ins_t.str(ins::ID, i as usize))
-            }))),
-            Arc::new(StringArray::from_iter_values(
-                m.ambiguous
-                    .iter()
-                    .map(|&a| if a { "AMBIGUOUS" } else { "" }),
-            )),
-        ],
-    )
-    .map_err(|e| Error::Internal(format!("settlements batch: {e}")))?;
-
-    let rej_schema = Arc::new(Schema::new(vec![
-        field("side", DataType::Utf8, false),
-        field("file", DataType::Utf8, false),
-        field("row", DataType::Int64, false),
-        field("column", DataType::Utf8, true),
-        field("reason", DataType::Utf8, false),
-        field("value", DataType::Utf8, true),
-    ]));
-    let side_files = |r: &Reject| &files[r.side as usize][r.file as usize];
-    let rejects = RecordBatch::try_new(
-        rej_schema,
-        vec![
-            Arc::new(StringArray::from_iter_values(
-                rejects.iter().map(|r| r.side.as_str()),
-            )),
-            Arc::new(StringArray::from_iter_values(
-                rejects.iter().map(|r| side_files(r).as_str()),
-            )),
-            Arc::new(Int64Array::from_iter_values(
-                rejects.iter().map(|r| r.row as i64),
-            )),
-            Arc::new(StringArray::from_iter(rejects.iter().map(|r| r.column))),
-            Arc::new(StringArray::from_iter_values(
-                rejects.iter().map(|r| r.reason.as_str()),
-            )),
-            Arc::new(StringArray::from_iter(
-                rejects.iter().map(|r| r.value.as_deref()),
-            )),
-        ],
-    )
-    .map_err(|e| Error::Internal(format!("rejects batch: {e}")))?;
-    Ok(Outputs {
-        instructions,
-        settlements,
-        rejects,
-        scale,
-    })
+/// Writes one output (Parquet, and CSV when asked) slice by slice, handing every
+/// written batch to `seen` (the verifier). Returns the pending files.
+pub fn write_output(
+    dir: &Path,
+    ctx: &Ctx,
+    output: Output,
+    csv: bool,
+    seen: &mut dyn FnMut(&RecordBatch) -> Result<()>,
+) -> Result<Vec<Pending>> {
+    let name = output.name();
+    let mut pending = Vec::new();
+    let result = (|| -> Result<()> {
+        let mut pq = ParquetOut::create(dir, &format!("{name}.parquet"), ctx.schema(output))?;
+        let mut csv_out = if csv {
+            let (p, f) = Pending::create(dir, &format!("{name}.csv"))?;
+            let w = BufWriter::with_capacity(1 << 20, f);
+            pending.push(p);
+            Some(w)
+        } else {
+            None
+        };
+        let n = ctx.rows(output);
+        let mut off = 0;
+        loop {
+            let len = ROW_GROUP_ROWS.min(n - off);
+            let batch = ctx.batch(output, off..off + len)?;
+            seen(&batch)?;
+            if let Some(w) = csv_out.as_mut() {
+                let bytes = csv_bytes(&batch, off == 0)?;
+                w.write_all(&bytes).map_err(|e| Error::Output {
+                    path: dir.join(format!("{name}.csv")),
+                    message: e.to_string(),
+                })?;
+            }
+            pq.write(&batch)?;
+            off += len;
+            if off >= n {
+                break;
+            }
+        }
+        pending.push(pq.finish()?);
+        if let Some(w) = csv_out {
+            let f = w.into_inner().map_err(|e| Error::Output {
+                path: dir.join(format!("{name}.csv")),
+                message: e.to_string(),
+            })?;
+            f.sync_all().map_err(|e| Error::Output {
+                path: dir.join(format!("{name}.csv")),
+                message: e.to_string(),
+            })?;
+        }
+        Ok(())
+    })();
+    match result {
+        Ok(()) => Ok(pending),
+        Err(e) => {
+            discard(&pending);
+            Err(e)
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -297,9 +483,10 @@ pub fn discard(pending: &[Pending]) {
     }
 }
 
-fn out_err(path: &Path) -> impl Fn(parquet::errors::ParquetError) -> Error + '_ {
+fn out_err(path: &Path) -> impl Fn(parquet::errors::ParquetError) -> Error {
+    let path = path.to_path_buf();
     move |e| Error::Output {
-        path: path.to_path_buf(),
+        path: path.clone(),
         message: e.to_string(),
     }
 }
@@ -317,40 +504,57 @@ const UNIQUE_COLUMNS: [&str; 6] = [
 /// Rows per Parquet row group.
 pub const ROW_GROUP_ROWS: usize = 1 << 20;
 
-pub fn write_parquet(dir: &Path, name: &str, batch: &RecordBatch) -> Result<Pending> {
-    let (pending, file) = Pending::create(dir, name)?;
-    let mut props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-        .set_statistics_enabled(EnabledStatistics::Chunk)
-        .set_created_by(format!("sverka {}", env!("CARGO_PKG_VERSION")));
-    for c in UNIQUE_COLUMNS {
-        props = props.set_column_dictionary_enabled(ColumnPath::from(c), false);
+/// A Parquet file being written under its temporary name.
+struct ParquetOut {
+    pending: Pending,
+    writer: ArrowWriter<BufWriter<File>>,
+}
+
+impl ParquetOut {
+    fn create(dir: &Path, name: &str, schema: Arc<Schema>) -> Result<ParquetOut> {
+        let (pending, file) = Pending::create(dir, name)?;
+        let mut props = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+            .set_created_by(format!("sverka {}", env!("CARGO_PKG_VERSION")));
+        for f in schema.fields() {
+            let col = ColumnPath::from(f.name().as_str());
+            if UNIQUE_COLUMNS.contains(&f.name().as_str()) {
+                props = props.set_column_dictionary_enabled(col.clone(), false);
+            }
+            // Min/max of long text costs more than the rest of the write together
+            // (measured: 1.2 s of 2.0 s for 2M rows); numbers and dates keep them.
+            let stats = if f.data_type() == &DataType::Utf8 {
+                EnabledStatistics::None
+            } else {
+                EnabledStatistics::Chunk
+            };
+            props = props.set_column_statistics_enabled(col, stats);
+        }
+        let writer = ArrowWriter::try_new(
+            BufWriter::with_capacity(1 << 20, file),
+            schema,
+            Some(props.build()),
+        )
+        .map_err(out_err(&pending.tmp))?;
+        Ok(ParquetOut { pending, writer })
     }
-    let tmp = pending.tmp.clone();
-    let err = out_err(&tmp);
-    let mut w = ArrowWriter::try_new(
-        BufWriter::with_capacity(1 << 20, file),
-        batch.schema(),
-        Some(props.build()),
-    )
-    .map_err(&err)?;
-    let mut off = 0;
-    while off < batch.num_rows() {
-        let len = ROW_GROUP_ROWS.min(batch.num_rows() - off);
-        w.write(&batch.slice(off, len)).map_err(&err)?;
-        off += len;
+
+    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.writer.write(batch).map_err(out_err(&self.pending.tmp))
     }
-    let inner = w.into_inner().map_err(&err)?;
-    let file = inner.into_inner().map_err(|e| Error::Output {
-        path: pending.tmp.clone(),
-        message: e.to_string(),
-    })?;
-    file.sync_all().map_err(|e| Error::Output {
-        path: pending.tmp.clone(),
-        message: e.to_string(),
-    })?;
-    Ok(pending)
+
+    fn finish(self) -> Result<Pending> {
+        let ParquetOut { pending, writer } = self;
+        let err = |m: String| Error::Output {
+            path: pending.tmp.clone(),
+            message: m,
+        };
+        let inner = writer.into_inner().map_err(|e| err(e.to_string()))?;
+        let file = inner.into_inner().map_err(|e| err(e.to_string()))?;
+        file.sync_all().map_err(|e| err(e.to_string()))?;
+        Ok(pending)
+    }
 }
 
 pub fn write_bytes(dir: &Path, name: &str, bytes: &[u8]) -> Result<Pending> {
@@ -374,7 +578,7 @@ fn safe_text(s: &str) -> std::borrow::Cow<'_, str> {
 
 /// The CSV copy of a batch: amounts as decimal text with the row's currency minor units,
 /// dates as YYYY-MM-DD, text cells escaped against formula injection.
-pub fn csv_bytes(batch: &RecordBatch) -> Result<Vec<u8>> {
+pub fn csv_bytes(batch: &RecordBatch, header: bool) -> Result<Vec<u8>> {
     let schema = batch.schema();
     let ccy_col = schema
         .index_of("currency")
@@ -388,7 +592,7 @@ pub fn csv_bytes(batch: &RecordBatch) -> Result<Vec<u8>> {
         .map(|c| {
             let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
             let wr = |e: csv::Error| Error::Internal(format!("csv: {e}"));
-            if c == 0 {
+            if c == 0 && header {
                 w.write_record(schema.fields().iter().map(|f| f.name().as_str()))
                     .map_err(wr)?;
             }

@@ -63,11 +63,21 @@ fn read_csv(path: &Path) -> Vec<serde_json::Map<String, Value>> {
         .collect()
 }
 
-fn compare(case: &str, what: &str, expected: &Value, actual: &[serde_json::Map<String, Value>], case_dir: &Path) -> Vec<String> {
+fn compare(
+    case: &str,
+    what: &str,
+    expected: &Value,
+    actual: &[serde_json::Map<String, Value>],
+    case_dir: &Path,
+) -> Vec<String> {
     let expected = expected.as_array().cloned().unwrap_or_default();
     let mut errs = Vec::new();
     if expected.len() != actual.len() {
-        errs.push(format!("{case}: {what}: expected {} rows, got {}", expected.len(), actual.len()));
+        errs.push(format!(
+            "{case}: {what}: expected {} rows, got {}",
+            expected.len(),
+            actual.len()
+        ));
     }
     for (i, (e, a)) in expected.iter().zip(actual).enumerate() {
         for (k, ev) in e.as_object().unwrap() {
@@ -83,7 +93,11 @@ fn compare(case: &str, what: &str, expected: &Value, actual: &[serde_json::Map<S
                 other => other.to_string(),
             };
             if ev != av {
-                errs.push(format!("{case}: {what} row {}: {k}: expected {ev:?}, got {av:?}  (row {:?})", i + 1, a));
+                errs.push(format!(
+                    "{case}: {what} row {}: {k}: expected {ev:?}, got {av:?}  (row {:?})",
+                    i + 1,
+                    a
+                ));
             }
         }
     }
@@ -92,7 +106,9 @@ fn compare(case: &str, what: &str, expected: &Value, actual: &[serde_json::Map<S
 
 fn check(case_dir: &Path) -> Vec<String> {
     let case = case_dir.file_name().unwrap().to_string_lossy().to_string();
-    let expected: Value = serde_json::from_str(&std::fs::read_to_string(case_dir.join("expected.json")).unwrap()).unwrap();
+    let expected: Value =
+        serde_json::from_str(&std::fs::read_to_string(case_dir.join("expected.json")).unwrap())
+            .unwrap();
     let out = tempfile::tempdir().unwrap();
     let cfg = ReconcileConfig {
         instructions: vec![side_path(case_dir, "instructions")],
@@ -107,7 +123,10 @@ fn check(case_dir: &Path) -> Vec<String> {
             let msg = e.to_string();
             let mut errs = Vec::new();
             if e.exit_code() != want_exit {
-                errs.push(format!("{case}: expected exit {want_exit}, got {} ({msg})", e.exit_code()));
+                errs.push(format!(
+                    "{case}: expected exit {want_exit}, got {} ({msg})",
+                    e.exit_code()
+                ));
             }
             for s in expected["error_contains"].as_array().into_iter().flatten() {
                 if !msg.contains(s.as_str().unwrap()) {
@@ -116,7 +135,9 @@ fn check(case_dir: &Path) -> Vec<String> {
             }
             errs
         }
-        Ok(_) if want_exit != 0 => vec![format!("{case}: expected exit {want_exit}, but the run succeeded")],
+        Ok(_) if want_exit != 0 => vec![format!(
+            "{case}: expected exit {want_exit}, but the run succeeded"
+        )],
         Ok(_) => {
             let mut errs = Vec::new();
             for (what, file) in [
@@ -142,5 +163,10 @@ fn golden_cases() {
     dirs.sort();
     assert!(dirs.len() >= 50, "golden cases missing");
     let errs: Vec<String> = dirs.iter().flat_map(|d| check(d)).collect();
-    assert!(errs.is_empty(), "{} golden mismatches:\n{}", errs.len(), errs.join("\n"));
+    assert!(
+        errs.is_empty(),
+        "{} golden mismatches:\n{}",
+        errs.len(),
+        errs.join("\n")
+    );
 }
