@@ -10,7 +10,6 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
@@ -833,11 +832,6 @@ fn read_ipc<T: Send>(
     }
     let results = raws.into_par_iter().map(f).collect();
     Ok((results, row))
-}
-
-/// A shared, empty text column (used in tests and for absent optional columns).
-pub fn empty_text() -> Arc<StringArray> {
-    Arc::new(StringArray::from(Vec::<&str>::new()))
 }
 
 /// Whether a raw value at `i` is null.

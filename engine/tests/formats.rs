@@ -1,0 +1,254 @@
+//! CSV, Parquet (text and typed columns) and Arrow IPC inputs give identical results;
+//! damaged and hostile files stop with exit 2, never a panic.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ArrowWriter;
+use sverka_engine::pipeline::Silent;
+use sverka_engine::{ReconcileConfig, Settings};
+
+fn case(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../testdata/cases")
+        .join(name)
+}
+
+fn run(ins: &Path, set: &Path, out: &Path) -> sverka_engine::Result<sverka_engine::Outcome> {
+    sverka_engine::reconcile(
+        &ReconcileConfig {
+            instructions: vec![ins.to_path_buf()],
+            settlements: vec![set.to_path_buf()],
+            out: out.to_path_buf(),
+            csv: true,
+            settings: Settings::default(),
+        },
+        &Silent,
+    )
+}
+
+fn read_parquet(p: &Path) -> Vec<RecordBatch> {
+    let r = ParquetRecordBatchReaderBuilder::try_new(File::open(p).unwrap())
+        .unwrap()
+        .build()
+        .unwrap();
+    r.map(|b| b.unwrap()).collect()
+}
+
+fn write_parquet(p: &Path, batches: &[RecordBatch]) {
+    let mut w = ArrowWriter::try_new(File::create(p).unwrap(), batches[0].schema(), None).unwrap();
+    for b in batches {
+        w.write(b).unwrap();
+    }
+    w.close().unwrap();
+}
+
+fn write_ipc(p: &Path, batches: &[RecordBatch]) {
+    let mut w =
+        arrow_ipc::writer::FileWriter::try_new(File::create(p).unwrap(), &batches[0].schema())
+            .unwrap();
+    for b in batches {
+        w.write(b).unwrap();
+    }
+    w.finish().unwrap();
+}
+
+/// Every column of a batch as text, as a text-typed Parquet file would hold it.
+fn as_text(b: &RecordBatch, csv: &Path) -> RecordBatch {
+    // Re-read the CSV copy: it holds the same rows as canonical text.
+    let mut r = csv::Reader::from_path(csv).unwrap();
+    let headers: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    let rows: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
+    assert_eq!(rows.len(), b.num_rows());
+    let fields: Vec<Field> = headers
+        .iter()
+        .map(|h| Field::new(h, DataType::Utf8, true))
+        .collect();
+    let cols: Vec<ArrayRef> = (0..headers.len())
+        .map(|k| {
+            Arc::new(StringArray::from_iter(
+                rows.iter().map(|r| Some(r[k].to_string())),
+            )) as ArrayRef
+        })
+        .collect();
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).unwrap()
+}
+
+fn results(out: &Path) -> (String, String) {
+    (
+        std::fs::read_to_string(out.join("instructions.csv")).unwrap(),
+        std::fs::read_to_string(out.join("settlements.csv")).unwrap(),
+    )
+}
+
+#[test]
+fn csv_parquet_typed_parquet_text_and_arrow_agree() {
+    // A case with every status and several flags.
+    let dir = tempfile::tempdir().unwrap();
+    let c = case("059-flags-combined-alphabetical");
+    let first = dir.path().join("first");
+    run(
+        &c.join("instructions.csv"),
+        &c.join("settlements.csv"),
+        &first,
+    )
+    .unwrap();
+    let expected = results(&first);
+
+    // The engine's own outputs are valid inputs with typed columns (Decimal128, Date32):
+    // extra columns are ignored.
+    let typed = dir.path().join("typed");
+    run(
+        &first.join("instructions.parquet"),
+        &first.join("settlements.parquet"),
+        &typed,
+    )
+    .unwrap();
+    assert_eq!(results(&typed), expected, "typed Parquet");
+
+    let ins_b = read_parquet(&first.join("instructions.parquet"));
+    let set_b = read_parquet(&first.join("settlements.parquet"));
+    let (ti, ts) = (dir.path().join("i.arrow"), dir.path().join("s.arrow"));
+    write_ipc(&ti, &ins_b);
+    write_ipc(&ts, &set_b);
+    let arrow = dir.path().join("arrow");
+    run(&ti, &ts, &arrow).unwrap();
+    assert_eq!(results(&arrow), expected, "Arrow IPC");
+
+    let (pi, ps) = (dir.path().join("i.parquet"), dir.path().join("s.parquet"));
+    write_parquet(&pi, &[as_text(&ins_b[0], &first.join("instructions.csv"))]);
+    write_parquet(&ps, &[as_text(&set_b[0], &first.join("settlements.csv"))]);
+    let text = dir.path().join("text");
+    run(&pi, &ps, &text).unwrap();
+    assert_eq!(results(&text), expected, "text Parquet");
+}
+
+fn expect_exit2(ins: &Path, set: &Path, needles: &[&str]) {
+    let out = tempfile::tempdir().unwrap();
+    let err = run(ins, set, out.path()).expect_err("must fail");
+    assert_eq!(err.exit_code(), 2, "{err}");
+    let msg = err.to_string();
+    for n in needles {
+        assert!(msg.contains(n), "{msg:?} lacks {n:?}");
+    }
+    assert_eq!(
+        std::fs::read_dir(out.path()).unwrap().count(),
+        0,
+        "a failed run writes nothing"
+    );
+}
+
+#[test]
+fn damaged_parquet_is_exit_2_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = case("059-flags-combined-alphabetical");
+    let first = dir.path().join("first");
+    run(
+        &c.join("instructions.csv"),
+        &c.join("settlements.csv"),
+        &first,
+    )
+    .unwrap();
+    let good = std::fs::read(first.join("instructions.parquet")).unwrap();
+    let set = first.join("settlements.parquet");
+
+    let truncated = dir.path().join("truncated.parquet");
+    std::fs::write(&truncated, &good[..good.len() / 2]).unwrap();
+    expect_exit2(
+        &truncated,
+        &set,
+        &["truncated.parquet", "not a complete Parquet file"],
+    );
+
+    // Footer length pointing before the start of the file (arrow-rs#10920 pattern).
+    let mut lying = good.clone();
+    let n = lying.len();
+    lying[n - 8..n - 4].copy_from_slice(&u32::MAX.to_le_bytes());
+    let p = dir.path().join("lying.parquet");
+    std::fs::write(&p, &lying).unwrap();
+    expect_exit2(&p, &set, &["lying.parquet"]);
+
+    // Bytes scrambled in the middle: pages and metadata garbage.
+    for (k, stride) in [(1usize, 7usize), (2, 13), (3, 31)] {
+        let mut bad = good.clone();
+        for i in (4..bad.len() - 8).step_by(stride) {
+            bad[i] ^= 0x5a;
+        }
+        let p = dir.path().join(format!("scrambled{k}.parquet"));
+        std::fs::write(&p, &bad).unwrap();
+        let out = tempfile::tempdir().unwrap();
+        if let Err(e) = run(&p, &set, out.path()) {
+            assert_eq!(e.exit_code(), 2, "{e}");
+        }
+    }
+
+    let not_arrow = dir.path().join("x.arrow");
+    std::fs::write(&not_arrow, b"ARROW1 but not really").unwrap();
+    expect_exit2(&not_arrow, &set, &["x.arrow"]);
+}
+
+#[test]
+fn float_amount_column_is_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let names = [
+        "instruction_id",
+        "beneficiary_id",
+        "program",
+        "cycle",
+        "provider",
+        "account",
+        "currency",
+        "due_date",
+    ];
+    let mut fields: Vec<Field> = names
+        .iter()
+        .map(|n| Field::new(*n, DataType::Utf8, false))
+        .collect();
+    let mut cols: Vec<ArrayRef> = names
+        .iter()
+        .map(|_| Arc::new(StringArray::from(vec!["x"])) as ArrayRef)
+        .collect();
+    fields.push(Field::new("amount", DataType::Float64, false));
+    cols.push(Arc::new(Float64Array::from(vec![1.5])));
+    let b = RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).unwrap();
+    let p = dir.path().join("float.parquet");
+    write_parquet(&p, &[b]);
+    let c = case("059-flags-combined-alphabetical");
+    expect_exit2(
+        &p,
+        &c.join("settlements.csv"),
+        &["float.parquet", "amount", "floating point"],
+    );
+}
+
+#[test]
+fn hostile_csv_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = case("059-flags-combined-alphabetical");
+    let set = c.join("settlements.csv");
+    let header =
+        "instruction_id,beneficiary_id,program,cycle,provider,account,amount,currency,due_date\n";
+    let write = |name: &str, bytes: &[u8]| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    };
+    // A record far over the size cap (one line, no newline).
+    let mut huge = header.as_bytes().to_vec();
+    huge.extend(std::iter::repeat_n(b'a', 2 << 20));
+    expect_exit2(
+        &write("huge.csv", &huge),
+        &set,
+        &["huge.csv", "larger than"],
+    );
+    // NUL padding after a transfer was cut.
+    let mut padded = format!("{header}I1,B1,P,2026-11,P1,A1,10.00,UZS,2026-11-05\n").into_bytes();
+    padded.extend([0u8; 64]);
+    expect_exit2(&write("padded.csv", &padded), &set, &["padded.csv", "NUL"]);
+    // Not a regular file.
+    expect_exit2(Path::new("/dev/null/x.csv"), &set, &["x.csv"]);
+}
