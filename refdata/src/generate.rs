@@ -1,0 +1,1115 @@
+//! `generate`: plan units, render and write the input files, and record the truth as
+//! rows are written (row numbers of rejects are only known then).
+//!
+//! Control flow: [`Planner::next_unit`] (pure) -> [`Emitter::unit`] (render, buffer,
+//! hand batches to the writer thread) -> after the last unit: flush, merge the
+//! per-provider truth, write rejects, summary and settings, check invariants, and move
+//! the finished folder into place (a data set appears whole or not at all).
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+use crate::catalog::{AccountKind, CURRENCIES, CYCLES, PROGRAMS, PROVIDERS};
+use crate::error::RefdataError;
+use crate::plan::{
+    flag, IDefect, IRow, ITruth, Method, Mod, Planner, Reason, SDefect, SRow, SStatus, STruth,
+    Status, Unit, UnitKind, GROUPS,
+};
+use crate::rates::Rates;
+use crate::render::{
+    push_key, render_instruction, render_settlement, RowText, INSTRUCTION_COLUMNS,
+    SETTLEMENT_COLUMNS,
+};
+use crate::sink::{text_schema, Encoding, TableBuf, TableSpec, Writer, Written};
+use crate::text::{account_capacity, push_amount, push_num, push_yymmdd};
+use crate::{Format, GenerateConfig};
+
+/// Most instruction rows per instruction file.
+pub const MAX_ROWS_PER_PART: u64 = 5_000_000;
+/// Most instructions one data set may have (id and account number spaces are sized
+/// for it).
+pub const MAX_INSTRUCTIONS: u64 = 100_000_000;
+
+const N_PROV: usize = PROVIDERS.len();
+const TRUTH_INSTRUCTIONS: usize = 2 * N_PROV;
+const TRUTH_REJECTS: usize = 2 * N_PROV + 1;
+const FINAL_TRUTH_SETTLEMENTS: usize = 2 * N_PROV + 2;
+
+fn part_table(k: usize) -> usize {
+    2 * N_PROV + 3 + k
+}
+
+/// What `generate` did: counts, files, speed. `Display` prints one screen.
+#[derive(Clone, Debug, Serialize)]
+pub struct GenerateReport {
+    pub out: PathBuf,
+    pub format: Format,
+    pub profile: String,
+    pub seed: u64,
+    pub instructions_in: u64,
+    pub instructions_accepted: u64,
+    pub settlements_in: u64,
+    pub settlements_accepted: u64,
+    pub rejects_instructions: u64,
+    pub rejects_settlements: u64,
+    /// Expected instruction statuses (only those that occur).
+    pub by_status: BTreeMap<String, u64>,
+    /// Expected flags, instruction flags and AMBIGUOUS (only those that occur).
+    pub by_flag: BTreeMap<String, u64>,
+    /// Expected match methods (only those that occur).
+    pub by_match: BTreeMap<String, u64>,
+    /// Input files, relative to `out`, with their rows.
+    pub files: Vec<GeneratedFile>,
+    /// Bytes of all files written, truth included.
+    pub bytes: u64,
+    pub elapsed_ms: u64,
+    /// Input rows (instructions and settlements) per second.
+    pub rows_per_second: u64,
+}
+
+/// One input file of a data set.
+#[derive(Clone, Debug, Serialize)]
+pub struct GeneratedFile {
+    pub side: &'static str,
+    pub path: String,
+    pub rows: u64,
+}
+
+impl std::fmt::Display for GenerateReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secs = self.elapsed_ms / 1000;
+        let tenths = self.elapsed_ms % 1000 / 100;
+        writeln!(
+            f,
+            "generated {} ({}, profile {}, seed {}) in {secs}.{tenths} s",
+            self.out.display(),
+            self.format,
+            self.profile,
+            self.seed
+        )?;
+        let files = |side: &str| self.files.iter().filter(|x| x.side == side).count();
+        writeln!(
+            f,
+            "  instructions  {:>12} rows in {} file(s): {} accepted, {} rejected",
+            group_digits(self.instructions_in),
+            files("instructions"),
+            group_digits(self.instructions_accepted),
+            group_digits(self.rejects_instructions)
+        )?;
+        writeln!(
+            f,
+            "  settlements   {:>12} rows in {} file(s): {} accepted, {} rejected",
+            group_digits(self.settlements_in),
+            files("settlements"),
+            group_digits(self.settlements_accepted),
+            group_digits(self.rejects_settlements)
+        )?;
+        let line = |m: &BTreeMap<String, u64>| {
+            m.iter()
+                .map(|(k, v)| format!("{k} {}", group_digits(*v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        writeln!(f, "  statuses      {}", line(&self.by_status))?;
+        writeln!(f, "  flags         {}", line(&self.by_flag))?;
+        writeln!(f, "  matches       {}", line(&self.by_match))?;
+        writeln!(
+            f,
+            "  written       {} MB, {} input rows/s",
+            group_digits(self.bytes / 1_000_000),
+            group_digits(self.rows_per_second)
+        )?;
+        write!(f, "  truth         {}", self.out.join("truth").display())
+    }
+}
+
+pub(crate) fn group_digits(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Generates a data set with the rates of `cfg.profile`.
+pub fn generate(cfg: &GenerateConfig) -> Result<GenerateReport, RefdataError> {
+    let rates = Rates::for_profile(&cfg.profile)?;
+    generate_with_rates(cfg, &rates)
+}
+
+/// Generates a data set with explicit rates (`cfg.profile` is only recorded).
+pub fn generate_with_rates(
+    cfg: &GenerateConfig,
+    rates: &Rates,
+) -> Result<GenerateReport, RefdataError> {
+    generate_with_part_rows(cfg, rates, MAX_ROWS_PER_PART)
+}
+
+/// As [`generate_with_rates`], with instruction files of at most `part_rows` rows
+/// (tests use small parts).
+#[doc(hidden)]
+pub fn generate_with_part_rows(
+    cfg: &GenerateConfig,
+    rates: &Rates,
+    part_rows: u64,
+) -> Result<GenerateReport, RefdataError> {
+    let started = Instant::now();
+    rates.validate()?;
+    if cfg.instructions > MAX_INSTRUCTIONS {
+        return Err(RefdataError::BadArgument(format!(
+            "{} instructions requested; at most {} are supported: lower --instructions",
+            cfg.instructions, MAX_INSTRUCTIONS
+        )));
+    }
+    if part_rows == 0 {
+        return Err(RefdataError::BadArgument(
+            "rows per instruction file must be positive".into(),
+        ));
+    }
+    let tmp = prepare_out(&cfg.out)?;
+    let result = write_data_set(cfg, rates, part_rows, &tmp);
+    let (stats, written) = match result {
+        Ok(v) => v,
+        Err(e) => {
+            // Leave nothing half-written behind; the error is what matters.
+            let _ = fs::remove_dir_all(&tmp);
+            return Err(e);
+        }
+    };
+    publish(&tmp, &cfg.out)?;
+    let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let rows = stats.instructions_in + stats.settlements_in;
+    Ok(GenerateReport {
+        out: cfg.out.clone(),
+        format: cfg.format,
+        profile: cfg.profile.clone(),
+        seed: cfg.seed,
+        instructions_in: stats.instructions_in,
+        instructions_accepted: stats.instructions_accepted,
+        settlements_in: stats.settlements_in,
+        settlements_accepted: stats.settlements_accepted,
+        rejects_instructions: stats.rejects[0],
+        rejects_settlements: stats.rejects[1],
+        by_status: stats.status_map(),
+        by_flag: stats.flag_map(),
+        by_match: stats.match_map(),
+        files: stats.files.clone(),
+        bytes: written,
+        elapsed_ms,
+        rows_per_second: rows.saturating_mul(1000) / elapsed_ms.max(1),
+    })
+}
+
+const PARTIAL_MARKER: &str = ".sverka-generate-partial";
+
+/// Checks `out` and creates the sibling folder the data set is built in.
+fn prepare_out(out: &Path) -> Result<PathBuf, RefdataError> {
+    if out.exists() {
+        if !out.is_dir() {
+            return Err(RefdataError::BadArgument(format!(
+                "{}: exists and is not a folder; choose another output folder",
+                out.display()
+            )));
+        }
+        let mut entries = fs::read_dir(out).map_err(|e| RefdataError::io(out, e))?;
+        if entries.next().is_some() {
+            return Err(RefdataError::BadArgument(format!(
+                "{}: the output folder is not empty; choose a new folder or remove this one (generate never overwrites)",
+                out.display()
+            )));
+        }
+    }
+    let name = out.file_name().ok_or_else(|| {
+        RefdataError::BadArgument(format!("{}: the output must name a folder", out.display()))
+    })?;
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !parent.is_dir() {
+        return Err(RefdataError::BadArgument(format!(
+            "{}: the folder to create the data set in does not exist; create it first",
+            parent.display()
+        )));
+    }
+    let tmp = parent.join(format!(".{}.partial", name.to_string_lossy()));
+    if tmp.exists() {
+        if tmp.join(PARTIAL_MARKER).exists() {
+            fs::remove_dir_all(&tmp).map_err(|e| RefdataError::io(&tmp, e))?;
+        } else {
+            return Err(RefdataError::BadArgument(format!(
+                "{}: exists and was not made by generate; remove it or choose another output folder",
+                tmp.display()
+            )));
+        }
+    }
+    for d in ["", "instructions", "settlements", "truth"] {
+        let p = tmp.join(d);
+        fs::create_dir_all(&p).map_err(|e| RefdataError::io(&p, e))?;
+    }
+    let marker = tmp.join(PARTIAL_MARKER);
+    fs::write(&marker, b"").map_err(|e| RefdataError::io(&marker, e))?;
+    Ok(tmp)
+}
+
+fn publish(tmp: &Path, out: &Path) -> Result<(), RefdataError> {
+    let marker = tmp.join(PARTIAL_MARKER);
+    fs::remove_file(&marker).map_err(|e| RefdataError::io(&marker, e))?;
+    if out.exists() {
+        // Checked empty in prepare_out.
+        fs::remove_dir(out).map_err(|e| RefdataError::io(out, e))?;
+    }
+    fs::rename(tmp, out).map_err(|e| RefdataError::io(out, e))
+}
+
+fn write_data_set(
+    cfg: &GenerateConfig,
+    rates: &Rates,
+    part_rows: u64,
+    dir: &Path,
+) -> Result<(Stats, u64), RefdataError> {
+    let mut planner = Planner::new(cfg.seed, rates, cfg.instructions);
+    let mut em = Emitter::new(cfg.format, part_rows, dir)?;
+    let mut unit = Unit::default();
+    while planner.instr_rows < cfg.instructions {
+        planner.next_unit(&mut unit);
+        em.unit(planner.unit_no, &unit)?;
+    }
+    for (p, &used) in planner.accounts_used().iter().enumerate() {
+        if used >= account_capacity(p) {
+            return Err(RefdataError::internal(format!(
+                "provider {} ran out of account numbers ({used})",
+                PROVIDERS[p].name
+            )));
+        }
+    }
+    em.finish_inputs()?;
+    em.stats.planted = planted(&planner);
+    let Emitter {
+        w, stats, rejects, ..
+    } = em;
+    let mut written = w.finish()?;
+    written.extend(merge_truth_settlements(dir)?);
+    written.push(write_rejects(dir, &stats, rejects)?);
+    stats.check()?;
+    let summary = stats.summary_json(cfg, rates);
+    written.push(write_json(
+        &dir.join("truth").join("summary.json"),
+        &summary,
+    )?);
+    written.push(write_json(
+        &dir.join("generate.json"),
+        &settings_json(cfg, rates, part_rows),
+    )?);
+    let bytes = written.iter().map(|w| w.bytes).sum();
+    Ok((stats, bytes))
+}
+
+fn write_json(path: &Path, v: &Value) -> Result<Written, RefdataError> {
+    let mut text =
+        serde_json::to_string_pretty(v).map_err(|e| RefdataError::internal(e.to_string()))?;
+    text.push('\n');
+    fs::write(path, &text).map_err(|e| RefdataError::io(path, e))?;
+    Ok(Written {
+        bytes: text.len() as u64,
+    })
+}
+
+fn planted(p: &Planner) -> Vec<(String, u64)> {
+    let mut out = Vec::new();
+    for k in UnitKind::ALL {
+        out.push((format!("unit.{}", unit_name(k)), p.kind_count[k as usize]));
+    }
+    for m in Mod::ALL {
+        out.push((format!("row.{}", m.name()), p.mod_count[m as usize]));
+    }
+    for d in IDefect::TEMPLATES {
+        out.push((
+            format!("instruction_defect.{}", d.name()),
+            p.idefect_count[d as usize],
+        ));
+    }
+    for d in SDefect::TEMPLATES {
+        out.push((
+            format!("settlement_defect.{}", d.name()),
+            p.sdefect_count[d as usize],
+        ));
+    }
+    out
+}
+
+fn unit_name(k: UnitKind) -> &'static str {
+    let names = Rates::default().unit_rates();
+    match k {
+        UnitKind::Paid => "paid",
+        _ => names[k as usize].0,
+    }
+}
+
+/// A reject of the truth, before sorting.
+struct RejectRec {
+    side: u8,
+    /// Instruction part number or provider index.
+    file: usize,
+    row: u64,
+    reason: Reason,
+}
+
+#[derive(Clone, Copy, Default)]
+struct Totals {
+    instructed_count: u64,
+    instructed_amount: i128,
+    settled_count: u64,
+    settled_amount: i128,
+    returned_amount: i128,
+    fees: i128,
+    unpaid_count: u64,
+    unpaid_amount: i128,
+    unexpected_count: u64,
+    unexpected_amount: i128,
+}
+
+#[derive(Default)]
+struct GroupStats {
+    hist: BTreeMap<i64, u64>,
+    max_ordinary: Option<i64>,
+    min_outlier: Option<i64>,
+}
+
+#[derive(Default)]
+struct Stats {
+    format_ext: &'static str,
+    instructions_in: u64,
+    instructions_accepted: u64,
+    settlements_in: u64,
+    settlements_accepted: u64,
+    rejects: [u64; 2],
+    by_status: [u64; 8],
+    by_flag: [u64; 7],
+    ambiguous: u64,
+    by_match: [u64; 3],
+    by_reason: [[u64; 11]; 2],
+    totals: [Totals; CURRENCIES.len()],
+    groups: Vec<GroupStats>,
+    files: Vec<GeneratedFile>,
+    planted: Vec<(String, u64)>,
+}
+
+impl Stats {
+    fn status_map(&self) -> BTreeMap<String, u64> {
+        Status::ALL
+            .iter()
+            .zip(self.by_status)
+            .filter(|(_, n)| *n > 0)
+            .map(|(s, n)| (s.name().to_string(), n))
+            .collect()
+    }
+
+    fn flag_map(&self) -> BTreeMap<String, u64> {
+        let mut m: BTreeMap<String, u64> = flag::NAMES
+            .iter()
+            .zip(self.by_flag)
+            .filter(|(_, n)| *n > 0)
+            .map(|(s, n)| (s.to_string(), n))
+            .collect();
+        if self.ambiguous > 0 {
+            m.insert(flag::AMBIGUOUS.to_string(), self.ambiguous);
+        }
+        m
+    }
+
+    fn match_map(&self) -> BTreeMap<String, u64> {
+        Method::ALL
+            .iter()
+            .zip(self.by_match)
+            .filter(|(_, n)| *n > 0)
+            .map(|(s, n)| (s.name().to_string(), n))
+            .collect()
+    }
+
+    /// Invariants of the truth: conservation, and AMOUNT_OUTLIER re-derived from every
+    /// group's lower median over the accepted amounts actually written.
+    fn check(&self) -> Result<(), RefdataError> {
+        if self.instructions_in != self.instructions_accepted + self.rejects[0]
+            || self.settlements_in != self.settlements_accepted + self.rejects[1]
+        {
+            return Err(RefdataError::internal(
+                "truth rows do not add up to input rows",
+            ));
+        }
+        for (g, st) in self.groups.iter().enumerate() {
+            let k: u64 = st.hist.values().sum();
+            if k == 0 {
+                continue;
+            }
+            let target = (k - 1) / 2;
+            let mut seen = 0;
+            let mut median = 0;
+            for (&a, &n) in &st.hist {
+                if seen + n > target {
+                    median = a;
+                    break;
+                }
+                seen += n;
+            }
+            let threshold = 3 * i128::from(median);
+            if st.max_ordinary.is_some_and(|a| i128::from(a) > threshold)
+                || st.min_outlier.is_some_and(|a| i128::from(a) <= threshold)
+            {
+                return Err(RefdataError::internal(format!(
+                    "group {g}: planted outliers disagree with the lower median {median}"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn summary_json(&self, cfg: &GenerateConfig, rates: &Rates) -> Value {
+        let named = |m: BTreeMap<String, u64>| -> Value {
+            Value::Object(m.into_iter().map(|(k, v)| (k, json!(v))).collect())
+        };
+        let reasons = |side: usize| -> Value {
+            let mut m = Map::new();
+            for (r, &n) in Reason::ALL.iter().zip(&self.by_reason[side]) {
+                if n > 0 {
+                    m.insert(r.name().to_string(), json!(n));
+                }
+            }
+            Value::Object(m)
+        };
+        let mut totals = BTreeMap::new();
+        for (c, t) in self.totals.iter().enumerate() {
+            let cur = &CURRENCIES[c];
+            if t.instructed_count == 0
+                && t.settled_count == 0
+                && t.fees == 0
+                && t.returned_amount == 0
+            {
+                continue;
+            }
+            let amt = |v: i128| {
+                let mut s = String::new();
+                push_amount(&mut s, v, cur.minor_units);
+                Value::String(s)
+            };
+            totals.insert(
+                cur.code.to_string(),
+                json!({
+                    "instructed_count": t.instructed_count,
+                    "instructed_amount": amt(t.instructed_amount),
+                    "settled_count": t.settled_count,
+                    "settled_amount": amt(t.settled_amount),
+                    "returned_amount": amt(t.returned_amount),
+                    "fees": amt(t.fees),
+                    "unpaid_count": t.unpaid_count,
+                    "unpaid_amount": amt(t.unpaid_amount),
+                    "unexpected_count": t.unexpected_count,
+                    "unexpected_amount": amt(t.unexpected_amount),
+                }),
+            );
+        }
+        let planted: Map<String, Value> = self
+            .planted
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
+        json!({
+            "generator": {"name": "sverka-refdata", "version": env!("CARGO_PKG_VERSION")},
+            "seed": cfg.seed,
+            "profile": cfg.profile,
+            "format": cfg.format,
+            "counts": {
+                "instructions_in": self.instructions_in,
+                "instructions_accepted": self.instructions_accepted,
+                "settlements_in": self.settlements_in,
+                "settlements_accepted": self.settlements_accepted,
+                "rejects": {"instructions": self.rejects[0], "settlements": self.rejects[1]},
+                "by_status": named(self.status_map()),
+                "by_flag": named(self.flag_map()),
+                "by_match": named(self.match_map()),
+                "by_reason": {"instructions": reasons(0), "settlements": reasons(1)},
+            },
+            "totals": totals,
+            "files": self.files,
+            "planted": planted,
+            "rates": rates,
+        })
+    }
+}
+
+fn settings_json(cfg: &GenerateConfig, rates: &Rates, part_rows: u64) -> Value {
+    let providers: Vec<Value> = PROVIDERS
+        .iter()
+        .map(|p| {
+            let kind = match p.account {
+                AccountKind::Iban { .. } => "iban",
+                AccountKind::Card { .. } => "card",
+                AccountKind::Wallet { .. } => "wallet",
+            };
+            json!({"name": p.name, "currency": CURRENCIES[p.currency].code, "account": kind})
+        })
+        .collect();
+    json!({
+        "generator": {"name": "sverka-refdata", "version": env!("CARGO_PKG_VERSION")},
+        "seed": cfg.seed,
+        "profile": cfg.profile,
+        "format": cfg.format,
+        "instructions": cfg.instructions,
+        "rows_per_instruction_file": part_rows,
+        "cycle": CYCLES[1],
+        "arrears_cycle": CYCLES[0],
+        "late_days": crate::plan::LATE_DAYS,
+        "fallback_window_days": crate::plan::WINDOW_DAYS,
+        "currencies": CURRENCIES.iter().map(|c| json!({"code": c.code, "minor_units": c.minor_units})).collect::<Vec<_>>(),
+        "programs": PROGRAMS.iter().map(|p| json!({"name": p.name, "code": p.code})).collect::<Vec<_>>(),
+        "providers": providers,
+        "rates": rates,
+    })
+}
+
+enum Held {
+    I(IRow),
+    S(SRow),
+}
+
+/// Renders rows into table buffers and records their truth, in input order.
+struct Emitter {
+    csv: bool,
+    format: Format,
+    part_rows: u64,
+    dir: PathBuf,
+    w: Writer,
+    instr: TableBuf,
+    instr_part: usize,
+    instr_row: u64,
+    setts: Vec<TableBuf>,
+    sett_rows: Vec<u64>,
+    truth_i: TableBuf,
+    truth_s: Vec<TableBuf>,
+    rejects: Vec<RejectRec>,
+    pending: BTreeMap<u64, Vec<Held>>,
+    text: RowText,
+    buf: String,
+    stats: Stats,
+}
+
+fn truth_instruction_schema() -> SchemaRef {
+    std::sync::Arc::new(Schema::new(vec![
+        Field::new("instruction_id", DataType::Utf8, false),
+        Field::new("status", DataType::Utf8, false),
+        Field::new("flags", DataType::Utf8, false),
+        Field::new("paid_amount", DataType::Utf8, false),
+        Field::new("currency", DataType::Utf8, false),
+        Field::new("settlement_count", DataType::Int64, false),
+    ]))
+}
+
+fn truth_settlement_schema() -> SchemaRef {
+    std::sync::Arc::new(Schema::new(vec![
+        Field::new("provider", DataType::Utf8, false),
+        Field::new("provider_ref", DataType::Utf8, false),
+        Field::new("match_method", DataType::Utf8, false),
+        Field::new("matched_instruction_id", DataType::Utf8, false),
+        Field::new("flags", DataType::Utf8, false),
+    ]))
+}
+
+fn truth_reject_schema() -> SchemaRef {
+    std::sync::Arc::new(Schema::new(vec![
+        Field::new("side", DataType::Utf8, false),
+        Field::new("file", DataType::Utf8, false),
+        Field::new("row", DataType::Int64, false),
+        Field::new("reason", DataType::Utf8, false),
+    ]))
+}
+
+fn truth_spec(path: PathBuf, schema: SchemaRef, dictionary: Vec<&'static str>) -> TableSpec {
+    TableSpec {
+        path,
+        schema,
+        encoding: Encoding::Parquet,
+        dictionary,
+    }
+}
+
+fn provider_file(p: usize, ext: &str) -> String {
+    format!("{}.{ext}", PROVIDERS[p].name)
+}
+
+fn part_file(k: usize, ext: &str) -> String {
+    format!("instructions-{k:04}.{ext}")
+}
+
+fn truth_tmp(dir: &Path, p: usize) -> PathBuf {
+    dir.join("truth")
+        .join(format!(".settlements-{:02}.parquet", p))
+}
+
+impl Emitter {
+    fn new(format: Format, part_rows: u64, dir: &Path) -> Result<Emitter, RefdataError> {
+        let ext = format.extension();
+        let mut w = Writer::spawn()?;
+        let sett_schema = text_schema(&SETTLEMENT_COLUMNS);
+        let mut setts = Vec::new();
+        for (p, prov) in PROVIDERS.iter().enumerate() {
+            let encoding = input_encoding(format, prov.crlf, prov.bom);
+            w.open(
+                p,
+                TableSpec {
+                    path: dir.join("settlements").join(provider_file(p, ext)),
+                    schema: sett_schema.clone(),
+                    encoding,
+                    dictionary: vec![
+                        "provider",
+                        "fee",
+                        "currency",
+                        "status",
+                        "value_date",
+                        "narrative",
+                    ],
+                },
+            )?;
+            w.open(
+                N_PROV + p,
+                truth_spec(
+                    truth_tmp(dir, p),
+                    truth_settlement_schema(),
+                    vec!["provider", "match_method", "flags"],
+                ),
+            )?;
+            setts.push(TableBuf::new(sett_schema.clone()));
+        }
+        w.open(
+            TRUTH_INSTRUCTIONS,
+            truth_spec(
+                dir.join("truth").join("instructions.parquet"),
+                truth_instruction_schema(),
+                vec!["status", "flags", "currency"],
+            ),
+        )?;
+        let mut em = Emitter {
+            csv: matches!(format, Format::Csv),
+            format,
+            part_rows,
+            dir: dir.to_path_buf(),
+            w,
+            instr: TableBuf::new(text_schema(&INSTRUCTION_COLUMNS)),
+            instr_part: 0,
+            instr_row: 0,
+            setts,
+            sett_rows: vec![0; N_PROV],
+            truth_i: TableBuf::new(truth_instruction_schema()),
+            truth_s: (0..N_PROV)
+                .map(|_| TableBuf::new(truth_settlement_schema()))
+                .collect(),
+            rejects: Vec::new(),
+            pending: BTreeMap::new(),
+            text: RowText::new(),
+            buf: String::new(),
+            stats: Stats {
+                format_ext: format.extension(),
+                groups: (0..GROUPS).map(|_| GroupStats::default()).collect(),
+                ..Stats::default()
+            },
+        };
+        em.open_part(0)?;
+        Ok(em)
+    }
+
+    fn open_part(&mut self, k: usize) -> Result<(), RefdataError> {
+        let ext = self.format.extension();
+        self.w.open(
+            part_table(k),
+            TableSpec {
+                path: self.dir.join("instructions").join(part_file(k, ext)),
+                schema: self.instr.schema(),
+                encoding: input_encoding(self.format, false, false),
+                dictionary: vec!["program", "cycle", "provider", "currency", "due_date"],
+            },
+        )
+    }
+
+    /// Emits the held-back rows that are due, then the unit's own rows.
+    fn unit(&mut self, unit_no: u64, u: &Unit) -> Result<(), RefdataError> {
+        while let Some(entry) = self.pending.first_entry() {
+            if *entry.key() > unit_no {
+                break;
+            }
+            for h in entry.remove() {
+                self.held(h)?;
+            }
+        }
+        for i in &u.instrs {
+            if i.delay > 0 {
+                self.pending
+                    .entry(unit_no + u64::from(i.delay))
+                    .or_default()
+                    .push(Held::I(*i));
+            } else {
+                self.instruction(i)?;
+            }
+        }
+        for s in &u.setts {
+            if s.delay > 0 {
+                self.pending
+                    .entry(unit_no + u64::from(s.delay))
+                    .or_default()
+                    .push(Held::S(*s));
+            } else {
+                self.settlement(s)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn held(&mut self, h: Held) -> Result<(), RefdataError> {
+        match h {
+            Held::I(i) => self.instruction(&i),
+            Held::S(s) => self.settlement(&s),
+        }
+    }
+
+    fn instruction(&mut self, r: &IRow) -> Result<(), RefdataError> {
+        if self.instr_row == self.part_rows {
+            self.close_part()?;
+            self.instr_part += 1;
+            self.instr_row = 0;
+            self.open_part(self.instr_part)?;
+        }
+        render_instruction(r, &mut self.text);
+        self.instr.push_row(&self.text);
+        self.instr_row += 1;
+        self.stats.instructions_in += 1;
+        if self.instr.is_full() {
+            let id = part_table(self.instr_part);
+            if let Some((b, raw)) = self.instr.take()? {
+                self.w.batch(id, b, raw)?;
+            }
+        }
+        match r.truth {
+            ITruth::Accepted {
+                status,
+                flags,
+                paid,
+                n,
+            } => {
+                let cur = &CURRENCIES[usize::from(r.currency)];
+                let t = &mut self.truth_i;
+                self.buf.clear();
+                push_key(&mut self.buf, &r.key);
+                t.text(0, Some(&self.buf));
+                t.text(1, Some(status.name()));
+                self.buf.clear();
+                flag::push_names(&mut self.buf, flags);
+                t.text(2, Some(&self.buf));
+                self.buf.clear();
+                push_amount(&mut self.buf, paid.into(), cur.minor_units);
+                t.text(3, Some(&self.buf));
+                t.text(4, Some(cur.code));
+                t.int(5, i64::from(n));
+                t.end_row();
+                if t.is_full() {
+                    if let Some((b, raw)) = t.take()? {
+                        self.w.batch(TRUTH_INSTRUCTIONS, b, raw)?;
+                    }
+                }
+                let st = &mut self.stats;
+                st.instructions_accepted += 1;
+                st.by_status[status as usize] += 1;
+                for (i, c) in st.by_flag.iter_mut().enumerate() {
+                    if flags & (1 << i) != 0 {
+                        *c += 1;
+                    }
+                }
+                let tot = &mut st.totals[usize::from(r.currency)];
+                tot.instructed_count += 1;
+                tot.instructed_amount += i128::from(r.amount);
+                if status == Status::Unpaid {
+                    tot.unpaid_count += 1;
+                    tot.unpaid_amount += i128::from(r.amount);
+                }
+                let g = &mut st.groups[r.group()];
+                *g.hist.entry(r.amount).or_default() += 1;
+                if flags & flag::AMOUNT_OUTLIER != 0 {
+                    g.min_outlier = Some(g.min_outlier.map_or(r.amount, |m| m.min(r.amount)));
+                } else {
+                    g.max_ordinary = Some(g.max_ordinary.map_or(r.amount, |m| m.max(r.amount)));
+                }
+            }
+            ITruth::Rejected => {
+                let reason = r.defect.reason(self.csv).ok_or_else(|| {
+                    RefdataError::internal("rejected instruction without a defect")
+                })?;
+                self.reject(0, self.instr_part, self.instr_row, reason);
+            }
+            ITruth::Pending => return Err(RefdataError::internal("instruction without truth")),
+        }
+        Ok(())
+    }
+
+    fn reject(&mut self, side: u8, file: usize, row: u64, reason: Reason) {
+        self.rejects.push(RejectRec {
+            side,
+            file,
+            row,
+            reason,
+        });
+        self.stats.rejects[usize::from(side)] += 1;
+        self.stats.by_reason[usize::from(side)][reason as usize] += 1;
+    }
+
+    fn settlement(&mut self, r: &SRow) -> Result<(), RefdataError> {
+        let p = usize::from(r.provider);
+        render_settlement(r, &mut self.text);
+        self.setts[p].push_row(&self.text);
+        self.sett_rows[p] += 1;
+        self.stats.settlements_in += 1;
+        if self.setts[p].is_full() {
+            if let Some((b, raw)) = self.setts[p].take()? {
+                self.w.batch(p, b, raw)?;
+            }
+        }
+        match r.truth {
+            STruth::Accepted {
+                method,
+                matched,
+                ambiguous,
+            } => {
+                let t = &mut self.truth_s[p];
+                t.text(0, Some(PROVIDERS[p].name));
+                self.buf.clear();
+                self.buf.push_str(PROVIDERS[p].ref_prefix);
+                push_yymmdd(&mut self.buf, r.ref_day);
+                push_num(&mut self.buf, r.ref_no, 9);
+                t.text(1, Some(&self.buf));
+                t.text(2, Some(method.name()));
+                self.buf.clear();
+                if let Some(k) = matched {
+                    push_key(&mut self.buf, &k);
+                }
+                t.text(3, Some(&self.buf));
+                t.text(4, Some(if ambiguous { flag::AMBIGUOUS } else { "" }));
+                t.end_row();
+                if t.is_full() {
+                    if let Some((b, raw)) = t.take()? {
+                        self.w.batch(N_PROV + p, b, raw)?;
+                    }
+                }
+                let st = &mut self.stats;
+                st.settlements_accepted += 1;
+                st.by_match[method as usize] += 1;
+                if ambiguous {
+                    st.ambiguous += 1;
+                }
+                let tot = &mut st.totals[usize::from(r.currency)];
+                tot.fees += i128::from(r.fee.unwrap_or(0));
+                match r.status {
+                    SStatus::Settled => {
+                        tot.settled_count += 1;
+                        tot.settled_amount += i128::from(r.amount);
+                        if method == Method::None {
+                            tot.unexpected_count += 1;
+                            tot.unexpected_amount += i128::from(r.amount);
+                        }
+                    }
+                    SStatus::Returned => tot.returned_amount += i128::from(r.amount),
+                    SStatus::Failed => {}
+                }
+            }
+            STruth::Rejected => {
+                let reason = r.defect.reason(self.csv).ok_or_else(|| {
+                    RefdataError::internal("rejected settlement without a defect")
+                })?;
+                let row = self.sett_rows[p];
+                self.reject(1, p, row, reason);
+            }
+            STruth::Pending => return Err(RefdataError::internal("settlement without truth")),
+        }
+        Ok(())
+    }
+
+    fn close_part(&mut self) -> Result<(), RefdataError> {
+        let id = part_table(self.instr_part);
+        if let Some((b, raw)) = self.instr.take()? {
+            self.w.batch(id, b, raw)?;
+        }
+        self.w.close(id)?;
+        self.stats.files.push(GeneratedFile {
+            side: "instructions",
+            path: format!(
+                "instructions/{}",
+                part_file(self.instr_part, self.stats.format_ext)
+            ),
+            rows: self.instr_row,
+        });
+        Ok(())
+    }
+
+    /// Writes the held-back rows and every buffered batch, and closes the input files
+    /// and the instruction truth.
+    fn finish_inputs(&mut self) -> Result<(), RefdataError> {
+        let pending = std::mem::take(&mut self.pending);
+        for (_, rows) in pending {
+            for h in rows {
+                self.held(h)?;
+            }
+        }
+        self.close_part()?;
+        let ext = self.stats.format_ext;
+        for p in 0..N_PROV {
+            if let Some((b, raw)) = self.setts[p].take()? {
+                self.w.batch(p, b, raw)?;
+            }
+            self.w.close(p)?;
+            if let Some((b, raw)) = self.truth_s[p].take()? {
+                self.w.batch(N_PROV + p, b, raw)?;
+            }
+            self.w.close(N_PROV + p)?;
+        }
+        let mut files: Vec<GeneratedFile> = (0..N_PROV)
+            .map(|p| GeneratedFile {
+                side: "settlements",
+                path: format!("settlements/{}", provider_file(p, ext)),
+                rows: self.sett_rows[p],
+            })
+            .collect();
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        self.stats.files.extend(files);
+        if let Some((b, raw)) = self.truth_i.take()? {
+            self.w.batch(TRUTH_INSTRUCTIONS, b, raw)?;
+        }
+        self.w.close(TRUTH_INSTRUCTIONS)?;
+        Ok(())
+    }
+}
+
+fn input_encoding(format: Format, crlf: bool, bom: bool) -> Encoding {
+    match format {
+        Format::Parquet => Encoding::Parquet,
+        Format::Arrow => Encoding::Arrow,
+        Format::Csv => Encoding::Csv { crlf, bom },
+    }
+}
+
+/// Concatenates the per-provider settlement truth in input order (provider files sorted
+/// by name) into `truth/settlements.parquet`.
+fn merge_truth_settlements(dir: &Path) -> Result<Vec<Written>, RefdataError> {
+    let mut order: Vec<usize> = (0..N_PROV).collect();
+    order.sort_by_key(|&p| provider_file(p, "x"));
+    let mut w = Writer::spawn()?;
+    w.open(
+        FINAL_TRUTH_SETTLEMENTS,
+        truth_spec(
+            dir.join("truth").join("settlements.parquet"),
+            truth_settlement_schema(),
+            vec!["provider", "match_method", "flags"],
+        ),
+    )?;
+    let mut buf = TableBuf::new(truth_settlement_schema());
+    for p in order {
+        let path = truth_tmp(dir, p);
+        let file = fs::File::open(&path).map_err(|e| RefdataError::io(&path, e))?;
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+            .and_then(|b| b.with_batch_size(crate::sink::BATCH_ROWS).build())
+            .map_err(|e| RefdataError::internal(format!("{}: {e}", path.display())))?;
+        for batch in reader {
+            let batch =
+                batch.map_err(|e| RefdataError::internal(format!("{}: {e}", path.display())))?;
+            let cols: Vec<&arrow_array::StringArray> = batch
+                .columns()
+                .iter()
+                .map(|c| {
+                    c.as_any()
+                        .downcast_ref::<arrow_array::StringArray>()
+                        .ok_or_else(|| RefdataError::internal("truth columns are text"))
+                })
+                .collect::<Result<_, _>>()?;
+            for row in 0..batch.num_rows() {
+                for (i, c) in cols.iter().enumerate() {
+                    buf.text(i, Some(c.value(row)));
+                }
+                buf.end_row();
+                if buf.is_full() {
+                    if let Some((b, raw)) = buf.take()? {
+                        w.batch(FINAL_TRUTH_SETTLEMENTS, b, raw)?;
+                    }
+                }
+            }
+        }
+        fs::remove_file(&path).map_err(|e| RefdataError::io(&path, e))?;
+    }
+    if let Some((b, raw)) = buf.take()? {
+        w.batch(FINAL_TRUTH_SETTLEMENTS, b, raw)?;
+    }
+    w.close(FINAL_TRUTH_SETTLEMENTS)?;
+    w.finish()
+}
+
+/// `truth/rejects.parquet`, ordered like the engine's rejects: instructions first, then
+/// by file name and row.
+fn write_rejects(
+    dir: &Path,
+    stats: &Stats,
+    mut rejects: Vec<RejectRec>,
+) -> Result<Written, RefdataError> {
+    let ext = stats.format_ext;
+    let name = |r: &RejectRec| {
+        if r.side == 0 {
+            part_file(r.file, ext)
+        } else {
+            provider_file(r.file, ext)
+        }
+    };
+    rejects.sort_by_key(|r| (r.side, name(r), r.row));
+    let mut w = Writer::spawn()?;
+    w.open(
+        TRUTH_REJECTS,
+        truth_spec(
+            dir.join("truth").join("rejects.parquet"),
+            truth_reject_schema(),
+            vec!["side", "file", "reason"],
+        ),
+    )?;
+    let mut buf = TableBuf::new(truth_reject_schema());
+    for r in &rejects {
+        buf.text(
+            0,
+            Some(if r.side == 0 {
+                "instructions"
+            } else {
+                "settlements"
+            }),
+        );
+        buf.text(1, Some(&name(r)));
+        buf.int(
+            2,
+            i64::try_from(r.row).map_err(|_| RefdataError::internal("row number overflow"))?,
+        );
+        buf.text(3, Some(r.reason.name()));
+        buf.end_row();
+        if buf.is_full() {
+            if let Some((b, raw)) = buf.take()? {
+                w.batch(TRUTH_REJECTS, b, raw)?;
+            }
+        }
+    }
+    if let Some((b, raw)) = buf.take()? {
+        w.batch(TRUTH_REJECTS, b, raw)?;
+    }
+    w.close(TRUTH_REJECTS)?;
+    let mut written = w.finish()?;
+    written
+        .pop()
+        .ok_or_else(|| RefdataError::internal("rejects file not written"))
+}

@@ -1,0 +1,285 @@
+//! How often each finding is planted.
+//!
+//! Rates are integers in parts per million (no floats anywhere near the generator). Unit
+//! rates are per planning unit (a household or cluster, about one instruction each): the
+//! planner draws one unit kind per unit, and whatever the listed rates leave over is an
+//! ordinary instruction paid on time by reference. Row rates apply to every eligible row.
+
+use serde::Serialize;
+
+use crate::error::RefdataError;
+
+/// One million: the denominator of every rate.
+pub const PER_MILLION: u32 = 1_000_000;
+
+/// Planting rates in parts per million. See the module documentation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Rates {
+    // --- unit kinds: one instruction and its settlements ---
+    /// No settlement at all: UNPAID.
+    pub unpaid: u32,
+    /// One FAILED line: FAILED.
+    pub failed: u32,
+    /// FAILED, then a later SETTLED retry: PAID.
+    pub failed_then_paid: u32,
+    /// SETTLED, then RETURNED: RETURNED.
+    pub returned: u32,
+    /// Only a RETURNED line (its SETTLED line was in an earlier month): RETURNED.
+    pub returned_only: u32,
+    /// SETTLED for less: UNDERPAID.
+    pub underpaid: u32,
+    /// SETTLED for more: OVERPAID.
+    pub overpaid: u32,
+    /// Two SETTLED lines with different provider refs: DOUBLE_PAID.
+    pub double_paid: u32,
+    /// SETTLED in another currency: CURRENCY_MISMATCH.
+    pub currency_mismatch: u32,
+    /// SETTLED to another account: ACCOUNT_MISMATCH.
+    pub account_mismatch: u32,
+    /// SETTLED more than 3 days after the due date: LATE.
+    pub late: u32,
+    /// Reported by another provider of the same currency: PROVIDER_MISMATCH.
+    pub provider_mismatch: u32,
+    /// Reference empty or mangled, unique candidate: FALLBACK_MATCH.
+    pub fallback: u32,
+    /// Reference mangled and the date, amount or account just outside the rule: NONE.
+    pub fallback_near_miss: u32,
+    /// Paid by reference, and a second SETTLED line without reference: NONE.
+    pub unreferenced_second_payment: u32,
+    /// The provider's line is rejected (optionally re-sent corrected under a new ref).
+    pub settlement_rejected: u32,
+    // --- unit kinds: clusters of instructions ---
+    /// The same household in the arrears cycle and the current one (no finding).
+    pub arrears_pair: u32,
+    /// The same beneficiary twice in one programme and cycle: DUPLICATE_BENEFICIARY.
+    pub duplicate_beneficiary: u32,
+    /// 4 to 6 beneficiaries on one account: SHARED_ACCOUNT.
+    pub shared_account: u32,
+    /// 3 beneficiaries on one account, plus a rejected or same-beneficiary fourth (no flag).
+    pub shared_account_near_miss: u32,
+    /// Two beneficiaries on one account, told apart by amount or date: FALLBACK_MATCH.
+    pub family_account: u32,
+    /// Two instructions one unreferenced settlement cannot choose between: AMBIGUOUS.
+    pub ambiguous_instructions: u32,
+    /// Two unreferenced settlements for one instruction: AMBIGUOUS.
+    pub ambiguous_settlements: u32,
+    /// An instruction row failing field validation (every reason of CONTRACT.md 2).
+    pub instruction_rejected: u32,
+    /// A rejected instruction re-sent later, corrected, under the same id (accepted).
+    pub corrected_resent: u32,
+    /// A settlement nobody instructed: NONE.
+    pub unexpected_settlement: u32,
+    // --- row rates ---
+    /// An ordinary instruction's amount multiplied by ten: AMOUNT_OUTLIER.
+    pub amount_outlier: u32,
+    /// An accepted instruction row sent again later: duplicate_instruction_id.
+    pub resent_instruction: u32,
+    /// An accepted settlement line sent again later: duplicate_provider_ref.
+    pub resent_settlement: u32,
+    /// A provider ref reused for a different line: duplicate_provider_ref.
+    pub reused_provider_ref: u32,
+    /// A text value surrounded by spaces or tabs (valid after trimming).
+    pub padding: u32,
+    /// An amount with extra trailing zeros (`450000.000` UZS; valid).
+    pub trailing_zeros: u32,
+    /// An amount with leading zeros (`000450000.00`; valid).
+    pub leading_zeros: u32,
+    /// A FAILED line reporting amount `0` or `-0.00` (valid).
+    pub zero_amount_failed: u32,
+    /// A settlement narrative with commas, quotes, a line break or Cyrillic (extra column).
+    pub narrative_text: u32,
+}
+
+impl Default for Rates {
+    fn default() -> Self {
+        Rates {
+            unpaid: 20_000,
+            failed: 10_000,
+            failed_then_paid: 6_000,
+            returned: 6_000,
+            returned_only: 1_500,
+            underpaid: 5_000,
+            overpaid: 3_000,
+            double_paid: 4_000,
+            currency_mismatch: 1_500,
+            account_mismatch: 4_000,
+            late: 15_000,
+            provider_mismatch: 3_000,
+            fallback: 15_000,
+            fallback_near_miss: 3_000,
+            unreferenced_second_payment: 1_500,
+            settlement_rejected: 6_000,
+            arrears_pair: 15_000,
+            duplicate_beneficiary: 3_000,
+            shared_account: 800,
+            shared_account_near_miss: 500,
+            family_account: 2_000,
+            ambiguous_instructions: 1_500,
+            ambiguous_settlements: 1_500,
+            instruction_rejected: 6_000,
+            corrected_resent: 800,
+            unexpected_settlement: 4_000,
+            amount_outlier: 1_000,
+            resent_instruction: 2_000,
+            resent_settlement: 3_000,
+            reused_provider_ref: 500,
+            padding: 5_000,
+            trailing_zeros: 20_000,
+            leading_zeros: 1_000,
+            zero_amount_failed: 100_000,
+            narrative_text: 2_000,
+        }
+    }
+}
+
+impl Rates {
+    /// The rates of a named profile: `default`, `clean` (no planted problems: every
+    /// instruction paid on time by reference, no rejects, pristine text) or `messy`
+    /// (four times the default rates of every problem).
+    pub fn for_profile(profile: &str) -> Result<Rates, RefdataError> {
+        match profile {
+            "default" => Ok(Rates::default()),
+            "clean" => Ok(Rates::clean()),
+            "messy" => Ok(Rates::default().scaled(4)),
+            other => Err(RefdataError::BadArgument(format!(
+                "unknown profile {other:?}: use default, clean or messy"
+            ))),
+        }
+    }
+
+    /// Nothing planted but ordinary arrears (which are not findings).
+    pub fn clean() -> Rates {
+        let mut r = Rates::default().scaled(0);
+        r.arrears_pair = Rates::default().arrears_pair;
+        r
+    }
+
+    /// Every problem rate multiplied by `k` (ordinary arrears unchanged), capped at one
+    /// million per row rate.
+    pub fn scaled(&self, k: u32) -> Rates {
+        let mut r = self.clone();
+        for (_, v) in r.fields_mut() {
+            *v = v.saturating_mul(k).min(PER_MILLION);
+        }
+        r.arrears_pair = self.arrears_pair;
+        r
+    }
+
+    /// Checks that the unit rates leave room for ordinary units and every rate is a
+    /// probability.
+    pub fn validate(&self) -> Result<(), RefdataError> {
+        let unit_sum: u64 = self.unit_rates().iter().map(|&(_, v)| u64::from(v)).sum();
+        if unit_sum > u64::from(PER_MILLION) {
+            return Err(RefdataError::BadArgument(format!(
+                "the unit rates add up to {unit_sum} per million, more than one million: lower them"
+            )));
+        }
+        let mut me = self.clone();
+        for (name, v) in me.fields_mut() {
+            if *v > PER_MILLION {
+                return Err(RefdataError::BadArgument(format!(
+                    "rate {name} is {v} per million, more than one million: lower it"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Unit kinds and their rates, in planning order.
+    pub(crate) fn unit_rates(&self) -> [(&'static str, u32); 26] {
+        [
+            ("unpaid", self.unpaid),
+            ("failed", self.failed),
+            ("failed_then_paid", self.failed_then_paid),
+            ("returned", self.returned),
+            ("returned_only", self.returned_only),
+            ("underpaid", self.underpaid),
+            ("overpaid", self.overpaid),
+            ("double_paid", self.double_paid),
+            ("currency_mismatch", self.currency_mismatch),
+            ("account_mismatch", self.account_mismatch),
+            ("late", self.late),
+            ("provider_mismatch", self.provider_mismatch),
+            ("fallback", self.fallback),
+            ("fallback_near_miss", self.fallback_near_miss),
+            (
+                "unreferenced_second_payment",
+                self.unreferenced_second_payment,
+            ),
+            ("settlement_rejected", self.settlement_rejected),
+            ("arrears_pair", self.arrears_pair),
+            ("duplicate_beneficiary", self.duplicate_beneficiary),
+            ("shared_account", self.shared_account),
+            ("shared_account_near_miss", self.shared_account_near_miss),
+            ("family_account", self.family_account),
+            ("ambiguous_instructions", self.ambiguous_instructions),
+            ("ambiguous_settlements", self.ambiguous_settlements),
+            ("instruction_rejected", self.instruction_rejected),
+            ("corrected_resent", self.corrected_resent),
+            ("unexpected_settlement", self.unexpected_settlement),
+        ]
+    }
+
+    fn fields_mut(&mut self) -> [(&'static str, &mut u32); 35] {
+        [
+            ("unpaid", &mut self.unpaid),
+            ("failed", &mut self.failed),
+            ("failed_then_paid", &mut self.failed_then_paid),
+            ("returned", &mut self.returned),
+            ("returned_only", &mut self.returned_only),
+            ("underpaid", &mut self.underpaid),
+            ("overpaid", &mut self.overpaid),
+            ("double_paid", &mut self.double_paid),
+            ("currency_mismatch", &mut self.currency_mismatch),
+            ("account_mismatch", &mut self.account_mismatch),
+            ("late", &mut self.late),
+            ("provider_mismatch", &mut self.provider_mismatch),
+            ("fallback", &mut self.fallback),
+            ("fallback_near_miss", &mut self.fallback_near_miss),
+            (
+                "unreferenced_second_payment",
+                &mut self.unreferenced_second_payment,
+            ),
+            ("settlement_rejected", &mut self.settlement_rejected),
+            ("arrears_pair", &mut self.arrears_pair),
+            ("duplicate_beneficiary", &mut self.duplicate_beneficiary),
+            ("shared_account", &mut self.shared_account),
+            (
+                "shared_account_near_miss",
+                &mut self.shared_account_near_miss,
+            ),
+            ("family_account", &mut self.family_account),
+            ("ambiguous_instructions", &mut self.ambiguous_instructions),
+            ("ambiguous_settlements", &mut self.ambiguous_settlements),
+            ("instruction_rejected", &mut self.instruction_rejected),
+            ("corrected_resent", &mut self.corrected_resent),
+            ("unexpected_settlement", &mut self.unexpected_settlement),
+            ("amount_outlier", &mut self.amount_outlier),
+            ("resent_instruction", &mut self.resent_instruction),
+            ("resent_settlement", &mut self.resent_settlement),
+            ("reused_provider_ref", &mut self.reused_provider_ref),
+            ("padding", &mut self.padding),
+            ("trailing_zeros", &mut self.trailing_zeros),
+            ("leading_zeros", &mut self.leading_zeros),
+            ("zero_amount_failed", &mut self.zero_amount_failed),
+            ("narrative_text", &mut self.narrative_text),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profiles_validate() {
+        for p in ["default", "clean", "messy"] {
+            Rates::for_profile(p).unwrap().validate().unwrap();
+        }
+        assert!(Rates::for_profile("noisy").is_err());
+        let clean = Rates::clean();
+        assert_eq!(clean.unpaid, 0);
+        assert_eq!(clean.padding, 0);
+        assert_eq!(clean.arrears_pair, Rates::default().arrears_pair);
+    }
+}

@@ -1,0 +1,959 @@
+//! `score`: compare a results folder (CONTRACT.md section 5) with a data set's truth.
+//!
+//! Keys (docs/REFERENCE-DATA.md): instructions by `instruction_id`, settlements by
+//! (`provider`, `provider_ref`), rejects by (`side`, file name, `row`, `reason`).
+//!
+//! Both sides are in input order when all is well, so rows are joined by walking both
+//! files in step; rows that arrive out of step wait in a map until their partner comes
+//! (memory grows only with disorder). Leftovers are missing or extra rows.
+
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::Hash;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::RefdataError;
+use crate::generate::group_digits;
+use crate::plan::flag;
+use crate::read::{Batch, Dec, Rows, Table};
+
+/// Most example disagreements listed.
+pub const MAX_EXAMPLES: usize = 20;
+
+/// Precision and recall of one flag.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct FlagScore {
+    pub true_positives: u64,
+    pub false_positives: u64,
+    pub false_negatives: u64,
+    /// `tp / (tp + fp)` to four decimals, `None` when nothing was flagged.
+    pub precision: Option<String>,
+    /// `tp / (tp + fn)` to four decimals, `None` when nothing was expected.
+    pub recall: Option<String>,
+}
+
+impl FlagScore {
+    fn add(&mut self, expected: bool, actual: bool) {
+        match (expected, actual) {
+            (true, true) => self.true_positives += 1,
+            (false, true) => self.false_positives += 1,
+            (true, false) => self.false_negatives += 1,
+            (false, false) => {}
+        }
+    }
+
+    fn finish(&mut self) {
+        self.precision = ratio(
+            self.true_positives,
+            self.true_positives + self.false_positives,
+        );
+        self.recall = ratio(
+            self.true_positives,
+            self.true_positives + self.false_negatives,
+        );
+    }
+
+    fn agrees(&self) -> bool {
+        self.false_positives == 0 && self.false_negatives == 0
+    }
+}
+
+/// `num / den` as decimal text with four places, by integer arithmetic.
+fn ratio(num: u64, den: u64) -> Option<String> {
+    if den == 0 {
+        return None;
+    }
+    let scaled = u128::from(num) * 10_000 / u128::from(den);
+    Some(format!("{}.{:04}", scaled / 10_000, scaled % 10_000))
+}
+
+fn percent(num: u64, den: u64) -> String {
+    if den == 0 {
+        return "-".into();
+    }
+    let bp = u128::from(num) * 10_000 / u128::from(den);
+    format!("{}.{:02}%", bp / 100, bp % 100)
+}
+
+/// Instruction results against the truth.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct InstructionScore {
+    pub expected: u64,
+    pub actual: u64,
+    pub missing: u64,
+    pub extra: u64,
+    pub paired: u64,
+    pub status_agree: u64,
+    pub flags_agree: u64,
+    pub paid_amount_agree: u64,
+    /// Paired rows whose results have a `settlement_count` to compare.
+    pub settlement_count_compared: u64,
+    pub settlement_count_agree: u64,
+    /// Results `flags` values not written as CONTRACT.md 4 says (unknown name, wrong
+    /// order, repeated, stray separators).
+    pub flags_not_canonical: u64,
+    /// Expected status -> actual status -> rows; `(missing)` / `(extra)` for unpaired rows.
+    pub confusion: BTreeMap<String, BTreeMap<String, u64>>,
+    pub flags: BTreeMap<String, FlagScore>,
+}
+
+/// Settlement results against the truth.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct SettlementScore {
+    pub expected: u64,
+    pub actual: u64,
+    pub missing: u64,
+    pub extra: u64,
+    pub paired: u64,
+    /// Same method and same matched instruction.
+    pub match_agree: u64,
+    pub flags_agree: u64,
+    /// Expected method -> actual method -> rows.
+    pub methods: BTreeMap<String, BTreeMap<String, u64>>,
+    pub ambiguous: FlagScore,
+}
+
+/// Reject results against the truth.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct RejectScore {
+    pub expected: u64,
+    pub actual: u64,
+    pub agree: u64,
+    /// Expected rejects absent from the results, by reason.
+    pub missing_by_reason: BTreeMap<String, u64>,
+    /// Result rejects absent from the truth, by reason.
+    pub extra_by_reason: BTreeMap<String, u64>,
+}
+
+/// One count or total compared.
+#[derive(Clone, Debug, Serialize)]
+pub struct ScoreCheck {
+    pub name: String,
+    pub expected: String,
+    pub actual: String,
+    pub ok: bool,
+}
+
+/// The comparison. `Display` prints one screen.
+#[derive(Clone, Debug, Serialize)]
+pub struct ScoreReport {
+    pub truth: PathBuf,
+    pub results: PathBuf,
+    pub full_agreement: bool,
+    pub instructions: InstructionScore,
+    pub settlements: SettlementScore,
+    pub rejects: RejectScore,
+    /// Conservation, summary.json against the row files, totals against the truth.
+    pub checks: Vec<ScoreCheck>,
+    /// Number of disagreements found (rows and checks).
+    pub disagreements: u64,
+    /// Up to [`MAX_EXAMPLES`] of them.
+    pub examples: Vec<String>,
+}
+
+impl ScoreReport {
+    /// True only when every row, reject, count and total agrees.
+    pub fn full_agreement(&self) -> bool {
+        self.full_agreement
+    }
+}
+
+#[derive(Default)]
+struct Examples {
+    n: u64,
+    list: Vec<String>,
+}
+
+impl Examples {
+    fn add(&mut self, f: impl FnOnce() -> String) {
+        self.n += 1;
+        if self.list.len() < MAX_EXAMPLES {
+            self.list.push(f());
+        }
+    }
+}
+
+/// A row of the truth, of the results, or of both.
+enum Joined<T, R> {
+    Pair(T, R),
+    Missing(T),
+    Extra(R),
+}
+
+/// Walks two keyed row streams in step; see the module documentation.
+fn zip_join<K, T, R>(
+    truth: impl Iterator<Item = Result<(K, T), RefdataError>>,
+    results: impl Iterator<Item = Result<(K, R), RefdataError>>,
+    mut visit: impl FnMut(&K, Joined<T, R>),
+) -> Result<(), RefdataError>
+where
+    K: Hash + Eq + Ord + Clone,
+{
+    let mut truth = truth.fuse();
+    let mut results = results.fuse();
+    let mut wait_t: HashMap<K, T> = HashMap::new();
+    let mut wait_r: HashMap<K, R> = HashMap::new();
+    let mut extra_rows: Vec<(K, R)> = Vec::new();
+    loop {
+        let t = truth.next().transpose()?;
+        let r = results.next().transpose()?;
+        let (t, r) = match (t, r) {
+            (None, None) => break,
+            (Some((kt, vt)), Some((kr, vr))) if kt == kr && !wait_t.contains_key(&kt) => {
+                visit(&kt, Joined::Pair(vt, vr));
+                continue;
+            }
+            other => other,
+        };
+        if let Some((kt, vt)) = t {
+            match wait_r.remove(&kt) {
+                Some(vr) => visit(&kt, Joined::Pair(vt, vr)),
+                None => {
+                    wait_t.insert(kt, vt);
+                }
+            }
+        }
+        if let Some((kr, vr)) = r {
+            if let Some(vt) = wait_t.remove(&kr) {
+                visit(&kr, Joined::Pair(vt, vr));
+            } else {
+                match wait_r.entry(kr) {
+                    // The same key twice in the results.
+                    Entry::Occupied(e) => extra_rows.push((e.key().clone(), vr)),
+                    Entry::Vacant(e) => {
+                        e.insert(vr);
+                    }
+                }
+            }
+        }
+    }
+    let mut left_t: Vec<(K, T)> = wait_t.into_iter().collect();
+    left_t.sort_by(|a, b| a.0.cmp(&b.0));
+    for (k, v) in left_t {
+        visit(&k, Joined::Missing(v));
+    }
+    extra_rows.extend(wait_r);
+    extra_rows.sort_by(|a, b| a.0.cmp(&b.0));
+    for (k, v) in extra_rows {
+        visit(&k, Joined::Extra(v));
+    }
+    Ok(())
+}
+
+struct InstrRec {
+    status: String,
+    flags: String,
+    paid: Option<Dec>,
+    count: Option<i64>,
+}
+
+struct SettRec {
+    method: String,
+    matched: String,
+    flags: String,
+}
+
+/// Parses a flags value: known flag bits, and whether it is canonical.
+fn parse_flags(s: &str) -> (u8, bool) {
+    if s.is_empty() {
+        return (0, true);
+    }
+    let mut bits = 0u8;
+    let mut canonical = true;
+    let mut last: Option<usize> = None;
+    for tok in s.split(';') {
+        match flag::NAMES.iter().position(|n| *n == tok) {
+            Some(i) => {
+                if last.is_some_and(|l| l >= i) {
+                    canonical = false;
+                }
+                last = Some(i);
+                bits |= 1 << i;
+            }
+            None => canonical = false,
+        }
+    }
+    (bits, canonical)
+}
+
+fn text_at(
+    t: &Table,
+    b: &Batch,
+    col: usize,
+    name: &str,
+    row: usize,
+    file_row: u64,
+) -> Result<Option<String>, RefdataError> {
+    match b.col(col) {
+        None => Ok(None),
+        Some(c) => c
+            .text(row)
+            .map(|v| v.map(str::to_string))
+            .map_err(|p| t.value_error(file_row, name, &p)),
+    }
+}
+
+fn required_text(
+    t: &Table,
+    b: &Batch,
+    col: usize,
+    name: &str,
+    row: usize,
+    file_row: u64,
+) -> Result<String, RefdataError> {
+    text_at(t, b, col, name, row, file_row)?.ok_or_else(|| t.value_error(file_row, name, "is null"))
+}
+
+const INSTR_COLS: [(&str, bool); 5] = [
+    ("instruction_id", true),
+    ("status", true),
+    ("flags", true),
+    ("paid_amount", true),
+    ("settlement_count", false),
+];
+
+fn instr_rows(table: Table) -> impl Iterator<Item = Result<(String, InstrRec), RefdataError>> {
+    Rows::new(table, |t: &Table, b: &Batch, row: usize, file_row: u64| {
+        let id = required_text(t, b, 0, "instruction_id", row, file_row)?;
+        let status = required_text(t, b, 1, "status", row, file_row)?;
+        let flags = text_at(t, b, 2, "flags", row, file_row)?.unwrap_or_default();
+        let paid = match b.col(3) {
+            Some(c) => c
+                .dec(row)
+                .map_err(|p| t.value_error(file_row, "paid_amount", &p))?,
+            None => None,
+        };
+        let count = match b.col(4) {
+            Some(c) => c
+                .int(row)
+                .map_err(|p| t.value_error(file_row, "settlement_count", &p))?,
+            None => None,
+        };
+        Ok((
+            id,
+            InstrRec {
+                status,
+                flags,
+                paid,
+                count,
+            },
+        ))
+    })
+}
+
+const SETT_COLS: [(&str, bool); 5] = [
+    ("provider", true),
+    ("provider_ref", true),
+    ("match_method", true),
+    ("matched_instruction_id", true),
+    ("flags", true),
+];
+
+fn sett_rows(
+    table: Table,
+) -> impl Iterator<Item = Result<((String, String), SettRec), RefdataError>> {
+    Rows::new(table, |t: &Table, b: &Batch, row: usize, file_row: u64| {
+        let provider = required_text(t, b, 0, "provider", row, file_row)?;
+        let provider_ref = required_text(t, b, 1, "provider_ref", row, file_row)?;
+        let method = required_text(t, b, 2, "match_method", row, file_row)?;
+        let matched =
+            text_at(t, b, 3, "matched_instruction_id", row, file_row)?.unwrap_or_default();
+        let flags = text_at(t, b, 4, "flags", row, file_row)?.unwrap_or_default();
+        Ok((
+            (provider, provider_ref),
+            SettRec {
+                method,
+                matched,
+                flags,
+            },
+        ))
+    })
+}
+
+const REJECT_COLS: [(&str, bool); 4] = [
+    ("side", true),
+    ("file", true),
+    ("row", true),
+    ("reason", true),
+];
+
+type RejectKey = (String, String, i64, String);
+
+fn reject_rows(table: Table) -> impl Iterator<Item = Result<(RejectKey, ()), RefdataError>> {
+    Rows::new(table, |t: &Table, b: &Batch, row: usize, file_row: u64| {
+        let side = required_text(t, b, 0, "side", row, file_row)?;
+        let file = required_text(t, b, 1, "file", row, file_row)?;
+        let name = file.rsplit(['/', '\\']).next().unwrap_or(&file).to_string();
+        let r = b
+            .col(2)
+            .map(|c| c.int(row))
+            .transpose()
+            .map_err(|p| t.value_error(file_row, "row", &p))?
+            .flatten()
+            .ok_or_else(|| t.value_error(file_row, "row", "is null"))?;
+        let reason = required_text(t, b, 3, "reason", row, file_row)?;
+        Ok(((side, name, r, reason), ()))
+    })
+}
+
+const TRUTH_REMEDY: &str =
+    "point --truth at the truth folder of a data set made by `sverka generate` (DIR/truth)";
+const RESULTS_REMEDY: &str =
+    "point --results at a folder written by `sverka reconcile --out RESULTS` (CONTRACT.md section 5)";
+
+fn read_json(path: &Path, remedy: &str) -> Result<Value, RefdataError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| RefdataError::bad_input(path, format!("cannot read ({e})"), remedy))?;
+    serde_json::from_str(&text)
+        .map_err(|e| RefdataError::bad_input(path, format!("not valid JSON ({e})"), remedy))
+}
+
+/// The truth folder: `truth` itself, or `truth/truth` when given the data set folder.
+fn truth_dir(truth: &Path) -> PathBuf {
+    if !truth.join("instructions.parquet").exists()
+        && truth.join("truth").join("instructions.parquet").exists()
+    {
+        truth.join("truth")
+    } else {
+        truth.to_path_buf()
+    }
+}
+
+/// Compares the results folder `results` with the truth folder `truth` (a data set
+/// folder is accepted too).
+pub fn score(truth: &Path, results: &Path) -> Result<ScoreReport, RefdataError> {
+    let tdir = truth_dir(truth);
+    let truth_summary = read_json(&tdir.join("summary.json"), TRUTH_REMEDY)?;
+    let results_summary = read_json(&results.join("summary.json"), RESULTS_REMEDY)?;
+    let mut ex = Examples::default();
+
+    // Instructions.
+    let mut is = InstructionScore::default();
+    let mut flag_scores: Vec<FlagScore> = vec![FlagScore::default(); flag::NAMES.len()];
+    let mut actual_status: BTreeMap<String, u64> = BTreeMap::new();
+    let mut actual_flags: BTreeMap<String, u64> = BTreeMap::new();
+    let t = Table::open(
+        &tdir.join("instructions.parquet"),
+        &INSTR_COLS,
+        TRUTH_REMEDY,
+    )?;
+    let r = Table::open(
+        &results.join("instructions.parquet"),
+        &INSTR_COLS,
+        RESULTS_REMEDY,
+    )?;
+    zip_join(instr_rows(t), instr_rows(r), |id, joined| {
+        let s = &mut is;
+        let (e, a) = match joined {
+            Joined::Pair(e, a) => (Some(e), Some(a)),
+            Joined::Missing(e) => (Some(e), None),
+            Joined::Extra(a) => (None, Some(a)),
+        };
+        if let Some(a) = &a {
+            s.actual += 1;
+            *actual_status.entry(a.status.clone()).or_default() += 1;
+            for tok in a.flags.split(';').filter(|t| !t.is_empty()) {
+                *actual_flags.entry(tok.to_string()).or_default() += 1;
+            }
+        }
+        if e.is_some() {
+            s.expected += 1;
+        }
+        let eb = e.as_ref().map_or(0, |e| parse_flags(&e.flags).0);
+        let (ab, canonical) = a.as_ref().map_or((0, true), |a| parse_flags(&a.flags));
+        for (k, f) in flag_scores.iter_mut().enumerate() {
+            f.add(eb & (1 << k) != 0, ab & (1 << k) != 0);
+        }
+        let status_of = |x: &Option<InstrRec>, absent: &str| {
+            x.as_ref().map_or(absent.to_string(), |x| x.status.clone())
+        };
+        *s.confusion
+            .entry(status_of(&e, "(extra)"))
+            .or_default()
+            .entry(status_of(&a, "(missing)"))
+            .or_default() += 1;
+        let (e, a) = match (e, a) {
+            (Some(e), Some(a)) => (e, a),
+            (Some(e), None) => {
+                s.missing += 1;
+                ex.add(|| {
+                    format!(
+                        "instruction {id}: expected ({}) but missing from the results",
+                        e.status
+                    )
+                });
+                return;
+            }
+            (None, Some(a)) => {
+                s.extra += 1;
+                ex.add(|| {
+                    format!(
+                        "instruction {id}: in the results ({}) but not expected",
+                        a.status
+                    )
+                });
+                return;
+            }
+            (None, None) => return,
+        };
+        s.paired += 1;
+        if e.status == a.status {
+            s.status_agree += 1;
+        } else {
+            ex.add(|| {
+                format!(
+                    "instruction {id}: status {} expected, {} in results",
+                    e.status, a.status
+                )
+            });
+        }
+        if !canonical {
+            s.flags_not_canonical += 1;
+            ex.add(|| {
+                format!(
+                    "instruction {id}: flags {:?} not written as CONTRACT.md 4 says",
+                    a.flags
+                )
+            });
+        } else if eb == ab {
+            s.flags_agree += 1;
+        } else {
+            ex.add(|| {
+                format!(
+                    "instruction {id}: flags {:?} expected, {:?} in results",
+                    e.flags, a.flags
+                )
+            });
+        }
+        match (e.paid, a.paid) {
+            (Some(x), Some(y)) if x.same_value(y) => s.paid_amount_agree += 1,
+            (x, y) => ex.add(|| {
+                let show = |d: Option<Dec>| d.map_or("null".to_string(), |d| d.to_string());
+                format!(
+                    "instruction {id}: paid_amount {} expected, {} in results",
+                    show(x),
+                    show(y)
+                )
+            }),
+        }
+        if let (Some(x), Some(y)) = (e.count, a.count) {
+            s.settlement_count_compared += 1;
+            if x == y {
+                s.settlement_count_agree += 1;
+            } else {
+                ex.add(|| {
+                    format!("instruction {id}: settlement_count {x} expected, {y} in results")
+                });
+            }
+        }
+    })?;
+    for (name, mut f) in flag::NAMES.iter().zip(flag_scores) {
+        f.finish();
+        is.flags.insert(name.to_string(), f);
+    }
+
+    // Settlements.
+    let mut ss = SettlementScore::default();
+    let mut actual_methods: BTreeMap<String, u64> = BTreeMap::new();
+    let mut actual_ambiguous = 0u64;
+    let t = Table::open(&tdir.join("settlements.parquet"), &SETT_COLS, TRUTH_REMEDY)?;
+    let r = Table::open(
+        &results.join("settlements.parquet"),
+        &SETT_COLS,
+        RESULTS_REMEDY,
+    )?;
+    zip_join(sett_rows(t), sett_rows(r), |(p, pr), joined| {
+        let s = &mut ss;
+        let (e, a) = match joined {
+            Joined::Pair(e, a) => (Some(e), Some(a)),
+            Joined::Missing(e) => (Some(e), None),
+            Joined::Extra(a) => (None, Some(a)),
+        };
+        let e_amb = e.as_ref().is_some_and(|e| e.flags == flag::AMBIGUOUS);
+        let a_amb = a.as_ref().is_some_and(|a| a.flags == flag::AMBIGUOUS);
+        s.ambiguous.add(e_amb, a_amb);
+        if let Some(a) = &a {
+            s.actual += 1;
+            *actual_methods.entry(a.method.clone()).or_default() += 1;
+            if a_amb {
+                actual_ambiguous += 1;
+            }
+        }
+        if e.is_some() {
+            s.expected += 1;
+        }
+        let method_of = |x: &Option<SettRec>, absent: &str| {
+            x.as_ref().map_or(absent.to_string(), |x| x.method.clone())
+        };
+        *s.methods
+            .entry(method_of(&e, "(extra)"))
+            .or_default()
+            .entry(method_of(&a, "(missing)"))
+            .or_default() += 1;
+        let (e, a) = match (e, a) {
+            (Some(e), Some(a)) => (e, a),
+            (Some(e), None) => {
+                s.missing += 1;
+                ex.add(|| {
+                    format!(
+                        "settlement {p}/{pr}: expected ({}) but missing from the results",
+                        e.method
+                    )
+                });
+                return;
+            }
+            (None, Some(a)) => {
+                s.extra += 1;
+                ex.add(|| {
+                    format!(
+                        "settlement {p}/{pr}: in the results ({}) but not expected",
+                        a.method
+                    )
+                });
+                return;
+            }
+            (None, None) => return,
+        };
+        s.paired += 1;
+        if e.method == a.method && e.matched == a.matched {
+            s.match_agree += 1;
+        } else {
+            ex.add(|| {
+                format!(
+                    "settlement {p}/{pr}: {} {:?} expected, {} {:?} in results",
+                    e.method, e.matched, a.method, a.matched
+                )
+            });
+        }
+        if e.flags == a.flags {
+            s.flags_agree += 1;
+        } else {
+            ex.add(|| {
+                format!(
+                    "settlement {p}/{pr}: flags {:?} expected, {:?} in results",
+                    e.flags, a.flags
+                )
+            });
+        }
+    })?;
+    ss.ambiguous.finish();
+
+    // Rejects.
+    let mut rs = RejectScore::default();
+    let mut actual_reject_sides: [u64; 2] = [0, 0];
+    let t = Table::open(&tdir.join("rejects.parquet"), &REJECT_COLS, TRUTH_REMEDY)?;
+    let r = Table::open(
+        &results.join("rejects.parquet"),
+        &REJECT_COLS,
+        RESULTS_REMEDY,
+    )?;
+    zip_join(reject_rows(t), reject_rows(r), |k, joined| {
+        let side = usize::from(k.0 != "instructions");
+        match joined {
+            Joined::Pair((), ()) => {
+                rs.expected += 1;
+                rs.actual += 1;
+                rs.agree += 1;
+                actual_reject_sides[side] += 1;
+            }
+            Joined::Missing(()) => {
+                rs.expected += 1;
+                *rs.missing_by_reason.entry(k.3.clone()).or_default() += 1;
+                ex.add(|| {
+                    format!(
+                        "reject {} {} row {}: {} expected, missing from the results",
+                        k.0, k.1, k.2, k.3
+                    )
+                });
+            }
+            Joined::Extra(()) => {
+                rs.actual += 1;
+                actual_reject_sides[side] += 1;
+                *rs.extra_by_reason.entry(k.3.clone()).or_default() += 1;
+                ex.add(|| {
+                    format!(
+                        "reject {} {} row {}: {} in the results, not expected",
+                        k.0, k.1, k.2, k.3
+                    )
+                });
+            }
+        }
+    })?;
+
+    // Counts and totals.
+    let mut checks = Vec::new();
+    let mut check = |name: String, expected: String, actual: String| {
+        let ok = expected == actual;
+        checks.push(ScoreCheck {
+            name,
+            expected,
+            actual,
+            ok,
+        });
+    };
+    let tcounts = &truth_summary["counts"];
+    let rcounts = &results_summary["counts"];
+    let num = |v: &Value| v.as_u64().map_or_else(|| format!("{v}"), |n| n.to_string());
+    check(
+        "conservation: truth instructions_in = result instructions + instruction rejects".into(),
+        num(&tcounts["instructions_in"]),
+        (is.actual + actual_reject_sides[0]).to_string(),
+    );
+    check(
+        "conservation: truth settlements_in = result settlements + settlement rejects".into(),
+        num(&tcounts["settlements_in"]),
+        (ss.actual + actual_reject_sides[1]).to_string(),
+    );
+    let files_say = [
+        ("instructions_in", is.actual + actual_reject_sides[0]),
+        ("instructions_accepted", is.actual),
+        ("settlements_in", ss.actual + actual_reject_sides[1]),
+        ("settlements_accepted", ss.actual),
+    ];
+    for (key, n) in files_say {
+        check(
+            format!("summary.json counts.{key} = row files"),
+            n.to_string(),
+            num(&rcounts[key]),
+        );
+    }
+    check(
+        "summary.json counts.rejects.instructions = rejects.parquet".into(),
+        actual_reject_sides[0].to_string(),
+        num(&rcounts["rejects"]["instructions"]),
+    );
+    check(
+        "summary.json counts.rejects.settlements = rejects.parquet".into(),
+        actual_reject_sides[1].to_string(),
+        num(&rcounts["rejects"]["settlements"]),
+    );
+    let mut flags_in_files = actual_flags.clone();
+    if actual_ambiguous > 0 {
+        *flags_in_files
+            .entry(flag::AMBIGUOUS.to_string())
+            .or_default() += actual_ambiguous;
+    }
+    for (key, files) in [
+        ("by_status", &actual_status),
+        ("by_flag", &flags_in_files),
+        ("by_match", &actual_methods),
+    ] {
+        check(
+            format!("summary.json counts.{key} = row files"),
+            show_counts(files),
+            show_counts(&counts_of(&rcounts[key])),
+        );
+    }
+    compare_totals(
+        &truth_summary["totals"],
+        &results_summary["totals"],
+        &mut check,
+    );
+    for c in checks.iter().filter(|c| !c.ok) {
+        ex.add(|| format!("{}: {} expected, {} found", c.name, c.expected, c.actual));
+    }
+
+    let full = is.missing == 0
+        && is.extra == 0
+        && is.status_agree == is.paired
+        && is.flags_agree == is.paired
+        && is.paid_amount_agree == is.paired
+        && is.settlement_count_agree == is.settlement_count_compared
+        && is.flags_not_canonical == 0
+        && ss.missing == 0
+        && ss.extra == 0
+        && ss.match_agree == ss.paired
+        && ss.flags_agree == ss.paired
+        && rs.agree == rs.expected
+        && rs.agree == rs.actual
+        && checks.iter().all(|c| c.ok)
+        && is.flags.values().all(FlagScore::agrees);
+    debug_assert!(
+        !full || ex.n == 0,
+        "full agreement with disagreements listed"
+    );
+    Ok(ScoreReport {
+        truth: tdir,
+        results: results.to_path_buf(),
+        full_agreement: full && ex.n == 0,
+        instructions: is,
+        settlements: ss,
+        rejects: rs,
+        checks,
+        disagreements: ex.n,
+        examples: ex.list,
+    })
+}
+
+fn counts_of(v: &Value) -> BTreeMap<String, u64> {
+    v.as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(u64::MAX)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn show_counts(m: &BTreeMap<String, u64>) -> String {
+    let parts: Vec<String> = m
+        .iter()
+        .filter(|(_, v)| **v > 0)
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    format!("{{{}}}", parts.join(", "))
+}
+
+/// `totals` of the truth against the results' summary.json, per currency and field.
+fn compare_totals(truth: &Value, results: &Value, check: &mut impl FnMut(String, String, String)) {
+    let Some(t) = truth.as_object() else {
+        return;
+    };
+    let show = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "(absent)".to_string(),
+        other => other.to_string(),
+    };
+    for (cur, fields) in t {
+        let Some(fields) = fields.as_object() else {
+            continue;
+        };
+        for (field, tv) in fields {
+            let rv = &results[cur][field];
+            let same = match (tv, rv) {
+                (Value::String(a), Value::String(b)) => match (Dec::parse(a), Dec::parse(b)) {
+                    (Some(x), Some(y)) => x.same_value(y),
+                    _ => a == b,
+                },
+                (a, b) => a == b,
+            };
+            let expected = show(tv);
+            let actual = if same { expected.clone() } else { show(rv) };
+            check(
+                format!("summary.json totals.{cur}.{field}"),
+                expected,
+                actual,
+            );
+        }
+    }
+    if let Some(r) = results.as_object() {
+        for cur in r.keys().filter(|c| !t.contains_key(*c)) {
+            check(
+                format!("summary.json totals.{cur}"),
+                "(absent)".into(),
+                "present".into(),
+            );
+        }
+    }
+}
+
+impl std::fmt::Display for ScoreReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let verdict = if self.full_agreement {
+            "FULL AGREEMENT".to_string()
+        } else {
+            format!("{} DISAGREEMENT(S)", group_digits(self.disagreements))
+        };
+        writeln!(
+            f,
+            "score: {} vs {}: {verdict}",
+            self.results.display(),
+            self.truth.display()
+        )?;
+        let i = &self.instructions;
+        writeln!(
+            f,
+            "instructions  {} expected, {} in results, {} missing, {} extra; status {}, flags {}, paid_amount {}",
+            group_digits(i.expected),
+            group_digits(i.actual),
+            group_digits(i.missing),
+            group_digits(i.extra),
+            percent(i.status_agree, i.paired),
+            percent(i.flags_agree, i.paired),
+            percent(i.paid_amount_agree, i.paired),
+        )?;
+        let off: Vec<String> = i
+            .confusion
+            .iter()
+            .flat_map(|(e, row)| {
+                row.iter()
+                    .filter(move |(a, _)| *a != e)
+                    .map(move |(a, n)| format!("{e}->{a} {n}"))
+            })
+            .collect();
+        if !off.is_empty() {
+            writeln!(
+                f,
+                "  status confusion (expected->actual): {}",
+                off.join(", ")
+            )?;
+        }
+        writeln!(
+            f,
+            "  {:<22} {:>10} {:>8} {:>8} {:>9} {:>7}",
+            "flag", "tp", "fp", "fn", "precision", "recall"
+        )?;
+        let mut flags: Vec<(&String, &FlagScore)> = i.flags.iter().collect();
+        let amb = ("AMBIGUOUS".to_string(), &self.settlements.ambiguous);
+        flags.push((&amb.0, amb.1));
+        for (name, s) in flags {
+            writeln!(
+                f,
+                "  {:<22} {:>10} {:>8} {:>8} {:>9} {:>7}",
+                name,
+                group_digits(s.true_positives),
+                group_digits(s.false_positives),
+                group_digits(s.false_negatives),
+                s.precision.as_deref().unwrap_or("-"),
+                s.recall.as_deref().unwrap_or("-")
+            )?;
+        }
+        let s = &self.settlements;
+        writeln!(
+            f,
+            "settlements   {} expected, {} in results, {} missing, {} extra; match (method + id) {}",
+            group_digits(s.expected),
+            group_digits(s.actual),
+            group_digits(s.missing),
+            group_digits(s.extra),
+            percent(s.match_agree, s.paired),
+        )?;
+        let r = &self.rejects;
+        let by = |m: &BTreeMap<String, u64>| {
+            if m.is_empty() {
+                "none".to_string()
+            } else {
+                m.iter()
+                    .map(|(k, v)| format!("{k} {v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        };
+        writeln!(
+            f,
+            "rejects       {} expected, {} in results, {} agree; missing: {}; extra: {}",
+            group_digits(r.expected),
+            group_digits(r.actual),
+            group_digits(r.agree),
+            by(&r.missing_by_reason),
+            by(&r.extra_by_reason)
+        )?;
+        let bad = self.checks.iter().filter(|c| !c.ok).count();
+        write!(
+            f,
+            "checks        {} of {} counts and totals agree",
+            self.checks.len() - bad,
+            self.checks.len()
+        )?;
+        if !self.examples.is_empty() {
+            write!(f, "\nexamples:")?;
+            for e in &self.examples {
+                write!(f, "\n  {e}")?;
+            }
+        }
+        Ok(())
+    }
+}
