@@ -1,0 +1,254 @@
+//! End-to-end runs of the `sverka` binary: exit codes, messages, atomic replace, --csv,
+//! --json, --fail-on, thread-count independence.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_sverka"))
+}
+
+fn case(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../testdata/cases")
+        .join(name)
+}
+
+const CASE: &str = "059-flags-combined-alphabetical";
+
+fn reconcile(ins: &Path, set: &Path, out: &Path, extra: &[&str]) -> Output {
+    bin()
+        .arg("reconcile")
+        .arg("--instructions")
+        .arg(ins)
+        .arg("--settlements")
+        .arg(set)
+        .arg("--out")
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let p = e.unwrap().path();
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn reconciles_and_prints_the_closing_screen() {
+    let c = case(CASE);
+    let out = tempfile::tempdir().unwrap();
+    let o = reconcile(
+        &c.join("instructions.csv"),
+        &c.join("settlements.csv"),
+        out.path(),
+        &["--csv"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let screen = text(&o.stdout);
+    for needle in ["instructions", "status", "flags", "totals", "UZS", "files"] {
+        assert!(screen.contains(needle), "{screen}");
+    }
+    let names: Vec<String> = snapshot(out.path()).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(
+        names,
+        [
+            "instructions.csv",
+            "instructions.parquet",
+            "rejects.csv",
+            "rejects.parquet",
+            "settlements.csv",
+            "settlements.parquet",
+            "summary.json"
+        ]
+    );
+}
+
+#[test]
+fn json_and_quiet() {
+    let c = case(CASE);
+    let out = tempfile::tempdir().unwrap();
+    let o = reconcile(
+        &c.join("instructions.csv"),
+        &c.join("settlements.csv"),
+        out.path(),
+        &["--json"],
+    );
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let on_disk: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(v, on_disk);
+    let o = reconcile(
+        &c.join("instructions.csv"),
+        &c.join("settlements.csv"),
+        out.path(),
+        &["--quiet"],
+    );
+    assert_eq!(o.status.code(), Some(0));
+    assert!(o.stdout.is_empty() && o.stderr.is_empty());
+}
+
+#[test]
+fn fail_on_gives_exit_3_with_outputs_written() {
+    let c = case("036-status-unpaid");
+    let out = tempfile::tempdir().unwrap();
+    let o = reconcile(
+        &c.join("instructions.csv"),
+        &c.join("settlements.csv"),
+        out.path(),
+        &["--fail-on", "DOUBLE_PAID,UNPAID"],
+    );
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("UNPAID"));
+    assert!(out.path().join("summary.json").exists());
+    let o = reconcile(
+        &c.join("instructions.csv"),
+        &c.join("settlements.csv"),
+        out.path(),
+        &["--fail-on", "DOUBLE_PAID"],
+    );
+    assert_eq!(o.status.code(), Some(0));
+    let o = reconcile(
+        &c.join("instructions.csv"),
+        &c.join("settlements.csv"),
+        out.path(),
+        &["--fail-on", "PAYED"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("PAYED"));
+}
+
+#[test]
+fn bad_input_is_exit_2_and_leaves_earlier_outputs_untouched() {
+    let c = case(CASE);
+    let out = tempfile::tempdir().unwrap();
+    let o = reconcile(
+        &c.join("instructions.csv"),
+        &c.join("settlements.csv"),
+        out.path(),
+        &["--csv"],
+    );
+    assert_eq!(o.status.code(), Some(0));
+    let before = snapshot(out.path());
+
+    let bad = case("072-error-missing-column-instructions");
+    let o = reconcile(
+        &bad.join("instructions.csv"),
+        &c.join("settlements.csv"),
+        out.path(),
+        &["--csv"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let msg = text(&o.stderr);
+    assert!(
+        msg.contains("instructions.csv") && msg.contains("missing required column"),
+        "{msg}"
+    );
+    assert_eq!(
+        snapshot(out.path()),
+        before,
+        "a failed run must not touch earlier outputs"
+    );
+
+    let o = reconcile(
+        Path::new("/no/such/file.csv"),
+        &c.join("settlements.csv"),
+        out.path(),
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("/no/such/file.csv"));
+    assert_eq!(snapshot(out.path()), before);
+}
+
+#[test]
+fn bad_arguments_are_exit_2() {
+    let o = bin()
+        .args(["reconcile", "--instructions", "x.csv"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let c = case(CASE);
+    let out = tempfile::tempdir().unwrap();
+    for extra in [
+        &["--outlier-factor", "abc"][..],
+        &["--threads", "0"],
+        &["--late-days", "-1"],
+    ] {
+        let o = reconcile(
+            &c.join("instructions.csv"),
+            &c.join("settlements.csv"),
+            out.path(),
+            extra,
+        );
+        assert_eq!(o.status.code(), Some(2), "{extra:?}");
+    }
+}
+
+#[test]
+fn outputs_are_byte_identical_for_any_thread_count() {
+    let c = case(CASE);
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    for (dir, t) in [(&a, "1"), (&b, "2")] {
+        let o = reconcile(
+            &c.join("instructions.csv"),
+            &c.join("settlements.csv"),
+            dir.path(),
+            &["--csv", "--threads", t],
+        );
+        assert_eq!(o.status.code(), Some(0));
+    }
+    assert_eq!(snapshot(a.path()), snapshot(b.path()));
+}
+
+#[test]
+fn csv_copies_are_safe_for_spreadsheets() {
+    let dir = tempfile::tempdir().unwrap();
+    let ins = dir.path().join("ins.csv");
+    let set = dir.path().join("set.csv");
+    std::fs::write(
+        &ins,
+        "instruction_id,beneficiary_id,program,cycle,provider,account,amount,currency,due_date\n\
+         =HYPERLINK(\"x\"),@SUM(A1),+P,-C,P1,A1,100.00,UZS,2026-11-05\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &set,
+        "provider,provider_ref,instruction_id,account,amount,fee,currency,status,value_date\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = reconcile(&ins, &set, &out, &["--csv"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let csv = std::fs::read_to_string(out.join("instructions.csv")).unwrap();
+    let row = csv.lines().nth(1).unwrap();
+    assert!(
+        row.starts_with("\"'=HYPERLINK(\"\"x\"\")\",'@SUM(A1),'+P,'-C,P1,A1,100.00,UZS"),
+        "{row}"
+    );
+    assert!(
+        row.contains(",-100.00,"),
+        "difference stays a number: {row}"
+    );
+    assert!(
+        text(&o.stderr).contains("no data rows"),
+        "empty settlement file warns"
+    );
+}
