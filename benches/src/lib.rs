@@ -1,1 +1,760 @@
-//! Benchmarks live in benches/.
+//! Synthetic inputs for the stage benchmarks in `benches/stages.rs`, made in-process from
+//! row numbers alone (no seed file, no external data), so every run sees the same bytes.
+//!
+//! Every row carries a planted fate, decided by its row number before any engine code
+//! runs: a field reject, a duplicate, a reference match, a fallback-only match, a
+//! settlement for an unknown instruction. [`Expected`] counts those fates so that each
+//! benchmark can check its answer inside the timed loop (STYLE.md 17); the test at the
+//! bottom checks the plan against a full `reconcile` on a small data set.
+//!
+//! Shape of a data set of `n` rows per side:
+//! - four providers: UZCARD and HUMO pay in UZS (2 decimals), MTN_UG in UGX (0), KNET in
+//!   KWD (3);
+//! - 2% field rejects per side, one reason per row, rotating through the reasons;
+//! - 0.2% duplicate instruction ids and 0.1% duplicate (provider, provider_ref);
+//! - 5% settlements without `instruction_id` that only the fallback rule matches;
+//! - 1% settlements naming an instruction that does not exist;
+//! - a few FAILED and RETURNED settlements, underpayments, late value dates, repeated
+//!   beneficiaries and padded text, so that classification has work to do.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::{Array, ArrayRef, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+use rayon::prelude::*;
+use sverka_engine::classify::{self, Classes};
+use sverka_engine::date;
+use sverka_engine::dedupe::dedupe;
+use sverka_engine::group::Index;
+use sverka_engine::load::{RawBatch, RawCol, BATCH_ROWS};
+use sverka_engine::matching::{self, Matches};
+use sverka_engine::schema::{Reject, Side};
+use sverka_engine::table::Table;
+use sverka_engine::totals::{self, AllTotals};
+use sverka_engine::validate;
+use sverka_engine::Settings;
+
+/// Rows per side of the benchmark data set.
+pub const ROWS: usize = 200_000;
+
+/// Rows per Parquet row group in the written inputs. Smaller than the generator's
+/// (256K) so that a 200K-row file has several row groups and `load` reads them in
+/// parallel, as it does for big inputs.
+pub const PARQUET_ROW_GROUP_ROWS: usize = 64 * 1024;
+
+/// Provider name and its currency (code, minor units).
+pub const PROVIDERS: [(&str, &str, u32); 4] = [
+    ("UZCARD", "UZS", 2),
+    ("HUMO", "UZS", 2),
+    ("MTN_UG", "UGX", 0),
+    ("KNET", "KWD", 3),
+];
+
+/// The one field of a rejected row that breaks its contract rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bad {
+    /// `1e3`: not `-?digits(.digits)?` (invalid_amount).
+    Amount,
+    /// `0` on an instruction (non_positive_amount).
+    NonPositive,
+    /// `-5` on a settlement (negative_amount).
+    Negative,
+    /// One digit more than the currency has (amount_precision).
+    Precision,
+    /// `XYZ` / `usd` (unknown_currency).
+    Currency,
+    /// `2026-02-30` / `2026-13-01` (invalid_date).
+    Date,
+    /// `PAID` (invalid_status).
+    Status,
+    /// An empty required text field (missing_field).
+    Missing,
+}
+
+/// The planted fate of an instruction row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InsPlan {
+    Accepted,
+    /// Carries the id of the row before it (duplicate_instruction_id).
+    Duplicate,
+    Rejected(Bad),
+}
+
+/// The planted fate of a settlement row. Settlement `j` concerns instruction `j`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetPlan {
+    /// Names instruction `j` by id.
+    Reference,
+    /// No `instruction_id`; provider, account, currency and amount equal instruction
+    /// `j`'s, value date within the fallback window.
+    FallbackOnly,
+    /// Names an instruction that does not exist, on an account no instruction has.
+    Ghost,
+    /// A copy of the row before it (duplicate_provider_ref).
+    Duplicate,
+    Rejected(Bad),
+}
+
+pub fn ins_plan(k: usize) -> InsPlan {
+    if k % 50 == 7 {
+        const BAD: [Bad; 5] = [
+            Bad::Amount,
+            Bad::NonPositive,
+            Bad::Currency,
+            Bad::Date,
+            Bad::Missing,
+        ];
+        InsPlan::Rejected(BAD[(k / 50) % BAD.len()])
+    } else if k % 500 == 499 {
+        InsPlan::Duplicate
+    } else {
+        InsPlan::Accepted
+    }
+}
+
+pub fn set_plan(j: usize) -> SetPlan {
+    if j % 50 == 11 {
+        const BAD: [Bad; 6] = [
+            Bad::Negative,
+            Bad::Currency,
+            Bad::Status,
+            Bad::Date,
+            Bad::Missing,
+            Bad::Precision,
+        ];
+        SetPlan::Rejected(BAD[(j / 50) % BAD.len()])
+    } else if j % 1000 == 999 {
+        SetPlan::Duplicate
+    } else if j % 100 == 42 {
+        SetPlan::Ghost
+    } else if j % 20 == 3 {
+        SetPlan::FallbackOnly
+    } else {
+        SetPlan::Reference
+    }
+}
+
+/// Counts that follow from the plan alone, for the benchmarks to assert.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Expected {
+    /// Input rows per side: instructions, settlements.
+    pub rows_in: [u64; 2],
+    pub field_rejects: [u64; 2],
+    pub duplicates: [u64; 2],
+    /// Rows left after validation and de-duplication.
+    pub accepted: [u64; 2],
+    pub by_reference: u64,
+    pub by_fallback: u64,
+    pub by_none: u64,
+    /// Accepted instructions no settlement matched.
+    pub unpaid: u64,
+    /// Amount texts (the `amount` columns of both sides) that parse as amounts.
+    pub amounts_parsed: u64,
+    /// Date texts (`due_date`, `value_date`) that are real dates.
+    pub dates_parsed: u64,
+}
+
+impl Expected {
+    pub fn for_rows(n: usize) -> Expected {
+        let mut e = Expected {
+            rows_in: [n as u64; 2],
+            ..Expected::default()
+        };
+        let exists = |k: usize| ins_plan(k) == InsPlan::Accepted;
+        for k in 0..n {
+            match ins_plan(k) {
+                InsPlan::Accepted => {}
+                InsPlan::Duplicate => e.duplicates[0] += 1,
+                InsPlan::Rejected(_) => e.field_rejects[0] += 1,
+            }
+            match set_plan(k) {
+                SetPlan::Reference if exists(k) => e.by_reference += 1,
+                SetPlan::FallbackOnly if exists(k) => e.by_fallback += 1,
+                SetPlan::Reference | SetPlan::FallbackOnly | SetPlan::Ghost => {
+                    e.by_none += 1;
+                    if exists(k) {
+                        e.unpaid += 1;
+                    }
+                }
+                SetPlan::Duplicate => {
+                    e.duplicates[1] += 1;
+                    e.unpaid += exists(k) as u64;
+                }
+                SetPlan::Rejected(_) => {
+                    e.field_rejects[1] += 1;
+                    e.unpaid += exists(k) as u64;
+                }
+            }
+            let bad_ins = |b| ins_plan(k) == InsPlan::Rejected(b);
+            let bad_set = |b| set_plan(k) == SetPlan::Rejected(b);
+            e.amounts_parsed += 2 - bad_ins(Bad::Amount) as u64 - bad_set(Bad::Amount) as u64;
+            e.dates_parsed += 2 - bad_ins(Bad::Date) as u64 - bad_set(Bad::Date) as u64;
+        }
+        for s in 0..2 {
+            e.accepted[s] = e.rows_in[s] - e.field_rejects[s] - e.duplicates[s];
+        }
+        e
+    }
+
+    /// Input rows of both sides.
+    pub fn total_rows_in(&self) -> u64 {
+        self.rows_in[0] + self.rows_in[1]
+    }
+
+    /// Accepted rows of both sides.
+    pub fn total_accepted(&self) -> u64 {
+        self.accepted[0] + self.accepted[1]
+    }
+
+    pub fn rejects(&self) -> [u64; 2] {
+        [
+            self.field_rejects[0] + self.duplicates[0],
+            self.field_rejects[1] + self.duplicates[1],
+        ]
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Rows
+
+/// SplitMix64: a fixed, well-mixed function of the row number.
+fn mix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// `minor` minor units written with `scale` decimals.
+fn decimal(minor: u64, scale: u32) -> String {
+    if scale == 0 {
+        return minor.to_string();
+    }
+    let p = 10u64.pow(scale);
+    format!("{}.{:0w$}", minor / p, minor % p, w = scale as usize)
+}
+
+/// The fields instruction `k` has before anything is broken.
+struct Base {
+    provider: &'static str,
+    ccy: &'static str,
+    scale: u32,
+    amount: u64,
+    due: i32,
+}
+
+fn base(k: usize) -> Base {
+    let (provider, ccy, scale) = PROVIDERS[k % PROVIDERS.len()];
+    let h = mix(k as u64);
+    // 10.00 .. 20,010.00 in the currency's unit; one row in 997 is an outlier.
+    let unit = 10u64.pow(scale);
+    let mut amount = 10 * unit + h % (20_000 * unit);
+    if k % 997 == 500 {
+        amount *= 40;
+    }
+    let due = date::days_from_civil(2026, 1, 1) + ((k / 1000) % 180) as i32;
+    Base {
+        provider,
+        ccy,
+        scale,
+        amount,
+        due,
+    }
+}
+
+/// Field names and text columns of one side, in the contract's column order.
+pub struct Columns {
+    pub side: Side,
+    pub names: Vec<&'static str>,
+    pub cols: Vec<StringArray>,
+}
+
+impl Columns {
+    pub fn len(&self) -> usize {
+        self.cols.first().map_or(0, |c| c.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn column(&self, name: &str) -> &StringArray {
+        let i = self.names.iter().position(|n| *n == name).expect("column");
+        &self.cols[i]
+    }
+
+    /// All columns as one Arrow batch of Utf8 columns.
+    pub fn record_batch(&self) -> RecordBatch {
+        let fields: Vec<Field> = self
+            .names
+            .iter()
+            .map(|n| Field::new(*n, DataType::Utf8, false))
+            .collect();
+        let cols: Vec<ArrayRef> = self
+            .cols
+            .iter()
+            .map(|c| Arc::new(c.clone()) as ArrayRef)
+            .collect();
+        RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).expect("valid batch")
+    }
+
+    /// The raw batches `load` would hand to validation (text columns, `BATCH_ROWS` rows
+    /// each, as file 0). Slicing shares the buffers: this costs no copy.
+    pub fn raw_batches(&self) -> Vec<RawBatch> {
+        let n = self.len();
+        let mut out = Vec::with_capacity(n.div_ceil(BATCH_ROWS));
+        let mut off = 0;
+        while off < n {
+            let len = BATCH_ROWS.min(n - off);
+            let cols = self
+                .side
+                .fields()
+                .iter()
+                .map(|f| {
+                    self.names
+                        .iter()
+                        .position(|n| *n == f.name)
+                        .map(|i| RawCol::Text(self.cols[i].slice(off, len)))
+                })
+                .collect();
+            out.push(RawBatch {
+                file: 0,
+                first_row: off as u64 + 1,
+                len,
+                cols,
+                pre_rejects: Vec::new(),
+            });
+            off += len;
+        }
+        out
+    }
+}
+
+fn columns(side: Side, n: usize, row: impl Fn(usize, &mut [String])) -> Columns {
+    let names: Vec<&'static str> = side.fields().iter().map(|f| f.name).collect();
+    let mut values: Vec<Vec<String>> = vec![Vec::with_capacity(n); names.len()];
+    let mut cells = vec![String::new(); names.len()];
+    for k in 0..n {
+        row(k, &mut cells);
+        for (v, c) in values.iter_mut().zip(&mut cells) {
+            v.push(std::mem::take(c));
+        }
+    }
+    Columns {
+        side,
+        names,
+        cols: values.into_iter().map(StringArray::from).collect(),
+    }
+}
+
+/// Instruction `k`'s cells, in `INSTRUCTION_FIELDS` order.
+fn instruction_row(k: usize, c: &mut [String]) {
+    let b = base(k);
+    let id = match ins_plan(k) {
+        InsPlan::Duplicate => k - 1,
+        _ => k,
+    };
+    // One row in 300 repeats the beneficiary of the row before (same programme and
+    // cycle): DUPLICATE_BENEFICIARY.
+    let ben = if k % 300 == 150 { k - 1 } else { k };
+    c[0] = format!("IN{id:09}");
+    c[1] = if k % 97 == 0 {
+        format!(" BEN{ben:08}\t")
+    } else {
+        format!("BEN{ben:08}")
+    };
+    c[2] = format!("PROG-{:02}", (k / 1000) % 12);
+    c[3] = format!("2026-{:02}", (k / 40_000) % 6 + 1);
+    c[4] = b.provider.to_string();
+    c[5] = format!("AC{k:010}");
+    c[6] = decimal(b.amount, b.scale);
+    c[7] = b.ccy.to_string();
+    c[8] = date::date_string(b.due);
+    if let InsPlan::Rejected(bad) = ins_plan(k) {
+        match bad {
+            Bad::Amount => c[6] = "1e3".into(),
+            Bad::NonPositive => c[6] = "0".into(),
+            Bad::Currency => c[7] = "XYZ".into(),
+            Bad::Date => c[8] = "2026-02-30".into(),
+            Bad::Missing => c[1] = String::new(),
+            Bad::Negative | Bad::Precision | Bad::Status => unreachable!("not planted"),
+        }
+    }
+}
+
+/// Settlement `j`'s cells, in `SETTLEMENT_FIELDS` order.
+fn settlement_row(j: usize, c: &mut [String]) {
+    let plan = set_plan(j);
+    if plan == SetPlan::Duplicate {
+        return settlement_row(j - 1, c);
+    }
+    let b = base(j);
+    c[0] = b.provider.to_string();
+    c[1] = if j % 89 == 0 {
+        format!("{}-{j:09} ", b.provider)
+    } else {
+        format!("{}-{j:09}", b.provider)
+    };
+    c[2] = match plan {
+        SetPlan::FallbackOnly => String::new(),
+        SetPlan::Ghost => format!("GHOST{j:09}"),
+        _ => format!("IN{j:09}"),
+    };
+    c[3] = match plan {
+        SetPlan::Ghost => format!("GH{j:010}"),
+        _ => format!("AC{j:010}"),
+    };
+    let underpaid = plan == SetPlan::Reference && j % 60 == 17;
+    c[4] = decimal(b.amount - underpaid as u64, b.scale);
+    c[5] = if j % 3 == 0 {
+        String::new()
+    } else {
+        decimal(100 + (j % 50) as u64, b.scale)
+    };
+    c[6] = b.ccy.to_string();
+    c[7] = match j % 40 {
+        5 => "FAILED",
+        13 => "RETURNED",
+        _ => "SETTLED",
+    }
+    .to_string();
+    // 0..=5 days after due: within the fallback window (7), late (> 3) for 4 and 5.
+    c[8] = date::date_string(b.due + (j % 6) as i32);
+    if let SetPlan::Rejected(bad) = plan {
+        match bad {
+            Bad::Negative => c[4] = "-5".into(),
+            Bad::Currency => c[6] = "usd".into(),
+            Bad::Status => c[7] = "PAID".into(),
+            Bad::Date => c[8] = "2026-13-01".into(),
+            Bad::Missing => c[1] = String::new(),
+            Bad::Precision => c[4] = format!("{}1", decimal(b.amount * 10, b.scale + 1)),
+            Bad::Amount | Bad::NonPositive => unreachable!("not planted"),
+        }
+    }
+}
+
+/// Both sides of a synthetic data set and what reconciling it must give.
+pub struct Dataset {
+    pub instructions: Columns,
+    pub settlements: Columns,
+    pub expected: Expected,
+}
+
+impl Dataset {
+    /// `n` instructions and `n` settlements.
+    pub fn generate(n: usize) -> Dataset {
+        let (instructions, settlements) = rayon::join(
+            || columns(Side::Instructions, n, instruction_row),
+            || columns(Side::Settlements, n, settlement_row),
+        );
+        Dataset {
+            instructions,
+            settlements,
+            expected: Expected::for_rows(n),
+        }
+    }
+
+    pub fn side(&self, side: Side) -> &Columns {
+        match side {
+            Side::Instructions => &self.instructions,
+            Side::Settlements => &self.settlements,
+        }
+    }
+
+    /// Every amount text of both sides (the `amount` columns).
+    pub fn amount_texts(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self
+            .instructions
+            .column("amount")
+            .iter()
+            .flatten()
+            .collect();
+        v.extend(self.settlements.column("amount").iter().flatten());
+        v
+    }
+
+    /// Every date text of both sides (`due_date`, `value_date`).
+    pub fn date_texts(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self
+            .instructions
+            .column("due_date")
+            .iter()
+            .flatten()
+            .collect();
+        v.extend(self.settlements.column("value_date").iter().flatten());
+        v
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Files
+
+/// Writes one side as a Parquet file of Utf8 columns (ZSTD level 1, like `sverka generate`).
+pub fn write_parquet(path: &Path, cols: &Columns) -> std::io::Result<()> {
+    let batch = cols.record_batch();
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(1).expect("valid level"),
+        ))
+        .set_max_row_group_row_count(Some(PARQUET_ROW_GROUP_ROWS))
+        .build();
+    let file = BufWriter::new(File::create(path)?);
+    let mut w = ArrowWriter::try_new(file, batch.schema(), Some(props)).map_err(io_err)?;
+    w.write(&batch).map_err(io_err)?;
+    w.close().map_err(io_err)?;
+    Ok(())
+}
+
+fn io_err(e: parquet::errors::ParquetError) -> std::io::Error {
+    std::io::Error::other(e)
+}
+
+/// Writes one side as CSV with a header. No generated value holds a comma, quote or line
+/// break, so no field needs quoting.
+pub fn write_csv(path: &Path, cols: &Columns) -> std::io::Result<()> {
+    let mut w = BufWriter::new(File::create(path)?);
+    writeln!(w, "{}", cols.names.join(","))?;
+    for i in 0..cols.len() {
+        for (c, col) in cols.cols.iter().enumerate() {
+            if c > 0 {
+                w.write_all(b",")?;
+            }
+            let v = col.value(i);
+            debug_assert!(!v.contains([',', '"', '\n', '\r']));
+            w.write_all(v.as_bytes())?;
+        }
+        w.write_all(b"\n")?;
+    }
+    w.flush()
+}
+
+/// The data set written to a temporary directory, in both formats.
+pub struct Files {
+    pub dir: tempfile::TempDir,
+    pub ins_parquet: PathBuf,
+    pub set_parquet: PathBuf,
+    pub ins_csv: PathBuf,
+    pub set_csv: PathBuf,
+}
+
+impl Files {
+    pub fn write(data: &Dataset) -> std::io::Result<Files> {
+        let dir = tempfile::Builder::new().prefix("sverka-bench-").tempdir()?;
+        let p = |name: &str| dir.path().join(name);
+        let files = Files {
+            ins_parquet: p("instructions.parquet"),
+            set_parquet: p("settlements.parquet"),
+            ins_csv: p("instructions.csv"),
+            set_csv: p("settlements.csv"),
+            dir,
+        };
+        write_parquet(&files.ins_parquet, &data.instructions)?;
+        write_parquet(&files.set_parquet, &data.settlements)?;
+        write_csv(&files.ins_csv, &data.instructions)?;
+        write_csv(&files.set_csv, &data.settlements)?;
+        Ok(files)
+    }
+
+    /// A fresh, empty directory inside the temporary one.
+    pub fn out_dir(&self, name: &str) -> std::io::Result<PathBuf> {
+        let d = self.dir.path().join(name);
+        std::fs::create_dir_all(&d)?;
+        Ok(d)
+    }
+}
+
+/// Size of a file in bytes (0 when it cannot be read).
+pub fn file_bytes(p: &Path) -> u64 {
+    std::fs::metadata(p).map_or(0, |m| m.len())
+}
+
+// ---------------------------------------------------------------------------------------
+// Stages, run once to give later stages their inputs
+
+/// A side validated from text batches, as `pipeline::load_side` does after reading.
+pub fn validated(cols: &Columns) -> (Table, Vec<Reject>, u64) {
+    let chunks: Vec<validate::Chunk> = cols
+        .raw_batches()
+        .into_par_iter()
+        .map(|b| validate::validate(cols.side, b))
+        .collect();
+    Table::from_chunks(cols.side, chunks).expect("tables of this size fit")
+}
+
+/// A copy of a table: text columns share their buffers, the rest is copied.
+pub fn copy_table(t: &Table) -> Table {
+    Table {
+        side: t.side,
+        text: t.text.clone(),
+        amounts: t.amounts.clone(),
+        currency: t.currency.clone(),
+        date: t.date.clone(),
+        status: t.status.clone(),
+        origin: t.origin.clone(),
+    }
+}
+
+/// The state after each stage of the pipeline, for benchmarking the stage after it.
+pub struct Staged {
+    /// Validated, not yet de-duplicated.
+    pub ins_validated: Table,
+    pub set_validated: Table,
+    /// De-duplicated.
+    pub ins: Table,
+    pub set: Table,
+    pub ins_index: Index,
+    /// All rejects, sorted as the pipeline sorts them.
+    pub rejects: Vec<Reject>,
+    pub rows_in: [u64; 2],
+    pub matches: Matches,
+    pub classes: Classes,
+    pub totals: AllTotals,
+    pub settings: Settings,
+    /// Display names of the input files, per side.
+    pub files: [Vec<String>; 2],
+}
+
+impl Staged {
+    pub fn run(data: &Dataset) -> Staged {
+        let settings = Settings::default();
+        let (ins_validated, mut rejects, ins_in) = validated(&data.instructions);
+        let (set_validated, set_rejects, set_in) = validated(&data.settlements);
+        rejects.extend(set_rejects);
+        let mut ins = copy_table(&ins_validated);
+        let mut set = copy_table(&set_validated);
+        let (ins_dups, ins_index) = dedupe(&mut ins);
+        let (set_dups, _) = dedupe(&mut set);
+        rejects.extend(ins_dups);
+        rejects.extend(set_dups);
+        rejects.sort_unstable_by_key(|r| (r.side, r.file, r.row));
+        let matches = matching::match_all(&ins, &ins_index, &set, settings.fallback_days);
+        let classes = classify::classify(&ins, &set, &matches, &settings);
+        let totals = totals::compute(&ins, &set, &matches, &classes).expect("totals fit");
+        Staged {
+            ins_validated,
+            set_validated,
+            ins,
+            set,
+            ins_index,
+            rejects,
+            rows_in: [ins_in, set_in],
+            matches,
+            classes,
+            totals,
+            settings,
+            files: [
+                vec!["instructions.parquet".into()],
+                vec!["settlements.parquet".into()],
+            ],
+        }
+    }
+}
+
+/// Settlements per match method: reference, fallback, none.
+pub fn method_counts(m: &Matches) -> [u64; 3] {
+    use sverka_engine::matching::Method;
+    let mut c = [0u64; 3];
+    for &x in &m.method {
+        let k = match Method::from_u8(x) {
+            Method::Reference => 0,
+            Method::Fallback => 1,
+            Method::None => 2,
+        };
+        c[k] += 1;
+    }
+    c
+}
+
+/// Accepted instructions with status UNPAID.
+pub fn unpaid_count(cl: &Classes) -> u64 {
+    let unpaid = classify::Status::Unpaid as u8;
+    cl.status.iter().filter(|&&s| s == unpaid).count() as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sverka_engine::pipeline::Silent;
+    use sverka_engine::ReconcileConfig;
+
+    const N: usize = 6_000;
+
+    #[test]
+    fn the_plan_holds_in_the_stages() {
+        let data = Dataset::generate(N);
+        let e = &data.expected;
+        assert_eq!(e.field_rejects, [120, 120]);
+        assert_eq!(e.duplicates, [12, 6]);
+        let parsed_amounts = data
+            .amount_texts()
+            .iter()
+            .filter(|s| sverka_engine::money::parse_amount(s).is_some())
+            .count() as u64;
+        assert_eq!(parsed_amounts, e.amounts_parsed);
+        let parsed_dates = data
+            .date_texts()
+            .iter()
+            .filter(|s| date::parse_date(s).is_some())
+            .count() as u64;
+        assert_eq!(parsed_dates, e.dates_parsed);
+
+        let st = Staged::run(&data);
+        assert_eq!(st.rows_in, e.rows_in);
+        assert_eq!(
+            [st.ins_validated.len() as u64, st.set_validated.len() as u64],
+            [N as u64 - e.field_rejects[0], N as u64 - e.field_rejects[1]]
+        );
+        assert_eq!([st.ins.len() as u64, st.set.len() as u64], e.accepted);
+        let rejected = |s| st.rejects.iter().filter(|r| r.side == s).count() as u64;
+        assert_eq!(
+            [rejected(Side::Instructions), rejected(Side::Settlements)],
+            e.rejects()
+        );
+        assert_eq!(
+            method_counts(&st.matches),
+            [e.by_reference, e.by_fallback, e.by_none]
+        );
+        assert!(
+            !st.matches.ambiguous.iter().any(|&a| a),
+            "no ambiguity planted"
+        );
+        assert_eq!(unpaid_count(&st.classes), e.unpaid);
+        assert_eq!(st.totals.by_currency.len(), 3);
+    }
+
+    #[test]
+    fn reconcile_agrees_with_the_plan_in_both_formats() {
+        let data = Dataset::generate(N);
+        let e = &data.expected;
+        let files = Files::write(&data).unwrap();
+        for (name, ins, set) in [
+            ("parquet", &files.ins_parquet, &files.set_parquet),
+            ("csv", &files.ins_csv, &files.set_csv),
+        ] {
+            let cfg = ReconcileConfig {
+                instructions: vec![ins.clone()],
+                settlements: vec![set.clone()],
+                out: files.out_dir(name).unwrap(),
+                csv: false,
+                settings: Settings::default(),
+            };
+            let out = sverka_engine::reconcile(&cfg, &Silent).unwrap();
+            let c = &out.summary["counts"];
+            assert_eq!(c["instructions_in"], e.rows_in[0], "{name}");
+            assert_eq!(c["instructions_accepted"], e.accepted[0], "{name}");
+            assert_eq!(c["settlements_accepted"], e.accepted[1], "{name}");
+            assert_eq!(c["by_match"]["REFERENCE"], e.by_reference, "{name}");
+            assert_eq!(c["by_match"]["FALLBACK"], e.by_fallback, "{name}");
+            assert_eq!(c["by_match"]["NONE"], e.by_none, "{name}");
+            assert_eq!(out.count_of("UNPAID"), e.unpaid, "{name}");
+            assert_eq!(out.count_of("rejects"), e.rejects()[0] + e.rejects()[1]);
+            assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+        }
+    }
+}
