@@ -1,18 +1,18 @@
 //! `generate`: plan units, render and write the input files, and record the truth as
 //! rows are written (row numbers of rejects are only known then).
 //!
-//! Control flow: [`Planner::next_unit`] (pure) -> [`Emitter::unit`] (render, buffer,
-//! hand batches to the writer thread) -> after the last unit: flush, merge the
-//! per-provider truth, write rejects, summary and settings, check invariants, and move
-//! the finished folder into place (a data set appears whole or not at all).
+//! Control flow: [`Planner::next_unit`] (pure) -> [`Emitter::unit`] (render and buffer
+//! the input rows, hand batches to the input writer thread and truth records to the
+//! truth thread) -> after the last unit: flush, write rejects, summary and settings,
+//! check invariants, and move the finished folder into place (a data set appears whole
+//! or not at all). Three threads: planning and rendering, encoding the inputs, and
+//! formatting and encoding the truth.
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use arrow_schema::{DataType, Field, Schema, SchemaRef};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
@@ -24,11 +24,11 @@ use crate::plan::{
 };
 use crate::rates::Rates;
 use crate::render::{
-    push_key, render_instruction, render_settlement, RowText, INSTRUCTION_COLUMNS,
-    SETTLEMENT_COLUMNS,
+    render_instruction, render_settlement, RowText, INSTRUCTION_COLUMNS, SETTLEMENT_COLUMNS,
 };
 use crate::sink::{text_schema, Encoding, TableBuf, TableSpec, Writer, Written};
-use crate::text::{account_capacity, push_amount, push_num, push_yymmdd};
+use crate::text::{account_capacity, push_amount};
+use crate::truth::{write_rejects, TruthI, TruthReject, TruthS, TruthWriter};
 use crate::{Format, GenerateConfig};
 
 /// Most instruction rows per instruction file.
@@ -38,12 +38,8 @@ pub const MAX_ROWS_PER_PART: u64 = 5_000_000;
 pub const MAX_INSTRUCTIONS: u64 = 100_000_000;
 
 const N_PROV: usize = PROVIDERS.len();
-const TRUTH_INSTRUCTIONS: usize = 2 * N_PROV;
-const TRUTH_REJECTS: usize = 2 * N_PROV + 1;
-const FINAL_TRUTH_SETTLEMENTS: usize = 2 * N_PROV + 2;
-
 fn part_table(k: usize) -> usize {
-    2 * N_PROV + 3 + k
+    N_PROV + k
 }
 
 /// What `generate` did: counts, files, speed. `Display` prints one screen.
@@ -297,11 +293,15 @@ fn write_data_set(
     em.finish_inputs()?;
     em.stats.planted = planted(&planner);
     let Emitter {
-        w, stats, rejects, ..
+        w,
+        truth,
+        stats,
+        rejects,
+        ..
     } = em;
     let mut written = w.finish()?;
-    written.extend(merge_truth_settlements(dir)?);
-    written.push(write_rejects(dir, &stats, rejects)?);
+    written.extend(truth.finish()?);
+    written.push(write_rejects(&dir.join("truth"), rejects)?);
     stats.check()?;
     let summary = stats.summary_json(cfg, rates);
     written.push(write_json(
@@ -355,15 +355,6 @@ fn unit_name(k: UnitKind) -> &'static str {
         UnitKind::Paid => "paid",
         _ => names[k as usize].0,
     }
-}
-
-/// A reject of the truth, before sorting.
-struct RejectRec {
-    side: u8,
-    /// Instruction part number or provider index.
-    file: usize,
-    row: u64,
-    reason: Reason,
 }
 
 #[derive(Clone, Copy, Default)]
@@ -595,52 +586,11 @@ struct Emitter {
     instr_row: u64,
     setts: Vec<TableBuf>,
     sett_rows: Vec<u64>,
-    truth_i: TableBuf,
-    truth_s: Vec<TableBuf>,
-    rejects: Vec<RejectRec>,
+    truth: TruthWriter,
+    rejects: Vec<TruthReject>,
     pending: BTreeMap<u64, Vec<Held>>,
     text: RowText,
-    buf: String,
     stats: Stats,
-}
-
-fn truth_instruction_schema() -> SchemaRef {
-    std::sync::Arc::new(Schema::new(vec![
-        Field::new("instruction_id", DataType::Utf8, false),
-        Field::new("status", DataType::Utf8, false),
-        Field::new("flags", DataType::Utf8, false),
-        Field::new("paid_amount", DataType::Utf8, false),
-        Field::new("currency", DataType::Utf8, false),
-        Field::new("settlement_count", DataType::Int64, false),
-    ]))
-}
-
-fn truth_settlement_schema() -> SchemaRef {
-    std::sync::Arc::new(Schema::new(vec![
-        Field::new("provider", DataType::Utf8, false),
-        Field::new("provider_ref", DataType::Utf8, false),
-        Field::new("match_method", DataType::Utf8, false),
-        Field::new("matched_instruction_id", DataType::Utf8, false),
-        Field::new("flags", DataType::Utf8, false),
-    ]))
-}
-
-fn truth_reject_schema() -> SchemaRef {
-    std::sync::Arc::new(Schema::new(vec![
-        Field::new("side", DataType::Utf8, false),
-        Field::new("file", DataType::Utf8, false),
-        Field::new("row", DataType::Int64, false),
-        Field::new("reason", DataType::Utf8, false),
-    ]))
-}
-
-fn truth_spec(path: PathBuf, schema: SchemaRef, dictionary: Vec<&'static str>) -> TableSpec {
-    TableSpec {
-        path,
-        schema,
-        encoding: Encoding::Parquet,
-        dictionary,
-    }
 }
 
 fn provider_file(p: usize, ext: &str) -> String {
@@ -649,11 +599,6 @@ fn provider_file(p: usize, ext: &str) -> String {
 
 fn part_file(k: usize, ext: &str) -> String {
     format!("instructions-{k:04}.{ext}")
-}
-
-fn truth_tmp(dir: &Path, p: usize) -> PathBuf {
-    dir.join("truth")
-        .join(format!(".settlements-{:02}.parquet", p))
 }
 
 impl Emitter {
@@ -680,24 +625,9 @@ impl Emitter {
                     ],
                 },
             )?;
-            w.open(
-                N_PROV + p,
-                truth_spec(
-                    truth_tmp(dir, p),
-                    truth_settlement_schema(),
-                    vec!["provider", "match_method", "flags"],
-                ),
-            )?;
             setts.push(TableBuf::new(sett_schema.clone()));
         }
-        w.open(
-            TRUTH_INSTRUCTIONS,
-            truth_spec(
-                dir.join("truth").join("instructions.parquet"),
-                truth_instruction_schema(),
-                vec!["status", "flags", "currency"],
-            ),
-        )?;
+        let truth = TruthWriter::spawn(&dir.join("truth"))?;
         let mut em = Emitter {
             csv: matches!(format, Format::Csv),
             format,
@@ -709,14 +639,10 @@ impl Emitter {
             instr_row: 0,
             setts,
             sett_rows: vec![0; N_PROV],
-            truth_i: TableBuf::new(truth_instruction_schema()),
-            truth_s: (0..N_PROV)
-                .map(|_| TableBuf::new(truth_settlement_schema()))
-                .collect(),
+            truth,
             rejects: Vec::new(),
             pending: BTreeMap::new(),
             text: RowText::new(),
-            buf: String::new(),
             stats: Stats {
                 format_ext: format.extension(),
                 groups: (0..GROUPS).map(|_| GroupStats::default()).collect(),
@@ -804,26 +730,14 @@ impl Emitter {
                 paid,
                 n,
             } => {
-                let cur = &CURRENCIES[usize::from(r.currency)];
-                let t = &mut self.truth_i;
-                self.buf.clear();
-                push_key(&mut self.buf, &r.key);
-                t.text(0, Some(&self.buf));
-                t.text(1, Some(status.name()));
-                self.buf.clear();
-                flag::push_names(&mut self.buf, flags);
-                t.text(2, Some(&self.buf));
-                self.buf.clear();
-                push_amount(&mut self.buf, paid.into(), cur.minor_units);
-                t.text(3, Some(&self.buf));
-                t.text(4, Some(cur.code));
-                t.int(5, i64::from(n));
-                t.end_row();
-                if t.is_full() {
-                    if let Some((b, raw)) = t.take()? {
-                        self.w.batch(TRUTH_INSTRUCTIONS, b, raw)?;
-                    }
-                }
+                self.truth.instruction(TruthI {
+                    key: r.key,
+                    status,
+                    flags,
+                    paid,
+                    currency: r.currency,
+                    n,
+                })?;
                 let st = &mut self.stats;
                 st.instructions_accepted += 1;
                 st.by_status[status as usize] += 1;
@@ -851,15 +765,16 @@ impl Emitter {
                 let reason = r.defect.reason(self.csv).ok_or_else(|| {
                     RefdataError::internal("rejected instruction without a defect")
                 })?;
-                self.reject(0, self.instr_part, self.instr_row, reason);
+                let file = part_file(self.instr_part, self.format.extension());
+                self.reject(0, file, self.instr_row, reason);
             }
             ITruth::Pending => return Err(RefdataError::internal("instruction without truth")),
         }
         Ok(())
     }
 
-    fn reject(&mut self, side: u8, file: usize, row: u64, reason: Reason) {
-        self.rejects.push(RejectRec {
+    fn reject(&mut self, side: u8, file: String, row: u64, reason: Reason) {
+        self.rejects.push(TruthReject {
             side,
             file,
             row,
@@ -886,26 +801,14 @@ impl Emitter {
                 matched,
                 ambiguous,
             } => {
-                let t = &mut self.truth_s[p];
-                t.text(0, Some(PROVIDERS[p].name));
-                self.buf.clear();
-                self.buf.push_str(PROVIDERS[p].ref_prefix);
-                push_yymmdd(&mut self.buf, r.ref_day);
-                push_num(&mut self.buf, r.ref_no, 9);
-                t.text(1, Some(&self.buf));
-                t.text(2, Some(method.name()));
-                self.buf.clear();
-                if let Some(k) = matched {
-                    push_key(&mut self.buf, &k);
-                }
-                t.text(3, Some(&self.buf));
-                t.text(4, Some(if ambiguous { flag::AMBIGUOUS } else { "" }));
-                t.end_row();
-                if t.is_full() {
-                    if let Some((b, raw)) = t.take()? {
-                        self.w.batch(N_PROV + p, b, raw)?;
-                    }
-                }
+                self.truth.settlement(TruthS {
+                    provider: r.provider,
+                    ref_no: r.ref_no,
+                    ref_day: r.ref_day,
+                    method,
+                    matched,
+                    ambiguous,
+                })?;
                 let st = &mut self.stats;
                 st.settlements_accepted += 1;
                 st.by_match[method as usize] += 1;
@@ -932,7 +835,8 @@ impl Emitter {
                     RefdataError::internal("rejected settlement without a defect")
                 })?;
                 let row = self.sett_rows[p];
-                self.reject(1, p, row, reason);
+                let file = provider_file(p, self.format.extension());
+                self.reject(1, file, row, reason);
             }
             STruth::Pending => return Err(RefdataError::internal("settlement without truth")),
         }
@@ -972,10 +876,6 @@ impl Emitter {
                 self.w.batch(p, b, raw)?;
             }
             self.w.close(p)?;
-            if let Some((b, raw)) = self.truth_s[p].take()? {
-                self.w.batch(N_PROV + p, b, raw)?;
-            }
-            self.w.close(N_PROV + p)?;
         }
         let mut files: Vec<GeneratedFile> = (0..N_PROV)
             .map(|p| GeneratedFile {
@@ -986,10 +886,6 @@ impl Emitter {
             .collect();
         files.sort_by(|a, b| a.path.cmp(&b.path));
         self.stats.files.extend(files);
-        if let Some((b, raw)) = self.truth_i.take()? {
-            self.w.batch(TRUTH_INSTRUCTIONS, b, raw)?;
-        }
-        self.w.close(TRUTH_INSTRUCTIONS)?;
         Ok(())
     }
 }
@@ -1000,116 +896,4 @@ fn input_encoding(format: Format, crlf: bool, bom: bool) -> Encoding {
         Format::Arrow => Encoding::Arrow,
         Format::Csv => Encoding::Csv { crlf, bom },
     }
-}
-
-/// Concatenates the per-provider settlement truth in input order (provider files sorted
-/// by name) into `truth/settlements.parquet`.
-fn merge_truth_settlements(dir: &Path) -> Result<Vec<Written>, RefdataError> {
-    let mut order: Vec<usize> = (0..N_PROV).collect();
-    order.sort_by_key(|&p| provider_file(p, "x"));
-    let mut w = Writer::spawn()?;
-    w.open(
-        FINAL_TRUTH_SETTLEMENTS,
-        truth_spec(
-            dir.join("truth").join("settlements.parquet"),
-            truth_settlement_schema(),
-            vec!["provider", "match_method", "flags"],
-        ),
-    )?;
-    let mut buf = TableBuf::new(truth_settlement_schema());
-    for p in order {
-        let path = truth_tmp(dir, p);
-        let file = fs::File::open(&path).map_err(|e| RefdataError::io(&path, e))?;
-        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-            .and_then(|b| b.with_batch_size(crate::sink::BATCH_ROWS).build())
-            .map_err(|e| RefdataError::internal(format!("{}: {e}", path.display())))?;
-        for batch in reader {
-            let batch =
-                batch.map_err(|e| RefdataError::internal(format!("{}: {e}", path.display())))?;
-            let cols: Vec<&arrow_array::StringArray> = batch
-                .columns()
-                .iter()
-                .map(|c| {
-                    c.as_any()
-                        .downcast_ref::<arrow_array::StringArray>()
-                        .ok_or_else(|| RefdataError::internal("truth columns are text"))
-                })
-                .collect::<Result<_, _>>()?;
-            for row in 0..batch.num_rows() {
-                for (i, c) in cols.iter().enumerate() {
-                    buf.text(i, Some(c.value(row)));
-                }
-                buf.end_row();
-                if buf.is_full() {
-                    if let Some((b, raw)) = buf.take()? {
-                        w.batch(FINAL_TRUTH_SETTLEMENTS, b, raw)?;
-                    }
-                }
-            }
-        }
-        fs::remove_file(&path).map_err(|e| RefdataError::io(&path, e))?;
-    }
-    if let Some((b, raw)) = buf.take()? {
-        w.batch(FINAL_TRUTH_SETTLEMENTS, b, raw)?;
-    }
-    w.close(FINAL_TRUTH_SETTLEMENTS)?;
-    w.finish()
-}
-
-/// `truth/rejects.parquet`, ordered like the engine's rejects: instructions first, then
-/// by file name and row.
-fn write_rejects(
-    dir: &Path,
-    stats: &Stats,
-    mut rejects: Vec<RejectRec>,
-) -> Result<Written, RefdataError> {
-    let ext = stats.format_ext;
-    let name = |r: &RejectRec| {
-        if r.side == 0 {
-            part_file(r.file, ext)
-        } else {
-            provider_file(r.file, ext)
-        }
-    };
-    rejects.sort_by_key(|r| (r.side, name(r), r.row));
-    let mut w = Writer::spawn()?;
-    w.open(
-        TRUTH_REJECTS,
-        truth_spec(
-            dir.join("truth").join("rejects.parquet"),
-            truth_reject_schema(),
-            vec!["side", "file", "reason"],
-        ),
-    )?;
-    let mut buf = TableBuf::new(truth_reject_schema());
-    for r in &rejects {
-        buf.text(
-            0,
-            Some(if r.side == 0 {
-                "instructions"
-            } else {
-                "settlements"
-            }),
-        );
-        buf.text(1, Some(&name(r)));
-        buf.int(
-            2,
-            i64::try_from(r.row).map_err(|_| RefdataError::internal("row number overflow"))?,
-        );
-        buf.text(3, Some(r.reason.name()));
-        buf.end_row();
-        if buf.is_full() {
-            if let Some((b, raw)) = buf.take()? {
-                w.batch(TRUTH_REJECTS, b, raw)?;
-            }
-        }
-    }
-    if let Some((b, raw)) = buf.take()? {
-        w.batch(TRUTH_REJECTS, b, raw)?;
-    }
-    w.close(TRUTH_REJECTS)?;
-    let mut written = w.finish()?;
-    written
-        .pop()
-        .ok_or_else(|| RefdataError::internal("rejects file not written"))
 }

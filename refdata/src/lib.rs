@@ -23,6 +23,7 @@ mod render;
 mod score;
 mod sink;
 mod text;
+mod truth;
 
 use std::path::PathBuf;
 

@@ -43,6 +43,8 @@ pub(crate) const FOREIGN_CYCLE: u8 = 2;
 pub(crate) const LATE_DAYS: Day = 3;
 /// Fallback window in days (CONTRACT.md section 3).
 pub(crate) const WINDOW_DAYS: Day = 7;
+/// Most instruction or settlement rows in one unit.
+const MAX_UNIT_ROWS: usize = 16;
 /// Most units a re-sent row is held back by.
 const MAX_RESEND_DELAY: u32 = 300;
 
@@ -1749,9 +1751,13 @@ impl Planner {
 pub(crate) fn resolve(instrs: &mut [IRow], setts: &mut [SRow]) {
     let ni = instrs.len();
     let ns = setts.len();
-    let mut method = vec![Method::None; ns];
-    let mut matched: Vec<Option<usize>> = vec![None; ns];
-    let mut ref_matched = vec![false; ni];
+    assert!(
+        ni <= MAX_UNIT_ROWS && ns <= MAX_UNIT_ROWS,
+        "unit too large: {ni} instructions, {ns} settlements"
+    );
+    let mut method = [Method::None; MAX_UNIT_ROWS];
+    let mut matched: [Option<usize>; MAX_UNIT_ROWS] = [None; MAX_UNIT_ROWS];
+    let mut ref_matched = [false; MAX_UNIT_ROWS];
 
     // 1. Reference match to an accepted instruction of the same id.
     for (s, sr) in setts.iter().enumerate() {
@@ -1785,21 +1791,27 @@ pub(crate) fn resolve(instrs: &mut [IRow], setts: &mut [SRow]) {
             && sr.amount == ir.amount
             && (sr.value - ir.due).abs() <= WINDOW_DAYS
     };
-    let s_cands: Vec<Vec<usize>> = (0..ns)
-        .map(|s| (0..ni).filter(|&i| candidate(s, i)).collect())
-        .collect();
-    let i_cands: Vec<usize> = (0..ni)
-        .map(|i| (0..ns).filter(|&s| candidate(s, i)).count())
-        .collect();
-    let mut ambiguous = vec![false; ns];
+    let mut s_count = [0usize; MAX_UNIT_ROWS];
+    let mut s_first = [0usize; MAX_UNIT_ROWS];
+    let mut i_count = [0usize; MAX_UNIT_ROWS];
     for s in 0..ns {
-        match s_cands[s][..] {
-            [i] if i_cands[i] == 1 => {
-                method[s] = Method::Fallback;
-                matched[s] = Some(i);
+        for (i, count) in i_count.iter_mut().enumerate().take(ni) {
+            if candidate(s, i) {
+                if s_count[s] == 0 {
+                    s_first[s] = i;
+                }
+                s_count[s] += 1;
+                *count += 1;
             }
-            [] => {}
-            _ => ambiguous[s] = true,
+        }
+    }
+    let mut ambiguous = [false; MAX_UNIT_ROWS];
+    for s in 0..ns {
+        if s_count[s] == 1 && i_count[s_first[s]] == 1 {
+            method[s] = Method::Fallback;
+            matched[s] = Some(s_first[s]);
+        } else {
+            ambiguous[s] = s_count[s] > 0;
         }
     }
 
@@ -1879,14 +1891,19 @@ pub(crate) fn resolve(instrs: &mut [IRow], setts: &mut [SRow]) {
         }) {
             flags |= flag::DUPLICATE_BENEFICIARY;
         }
-        let mut bens: Vec<(u8, u64)> = instrs
-            .iter()
-            .filter(|j| j.accepted() && j.provider == ir.provider && j.account == ir.account)
-            .map(|j| (j.key.country, j.ben))
-            .collect();
-        bens.sort_unstable();
-        bens.dedup();
-        if bens.len() >= 4 {
+        let on_account =
+            |j: &IRow| j.accepted() && j.provider == ir.provider && j.account == ir.account;
+        let distinct_bens = (0..ni)
+            .filter(|&j| on_account(&instrs[j]))
+            .filter(|&j| {
+                !(0..j).any(|k| {
+                    on_account(&instrs[k])
+                        && instrs[k].key.country == instrs[j].key.country
+                        && instrs[k].ben == instrs[j].ben
+                })
+            })
+            .count();
+        if distinct_bens >= 4 {
             flags |= flag::SHARED_ACCOUNT;
         }
         instrs[i].truth = ITruth::Accepted {

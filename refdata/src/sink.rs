@@ -185,7 +185,8 @@ fn writer_loop(rx: Receiver<Msg>) -> Result<Vec<Written>, RefdataError> {
     Ok(done)
 }
 
-trait TableWriter: Send {
+/// An open output file of one table.
+pub(crate) trait TableWriter: Send {
     fn write(&mut self, b: &RecordBatch, raw: &[(usize, String)]) -> Result<(), RefdataError>;
     fn close(self: Box<Self>) -> Result<Written, RefdataError>;
 }
@@ -205,7 +206,8 @@ fn finish_file(path: PathBuf, mut w: BufWriter<File>) -> Result<Written, Refdata
     Ok(Written { bytes })
 }
 
-fn open_table(spec: TableSpec) -> Result<Box<dyn TableWriter>, RefdataError> {
+/// Creates the file of `spec` and writes its header.
+pub(crate) fn open_table(spec: TableSpec) -> Result<Box<dyn TableWriter>, RefdataError> {
     let out = create(&spec.path)?;
     Ok(match spec.encoding {
         Encoding::Parquet => {

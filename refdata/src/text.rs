@@ -35,7 +35,7 @@ pub(crate) const fn civil(z: Day) -> (i32, u32, u32) {
 
 /// Appends `n` in decimal, left-padded with zeros to `width` digits.
 pub(crate) fn push_num(buf: &mut String, n: u64, width: usize) {
-    let mut digits = [0u8; 20];
+    let mut digits = [b'0'; 20];
     let mut i = digits.len();
     let mut v = n;
     loop {
@@ -46,11 +46,31 @@ pub(crate) fn push_num(buf: &mut String, n: u64, width: usize) {
             break;
         }
     }
-    for _ in (digits.len() - i)..width {
-        buf.push('0');
+    let used = digits.len() - i;
+    if width > digits.len() {
+        for _ in 0..width - digits.len() {
+            buf.push('0');
+        }
     }
-    for &d in &digits[i..] {
-        buf.push(char::from(d));
+    let start = if width > used {
+        digits.len() - width.min(digits.len())
+    } else {
+        i
+    };
+    buf.push_str(ascii(&digits[start..]));
+}
+
+/// ASCII bytes as text.
+fn ascii(b: &[u8]) -> &str {
+    std::str::from_utf8(b).expect("ASCII digits")
+}
+
+/// Writes `n` as exactly `out.len()` digits (zero-padded, high digits dropped).
+fn fill_digits(out: &mut [u8], n: u64) {
+    let mut v = n;
+    for d in out.iter_mut().rev() {
+        *d = b'0' + (v % 10) as u8;
+        v /= 10;
     }
 }
 
@@ -127,59 +147,55 @@ pub(crate) fn account_capacity(provider: usize) -> u64 {
 
 /// Appends the text of account number `n` of `provider`.
 pub(crate) fn push_account(buf: &mut String, provider: usize, n: u64) {
+    let salt = provider as u64;
     match PROVIDERS[provider].account {
         AccountKind::Iban {
             country,
             bank,
             digits,
         } => {
-            let mut bban = String::with_capacity(32);
-            bban.push_str(bank);
-            push_num(
-                &mut bban,
-                scramble(n, digits.min(18), provider as u64),
-                digits as usize,
-            );
-            push_iban(buf, country, &bban);
+            let mut d = [b'0'; 18];
+            let d = &mut d[..digits.min(18) as usize];
+            fill_digits(d, scramble(n, digits.min(18), salt));
+            let check = iban_check_digits(country, bank.bytes().chain(d.iter().copied()));
+            buf.push_str(country);
+            push_num(buf, check.into(), 2);
+            buf.push_str(bank);
+            buf.push_str(ascii(d));
         }
         AccountKind::Card { bin } => {
-            let mut digits = String::with_capacity(16);
-            digits.push_str(bin);
-            push_num(&mut digits, scramble(n, 9, provider as u64), 9);
-            let check = luhn_check_digit(digits.as_bytes());
-            buf.push_str(&digits);
-            buf.push(char::from(b'0' + check));
+            let mut d = [b'0'; 16];
+            d[..6].copy_from_slice(&bin.as_bytes()[..6]);
+            fill_digits(&mut d[6..15], scramble(n, 9, salt));
+            d[15] = b'0' + luhn_check_digit(&d[..15]);
+            buf.push_str(ascii(&d));
         }
         AccountKind::Wallet { prefixes } => {
             let prefix = prefixes[(n / 10_000_000) as usize % prefixes.len()];
             buf.push_str(prefix);
-            push_num(buf, scramble(n % 10_000_000, 7, provider as u64), 7);
+            push_num(buf, scramble(n % 10_000_000, 7, salt), 7);
         }
     }
 }
 
-/// Appends an IBAN: country, ISO 13616 mod-97 check digits, BBAN.
-pub(crate) fn push_iban(buf: &mut String, country: &str, bban: &str) {
-    // Check digits = 98 - (BBAN ++ country ++ "00" as digits) mod 97.
+/// ISO 13616 check digits: 98 - (BBAN ++ country ++ "00" as digits) mod 97.
+fn iban_check_digits(country: &str, bban: impl Iterator<Item = u8>) -> u32 {
     let mut rem: u32 = 0;
-    let mut feed = |c: u8| {
-        let v = if c.is_ascii_digit() {
-            u32::from(c - b'0')
+    for c in bban.chain(country.bytes()).chain(*b"00") {
+        rem = if c.is_ascii_digit() {
+            (rem * 10 + u32::from(c - b'0')) % 97
         } else {
-            u32::from(c.to_ascii_uppercase() - b'A') + 10
+            (rem * 100 + u32::from(c.to_ascii_uppercase() - b'A') + 10) % 97
         };
-        rem = if v >= 10 {
-            (rem * 100 + v) % 97
-        } else {
-            (rem * 10 + v) % 97
-        };
-    };
-    for c in bban.bytes().chain(country.bytes()).chain(*b"00") {
-        feed(c);
     }
-    let check = 98 - rem;
+    98 - rem
+}
+
+/// Appends an IBAN: country, check digits, BBAN.
+#[cfg(test)]
+pub(crate) fn push_iban(buf: &mut String, country: &str, bban: &str) {
     buf.push_str(country);
-    push_num(buf, check.into(), 2);
+    push_num(buf, iban_check_digits(country, bban.bytes()).into(), 2);
     buf.push_str(bban);
 }
 
@@ -217,6 +233,12 @@ mod tests {
 
     #[test]
     fn amounts() {
+        let mut s = String::new();
+        push_num(&mut s, 42, 5);
+        push_num(&mut s, 123_456, 2);
+        push_num(&mut s, 0, 1);
+        push_num(&mut s, 7, 22);
+        assert_eq!(s, "0004212345600000000000000000000007");
         let cases: [(i128, u32, &str); 7] = [
             (45_000_000, 2, "450000.00"),
             (25_000, 0, "25000"),
