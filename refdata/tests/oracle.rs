@@ -356,10 +356,8 @@ fn load(data: &Path, iso: &HashMap<String, u32>) -> Oracle {
                             }
                         }
                     },
-                    7 => {
-                        if !["SETTLED", "FAILED", "RETURNED"].contains(&v[k]) {
-                            reason = Some("invalid_status");
-                        }
+                    7 if !["SETTLED", "FAILED", "RETURNED"].contains(&v[k]) => {
+                        reason = Some("invalid_status");
                     }
                     8 => match date(v[k]) {
                         None => reason = Some("invalid_date"),
@@ -480,8 +478,8 @@ fn reconcile(o: &Oracle) -> Expected {
         })
         .collect();
     let mut per_instr: Vec<Vec<usize>> = vec![Vec::new(); o.instrs.len()];
-    for s in 0..ns {
-        if let Some(i) = matched[s] {
+    for (s, m) in matched.iter().enumerate() {
+        if let Some(i) = *m {
             per_instr[i].push(s);
         }
     }
