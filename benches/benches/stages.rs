@@ -291,6 +291,8 @@ fn reconcile(c: &mut Criterion, fx: &Fixture) {
     };
     let mut g = c.benchmark_group("reconcile");
     g.sampling_mode(SamplingMode::Flat);
+    // About 0.3 s a run on two cores: 10 samples need more than the default 3 s.
+    g.measurement_time(Duration::from_secs(5));
     g.throughput(Throughput::Elements(e.total_rows_in()));
     g.bench_function("parquet", |b| {
         b.iter(|| {
