@@ -143,6 +143,9 @@ pub fn reconcile(cfg: &ReconcileConfig, progress: &dyn Progress) -> Result<Outco
         rayon::join(|| dedupe(&mut ins.table), || dedupe(&mut set.table));
     rejects.extend(ins_dups);
     rejects.extend(set_dups);
+    // Origins serve only the rejects, all made by now.
+    ins.table.origin = Vec::new();
+    set.table.origin = Vec::new();
     rejects.sort_unstable_by_key(|r| (r.side, r.file, r.row));
     clock.lap("dedupe");
     let m = matching::match_all(

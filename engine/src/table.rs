@@ -21,11 +21,11 @@ pub struct Table {
 
 impl Table {
     pub fn len(&self) -> usize {
-        self.origin.len()
+        self.currency.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.origin.is_empty()
+        self.currency.is_empty()
     }
 
     /// A required text value.
@@ -43,7 +43,7 @@ impl Table {
 
     /// Joins the chunks of a side; returns the table, the field-level rejects and the
     /// number of input rows the chunks account for.
-    pub fn from_chunks(side: Side, chunks: Vec<Chunk>) -> Result<(Table, Vec<Reject>, u64)> {
+    pub fn from_chunks(side: Side, mut chunks: Vec<Chunk>) -> Result<(Table, Vec<Reject>, u64)> {
         let n_text = side
             .fields()
             .iter()
@@ -55,10 +55,15 @@ impl Table {
             .filter(|f| f.kind == crate::schema::Kind::Amount)
             .count();
         let rows_in = chunks.iter().map(|c| c.rows_in as u64).sum();
+        // One column at a time, releasing the chunks' copy of it as soon as it is joined,
+        // so that the peak is the table plus one column, not twice the text.
         let text: Vec<StringArray> = (0..n_text)
-            .into_par_iter()
             .map(|c| {
-                let parts: Vec<&dyn Array> = chunks.iter().map(|ch| &ch.text[c] as &dyn Array).collect();
+                let owned: Vec<StringArray> = chunks
+                    .iter_mut()
+                    .map(|ch| std::mem::replace(&mut ch.text[c], StringArray::new_null(0)))
+                    .collect();
+                let parts: Vec<&dyn Array> = owned.iter().map(|a| a as &dyn Array).collect();
                 if parts.is_empty() {
                     return Ok(StringArray::from(Vec::<&str>::new()));
                 }

@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 
 use arrow_array::builder::StringBuilder;
-use arrow_array::StringArray;
+use arrow_array::{Array, BooleanArray, StringArray};
 
 use crate::currency::{self, Ccy};
 use crate::date;
@@ -116,15 +116,39 @@ impl<'a> Cell<'a> {
     }
 }
 
+/// Whether every value can be used as it is: no surrounding spaces or tabs, no blank
+/// strings (those become missing).
+fn is_clean(a: &StringArray) -> bool {
+    let blankish = |v: &[u8]| {
+        v.is_empty() || matches!(v[0], b' ' | b'\t') || matches!(v[v.len() - 1], b' ' | b'\t')
+    };
+    (0..a.len()).all(|i| a.is_null(i) || !blankish(a.value(i).as_bytes()))
+}
+
 /// Validates one raw batch of `side`.
 pub fn validate(side: Side, batch: RawBatch) -> Chunk {
     let fields = side.fields();
     let table = currency::table();
     let n_text = fields.iter().filter(|f| f.kind == Kind::Text).count();
     let n_amount = fields.iter().filter(|f| f.kind == Kind::Amount).count();
-    let mut text: Vec<StringBuilder> = (0..n_text)
-        .map(|_| StringBuilder::with_capacity(batch.len, batch.len * 12))
+    // A text column whose values need no trimming and hold no blank strings is passed
+    // through without copying (filtered when rows are rejected); only the others are
+    // rebuilt, trimmed, row by row.
+    let text_cols: Vec<Option<&RawCol>> = fields
+        .iter()
+        .zip(&batch.cols)
+        .filter(|(f, _)| f.kind == Kind::Text)
+        .map(|(_, c)| c.as_ref())
         .collect();
+    let mut text: Vec<Option<StringBuilder>> = text_cols
+        .iter()
+        .map(|c| match c {
+            Some(RawCol::Text(a)) if is_clean(a) => None,
+            None => None,
+            _ => Some(StringBuilder::with_capacity(batch.len, batch.len * 12)),
+        })
+        .collect();
+    let mut keep = arrow_buffer::BooleanBufferBuilder::new(batch.len);
     let mut amounts: Vec<Vec<i128>> = (0..n_amount)
         .map(|_| Vec::with_capacity(batch.len))
         .collect();
@@ -142,6 +166,7 @@ pub fn validate(side: Side, batch: RawBatch) -> Chunk {
 
     'rows: for i in 0..batch.len {
         let row = batch.first_row + i as u64;
+        keep.append(false);
         if pre.peek().is_some_and(|(j, _)| *j == i) {
             let (_, r) = pre.next().expect("peeked");
             chunk.rejects.push(r);
@@ -270,10 +295,12 @@ pub fn validate(side: Side, batch: RawBatch) -> Chunk {
         }
         // Accepted.
         let minor = table.minor_units(ccy);
+        keep.set_bit(i, true);
         for (b, t) in text.iter_mut().zip(&row_text) {
-            match t {
-                Some(t) => b.append_value(t),
-                None => b.append_null(),
+            match (b, t) {
+                (Some(b), Some(t)) => b.append_value(t),
+                (Some(b), None) => b.append_null(),
+                (None, _) => {}
             }
         }
         for (v, (a, _)) in amounts.iter_mut().zip(&row_amounts) {
@@ -288,7 +315,25 @@ pub fn validate(side: Side, batch: RawBatch) -> Chunk {
         }
         chunk.origin.push(origin(batch.file, row));
     }
-    chunk.text = text.into_iter().map(|mut b| b.finish()).collect();
+    let keep = BooleanArray::new(keep.finish(), None);
+    let all_kept = chunk.rejects.is_empty();
+    chunk.text = text
+        .into_iter()
+        .zip(&text_cols)
+        .map(|(b, c)| match (b, c) {
+            (Some(mut b), _) => b.finish(),
+            (None, Some(RawCol::Text(a))) if all_kept => a.clone(),
+            (None, Some(RawCol::Text(a))) => {
+                let f = arrow_select::filter::filter(a, &keep).expect("same length");
+                f.as_any()
+                    .downcast_ref::<StringArray>()
+                    .expect("utf8")
+                    .clone()
+            }
+            // An absent optional column: all null.
+            _ => StringArray::new_null(chunk.origin.len()),
+        })
+        .collect();
     chunk.amounts = amounts;
     debug_assert_eq!(chunk.rows_in, chunk.origin.len() + chunk.rejects.len());
     chunk
