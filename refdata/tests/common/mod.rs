@@ -332,3 +332,19 @@ pub fn all_files(dir: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// A Parquet file of nullable text columns.
+pub fn write_text_parquet(path: &Path, names: &[String], rows: Vec<Vec<Option<String>>>) {
+    let cols = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let mut b = StringBuilder::new();
+            for r in &rows {
+                b.append_option(r[i].as_deref());
+            }
+            (n.as_str(), Arc::new(b.finish()) as ArrayRef)
+        })
+        .collect();
+    write_parquet(path, cols);
+}
