@@ -252,7 +252,12 @@ fn prepare_out(out: &Path) -> Result<PathBuf, RefdataError> {
     }
     for d in ["", "instructions", "settlements", "truth"] {
         let p = tmp.join(d);
-        fs::create_dir_all(&p).map_err(|e| RefdataError::io(&p, e))?;
+        fs::create_dir_all(&p).map_err(|e| {
+            RefdataError::BadArgument(format!(
+                "{}: cannot create a folder here ({e}); choose an output folder you can write to",
+                p.display()
+            ))
+        })?;
     }
     let marker = tmp.join(PARTIAL_MARKER);
     fs::write(&marker, b"").map_err(|e| RefdataError::io(&marker, e))?;

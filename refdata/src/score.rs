@@ -425,6 +425,11 @@ fn truth_dir(truth: &Path) -> PathBuf {
 /// Compares the results folder `results` with the truth folder `truth` (a data set
 /// folder is accepted too).
 pub fn score(truth: &Path, results: &Path) -> Result<ScoreReport, RefdataError> {
+    for (dir, remedy) in [(truth, TRUTH_REMEDY), (results, RESULTS_REMEDY)] {
+        if !dir.is_dir() {
+            return Err(RefdataError::bad_input(dir, "not a folder", remedy));
+        }
+    }
     let tdir = truth_dir(truth);
     // Optional: only its totals are compared (hand-made truths may not have one).
     let truth_summary = match tdir.join("summary.json") {

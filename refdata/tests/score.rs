@@ -207,9 +207,23 @@ fn wrong_summary_count_is_caught() {
 fn unusable_results_are_bad_input() {
     let dir = tempfile::tempdir().unwrap();
     let data = data_set(dir.path());
-    let e = score(&data.join("truth"), &dir.path().join("nothing")).unwrap_err();
+    let nothing = dir.path().join("nothing");
+    let e = score(&data.join("truth"), &nothing).unwrap_err();
     assert!(e.is_bad_input(), "{e}");
-    assert!(e.to_string().contains("summary.json"), "{e}");
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "{}: not a folder; point --results at a folder written by `sverka reconcile --out RESULTS` (CONTRACT.md section 5)",
+            nothing.display()
+        )
+    );
+    std::fs::create_dir(&nothing).unwrap();
+    let e = score(&data.join("truth"), &nothing).unwrap_err();
+    assert!(e.is_bad_input(), "{e}");
+    assert!(
+        e.to_string().contains("nothing/summary.json: cannot read"),
+        "{e}"
+    );
     let fake = FakeResults::from_truth(&data);
     let out = dir.path().join("broken");
     fake.write(&out);
