@@ -735,7 +735,10 @@ fn read_parquet<T: Send>(
         .into_par_iter()
         .map(|g| {
             catch_unwind(AssertUnwindSafe(|| -> Result<Vec<T>> {
-                let h = handle.try_clone().map_err(|e| Error::input(path, format!("cannot read: {e}")))?;
+                // A file of its own per task: cloned handles share one file offset, and
+                // the reader seeks then reads, so tasks sharing it would read each
+                // other's bytes.
+                let h = File::open(path).map_err(|e| Error::input(path, format!("cannot read: {e}")))?;
                 let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(h, meta.clone())
                     .with_row_groups(vec![g])
                     .with_projection(mask.clone())

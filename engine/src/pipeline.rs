@@ -129,12 +129,10 @@ pub fn reconcile(cfg: &ReconcileConfig, progress: &dyn Progress) -> Result<Outco
     let mut clock = Clock::default();
     clock.lap("start");
     progress.stage("loading");
-    let (a, b) = rayon::join(
-        || load_side(Side::Instructions, ins_files, progress),
-        || load_side(Side::Settlements, set_files, progress),
-    );
-    let (mut ins, mut rejects) = a?;
-    let (mut set, set_rejects) = b?;
+    // Sides load one after the other (each in parallel inside): the peak holds one
+    // side's decoded batches, not both.
+    let (mut ins, mut rejects) = load_side(Side::Instructions, ins_files, progress)?;
+    let (mut set, set_rejects) = load_side(Side::Settlements, set_files, progress)?;
     rejects.extend(set_rejects);
     clock.lap("load+validate");
 
