@@ -5,7 +5,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, Float64Array, RecordBatch, StringArray};
+use arrow_array::{Array, ArrayRef, Float64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
@@ -251,4 +251,80 @@ fn hostile_csv_inputs() {
     expect_exit2(&write("padded.csv", &padded), &set, &["padded.csv", "NUL"]);
     // Not a regular file.
     expect_exit2(Path::new("/dev/null/x.csv"), &set, &["x.csv"]);
+}
+
+/// Regression: row groups are decoded in parallel; tasks once shared one cloned file
+/// handle (one offset) and read each other's bytes. Many small row groups make that
+/// race near certain.
+#[test]
+fn regression_parallel_row_groups_read_their_own_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 60_000;
+    let names = [
+        "instruction_id",
+        "beneficiary_id",
+        "program",
+        "cycle",
+        "provider",
+        "account",
+        "amount",
+        "currency",
+        "due_date",
+    ];
+    let col = |f: &dyn Fn(usize) -> String| -> ArrayRef {
+        Arc::new(StringArray::from_iter_values((0..n).map(f)))
+    };
+    let cols: Vec<ArrayRef> = vec![
+        col(&|i| format!("INS-{i:08}")),
+        col(&|i| format!("B{i}")),
+        col(&|i| ["CB", "PEN"][i % 2].to_string()),
+        col(&|_| "2026-11".to_string()),
+        col(&|i| ["P1", "P2", "P3"][i % 3].to_string()),
+        col(&|i| format!("ACC{i:010}")),
+        col(&|i| format!("{}.00", 100 + i % 7)),
+        col(&|_| "UZS".to_string()),
+        col(&|i| format!("2026-11-{:02}", 1 + i % 28)),
+    ];
+    let schema = Arc::new(Schema::new(
+        names
+            .iter()
+            .map(|n| Field::new(*n, DataType::Utf8, false))
+            .collect::<Vec<_>>(),
+    ));
+    let batch = RecordBatch::try_new(schema.clone(), cols).unwrap();
+    let p = dir.path().join("many-groups.parquet");
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_max_row_group_row_count(Some(1000))
+        .build();
+    let mut w = ArrowWriter::try_new(File::create(&p).unwrap(), schema, Some(props)).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let set = dir.path().join("s.csv");
+    std::fs::write(
+        &set,
+        "provider,provider_ref,account,amount,currency,status,value_date\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(4)
+        .build()
+        .unwrap();
+    let o = pool.install(|| run(&p, &set, &out)).unwrap();
+    assert_eq!(o.summary["counts"]["instructions_accepted"], n);
+    let back = read_parquet(&out.join("instructions.parquet"));
+    let ids: Vec<String> = back
+        .iter()
+        .flat_map(|b| {
+            let a = b.column(0).as_any().downcast_ref::<StringArray>().unwrap();
+            (0..a.len())
+                .map(|i| a.value(i).to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(ids.len(), n);
+    assert!(ids
+        .iter()
+        .enumerate()
+        .all(|(i, id)| *id == format!("INS-{i:08}")));
 }
