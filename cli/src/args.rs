@@ -26,6 +26,46 @@ pub struct Cli {
 pub enum Command {
     /// Match instructions with settlements and write the results (CONTRACT.md).
     Reconcile(ReconcileArgs),
+    /// Write a synthetic reference data set with planted findings and its ground truth.
+    Generate(GenerateArgs),
+    /// Compare a reconciliation's results with a reference data set's ground truth
+    /// (exit 0 only on full agreement, 1 on any disagreement).
+    Score(ScoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Instruction rows to write (rejects included); settlements follow from them.
+    #[arg(long, value_name = "N")]
+    pub instructions: u64,
+    /// Folder to create (must not exist, or be empty): instructions/, settlements/, truth/.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Same seed, same bytes.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// File format of the input files (the truth is always Parquet).
+    #[arg(long, default_value = "parquet", value_parser = ["parquet", "csv", "arrow"])]
+    pub format: String,
+    /// Planting rates: `default`, `clean` (nothing planted) or `messy` (four times the default).
+    #[arg(long, default_value = "default", value_parser = ["default", "clean", "messy"])]
+    pub profile: String,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ScoreArgs {
+    /// The `truth/` folder of a generated data set.
+    #[arg(long, value_name = "DIR")]
+    pub truth: PathBuf,
+    /// The output folder of `sverka reconcile` on that data set.
+    #[arg(long, value_name = "DIR")]
+    pub results: PathBuf,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

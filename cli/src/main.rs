@@ -3,6 +3,7 @@
 
 mod args;
 mod reconcile;
+mod refdata;
 
 use std::process::ExitCode;
 
@@ -33,5 +34,7 @@ fn main() -> ExitCode {
 fn run(cli: args::Cli) -> Result<u8, sverka_engine::Error> {
     match cli.command {
         args::Command::Reconcile(a) => reconcile::run(a),
+        args::Command::Generate(a) => refdata::generate(a),
+        args::Command::Score(a) => refdata::score(a),
     }
 }

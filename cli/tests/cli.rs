@@ -252,3 +252,129 @@ fn csv_copies_are_safe_for_spreadsheets() {
         "empty settlement file warns"
     );
 }
+
+fn demo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/demo")
+}
+
+/// The README's sample: every status, flag and reject reason occurs, and the results
+/// agree fully with the data set's ground truth.
+#[test]
+fn demo_covers_every_finding_and_scores_full_agreement() {
+    let out = tempfile::tempdir().unwrap();
+    let o = reconcile(
+        &demo().join("instructions"),
+        &demo().join("settlements"),
+        out.path(),
+        &["--json"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(demo().join("../../schemas/reconcile-v1.json")).unwrap(),
+    )
+    .unwrap();
+    let c = &s["counts"];
+    for st in schema["statuses"].as_array().unwrap() {
+        assert!(
+            c["by_status"][st.as_str().unwrap()].as_u64().unwrap_or(0) > 0,
+            "status {st}"
+        );
+    }
+    for f in schema["instruction_flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(schema["settlement_flags"].as_array().unwrap())
+    {
+        assert!(
+            c["by_flag"][f.as_str().unwrap()].as_u64().unwrap_or(0) > 0,
+            "flag {f}"
+        );
+    }
+    for r in schema["reject_reasons"].as_array().unwrap() {
+        let r = r.as_str().unwrap();
+        let n = c["rejects_by_reason"]["instructions"][r]
+            .as_u64()
+            .unwrap_or(0)
+            + c["rejects_by_reason"]["settlements"][r]
+                .as_u64()
+                .unwrap_or(0);
+        assert!(n > 0, "reject reason {r}");
+    }
+    let o = bin()
+        .args(["score", "--truth"])
+        .arg(demo().join("truth"))
+        .arg("--results")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    assert!(text(&o.stdout).contains("FULL AGREEMENT"));
+}
+
+#[test]
+fn score_catches_a_tampered_result() {
+    let out = tempfile::tempdir().unwrap();
+    let o = reconcile(
+        &demo().join("instructions"),
+        &demo().join("settlements"),
+        out.path(),
+        &["--quiet", "--late-days", "0"],
+    );
+    assert_eq!(o.status.code(), Some(0));
+    let o = bin()
+        .args(["score", "--truth"])
+        .arg(demo().join("truth"))
+        .arg("--results")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "different settings must disagree with the truth"
+    );
+}
+
+#[test]
+fn generate_is_deterministic() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    for d in [&a, &b] {
+        let o = bin()
+            .args([
+                "generate",
+                "--instructions",
+                "2000",
+                "--seed",
+                "9",
+                "--quiet",
+                "--out",
+            ])
+            .arg(d.path().join("g"))
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    }
+    let files = |d: &Path| -> Vec<(PathBuf, Vec<u8>)> {
+        let mut v = Vec::new();
+        for sub in ["instructions", "settlements", "truth"] {
+            for e in std::fs::read_dir(d.join("g").join(sub)).unwrap() {
+                let p = e.unwrap().path();
+                v.push((
+                    p.strip_prefix(d).unwrap().to_path_buf(),
+                    std::fs::read(&p).unwrap(),
+                ));
+            }
+        }
+        v.sort();
+        v
+    };
+    assert_eq!(files(a.path()), files(b.path()));
+}
