@@ -101,8 +101,6 @@ impl Totals {
     }
 }
 
-type Cells = HashMap<(u32, Ccy), Totals>;
-
 pub type ByCcy = BTreeMap<String, Totals>;
 
 #[derive(Debug, Default)]
@@ -112,20 +110,72 @@ pub struct AllTotals {
     pub by_program: BTreeMap<String, ByCcy>,
 }
 
-/// Per-row sums into (group, currency) cells, folded in parallel. Rows in 64K-row chunks
-/// are summed without checks: one chunk of 15-digit amounts cannot overflow i128.
-fn fold(n: usize, row: &(dyn Fn(usize, &mut Cells) + Sync)) -> Result<HashMap<(u32, Ccy), Totals>> {
-    let parts: Vec<HashMap<(u32, Ccy), Totals>> = (0..n.div_ceil(65536))
-        .into_par_iter()
-        .map(|c| {
-            let mut m = HashMap::new();
-            for i in c * 65536..((c + 1) * 65536).min(n) {
-                row(i, &mut m);
+/// Dense numbering of a grouping: `ids[row]` in `0..names.len()`.
+struct Groups {
+    ids: Vec<u32>,
+    names: Vec<String>,
+}
+
+/// Groups a text column by value; ids in order of first appearance.
+fn groups(t: &Table, col: usize) -> Groups {
+    let a = &t.text[col];
+    let h = group::hashes(t.len(), &|i| group::hash(a.value(i)));
+    let rep = group::group_first(&h, &|x, y| a.value(x as usize) == a.value(y as usize)).0;
+    let mut dense = vec![u32::MAX; t.len()];
+    let mut names = Vec::new();
+    let ids = rep
+        .iter()
+        .map(|&r| {
+            let d = &mut dense[r as usize];
+            if *d == u32::MAX {
+                *d = names.len() as u32;
+                names.push(a.value(r as usize).to_string());
             }
-            m
+            *d
         })
         .collect();
-    let mut out: HashMap<(u32, Ccy), Totals> = HashMap::new();
+    Groups { ids, names }
+}
+
+/// Most (group, currency) cells summed in a flat array per chunk; more go to a map.
+const MAX_DENSE_CELLS: usize = 1 << 16;
+
+/// Sums rows into (group, currency) cells in parallel 64K-row chunks. `cell(i)` names a
+/// row's cell (None: the row is not counted); `add` adds it. One chunk of 15-digit
+/// amounts cannot overflow i128; chunks merge with checked additions.
+fn fold(
+    n: usize,
+    cells: usize,
+    cell: &(dyn Fn(usize) -> Option<usize> + Sync),
+    add: &(dyn Fn(usize, &mut Totals) + Sync),
+) -> Result<HashMap<usize, Totals>> {
+    let parts: Vec<HashMap<usize, Totals>> = (0..n.div_ceil(65536))
+        .into_par_iter()
+        .map(|c| {
+            let rows = c * 65536..((c + 1) * 65536).min(n);
+            if cells <= MAX_DENSE_CELLS {
+                let mut v: Vec<Option<Totals>> = vec![None; cells];
+                for i in rows {
+                    if let Some(k) = cell(i) {
+                        add(i, v[k].get_or_insert_with(Totals::default));
+                    }
+                }
+                v.into_iter()
+                    .enumerate()
+                    .filter_map(|(k, t)| t.map(|t| (k, t)))
+                    .collect()
+            } else {
+                let mut m: HashMap<usize, Totals> = HashMap::new();
+                for i in rows {
+                    if let Some(k) = cell(i) {
+                        add(i, m.entry(k).or_default());
+                    }
+                }
+                m
+            }
+        })
+        .collect();
+    let mut out: HashMap<usize, Totals> = HashMap::new();
     for p in parts {
         for (k, v) in p {
             out.entry(k).or_default().merge(&v)?;
@@ -134,91 +184,92 @@ fn fold(n: usize, row: &(dyn Fn(usize, &mut Cells) + Sync)) -> Result<HashMap<(u
     Ok(out)
 }
 
-fn names(t: &Table, col: usize) -> Vec<u32> {
-    let a = &t.text[col];
-    let h = group::hashes(t.len(), &|i| group::hash(a.value(i)));
-    group::group_first(&h, &|x, y| a.value(x as usize) == a.value(y as usize)).0
-}
-
-fn into_map(
-    cells: HashMap<(u32, Ccy), Totals>,
-    name: &dyn Fn(u32) -> String,
-    out: &mut BTreeMap<String, ByCcy>,
-) -> Result<()> {
-    let table = currency::table();
-    for ((g, c), v) in cells {
-        out.entry(name(g))
-            .or_default()
-            .entry(table.code(c).to_string())
-            .or_default()
-            .merge(&v)?;
-    }
-    Ok(())
-}
-
 pub fn compute(ins_t: &Table, set_t: &Table, m: &Matches, cl: &Classes) -> Result<AllTotals> {
     let table = currency::table();
+    let nc = table.currencies.len();
     let mut all = AllTotals::default();
-    let ins_row = |i: usize, g: u32, map: &mut HashMap<(u32, Ccy), Totals>| {
-        map.entry((g, ins_t.currency[i]))
-            .or_default()
-            .add_instruction(ins_t.amounts[0][i], cl.status[i]);
+    let add_ins = |i: usize, t: &mut Totals| t.add_instruction(ins_t.amounts[0][i], cl.status[i]);
+    let add_set = |s: usize, t: &mut Totals| {
+        t.add_settlement(
+            set_t.amounts[set::AMOUNT][s],
+            set_t.amounts[set::FEE][s],
+            set_t.status[s],
+            m.method[s],
+        )
     };
-    let set_row = |s: usize, g: u32, map: &mut HashMap<(u32, Ccy), Totals>| {
-        map.entry((g, set_t.currency[s]))
-            .or_default()
-            .add_settlement(
-                set_t.amounts[set::AMOUNT][s],
-                set_t.amounts[set::FEE][s],
-                set_t.status[s],
-                m.method[s],
-            );
-    };
+    let mut put =
+        |cells: HashMap<usize, Totals>, names: Option<&[String]>, which: u8| -> Result<()> {
+            for (k, v) in cells {
+                let code = table.code((k % nc) as Ccy).to_string();
+                let target = match (which, names) {
+                    (0, _) => &mut all.by_currency,
+                    (1, Some(n)) => all.by_provider.entry(n[k / nc].clone()).or_default(),
+                    (_, Some(n)) => all.by_program.entry(n[k / nc].clone()).or_default(),
+                    _ => unreachable!("names given for groupings"),
+                };
+                target.entry(code).or_default().merge(&v)?;
+            }
+            Ok(())
+        };
     // Per currency.
-    let a = fold(ins_t.len(), &|i, map| ins_row(i, 0, map))?;
-    let b = fold(set_t.len(), &|s, map| set_row(s, 0, map))?;
-    for cells in [a, b] {
-        for ((_, c), v) in cells {
-            all.by_currency
-                .entry(table.code(c).to_string())
-                .or_default()
-                .merge(&v)?;
-        }
-    }
+    put(
+        fold(
+            ins_t.len(),
+            nc,
+            &|i| Some(ins_t.currency[i] as usize),
+            &add_ins,
+        )?,
+        None,
+        0,
+    )?;
+    put(
+        fold(
+            set_t.len(),
+            nc,
+            &|s| Some(set_t.currency[s] as usize),
+            &add_set,
+        )?,
+        None,
+        0,
+    )?;
     // Per provider: each row by its own provider.
-    let ip = names(ins_t, ins::PROVIDER);
-    let sp = names(set_t, set::PROVIDER);
-    let a = fold(ins_t.len(), &|i, map| ins_row(i, ip[i], map))?;
-    into_map(
-        a,
-        &|g| ins_t.str(ins::PROVIDER, g as usize).to_string(),
-        &mut all.by_provider,
+    let (ip, sp) = rayon::join(
+        || groups(ins_t, ins::PROVIDER),
+        || groups(set_t, set::PROVIDER),
+    );
+    let cells = fold(
+        ins_t.len(),
+        ip.names.len() * nc,
+        &|i| Some(ip.ids[i] as usize * nc + ins_t.currency[i] as usize),
+        &add_ins,
     )?;
-    let b = fold(set_t.len(), &|s, map| set_row(s, sp[s], map))?;
-    into_map(
-        b,
-        &|g| set_t.str(set::PROVIDER, g as usize).to_string(),
-        &mut all.by_provider,
+    put(cells, Some(&ip.names), 1)?;
+    let cells = fold(
+        set_t.len(),
+        sp.names.len() * nc,
+        &|s| Some(sp.ids[s] as usize * nc + set_t.currency[s] as usize),
+        &add_set,
     )?;
+    put(cells, Some(&sp.names), 1)?;
     // Per programme: instructions, and the settlements matched to them.
-    let pg = names(ins_t, ins::PROGRAM);
-    let a = fold(ins_t.len(), &|i, map| ins_row(i, pg[i], map))?;
-    into_map(
-        a,
-        &|g| ins_t.str(ins::PROGRAM, g as usize).to_string(),
-        &mut all.by_program,
+    let pg = groups(ins_t, ins::PROGRAM);
+    let cells = fold(
+        ins_t.len(),
+        pg.names.len() * nc,
+        &|i| Some(pg.ids[i] as usize * nc + ins_t.currency[i] as usize),
+        &add_ins,
     )?;
-    let b = fold(set_t.len(), &|s, map| {
-        let i = m.instruction[s];
-        if i != NO_MATCH {
-            set_row(s, pg[i as usize], map);
-        }
-    })?;
-    into_map(
-        b,
-        &|g| ins_t.str(ins::PROGRAM, g as usize).to_string(),
-        &mut all.by_program,
+    put(cells, Some(&pg.names), 2)?;
+    let cells = fold(
+        set_t.len(),
+        pg.names.len() * nc,
+        &|s| {
+            let i = m.instruction[s];
+            (i != NO_MATCH).then(|| pg.ids[i as usize] as usize * nc + set_t.currency[s] as usize)
+        },
+        &add_set,
     )?;
+    put(cells, Some(&pg.names), 2)?;
     Ok(all)
 }
 
