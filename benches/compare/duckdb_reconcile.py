@@ -62,17 +62,17 @@ def main():
         con.execute(f.read())
 
     os.makedirs(args.out, exist_ok=True)
+    counts = {}
     for name in ("instructions", "settlements", "rejects"):
         final = os.path.join(args.out, f"{name}.parquet")
         tmp = final + ".tmp"
-        con.execute(f"COPY out_{name} TO {q(tmp)} (FORMAT parquet)")
+        counts[name] = con.execute(f"COPY out_{name} TO {q(tmp)} (FORMAT parquet)").fetchone()[0]
         os.replace(tmp, final)
-    counts = {n: con.execute(f"SELECT count(*) FROM out_{n}").fetchone()[0]
-              for n in ("instructions", "settlements", "rejects")}
     # Conservation (CONTRACT.md section 2): every input row is in exactly one output row.
     for side, t in (("instructions", "i_d"), ("settlements", "s_d")):
         n_in = con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-        n_rej = con.execute("SELECT count(*) FROM out_rejects WHERE side = ?", [side]).fetchone()[0]
+        n_rej = con.execute("SELECT count(*) FROM read_parquet(?) WHERE side = ?",
+                            [os.path.join(args.out, "rejects.parquet"), side]).fetchone()[0]
         if n_in != counts[side] + n_rej:
             print(f"internal error: {side}: {n_in} rows in, {counts[side]} accepted + "
                   f"{n_rej} rejected", file=sys.stderr)

@@ -10,7 +10,7 @@
 --   currencies(code VARCHAR, minor_units INTEGER)                             -- schemas/iso4217.json
 --
 -- file_idx = position of the file in name order, row = 1-based data row: (file_idx, row)
--- is the input order. The script leaves three tables, out_instructions, out_settlements
+-- is the input order. The script leaves three views, out_instructions, out_settlements
 -- and out_rejects, already in output order; the driver writes them to Parquet.
 --
 -- Amounts are exact: the text is validated first, then cast (after normalising the
@@ -217,7 +217,7 @@ CREATE OR REPLACE TEMP TABLE shared_acct AS
 SELECT provider, account FROM ia
 GROUP BY provider, account HAVING count(DISTINCT beneficiary_id) >= 4;
 
-CREATE OR REPLACE TEMP TABLE out_instructions AS
+CREATE OR REPLACE TEMP VIEW out_instructions AS
 SELECT i.instruction_id,
        CASE
            WHEN a.n IS NULL                        THEN 'UNPAID'
@@ -248,7 +248,7 @@ LEFT JOIN dup_ben db ON db.beneficiary_id = i.beneficiary_id AND db.program = i.
 LEFT JOIN shared_acct sh ON sh.provider = i.provider AND sh.account = i.account
 ORDER BY i.file_idx, i.row;
 
-CREATE OR REPLACE TEMP TABLE out_settlements AS
+CREATE OR REPLACE TEMP VIEW out_settlements AS
 SELECT s.provider, s.provider_ref,
        coalesce(m.method, 'NONE') AS match_method,
        m.iid AS matched_instruction_id,
@@ -261,7 +261,7 @@ ORDER BY s.file_idx, s.row;
 ------------------------------------------------------------------------------------------
 -- Rejects: instructions side first, then input order
 ------------------------------------------------------------------------------------------
-CREATE OR REPLACE TEMP TABLE out_rejects AS
+CREATE OR REPLACE TEMP VIEW out_rejects AS
 SELECT side, file, row, "column", reason, left("value", 200) AS "value"
 FROM (
     SELECT 0 AS side_idx, 'instructions' AS side, file_idx, file, row::BIGINT AS row,
