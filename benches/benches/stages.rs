@@ -4,9 +4,10 @@
 //!
 //! `cargo bench -p sverka-benches` runs them all (a few minutes on two cores);
 //! `cargo bench -p sverka-benches -- match` runs the ones whose name contains `match`.
-//! Stages that the pipeline runs concurrently (the two sides while loading and
-//! de-duplicating, the three outputs while writing) run concurrently here too, so the
-//! figures add up to roughly what `sverka reconcile --timings` shows.
+//! Each stage is called as `pipeline::reconcile` calls it (sides loaded one after the
+//! other, the two sides de-duplicated concurrently, the three outputs written
+//! concurrently), so the figures add up to roughly what `sverka reconcile --timings`
+//! shows.
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -123,7 +124,8 @@ fn parse(c: &mut Criterion, fx: &Fixture) {
     g.finish();
 }
 
-/// discover + read + validate of both sides, concurrently (as `pipeline::reconcile`).
+/// discover + read + validate of both sides, one after the other (as
+/// `pipeline::reconcile`; each side is parallel inside).
 fn load_both(ins: &PathBuf, set: &PathBuf, e: &Expected) -> [Vec<validate::Chunk>; 2] {
     let side = |side: Side, path: &PathBuf| {
         let files = load::discover(side, std::slice::from_ref(path)).expect("discover");
@@ -137,11 +139,7 @@ fn load_both(ins: &PathBuf, set: &PathBuf, e: &Expected) -> [Vec<validate::Chunk
         assert_eq!(kept as u64, e.rows_in[i] - e.field_rejects[i]);
         chunks
     };
-    let (a, b) = rayon::join(
-        || side(Side::Instructions, ins),
-        || side(Side::Settlements, set),
-    );
-    [a, b]
+    [side(Side::Instructions, ins), side(Side::Settlements, set)]
 }
 
 fn load(c: &mut Criterion, fx: &Fixture) {
