@@ -1,53 +1,98 @@
 //! De-duplication (CONTRACT.md section 2): a field-valid instruction whose id an earlier
 //! field-valid instruction has, and a field-valid settlement whose (provider, provider_ref)
 //! an earlier one has, are rejected. "Earlier" is input order.
+//!
+//! It runs on the validated chunks, before they are joined into a table, so that the
+//! join copies only the rows that stay.
+
+use rayon::prelude::*;
 
 use crate::group::{self, Index};
 use crate::schema::{ins, set, Reason, Reject, Side};
-use crate::table::Table;
-use crate::validate::origin_parts;
+use crate::validate::Chunk;
 
-/// Removes duplicates from `t`, returning their rejects and an index of the kept rows by
-/// key (positions in the table after removal).
-type KeyEq<'a> = Box<dyn Fn(u32, u32) -> bool + Sync + 'a>;
+/// Random access to the rows of a side's chunks, numbered across all of them.
+struct View<'a> {
+    chunks: &'a [Chunk],
+    starts: Vec<usize>,
+}
 
-pub fn dedupe(t: &mut Table) -> (Vec<Reject>, Index) {
-    let (hashes, eq): (Vec<u64>, KeyEq) = match t.side {
-        Side::Instructions => {
-            let ids = &t.text[ins::ID];
-            (
-                group::hashes(t.len(), &|i| group::hash(ids.value(i))),
-                Box::new(move |a, b| ids.value(a as usize) == ids.value(b as usize)),
-            )
+impl<'a> View<'a> {
+    fn new(chunks: &'a [Chunk]) -> View<'a> {
+        let mut starts = Vec::with_capacity(chunks.len());
+        let mut n = 0;
+        for c in chunks {
+            starts.push(n);
+            n += c.origin.len();
         }
-        Side::Settlements => {
-            let (p, r) = (&t.text[set::PROVIDER], &t.text[set::REF]);
-            (
-                group::hashes(t.len(), &|i| group::hash((p.value(i), r.value(i)))),
-                Box::new(move |a, b| {
-                    let (a, b) = (a as usize, b as usize);
-                    r.value(a) == r.value(b) && p.value(a) == p.value(b)
-                }),
-            )
-        }
+        View { chunks, starts }
+    }
+
+    #[inline]
+    fn locate(&self, g: usize) -> (usize, usize) {
+        let c = self.starts.partition_point(|&s| s <= g) - 1;
+        (c, g - self.starts[c])
+    }
+
+    #[inline]
+    fn str(&self, col: usize, g: u32) -> &'a str {
+        let (c, j) = self.locate(g as usize);
+        self.chunks[c].text[col].value(j)
+    }
+}
+
+/// What de-duplication decided for one side.
+pub struct Dedupe {
+    /// Which rows stay (over all the chunks' rows), or None when all do.
+    pub keep: Option<Vec<bool>>,
+    pub rejects: Vec<Reject>,
+    /// The kept rows by key, positions numbered after removal.
+    pub index: Index,
+}
+
+pub fn dedupe(side: Side, chunks: &[Chunk]) -> Dedupe {
+    let view = View::new(chunks);
+    let key_cols: &[usize] = match side {
+        Side::Instructions => &[ins::ID],
+        Side::Settlements => &[set::PROVIDER, set::REF],
     };
-    let (rep, mut index) = group::group_first(&hashes, &*eq);
-    drop(eq);
+    let hashes: Vec<u64> = chunks
+        .par_iter()
+        .flat_map_iter(|c| {
+            (0..c.origin.len()).map(move |j| match side {
+                Side::Instructions => group::hash(c.text[ins::ID].value(j)),
+                Side::Settlements => {
+                    group::hash((c.text[set::PROVIDER].value(j), c.text[set::REF].value(j)))
+                }
+            })
+        })
+        .collect();
+    let eq = |a: u32, b: u32| {
+        key_cols
+            .iter()
+            .rev()
+            .all(|&k| view.str(k, a) == view.str(k, b))
+    };
+    let (rep, mut index) = group::group_first(&hashes, &eq);
     let dup_count = rep
         .iter()
         .enumerate()
         .filter(|(k, &r)| r as usize != *k)
         .count();
     if dup_count == 0 {
-        return (Vec::new(), index);
+        return Dedupe {
+            keep: None,
+            rejects: Vec::new(),
+            index,
+        };
     }
-    let (column, reason, col) = match t.side {
+    let (column, reason, col) = match side {
         Side::Instructions => ("instruction_id", Reason::DuplicateInstructionId, ins::ID),
         Side::Settlements => ("provider_ref", Reason::DuplicateProviderRef, set::REF),
     };
     let mut rejects = Vec::with_capacity(dup_count);
-    let mut keep = Vec::with_capacity(t.len());
-    let mut new_pos = vec![u32::MAX; t.len()];
+    let mut keep = Vec::with_capacity(rep.len());
+    let mut new_pos = vec![u32::MAX; rep.len()];
     let mut next = 0u32;
     for (k, &r) in rep.iter().enumerate() {
         let first = r as usize == k;
@@ -56,18 +101,22 @@ pub fn dedupe(t: &mut Table) -> (Vec<Reject>, Index) {
             new_pos[k] = next;
             next += 1;
         } else {
-            let (file, row) = origin_parts(t.origin[k]);
+            let (c, j) = view.locate(k);
+            let (file, row) = crate::validate::origin_parts(chunks[c].origin[j]);
             rejects.push(Reject {
-                side: t.side,
+                side,
                 file,
                 row,
                 column: Some(column),
                 reason,
-                value: Some(crate::schema::cut_value(t.str(col, k))),
+                value: Some(crate::schema::cut_value(view.str(col, k as u32))),
             });
         }
     }
-    t.retain(&keep);
     index.remap(&new_pos);
-    (rejects, index)
+    Dedupe {
+        keep: Some(keep),
+        rejects,
+        index,
+    }
 }

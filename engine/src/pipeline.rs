@@ -75,6 +75,8 @@ struct Side_ {
     stats: Vec<FileStats>,
     table: Table,
     rows_in: u64,
+    /// Kept rows by key (instruction ids; (provider, provider_ref)).
+    index: crate::group::Index,
 }
 
 fn load_side(
@@ -88,7 +90,12 @@ fn load_side(
         c
     };
     let (chunks, stats) = load::read_side(&files, &validate)?;
-    let (table, rejects, rows_in) = Table::from_chunks(side, chunks)?;
+    let d = dedupe(side, &chunks);
+    let (table, mut rejects, rows_in) = Table::from_chunks(side, chunks, d.keep.as_deref())?;
+    rejects.extend(d.rejects);
+    // Origins serve only the rejects, all made by now.
+    let mut table = table;
+    table.origin = Vec::new();
     let counted: u64 = stats.iter().map(|s| s.rows).sum();
     if counted != rows_in {
         return Err(Error::Internal(format!(
@@ -102,6 +109,7 @@ fn load_side(
             stats,
             table,
             rows_in,
+            index: d.index,
         },
         rejects,
     ))
@@ -131,28 +139,20 @@ pub fn reconcile(cfg: &ReconcileConfig, progress: &dyn Progress) -> Result<Outco
     progress.stage("loading");
     // Sides load one after the other (each in parallel inside): the peak holds one
     // side's decoded batches, not both.
-    let (mut ins, mut rejects) = load_side(Side::Instructions, ins_files, progress)?;
-    let (mut set, set_rejects) = load_side(Side::Settlements, set_files, progress)?;
+    let (ins, mut rejects) = load_side(Side::Instructions, ins_files, progress)?;
+    clock.lap("load+dedupe instructions");
+    let (set, set_rejects) = load_side(Side::Settlements, set_files, progress)?;
     rejects.extend(set_rejects);
-    clock.lap("load+validate");
+    rejects.sort_unstable_by_key(|r| (r.side, r.file, r.row));
+    clock.lap("load+dedupe settlements");
 
     progress.stage("matching");
-    let ((ins_dups, ins_index), (set_dups, _)) =
-        rayon::join(|| dedupe(&mut ins.table), || dedupe(&mut set.table));
-    rejects.extend(ins_dups);
-    rejects.extend(set_dups);
-    // Origins serve only the rejects, all made by now.
-    ins.table.origin = Vec::new();
-    set.table.origin = Vec::new();
-    rejects.sort_unstable_by_key(|r| (r.side, r.file, r.row));
-    clock.lap("dedupe");
     let m = matching::match_all(
         &ins.table,
-        &ins_index,
+        &ins.index,
         &set.table,
         cfg.settings.fallback_days,
     );
-    drop(ins_index);
     clock.lap("match");
     let cl = classify::classify(&ins.table, &set.table, &m, &cfg.settings);
     clock.lap("classify");

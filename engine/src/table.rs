@@ -1,7 +1,7 @@
 //! A side's accepted rows as one columnar table, in input order.
 
-use arrow_array::{Array, ArrayRef, BooleanArray, StringArray};
-use rayon::prelude::*;
+use arrow_array::{Array, StringArray};
+use arrow_buffer::{BooleanBufferBuilder, Buffer, OffsetBuffer, ScalarBuffer};
 
 use crate::currency::Ccy;
 use crate::error::{Error, Result};
@@ -41,9 +41,15 @@ impl Table {
         (!a.is_null(i)).then(|| a.value(i))
     }
 
-    /// Joins the chunks of a side; returns the table, the field-level rejects and the
-    /// number of input rows the chunks account for.
-    pub fn from_chunks(side: Side, mut chunks: Vec<Chunk>) -> Result<(Table, Vec<Reject>, u64)> {
+    /// Joins the chunks of a side, keeping the rows where `keep` (indexed over all the
+    /// chunks' rows) is true; returns the table, the field-level rejects and the number of
+    /// input rows the chunks account for. Each column is copied once, into a buffer of its
+    /// exact size, and the chunks' copy of it is released as soon as it is joined.
+    pub fn from_chunks(
+        side: Side,
+        mut chunks: Vec<Chunk>,
+        keep: Option<&[bool]>,
+    ) -> Result<(Table, Vec<Reject>, u64)> {
         let n_text = side
             .fields()
             .iter()
@@ -55,49 +61,53 @@ impl Table {
             .filter(|f| f.kind == crate::schema::Kind::Amount)
             .count();
         let rows_in = chunks.iter().map(|c| c.rows_in as u64).sum();
-        // One column at a time, releasing the chunks' copy of it as soon as it is joined,
-        // so that the peak is the table plus one column, not twice the text.
-        let text: Vec<StringArray> = (0..n_text)
-            .map(|c| {
-                let owned: Vec<StringArray> = chunks
-                    .iter_mut()
-                    .map(|ch| std::mem::replace(&mut ch.text[c], StringArray::new_null(0)))
-                    .collect();
-                let parts: Vec<&dyn Array> = owned.iter().map(|a| a as &dyn Array).collect();
-                if parts.is_empty() {
-                    return Ok(StringArray::from(Vec::<&str>::new()));
-                }
-                let joined: ArrayRef = arrow_select::concat::concat(&parts).map_err(|e| {
-                    Error::Usage(format!(
-                        "the {} input is too large for one run ({e}); split it by programme or provider",
-                        side.as_str()
-                    ))
-                })?;
-                Ok(joined.as_any().downcast_ref::<StringArray>().expect("utf8").clone())
-            })
-            .collect::<Result<_>>()?;
-        let cat = |f: &(dyn Fn(&Chunk) -> &[i128] + Sync)| -> Vec<i128> {
-            let mut v = Vec::with_capacity(chunks.iter().map(|c| c.origin.len()).sum());
-            for c in &chunks {
-                v.extend_from_slice(f(c));
+        let mut starts = Vec::with_capacity(chunks.len());
+        let mut total = 0usize;
+        for c in &chunks {
+            starts.push(total);
+            total += c.origin.len();
+        }
+        let kept = |ci: usize, j: usize| keep.is_none_or(|k| k[starts[ci] + j]);
+        let n_kept = keep.map_or(total, |k| k.iter().filter(|&&b| b).count());
+        let mut text = Vec::with_capacity(n_text);
+        for c in 0..n_text {
+            let parts: Vec<StringArray> = chunks
+                .iter_mut()
+                .map(|ch| std::mem::replace(&mut ch.text[c], StringArray::new_null(0)))
+                .collect();
+            text.push(join_text(side, &parts, n_kept, &kept)?);
+        }
+        fn gather<T: Copy>(
+            chunks: &[Chunk],
+            n: usize,
+            get: impl Fn(&Chunk) -> &[T],
+            kept: &dyn Fn(usize, usize) -> bool,
+        ) -> Vec<T> {
+            let mut v = Vec::with_capacity(n);
+            for (ci, c) in chunks.iter().enumerate() {
+                v.extend(
+                    get(c)
+                        .iter()
+                        .enumerate()
+                        .filter(|(j, _)| kept(ci, *j))
+                        .map(|(_, x)| *x),
+                );
             }
             v
-        };
-        let amounts = (0..n_amount)
-            .map(|a| cat(&|c: &Chunk| &c.amounts[a]))
-            .collect();
-        let mut currency = Vec::new();
-        let mut date = Vec::new();
-        let mut status = Vec::new();
-        let mut origin = Vec::new();
-        let mut rejects = Vec::new();
-        for c in chunks {
-            currency.extend_from_slice(&c.currency);
-            date.extend_from_slice(&c.date);
-            status.extend_from_slice(&c.status);
-            origin.extend_from_slice(&c.origin);
-            rejects.extend(c.rejects);
         }
+        let amounts = (0..n_amount)
+            .map(|a| gather(&chunks, n_kept, |c| &c.amounts[a], &kept))
+            .collect();
+        let currency = gather(&chunks, n_kept, |c| &c.currency, &kept);
+        let date = gather(&chunks, n_kept, |c| &c.date, &kept);
+        let status = gather(
+            &chunks,
+            if side == Side::Settlements { n_kept } else { 0 },
+            |c| &c.status,
+            &kept,
+        );
+        let origin = gather(&chunks, n_kept, |c| &c.origin, &kept);
+        let rejects = chunks.into_iter().flat_map(|c| c.rejects).collect();
         Ok((
             Table {
                 side,
@@ -112,37 +122,68 @@ impl Table {
             rows_in,
         ))
     }
+}
 
-    /// Keeps the rows where `keep` is true.
-    pub fn retain(&mut self, keep: &[bool]) {
-        let mask = BooleanArray::from(keep.to_vec());
-        self.text = self
-            .text
-            .par_iter()
-            .map(|a| {
-                let f = arrow_select::filter::filter(a, &mask).expect("same length");
-                f.as_any()
-                    .downcast_ref::<StringArray>()
-                    .expect("utf8")
-                    .clone()
-            })
-            .collect();
-        fn keep_vec<T: Copy>(v: &mut Vec<T>, keep: &[bool]) {
-            if v.is_empty() {
-                return;
+/// Concatenates text parts, keeping the rows `kept(part, row)` says, into one array whose
+/// buffers are allocated at their exact size.
+fn join_text(
+    side: Side,
+    parts: &[StringArray],
+    n: usize,
+    kept: &dyn Fn(usize, usize) -> bool,
+) -> Result<StringArray> {
+    let mut bytes = 0usize;
+    for (pi, p) in parts.iter().enumerate() {
+        for j in 0..p.len() {
+            if kept(pi, j) {
+                bytes += p.value_length(j) as usize;
             }
-            let mut i = 0;
-            v.retain(|_| {
-                i += 1;
-                keep[i - 1]
-            });
         }
-        for a in &mut self.amounts {
-            keep_vec(a, keep);
-        }
-        keep_vec(&mut self.currency, keep);
-        keep_vec(&mut self.date, keep);
-        keep_vec(&mut self.status, keep);
-        keep_vec(&mut self.origin, keep);
     }
+    if bytes > i32::MAX as usize {
+        return Err(Error::Usage(format!(
+            "the {} input holds more than 2 GiB of text in one column; split it by programme or provider",
+            side.as_str()
+        )));
+    }
+    let any_null = parts.iter().any(|p| p.null_count() > 0);
+    let mut values: Vec<u8> = Vec::with_capacity(bytes);
+    let mut offsets: Vec<i32> = Vec::with_capacity(n + 1);
+    offsets.push(0);
+    let mut nulls = any_null.then(|| BooleanBufferBuilder::new(n));
+    for (pi, p) in parts.iter().enumerate() {
+        let all = (0..p.len()).all(|j| kept(pi, j));
+        if all && p.null_count() == 0 {
+            // Whole part: one copy of its value bytes, offsets shifted.
+            let o = p.value_offsets();
+            let (first, last) = (o[0] as usize, o[p.len()] as usize);
+            let base = values.len() as i32 - first as i32;
+            values.extend_from_slice(&p.value_data()[first..last]);
+            offsets.extend(o[1..].iter().map(|x| x + base));
+            if let Some(nb) = nulls.as_mut() {
+                nb.append_n(p.len(), true);
+            }
+            continue;
+        }
+        for j in 0..p.len() {
+            if !kept(pi, j) {
+                continue;
+            }
+            let valid = !p.is_null(j);
+            if valid {
+                values.extend_from_slice(p.value(j).as_bytes());
+            }
+            offsets.push(values.len() as i32);
+            if let Some(nb) = nulls.as_mut() {
+                nb.append(valid);
+            }
+        }
+    }
+    let nulls = nulls.map(|mut b| arrow_buffer::NullBuffer::new(b.finish()));
+    StringArray::try_new(
+        OffsetBuffer::new(ScalarBuffer::from(offsets)),
+        Buffer::from_vec(values),
+        nulls,
+    )
+    .map_err(|e| Error::Internal(format!("joining text: {e}")))
 }
