@@ -16,11 +16,12 @@ use std::time::Duration;
 use criterion::{BatchSize, Criterion, SamplingMode, Throughput};
 use rayon::prelude::*;
 use sverka_benches::{
-    copy_table, file_bytes, method_counts, unpaid_count, Dataset, Expected, Files, Staged, ROWS,
+    chunks, file_bytes, method_counts, unpaid_count, Dataset, Expected, Files, Staged, ROWS,
 };
 use sverka_engine::dedupe::dedupe;
 use sverka_engine::pipeline::Silent;
 use sverka_engine::schema::Side;
+use sverka_engine::table::Table;
 use sverka_engine::verify::Rederived;
 use sverka_engine::{
     classify, date, load, matching, money, totals, validate, write, ReconcileConfig,
@@ -161,17 +162,24 @@ fn match_(c: &mut Criterion, fx: &Fixture) {
     let days = st.settings.fallback_days;
     let mut g = c.benchmark_group("match");
     g.sampling_mode(SamplingMode::Flat);
-    g.throughput(Throughput::Elements(
-        (st.ins_validated.len() + st.set_validated.len()) as u64,
-    ));
-    g.bench_function("dedupe+match_all", |b| {
+    g.throughput(Throughput::Elements(st.validated[0] + st.validated[1]));
+    g.bench_function("dedupe+join+match_all", |b| {
         b.iter_batched(
-            || (copy_table(&st.ins_validated), copy_table(&st.set_validated)),
-            |(mut ins, mut set)| {
-                let ((ins_dups, index), (set_dups, _)) =
-                    rayon::join(|| dedupe(&mut ins), || dedupe(&mut set));
-                assert_eq!([ins_dups.len() as u64, set_dups.len() as u64], e.duplicates);
-                let m = matching::match_all(&ins, &index, &set, days);
+            || (chunks(&fx.data.instructions), chunks(&fx.data.settlements)),
+            |(ic, sc)| {
+                let (di, ds) = rayon::join(
+                    || dedupe(Side::Instructions, &ic),
+                    || dedupe(Side::Settlements, &sc),
+                );
+                assert_eq!(
+                    [di.rejects.len() as u64, ds.rejects.len() as u64],
+                    e.duplicates
+                );
+                let (ins, _, _) =
+                    Table::from_chunks(Side::Instructions, ic, di.keep.as_deref()).unwrap();
+                let (set, _, _) =
+                    Table::from_chunks(Side::Settlements, sc, ds.keep.as_deref()).unwrap();
+                let m = matching::match_all(&ins, &di.index, &set, days);
                 assert_eq!(
                     method_counts(&m),
                     [e.by_reference, e.by_fallback, e.by_none]

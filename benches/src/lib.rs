@@ -578,34 +578,32 @@ pub fn file_bytes(p: &Path) -> u64 {
 // ---------------------------------------------------------------------------------------
 // Stages, run once to give later stages their inputs
 
-/// A side validated from text batches, as `pipeline::load_side` does after reading.
-pub fn validated(cols: &Columns) -> (Table, Vec<Reject>, u64) {
-    let chunks: Vec<validate::Chunk> = cols
-        .raw_batches()
+/// A side's validated chunks, as `pipeline::load_side` has them after reading.
+pub fn chunks(cols: &Columns) -> Vec<validate::Chunk> {
+    cols.raw_batches()
         .into_par_iter()
         .map(|b| validate::validate(cols.side, b))
-        .collect();
-    Table::from_chunks(cols.side, chunks).expect("tables of this size fit")
+        .collect()
 }
 
-/// A copy of a table: text columns share their buffers, the rest is copied.
-pub fn copy_table(t: &Table) -> Table {
-    Table {
-        side: t.side,
-        text: t.text.clone(),
-        amounts: t.amounts.clone(),
-        currency: t.currency.clone(),
-        date: t.date.clone(),
-        status: t.status.clone(),
-        origin: t.origin.clone(),
-    }
+/// A side validated, de-duplicated and joined, as `pipeline::load_side` does: the table,
+/// all its rejects, the input rows, the key index and the number of field-valid rows.
+pub fn validated(cols: &Columns) -> (Table, Vec<Reject>, u64, Index, u64) {
+    let chunks = chunks(cols);
+    let field_valid = chunks.iter().map(|c| c.origin.len() as u64).sum();
+    let d = dedupe(cols.side, &chunks);
+    let (mut t, mut rejects, rows_in) =
+        Table::from_chunks(cols.side, chunks, d.keep.as_deref()).expect("tables of this size fit");
+    rejects.extend(d.rejects);
+    // As the pipeline: origins serve only the rejects, all made by now.
+    t.origin = Vec::new();
+    (t, rejects, rows_in, d.index, field_valid)
 }
 
 /// The state after each stage of the pipeline, for benchmarking the stage after it.
 pub struct Staged {
-    /// Validated, not yet de-duplicated.
-    pub ins_validated: Table,
-    pub set_validated: Table,
+    /// Field-valid rows per side, before de-duplication.
+    pub validated: [u64; 2],
     /// De-duplicated.
     pub ins: Table,
     pub set: Table,
@@ -624,25 +622,15 @@ pub struct Staged {
 impl Staged {
     pub fn run(data: &Dataset) -> Staged {
         let settings = Settings::default();
-        let (ins_validated, mut rejects, ins_in) = validated(&data.instructions);
-        let (set_validated, set_rejects, set_in) = validated(&data.settlements);
+        let (ins, mut rejects, ins_in, ins_index, ins_valid) = validated(&data.instructions);
+        let (set, set_rejects, set_in, _, set_valid) = validated(&data.settlements);
         rejects.extend(set_rejects);
-        let mut ins = copy_table(&ins_validated);
-        let mut set = copy_table(&set_validated);
-        let (ins_dups, ins_index) = dedupe(&mut ins);
-        let (set_dups, _) = dedupe(&mut set);
-        rejects.extend(ins_dups);
-        rejects.extend(set_dups);
-        // As the pipeline: origins serve only the rejects, all made by now.
-        ins.origin = Vec::new();
-        set.origin = Vec::new();
         rejects.sort_unstable_by_key(|r| (r.side, r.file, r.row));
         let matches = matching::match_all(&ins, &ins_index, &set, settings.fallback_days);
         let classes = classify::classify(&ins, &set, &matches, &settings);
         let totals = totals::compute(&ins, &set, &matches, &classes).expect("totals fit");
         Staged {
-            ins_validated,
-            set_validated,
+            validated: [ins_valid, set_valid],
             ins,
             set,
             ins_index,
@@ -711,7 +699,7 @@ mod tests {
         let st = Staged::run(&data);
         assert_eq!(st.rows_in, e.rows_in);
         assert_eq!(
-            [st.ins_validated.len() as u64, st.set_validated.len() as u64],
+            st.validated,
             [N as u64 - e.field_rejects[0], N as u64 - e.field_rejects[1]]
         );
         assert_eq!([st.ins.len() as u64, st.set.len() as u64], e.accepted);
