@@ -170,10 +170,17 @@ pub fn read_side<T: Send>(
     files: &[InputFile],
     f: &(dyn Fn(RawBatch) -> T + Sync),
 ) -> Result<(Vec<T>, Vec<FileStats>)> {
+    // Files are decoded in parallel (a provider's file is often one row group, which
+    // one thread decodes); results are put back in input order.
+    let per_file: Vec<Result<(Vec<T>, FileStats)>> = files
+        .par_iter()
+        .enumerate()
+        .map(|(i, file)| read_file(i as u32, file, f))
+        .collect();
     let mut out = Vec::new();
     let mut stats = Vec::with_capacity(files.len());
-    for (i, file) in files.iter().enumerate() {
-        let (results, st) = read_file(i as u32, file, f)?;
+    for r in per_file {
+        let (results, st) = r?;
         out.extend(results);
         stats.push(st);
     }

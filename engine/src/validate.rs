@@ -183,7 +183,21 @@ pub fn validate(side: Side, batch: RawBatch) -> Chunk {
             reason,
             value,
         };
+        let mut ti = 0;
         for (fi, field) in fields.iter().enumerate() {
+            if field.kind == Kind::Text {
+                ti += 1;
+                // A clean text column (see `is_clean`) is passed through: only a null
+                // can be missing, and no trimmed copy is needed.
+                if let (None, Some(RawCol::Text(a))) = (&text[ti - 1], text_cols[ti - 1]) {
+                    if a.is_null(i) && field.required {
+                        chunk.rejects.push(fail(field.name, Reason::MissingField, None));
+                        continue 'rows;
+                    }
+                    row_text.push(None);
+                    continue;
+                }
+            }
             let c = match &batch.cols[fi] {
                 Some(col) => cell(col, i),
                 None => Cell::Null,
