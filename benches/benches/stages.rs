@@ -211,7 +211,13 @@ fn classify_totals(c: &mut Criterion, fx: &Fixture) {
     g.throughput(Throughput::Elements(e.total_accepted()));
     g.bench_function("classify+totals", |b| {
         b.iter(|| {
-            let cl = classify::classify(&st.ins, &st.set, &st.matches, &st.settings);
+            let cl = classify::classify(
+                &st.ins,
+                &st.set,
+                &st.matches,
+                &st.settings,
+                classify::group_flags(&st.ins, &st.settings),
+            );
             assert_eq!(cl.status.len() as u64, e.accepted[0]);
             assert_eq!(unpaid_count(&cl), e.unpaid);
             let t = totals::compute(&st.ins, &st.set, &st.matches, &cl).expect("totals");

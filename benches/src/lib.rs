@@ -627,7 +627,13 @@ impl Staged {
         rejects.extend(set_rejects);
         rejects.sort_unstable_by_key(|r| (r.side, r.file, r.row));
         let matches = matching::match_all(&ins, &ins_index, &set, settings.fallback_days);
-        let classes = classify::classify(&ins, &set, &matches, &settings);
+        let classes = classify::classify(
+            &ins,
+            &set,
+            &matches,
+            &settings,
+            classify::group_flags(&ins, &settings),
+        );
         let totals = totals::compute(&ins, &set, &matches, &classes).expect("totals fit");
         Staged {
             validated: [ins_valid, set_valid],

@@ -93,7 +93,15 @@ pub struct Classes {
     pub flags: Vec<u8>,
 }
 
-pub fn classify(ins_t: &Table, set_t: &Table, m: &Matches, s: &Settings) -> Classes {
+/// `group` holds the group flags of [`group_flags`], computed beforehand (it needs no
+/// matches, so it can run beside matching).
+pub fn classify(
+    ins_t: &Table,
+    set_t: &Table,
+    m: &Matches,
+    s: &Settings,
+    group: Vec<u8>,
+) -> Classes {
     let n = ins_t.len();
     // The settlements of each instruction, in input order (CSR layout).
     let mut start = vec![0u32; n + 1];
@@ -118,7 +126,7 @@ pub fn classify(ins_t: &Table, set_t: &Table, m: &Matches, s: &Settings) -> Clas
     let mut status = vec![0u8; n];
     let mut paid = vec![0i128; n];
     let mut count = vec![0u32; n];
-    let mut flags = group_flags(ins_t, s);
+    let mut flags = group;
     const CH: usize = 16 * 1024;
     status
         .par_chunks_mut(CH)
@@ -217,7 +225,7 @@ fn classify_one(
 
 /// Flags that depend on groups of instructions: AMOUNT_OUTLIER, DUPLICATE_BENEFICIARY,
 /// SHARED_ACCOUNT.
-fn group_flags(t: &Table, s: &Settings) -> Vec<u8> {
+pub fn group_flags(t: &Table, s: &Settings) -> Vec<u8> {
     let n = t.len();
     let mut flags = vec![0u8; n];
     if n == 0 {

@@ -137,27 +137,34 @@ pub fn reconcile(cfg: &ReconcileConfig, progress: &dyn Progress) -> Result<Outco
     let mut clock = Clock::default();
     clock.lap("start");
     progress.stage("loading");
-    // Sides load one after the other (each in parallel inside): the peak holds one
-    // side's decoded batches, not both.
-    let (ins, mut rejects) = load_side(Side::Instructions, ins_files, progress)?;
-    clock.lap("load+dedupe instructions");
-    let (set, set_rejects) = load_side(Side::Settlements, set_files, progress)?;
+    // Both sides load at once: each has serial phases (joining columns, de-duplication
+    // bookkeeping) that the other side's work fills.
+    let (a, b) = rayon::join(
+        || load_side(Side::Instructions, ins_files, progress),
+        || load_side(Side::Settlements, set_files, progress),
+    );
+    let (ins, mut rejects) = a?;
+    let (set, set_rejects) = b?;
     rejects.extend(set_rejects);
     rejects.sort_unstable_by_key(|r| (r.side, r.file, r.row));
-    clock.lap("load+dedupe settlements");
+    clock.lap("load+dedupe");
 
     progress.stage("matching");
-    let m = matching::match_all(
-        &ins.table,
-        &ins.index,
-        &set.table,
-        cfg.settings.fallback_days,
+    // Matching and the group flags (which need no matches) run side by side.
+    let (m, group) = rayon::join(
+        || {
+            matching::match_all(
+                &ins.table,
+                &ins.index,
+                &set.table,
+                cfg.settings.fallback_days,
+            )
+        },
+        || classify::group_flags(&ins.table, &cfg.settings),
     );
     clock.lap("match");
-    let cl = classify::classify(&ins.table, &set.table, &m, &cfg.settings);
+    let cl = classify::classify(&ins.table, &set.table, &m, &cfg.settings, group);
     clock.lap("classify");
-    let totals = totals::compute(&ins.table, &set.table, &m, &cl)?;
-    clock.lap("totals");
 
     progress.stage("writing");
     let files = [display_paths(&ins.files), display_paths(&set.files)];
@@ -175,25 +182,37 @@ pub fn reconcile(cfg: &ReconcileConfig, progress: &dyn Progress) -> Result<Outco
         written.extend(["instructions.csv", "settlements.csv", "rejects.csv"].map(String::from));
     }
     written.push("summary.json".into());
-    let summary = summary_json(
-        cfg, &ins, &set, &rejects, &m, &cl, &totals, &written, &warnings, ctx.scale,
-    );
-
     // The three outputs are written concurrently to temporary names; each writer
     // re-derives figures from the batches it writes, and only when they prove
     // conservation and the totals is anything renamed into place.
     let out = &cfg.out;
-    let results: Vec<Result<(Vec<write::Pending>, verify::Rederived)>> = {
-        use rayon::prelude::*;
-        write::Output::ALL
-            .par_iter()
-            .map(|&o| {
-                let mut r = verify::Rederived::default();
-                let pending = write::write_output(out, &ctx, o, cfg.csv, &mut |b| r.add(o, b))?;
-                Ok((pending, r))
-            })
-            .collect()
+    // Totals are computed beside the writers (only the final check needs them).
+    let (results, totals) = rayon::join(
+        || -> Vec<Result<(Vec<write::Pending>, verify::Rederived)>> {
+            use rayon::prelude::*;
+            write::Output::ALL
+                .par_iter()
+                .map(|&o| {
+                    let mut r = verify::Rederived::default();
+                    let pending = write::write_output(out, &ctx, o, cfg.csv, &mut |b| r.add(o, b))?;
+                    Ok((pending, r))
+                })
+                .collect()
+        },
+        || totals::compute(&ins.table, &set.table, &m, &cl),
+    );
+    let totals = match totals {
+        Ok(t) => t,
+        Err(e) => {
+            for p in results.into_iter().flatten() {
+                write::discard(&p.0);
+            }
+            return Err(e);
+        }
     };
+    let summary = summary_json(
+        cfg, &ins, &set, &rejects, &m, &cl, &totals, &written, &warnings, ctx.scale,
+    );
     let mut pending = Vec::new();
     let mut again = verify::Rederived::default();
     let mut first_err = None;

@@ -191,7 +191,9 @@ pub fn validate(side: Side, batch: RawBatch) -> Chunk {
                 // can be missing, and no trimmed copy is needed.
                 if let (None, Some(RawCol::Text(a))) = (&text[ti - 1], text_cols[ti - 1]) {
                     if a.is_null(i) && field.required {
-                        chunk.rejects.push(fail(field.name, Reason::MissingField, None));
+                        chunk
+                            .rejects
+                            .push(fail(field.name, Reason::MissingField, None));
                         continue 'rows;
                     }
                     row_text.push(None);
