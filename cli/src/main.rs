@@ -21,6 +21,11 @@ fn main() -> ExitCode {
             eprintln!("sverka: {e}");
             ExitCode::from(e.exit_code() as u8)
         }
+        // The reader of our stdout went away (`sverka score ... | head`): like other
+        // command-line tools, stop quietly.
+        Err(p) if sverka_engine::load::panic_message(&p).contains("failed printing to stdout") => {
+            ExitCode::from(0)
+        }
         Err(p) => {
             eprintln!(
                 "sverka: internal error: {}; nothing was written. Please report this with the command you ran.",
