@@ -156,21 +156,32 @@ fn screen(o: &Outcome) -> String {
         }
     }
     if let Some(t) = s["totals"].as_object() {
+        let keys = [
+            "instructed_amount",
+            "settled_amount",
+            "unpaid_amount",
+            "unexpected_amount",
+        ];
+        let cell = |v: &Value, k: &str| v[k].as_str().unwrap_or("").to_string();
+        // Wide enough for the longest figure: 15-digit amounts summed over millions of rows.
+        let w = t
+            .values()
+            .flat_map(|v| keys.iter().map(move |k| cell(v, k).len()))
+            .max()
+            .unwrap_or(0)
+            .max(12)
+            + 2;
         out.push_str("  totals\n");
         out.push_str(&format!(
-            "    {:<5}{:>20}{:>20}{:>20}{:>20}\n",
+            "    {:<5}{:>w$}{:>w$}{:>w$}{:>w$}\n",
             "ccy", "instructed", "settled", "unpaid", "unexpected"
         ));
         for (ccy, v) in t {
-            let g = |k: &str| v[k].as_str().unwrap_or("").to_string();
-            out.push_str(&format!(
-                "    {:<5}{:>20}{:>20}{:>20}{:>20}\n",
-                ccy,
-                g("instructed_amount"),
-                g("settled_amount"),
-                g("unpaid_amount"),
-                g("unexpected_amount")
-            ));
+            out.push_str(&format!("    {ccy:<5}"));
+            for k in keys {
+                out.push_str(&format!("{:>w$}", cell(v, k)));
+            }
+            out.push('\n');
         }
     }
     line(&mut out, "files", o.written.join(", "));
