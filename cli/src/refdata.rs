@@ -40,7 +40,11 @@ pub fn score(a: ScoreArgs) -> Result<u8, Error> {
             serde_json::to_string_pretty(&report).map_err(|e| Error::Internal(e.to_string()))?
         );
     } else {
-        print!("{report}");
+        let text = report.to_string();
+        print!("{text}");
+        if !text.ends_with('\n') {
+            println!();
+        }
     }
     Ok(if report.full_agreement() { 0 } else { 1 })
 }

@@ -29,6 +29,14 @@ pub struct Rederived {
     pub rejected: [u64; 2],
 }
 
+/// The totals of a currency, without allocating a key for every row.
+fn cell<'a>(t: &'a mut ByCcy, code: &str) -> &'a mut Totals {
+    if !t.contains_key(code) {
+        t.insert(code.to_string(), Totals::default());
+    }
+    t.get_mut(code).expect("inserted above")
+}
+
 fn to_minor(v: i128, code: &str, scale: i8) -> i128 {
     let table = currency::table();
     let minor = table.minor_units(table.lookup(code).expect("output currency is known"));
@@ -59,7 +67,7 @@ impl Rederived {
                 );
                 for i in 0..b.num_rows() {
                     let code = ccy.value(i);
-                    let e = t.entry(code.to_string()).or_default();
+                    let e = cell(t, code);
                     let a = to_minor(amount.value(i), code, scale);
                     e.instructed_count += 1;
                     e.instructed_amount = e.instructed_amount.checked_add(a).ok_or_else(ov)?;
@@ -82,7 +90,7 @@ impl Rederived {
                 );
                 for i in 0..b.num_rows() {
                     let code = ccy.value(i);
-                    let e = t.entry(code.to_string()).or_default();
+                    let e = cell(t, code);
                     let a = to_minor(amount.value(i), code, scale);
                     e.fees = e
                         .fees
