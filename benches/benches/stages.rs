@@ -4,10 +4,11 @@
 //!
 //! `cargo bench -p sverka-benches` runs them all (a few minutes on two cores);
 //! `cargo bench -p sverka-benches -- match` runs the ones whose name contains `match`.
-//! Each stage is called as `pipeline::reconcile` calls it (sides loaded one after the
-//! other, the two sides de-duplicated concurrently, the three outputs written
-//! concurrently), so the figures add up to roughly what `sverka reconcile --timings`
-//! shows.
+//! Each stage runs with the parallelism `pipeline::reconcile` gives it (both sides
+//! loaded at once, as for any input under `CONCURRENT_LOAD_MAX_BYTES`; the two sides
+//! de-duplicated at once; the three outputs written at once). Stages the pipeline
+//! overlaps (matching beside the group flags, totals beside writing) are timed apart
+//! here, so the stage figures add up to somewhat more than `reconcile/parquet`.
 
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -19,7 +20,7 @@ use sverka_benches::{
     chunks, file_bytes, method_counts, unpaid_count, Dataset, Expected, Files, Staged, ROWS,
 };
 use sverka_engine::dedupe::dedupe;
-use sverka_engine::pipeline::Silent;
+use sverka_engine::pipeline::{Silent, CONCURRENT_LOAD_MAX_BYTES};
 use sverka_engine::schema::Side;
 use sverka_engine::table::Table;
 use sverka_engine::verify::Rederived;
@@ -125,8 +126,8 @@ fn parse(c: &mut Criterion, fx: &Fixture) {
     g.finish();
 }
 
-/// discover + read + validate of both sides, one after the other (as
-/// `pipeline::reconcile`; each side is parallel inside).
+/// discover + read + validate of both sides, at once or one after the other by input
+/// size, as `pipeline::reconcile` does.
 fn load_both(ins: &PathBuf, set: &PathBuf, e: &Expected) -> [Vec<validate::Chunk>; 2] {
     let side = |side: Side, path: &PathBuf| {
         let files = load::discover(side, std::slice::from_ref(path)).expect("discover");
@@ -140,7 +141,15 @@ fn load_both(ins: &PathBuf, set: &PathBuf, e: &Expected) -> [Vec<validate::Chunk
         assert_eq!(kept as u64, e.rows_in[i] - e.field_rejects[i]);
         chunks
     };
-    [side(Side::Instructions, ins), side(Side::Settlements, set)]
+    if file_bytes(ins) + file_bytes(set) <= CONCURRENT_LOAD_MAX_BYTES {
+        let (a, b) = rayon::join(
+            || side(Side::Instructions, ins),
+            || side(Side::Settlements, set),
+        );
+        [a, b]
+    } else {
+        [side(Side::Instructions, ins), side(Side::Settlements, set)]
+    }
 }
 
 fn load(c: &mut Criterion, fx: &Fixture) {
