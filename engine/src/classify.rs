@@ -264,20 +264,20 @@ pub fn group_flags(t: &Table, s: &Settings) -> Vec<u8> {
     let (rep, _) = group::group_first(&h, &|a, b| {
         v(acct, a) == v(acct, b) && v(prov, a) == v(prov, b)
     });
-    // Most accounts have one beneficiary: only groups where someone differs from the
-    // group's first row need a distinct count.
-    let differs: Vec<u32> = (0..n as u32)
-        .filter(|&i| v(ben, i) != v(ben, rep[i as usize]))
-        .collect();
-    let mut distinct = vec![1u32; n]; // indexed by group name
-    if !differs.is_empty() {
-        let mut multi = vec![false; n];
-        for &i in &differs {
+    // Most accounts have one beneficiary: a group counts 1 for its first row's beneficiary
+    // plus each other distinct beneficiary, and only groups where someone differs from
+    // the first row need that count.
+    let mut multi = vec![false; n];
+    for i in 0..n as u32 {
+        if v(ben, i) != v(ben, rep[i as usize]) {
             multi[rep[i as usize] as usize] = true;
         }
-        let rows: Vec<u32> = (0..n as u32)
-            .filter(|&i| multi[rep[i as usize] as usize])
-            .collect();
+    }
+    let mut distinct = vec![1u32; n]; // indexed by group name
+    let rows: Vec<u32> = (0..n as u32)
+        .filter(|&i| multi[rep[i as usize] as usize])
+        .collect();
+    if !rows.is_empty() {
         let h2: Vec<u64> = rows
             .iter()
             .map(|&i| group::hash((rep[i as usize], ben.value(i as usize))))
@@ -286,12 +286,10 @@ pub fn group_flags(t: &Table, s: &Settings) -> Vec<u8> {
             let (a, b) = (rows[a as usize], rows[b as usize]);
             rep[a as usize] == rep[b as usize] && v(ben, a) == v(ben, b)
         });
-        for &g in rows.iter().map(|&i| &rep[i as usize]) {
-            distinct[g as usize] = 0;
-        }
         for (k, &r2) in rep2.iter().enumerate() {
-            if r2 as usize == k {
-                distinct[rep[rows[k] as usize] as usize] += 1;
+            let (i, g) = (rows[k], rep[rows[k] as usize]);
+            if r2 as usize == k && v(ben, i) != v(ben, g) {
+                distinct[g as usize] += 1;
             }
         }
     }

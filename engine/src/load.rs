@@ -360,7 +360,6 @@ fn read_csv<T: Send>(
         .collect();
     let cols = resolve_columns(path, file.side, &names)?;
     let width = names.len();
-    let fields = file.side.fields();
 
     let mut batches: Vec<RawBatch> = Vec::new();
     let mut builders: Vec<TextBuilder> = cols.iter().map(|_| TextBuilder::default()).collect();
@@ -454,7 +453,6 @@ fn read_csv<T: Send>(
         batches.push(flush(&mut builders, &mut pre_rejects, &mut len, rows)?);
     }
     check_final_quote(path, &body[last_start as usize..], rows)?;
-    let _ = fields;
     let results = batches.into_par_iter().map(f).collect();
     Ok((results, rows))
 }
