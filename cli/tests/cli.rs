@@ -30,6 +30,16 @@ fn reconcile(ins: &Path, set: &Path, out: &Path, extra: &[&str]) -> Output {
         .unwrap()
 }
 
+/// Reconciles a golden case's `instructions.csv` and `settlements.csv`.
+fn run_case(case: &Path, out: &Path, extra: &[&str]) -> Output {
+    reconcile(
+        &case.join("instructions.csv"),
+        &case.join("settlements.csv"),
+        out,
+        extra,
+    )
+}
+
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -53,12 +63,7 @@ fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
 fn reconciles_and_prints_the_closing_screen() {
     let c = case(CASE);
     let out = tempfile::tempdir().unwrap();
-    let o = reconcile(
-        &c.join("instructions.csv"),
-        &c.join("settlements.csv"),
-        out.path(),
-        &["--csv"],
-    );
+    let o = run_case(&c, out.path(), &["--csv"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let screen = text(&o.stdout);
     for needle in ["instructions", "status", "flags", "totals", "UZS", "files"] {
@@ -83,24 +88,14 @@ fn reconciles_and_prints_the_closing_screen() {
 fn json_and_quiet() {
     let c = case(CASE);
     let out = tempfile::tempdir().unwrap();
-    let o = reconcile(
-        &c.join("instructions.csv"),
-        &c.join("settlements.csv"),
-        out.path(),
-        &["--json"],
-    );
+    let o = run_case(&c, out.path(), &["--json"]);
     assert_eq!(o.status.code(), Some(0));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let on_disk: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.path().join("summary.json")).unwrap())
             .unwrap();
     assert_eq!(v, on_disk);
-    let o = reconcile(
-        &c.join("instructions.csv"),
-        &c.join("settlements.csv"),
-        out.path(),
-        &["--quiet"],
-    );
+    let o = run_case(&c, out.path(), &["--quiet"]);
     assert_eq!(o.status.code(), Some(0));
     assert!(o.stdout.is_empty() && o.stderr.is_empty());
 }
@@ -109,28 +104,13 @@ fn json_and_quiet() {
 fn fail_on_gives_exit_3_with_outputs_written() {
     let c = case("036-status-unpaid");
     let out = tempfile::tempdir().unwrap();
-    let o = reconcile(
-        &c.join("instructions.csv"),
-        &c.join("settlements.csv"),
-        out.path(),
-        &["--fail-on", "DOUBLE_PAID,UNPAID"],
-    );
+    let o = run_case(&c, out.path(), &["--fail-on", "DOUBLE_PAID,UNPAID"]);
     assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));
     assert!(text(&o.stderr).contains("UNPAID"));
     assert!(out.path().join("summary.json").exists());
-    let o = reconcile(
-        &c.join("instructions.csv"),
-        &c.join("settlements.csv"),
-        out.path(),
-        &["--fail-on", "DOUBLE_PAID"],
-    );
+    let o = run_case(&c, out.path(), &["--fail-on", "DOUBLE_PAID"]);
     assert_eq!(o.status.code(), Some(0));
-    let o = reconcile(
-        &c.join("instructions.csv"),
-        &c.join("settlements.csv"),
-        out.path(),
-        &["--fail-on", "PAYED"],
-    );
+    let o = run_case(&c, out.path(), &["--fail-on", "PAYED"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("PAYED"));
 }
@@ -139,12 +119,7 @@ fn fail_on_gives_exit_3_with_outputs_written() {
 fn bad_input_is_exit_2_and_leaves_earlier_outputs_untouched() {
     let c = case(CASE);
     let out = tempfile::tempdir().unwrap();
-    let o = reconcile(
-        &c.join("instructions.csv"),
-        &c.join("settlements.csv"),
-        out.path(),
-        &["--csv"],
-    );
+    let o = run_case(&c, out.path(), &["--csv"]);
     assert_eq!(o.status.code(), Some(0));
     let before = snapshot(out.path());
 
@@ -192,12 +167,7 @@ fn bad_arguments_are_exit_2() {
         &["--threads", "0"],
         &["--late-days", "-1"],
     ] {
-        let o = reconcile(
-            &c.join("instructions.csv"),
-            &c.join("settlements.csv"),
-            out.path(),
-            extra,
-        );
+        let o = run_case(&c, out.path(), extra);
         assert_eq!(o.status.code(), Some(2), "{extra:?}");
     }
 }
@@ -207,12 +177,7 @@ fn outputs_are_byte_identical_for_any_thread_count() {
     let c = case(CASE);
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     for (dir, t) in [(&a, "1"), (&b, "2")] {
-        let o = reconcile(
-            &c.join("instructions.csv"),
-            &c.join("settlements.csv"),
-            dir.path(),
-            &["--csv", "--threads", t],
-        );
+        let o = run_case(&c, dir.path(), &["--csv", "--threads", t]);
         assert_eq!(o.status.code(), Some(0));
     }
     assert_eq!(snapshot(a.path()), snapshot(b.path()));
@@ -251,6 +216,17 @@ fn csv_copies_are_safe_for_spreadsheets() {
         text(&o.stderr).contains("no data rows"),
         "empty settlement file warns"
     );
+}
+
+/// `sverka score` of a results folder against the demo's ground truth.
+fn score_demo(results: &Path) -> Output {
+    bin()
+        .args(["score", "--truth"])
+        .arg(demo().join("truth"))
+        .arg("--results")
+        .arg(results)
+        .output()
+        .unwrap()
 }
 
 fn demo() -> PathBuf {
@@ -302,13 +278,7 @@ fn demo_covers_every_finding_and_scores_full_agreement() {
                 .unwrap_or(0);
         assert!(n > 0, "reject reason {r}");
     }
-    let o = bin()
-        .args(["score", "--truth"])
-        .arg(demo().join("truth"))
-        .arg("--results")
-        .arg(out.path())
-        .output()
-        .unwrap();
+    let o = score_demo(out.path());
     assert_eq!(
         o.status.code(),
         Some(0),
@@ -329,13 +299,7 @@ fn score_catches_a_tampered_result() {
         &["--quiet", "--late-days", "0"],
     );
     assert_eq!(o.status.code(), Some(0));
-    let o = bin()
-        .args(["score", "--truth"])
-        .arg(demo().join("truth"))
-        .arg("--results")
-        .arg(out.path())
-        .output()
-        .unwrap();
+    let o = score_demo(out.path());
     assert_eq!(
         o.status.code(),
         Some(1),
