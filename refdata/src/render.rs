@@ -229,7 +229,7 @@ fn push_bad_amount(
                 buf.extend(&digits[1..]);
             } else {
                 for (k, d) in digits.iter().enumerate() {
-                    if k > 0 && (digits.len() - k).is_multiple_of(3) {
+                    if k > 0 && (digits.len() - k) % 3 == 0 {
                         buf.push_str(sep);
                     }
                     buf.push(*d);
@@ -283,7 +283,7 @@ fn push_bad_amount(
             buf.push_str(&canon);
         }
         BadAmount::WithCode => {
-            if variant.is_multiple_of(2) {
+            if variant % 2 == 0 {
                 buf.push_str(&canon);
                 buf.push(' ');
                 buf.push_str(code);
@@ -293,11 +293,7 @@ fn push_bad_amount(
             }
         }
         BadAmount::NonAscii => {
-            let base = if variant.is_multiple_of(2) {
-                0x0660
-            } else {
-                0xFF10
-            };
+            let base = if variant % 2 == 0 { 0x0660 } else { 0xFF10 };
             for c in canon.chars() {
                 match c.to_digit(10) {
                     Some(d) => buf.push(char::from_u32(base + d).expect("digit code point")),
@@ -436,7 +432,7 @@ pub(crate) fn render_instruction(r: &IRow, out: &mut RowText) {
     match r.defect {
         D::None | D::DuplicateId => {}
         D::MissingId => {
-            if v.is_multiple_of(2) {
+            if v % 2 == 0 {
                 out.set_null(0)
             } else {
                 out.set(0, "")
@@ -445,7 +441,7 @@ pub(crate) fn render_instruction(r: &IRow, out: &mut RowText) {
         D::MissingBeneficiary => out.set_null(1),
         D::MissingAccount => out.set(5, ["  ", "\t", " \t "][usize::from(v % 3)]),
         D::MissingCurrency => {
-            if v.is_multiple_of(2) {
+            if v % 2 == 0 {
                 out.set_null(7)
             } else {
                 out.set(7, "")
@@ -554,7 +550,7 @@ pub(crate) fn render_settlement(r: &SRow, out: &mut RowText) {
     match r.fee {
         Some(f) => push_amount(&mut out.cols[5], f.into(), scale),
         // Some providers leave the cell empty, others null (same thing in CSV).
-        None if r.provider.is_multiple_of(2) => out.null[5] = true,
+        None if r.provider % 2 == 0 => out.null[5] = true,
         None => {}
     }
     out.cols[6].push_str(code);
@@ -581,35 +577,35 @@ pub(crate) fn render_settlement(r: &SRow, out: &mut RowText) {
         D::None | D::DuplicateRef | D::ReusedRef => {}
         D::MissingProvider => out.set(0, ""),
         D::MissingRef => {
-            if v.is_multiple_of(2) {
+            if v % 2 == 0 {
                 out.set_null(1)
             } else {
                 out.set(1, " ")
             }
         }
         D::MissingAccount => {
-            if v.is_multiple_of(2) {
+            if v % 2 == 0 {
                 out.set_null(3)
             } else {
                 out.set(3, "  ")
             }
         }
         D::MissingAmount => {
-            if v.is_multiple_of(2) {
+            if v % 2 == 0 {
                 out.set_null(4)
             } else {
                 out.set(4, "")
             }
         }
         D::MissingStatus => {
-            if v.is_multiple_of(2) {
+            if v % 2 == 0 {
                 out.set_null(7)
             } else {
                 out.set(7, "  ")
             }
         }
         D::MissingValueDate => {
-            if v.is_multiple_of(2) {
+            if v % 2 == 0 {
                 out.set_null(8)
             } else {
                 out.set(8, "")
