@@ -1,8 +1,10 @@
 //! Instruction status and flags (CONTRACT.md section 4). Pure.
 
+use hashbrown::HashMap;
 use rayon::prelude::*;
 
 use crate::config::Settings;
+use crate::currency::Ccy;
 use crate::group;
 use crate::matching::{Matches, Method, NO_MATCH};
 use crate::schema::{ins, set, SettleStatus};
@@ -127,6 +129,7 @@ pub fn classify(
     let mut paid = vec![0i128; n];
     let mut count = vec![0u32; n];
     let mut flags = group;
+    let prov = Providers::new(ins_t, set_t);
     const CH: usize = 16 * 1024;
     status
         .par_chunks_mut(CH)
@@ -138,7 +141,7 @@ pub fn classify(
             for j in 0..st.len() {
                 let i = c * CH + j;
                 let sets = &list[start[i] as usize..start[i + 1] as usize];
-                let r = classify_one(ins_t, set_t, m, s, i, sets);
+                let r = classify_one(ins_t, set_t, &prov, m, s, i, sets);
                 st[j] = r.0 as u8;
                 pd[j] = r.1;
                 ct[j] = sets.len() as u32;
@@ -153,9 +156,36 @@ pub fn classify(
     }
 }
 
+/// Provider codes of both sides in the instructions' code space.
+struct Providers<'a> {
+    ins: &'a [u32],
+    set: &'a [u32],
+    set_to_ins: Vec<u32>,
+}
+
+impl<'a> Providers<'a> {
+    fn new(ins_t: &'a Table, set_t: &'a Table) -> Providers<'a> {
+        Providers {
+            ins: ins_t.codes(ins::PROVIDER),
+            set: set_t.codes(set::PROVIDER),
+            set_to_ins: crate::table::translate_codes(
+                &set_t.text[set::PROVIDER],
+                &ins_t.text[ins::PROVIDER],
+            ),
+        }
+    }
+
+    #[inline]
+    fn same(&self, i: usize, sj: usize) -> bool {
+        self.set_to_ins[self.set[sj] as usize] == self.ins[i]
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn classify_one(
     ins_t: &Table,
     set_t: &Table,
+    prov: &Providers,
     m: &Matches,
     s: &Settings,
     i: usize,
@@ -193,7 +223,7 @@ fn classify_one(
             }
             SettleStatus::Failed => {}
         }
-        if set_t.str(set::PROVIDER, sj) != ins_t.str(ins::PROVIDER, i) {
+        if !prov.same(i, sj) {
             flags |= flag::PROVIDER_MISMATCH;
         }
         if m.method[sj] == Method::Fallback as u8 {
@@ -231,23 +261,22 @@ pub fn group_flags(t: &Table, s: &Settings) -> Vec<u8> {
     if n == 0 {
         return flags;
     }
-    let (ben, prog, cyc, prov, acct) = (
-        &t.text[ins::BENEFICIARY],
-        &t.text[ins::PROGRAM],
-        &t.text[ins::CYCLE],
-        &t.text[ins::PROVIDER],
-        &t.text[ins::ACCOUNT],
+    let ben = t.text[ins::BENEFICIARY].plain();
+    let acct = t.text[ins::ACCOUNT].plain();
+    let (prog, cyc, prov) = (
+        t.codes(ins::PROGRAM),
+        t.codes(ins::CYCLE),
+        t.codes(ins::PROVIDER),
     );
     fn v(a: &arrow_array::StringArray, i: u32) -> &str {
         a.value(i as usize)
     }
+    let (p, c) = (|i: u32| prog[i as usize], |i: u32| cyc[i as usize]);
 
     // DUPLICATE_BENEFICIARY: (beneficiary_id, program, cycle) held by two or more.
-    let h = group::hashes(n, &|i| {
-        group::hash((ben.value(i), prog.value(i), cyc.value(i)))
-    });
+    let h = group::hashes(n, &|i| group::hash((ben.value(i), prog[i], cyc[i])));
     let (rep, _) = group::group_first(&h, &|a, b| {
-        v(ben, a) == v(ben, b) && v(prog, a) == v(prog, b) && v(cyc, a) == v(cyc, b)
+        p(a) == p(b) && c(a) == c(b) && v(ben, a) == v(ben, b)
     });
     let mut size = vec![0u32; n];
     for &r in &rep {
@@ -260,9 +289,9 @@ pub fn group_flags(t: &Table, s: &Settings) -> Vec<u8> {
     }
 
     // SHARED_ACCOUNT: (provider, account) naming >= shared_account_min distinct beneficiaries.
-    let h = group::hashes(n, &|i| group::hash((prov.value(i), acct.value(i))));
+    let h = group::hashes(n, &|i| group::hash((prov[i], acct.value(i))));
     let (rep, _) = group::group_first(&h, &|a, b| {
-        v(acct, a) == v(acct, b) && v(prov, a) == v(prov, b)
+        prov[a as usize] == prov[b as usize] && v(acct, a) == v(acct, b)
     });
     // Most accounts have one beneficiary: a group counts 1 for its first row's beneficiary
     // plus each other distinct beneficiary, and only groups where someone differs from
@@ -300,22 +329,20 @@ pub fn group_flags(t: &Table, s: &Settings) -> Vec<u8> {
     }
 
     // AMOUNT_OUTLIER: amount > factor x lower median of its (program, cycle, currency).
-    let h = group::hashes(n, &|i| {
-        group::hash((prog.value(i), cyc.value(i), t.currency[i]))
-    });
-    let (rep, _) = group::group_first(&h, &|a, b| {
-        t.currency[a as usize] == t.currency[b as usize]
-            && v(prog, a) == v(prog, b)
-            && v(cyc, a) == v(cyc, b)
-    });
-    let mut dense = vec![u32::MAX; n];
+    // Groups are numbered densely by first appearance; codes make the key small.
+    let mut dense: HashMap<(u32, u32, Ccy), u32> = HashMap::new();
     let mut groups: Vec<Vec<i128>> = Vec::new();
-    for (i, &r) in rep.iter().enumerate() {
-        if dense[r as usize] == u32::MAX {
-            dense[r as usize] = groups.len() as u32;
+    let mut group_of = Vec::with_capacity(n);
+    for i in 0..n {
+        let next = groups.len() as u32;
+        let g = *dense
+            .entry((prog[i], cyc[i], t.currency[i]))
+            .or_insert(next);
+        if g == next {
             groups.push(Vec::new());
         }
-        groups[dense[r as usize] as usize].push(t.amounts[0][i]);
+        groups[g as usize].push(t.amounts[0][i]);
+        group_of.push(g);
     }
     let medians: Vec<i128> = groups
         .into_par_iter()
@@ -325,7 +352,7 @@ pub fn group_flags(t: &Table, s: &Settings) -> Vec<u8> {
         })
         .collect();
     for (i, f) in flags.iter_mut().enumerate() {
-        let med = medians[dense[rep[i] as usize] as usize];
+        let med = medians[group_of[i] as usize];
         if s.outlier_factor.exceeded(t.amounts[0][i], med) {
             *f |= flag::AMOUNT_OUTLIER;
         }

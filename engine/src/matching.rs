@@ -56,7 +56,7 @@ pub fn match_all(ins_t: &Table, ins_index: &Index, set_t: &Table, fallback_days:
     let n = set_t.len();
     let mut instruction = vec![NO_MATCH; n];
     let mut method = vec![Method::None as u8; n];
-    let ids = &ins_t.text[ins::ID];
+    let ids = ins_t.text[ins::ID].plain();
     // 1. Reference match: probe the instruction-id index built during de-duplication.
     instruction
         .par_chunks_mut(64 * 1024)
@@ -98,9 +98,11 @@ pub fn match_all(ins_t: &Table, ins_index: &Index, set_t: &Table, fallback_days:
     }
 }
 
-fn fallback_key_hash(t: &Table, provider: usize, account: usize, amount: usize, i: usize) -> u64 {
+/// The fallback key's hash; `provider` is the row's provider code in the instructions'
+/// code space (a settlement provider no instruction has gets `u32::MAX`, equal to none).
+fn fallback_key_hash(t: &Table, provider: u32, account: usize, amount: usize, i: usize) -> u64 {
     group::hash((
-        t.str(provider, i),
+        provider,
         t.str(account, i),
         t.currency[i],
         t.amounts[amount][i],
@@ -125,27 +127,41 @@ fn fallback(
     if ins_rows.is_empty() || set_rows.is_empty() {
         return;
     }
+    let ins_prov = ins_t.codes(ins::PROVIDER);
+    let set_to_ins =
+        crate::table::translate_codes(&set_t.text[set::PROVIDER], &ins_t.text[ins::PROVIDER]);
+    let set_prov: Vec<u32> = set_t
+        .codes(set::PROVIDER)
+        .iter()
+        .map(|&c| set_to_ins[c as usize])
+        .collect();
     let ins_h: Vec<u64> = ins_rows
         .par_iter()
-        .map(|&i| fallback_key_hash(ins_t, ins::PROVIDER, ins::ACCOUNT, 0, i as usize))
+        .map(|&i| {
+            let i = i as usize;
+            fallback_key_hash(ins_t, ins_prov[i], ins::ACCOUNT, 0, i)
+        })
         .collect();
     let set_h: Vec<u64> = set_rows
         .par_iter()
-        .map(|&s| fallback_key_hash(set_t, set::PROVIDER, set::ACCOUNT, set::AMOUNT, s as usize))
+        .map(|&s| {
+            let s = s as usize;
+            fallback_key_hash(set_t, set_prov[s], set::ACCOUNT, set::AMOUNT, s)
+        })
         .collect();
     let parts = group::partitions();
     let part = |h: u64| ((h >> 40) as usize) % parts;
     let same_key = |i: usize, s: usize| {
         ins_t.amounts[0][i] == set_t.amounts[set::AMOUNT][s]
             && ins_t.currency[i] == set_t.currency[s]
+            && ins_prov[i] == set_prov[s]
             && ins_t.str(ins::ACCOUNT, i) == set_t.str(set::ACCOUNT, s)
-            && ins_t.str(ins::PROVIDER, i) == set_t.str(set::PROVIDER, s)
     };
     let same_ins_key = |a: usize, b: usize| {
         ins_t.amounts[0][a] == ins_t.amounts[0][b]
             && ins_t.currency[a] == ins_t.currency[b]
+            && ins_prov[a] == ins_prov[b]
             && ins_t.str(ins::ACCOUNT, a) == ins_t.str(ins::ACCOUNT, b)
-            && ins_t.str(ins::PROVIDER, a) == ins_t.str(ins::PROVIDER, b)
     };
     // Per partition: (settlement row, candidate count, the candidate when exactly one),
     // and (instruction row, candidate count) for instructions with candidates.

@@ -2,16 +2,125 @@
 
 use arrow_array::{Array, StringArray};
 use arrow_buffer::{BooleanBufferBuilder, Buffer, OffsetBuffer, ScalarBuffer};
+use hashbrown::HashMap;
+use rayon::prelude::*;
 
 use crate::currency::Ccy;
 use crate::error::{Error, Result};
 use crate::schema::{Reject, Side};
 use crate::validate::Chunk;
 
+/// A text column of a table.
+#[derive(Debug)]
+pub enum TextCol {
+    Plain(StringArray),
+    /// A low-cardinality required column (programme, cycle, provider): one code per row
+    /// into `values`, codes numbered in order of first appearance in input order, so that
+    /// grouping and comparing are integer operations and each distinct text is stored once.
+    Dict {
+        codes: Vec<u32>,
+        values: StringArray,
+    },
+}
+
+impl TextCol {
+    #[inline]
+    pub fn value(&self, i: usize) -> &str {
+        match self {
+            TextCol::Plain(a) => a.value(i),
+            TextCol::Dict { codes, values } => values.value(codes[i] as usize),
+        }
+    }
+
+    #[inline]
+    pub fn is_null(&self, i: usize) -> bool {
+        match self {
+            TextCol::Plain(a) => a.is_null(i),
+            TextCol::Dict { .. } => false,
+        }
+    }
+
+    /// The codes of a dictionary column (an engine invariant: see [`dict_columns`]).
+    pub fn codes(&self) -> &[u32] {
+        match self {
+            TextCol::Dict { codes, .. } => codes,
+            TextCol::Plain(_) => unreachable!("not a dictionary column"),
+        }
+    }
+
+    /// The distinct values of a dictionary column, indexed by code.
+    pub fn dict_values(&self) -> &StringArray {
+        match self {
+            TextCol::Dict { values, .. } => values,
+            TextCol::Plain(_) => unreachable!("not a dictionary column"),
+        }
+    }
+
+    /// The values of a plain column.
+    pub fn plain(&self) -> &StringArray {
+        match self {
+            TextCol::Plain(a) => a,
+            TextCol::Dict { .. } => unreachable!("not a plain column"),
+        }
+    }
+
+    /// Rows `r` as a plain text array (dictionary columns are expanded).
+    pub fn slice_plain(&self, start: usize, len: usize) -> StringArray {
+        match self {
+            TextCol::Plain(a) => a.slice(start, len),
+            TextCol::Dict { codes, values } => {
+                let codes = &codes[start..start + len];
+                let bytes: usize = codes
+                    .iter()
+                    .map(|&c| values.value_length(c as usize) as usize)
+                    .sum();
+                let mut data = Vec::with_capacity(bytes);
+                let mut offsets = Vec::with_capacity(len + 1);
+                offsets.push(0i32);
+                for &c in codes {
+                    data.extend_from_slice(values.value(c as usize).as_bytes());
+                    offsets.push(data.len() as i32);
+                }
+                // Offsets are monotone and each value is a whole UTF-8 string of `values`;
+                // the total is below 2 GiB because output slices are 1M rows.
+                StringArray::try_new(
+                    OffsetBuffer::new(ScalarBuffer::from(offsets)),
+                    Buffer::from_vec(data),
+                    None,
+                )
+                .expect("concatenated UTF-8 values")
+            }
+        }
+    }
+}
+
+/// The text columns (positions among a side's text fields) kept as dictionaries. All are
+/// required fields, so a dictionary column has no nulls.
+pub fn dict_columns(side: Side) -> &'static [usize] {
+    use crate::schema::{ins, set};
+    match side {
+        Side::Instructions => &[ins::PROGRAM, ins::CYCLE, ins::PROVIDER],
+        Side::Settlements => &[set::PROVIDER],
+    }
+}
+
+/// For each code of `from`'s dictionary, the code of the same text in `to`'s dictionary
+/// (`u32::MAX` when `to` lacks it): compares a column across two tables by code.
+pub fn translate_codes(from: &TextCol, to: &TextCol) -> Vec<u32> {
+    let to_values = to.dict_values();
+    let map: HashMap<&str, u32> = (0..to_values.len())
+        .map(|c| (to_values.value(c), c as u32))
+        .collect();
+    let from_values = from.dict_values();
+    (0..from_values.len())
+        .map(|c| map.get(from_values.value(c)).copied().unwrap_or(u32::MAX))
+        .collect()
+}
+
 #[derive(Debug)]
 pub struct Table {
     pub side: Side,
-    pub text: Vec<StringArray>,
+    pub text: Vec<TextCol>,
     pub amounts: Vec<Vec<i128>>,
     pub currency: Vec<Ccy>,
     pub date: Vec<i32>,
@@ -39,6 +148,12 @@ impl Table {
     pub fn opt_str(&self, col: usize, i: usize) -> Option<&str> {
         let a = &self.text[col];
         (!a.is_null(i)).then(|| a.value(i))
+    }
+
+    /// The codes of a dictionary text column.
+    #[inline]
+    pub fn codes(&self, col: usize) -> &[u32] {
+        self.text[col].codes()
     }
 
     /// Joins the chunks of a side, keeping the rows where `keep` (indexed over all the
@@ -75,7 +190,11 @@ impl Table {
                 .iter_mut()
                 .map(|ch| std::mem::replace(&mut ch.text[c], StringArray::new_null(0)))
                 .collect();
-            text.push(join_text(side, &parts, n_kept, &kept)?);
+            text.push(if dict_columns(side).contains(&c) {
+                join_dict(&parts, n_kept, &kept)
+            } else {
+                TextCol::Plain(join_text(side, &parts, n_kept, &kept)?)
+            });
         }
         fn gather<T: Copy>(
             chunks: &[Chunk],
@@ -121,6 +240,60 @@ impl Table {
             rejects,
             rows_in,
         ))
+    }
+}
+
+/// Dictionary-codes a required text column over its parts, keeping the rows
+/// `kept(part, row)` says. Each part is coded on its own (in parallel), then the parts'
+/// small dictionaries are merged in part order, so codes follow first appearance in input
+/// order whatever the thread count.
+fn join_dict(
+    parts: &[StringArray],
+    n: usize,
+    kept: &(dyn Fn(usize, usize) -> bool + Sync),
+) -> TextCol {
+    let local: Vec<(Vec<u32>, Vec<u32>)> = parts
+        .par_iter()
+        .enumerate()
+        .map(|(pi, p)| {
+            // (codes of the kept rows, the row that first holds each local code)
+            let mut map: HashMap<&str, u32> = HashMap::new();
+            let mut firsts = Vec::new();
+            let mut codes = Vec::with_capacity(p.len());
+            for j in 0..p.len() {
+                if !kept(pi, j) {
+                    continue;
+                }
+                let v = p.value(j);
+                let next = firsts.len() as u32;
+                let c = *map.entry(v).or_insert_with(|| {
+                    firsts.push(j as u32);
+                    next
+                });
+                codes.push(c);
+            }
+            (codes, firsts)
+        })
+        .collect();
+    let mut global: HashMap<&str, u32> = HashMap::new();
+    let mut values: Vec<&str> = Vec::new();
+    let mut codes = Vec::with_capacity(n);
+    for (pi, (local_codes, firsts)) in local.iter().enumerate() {
+        let remap: Vec<u32> = firsts
+            .iter()
+            .map(|&j| {
+                let v = parts[pi].value(j as usize);
+                *global.entry(v).or_insert_with(|| {
+                    values.push(v);
+                    values.len() as u32 - 1
+                })
+            })
+            .collect();
+        codes.extend(local_codes.iter().map(|&c| remap[c as usize]));
+    }
+    TextCol::Dict {
+        codes,
+        values: StringArray::from(values),
     }
 }
 
@@ -186,4 +359,39 @@ fn join_text(
         nulls,
     )
     .map_err(|e| Error::Internal(format!("joining text: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dictionary_codes_follow_first_kept_appearance_across_parts() {
+        let parts = [
+            StringArray::from(vec!["B", "DROPPED", "A"]),
+            StringArray::from(vec!["A", "C", "B"]),
+        ];
+        let keep = [true, false, true, true, true, true];
+        let col = join_dict(&parts, 5, &|p, j| keep[p * 3 + j]);
+        assert_eq!(col.codes(), &[0, 1, 1, 2, 0]);
+        let values = col.dict_values();
+        let names: Vec<&str> = (0..values.len()).map(|c| values.value(c)).collect();
+        assert_eq!(
+            names,
+            ["B", "A", "C"],
+            "a value only in dropped rows gets no code"
+        );
+        let expanded = col.slice_plain(1, 3);
+        assert_eq!(
+            expanded.iter().flatten().collect::<Vec<_>>(),
+            ["A", "A", "C"]
+        );
+    }
+
+    #[test]
+    fn codes_translate_between_dictionaries() {
+        let a = join_dict(&[StringArray::from(vec!["X", "Y", "Z"])], 3, &|_, _| true);
+        let b = join_dict(&[StringArray::from(vec!["Z", "X"])], 2, &|_, _| true);
+        assert_eq!(translate_codes(&a, &b), [1, u32::MAX, 0]);
+    }
 }

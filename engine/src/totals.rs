@@ -10,11 +10,11 @@ use rayon::prelude::*;
 use crate::classify::{Classes, Status};
 use crate::currency::{self, Ccy};
 use crate::error::{Error, Result};
-use crate::group;
 use crate::matching::{Matches, Method, NO_MATCH};
 use crate::money::minor_string;
 use crate::schema::{ins, set, SettleStatus};
 use crate::table::Table;
+use arrow_array::Array;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Totals {
@@ -116,25 +116,16 @@ struct Groups {
     names: Vec<String>,
 }
 
-/// Groups a text column by value; ids in order of first appearance.
+/// Groups a dictionary text column by value: its codes already number the values densely
+/// in order of first appearance.
 fn groups(t: &Table, col: usize) -> Groups {
-    let a = &t.text[col];
-    let h = group::hashes(t.len(), &|i| group::hash(a.value(i)));
-    let rep = group::group_first(&h, &|x, y| a.value(x as usize) == a.value(y as usize)).0;
-    let mut dense = vec![u32::MAX; t.len()];
-    let mut names = Vec::new();
-    let ids = rep
-        .iter()
-        .map(|&r| {
-            let d = &mut dense[r as usize];
-            if *d == u32::MAX {
-                *d = names.len() as u32;
-                names.push(a.value(r as usize).to_string());
-            }
-            *d
-        })
-        .collect();
-    Groups { ids, names }
+    let values = t.text[col].dict_values();
+    Groups {
+        ids: t.codes(col).to_vec(),
+        names: (0..values.len())
+            .map(|c| values.value(c).to_string())
+            .collect(),
+    }
 }
 
 /// Most (group, currency) cells summed in a flat array per chunk; more go to a map.

@@ -185,7 +185,7 @@ impl<'a> Ctx<'a> {
     }
 
     fn text(t: &Table, c: usize, r: &Range<usize>) -> ArrayRef {
-        Arc::new(t.text[c].slice(r.start, r.len()))
+        Arc::new(t.text[c].slice_plain(r.start, r.len()))
     }
 
     pub fn instructions(&self, r: Range<usize>) -> Result<RecordBatch> {
@@ -242,7 +242,7 @@ impl<'a> Ctx<'a> {
     }
 
     pub fn settlements(&self, r: Range<usize>) -> Result<RecordBatch> {
-        let (t, m, ids) = (self.set_t, self.m, &self.ins_t.text[ins::ID]);
+        let (t, m, ids) = (self.set_t, self.m, self.ins_t.text[ins::ID].plain());
         let ccy = &t.currency[r.clone()];
         let sc = &self.set_schema;
         RecordBatch::try_new(
