@@ -2,6 +2,7 @@
 //! code and prints the error once (STYLE.md 1).
 
 mod args;
+mod memory;
 mod reconcile;
 mod refdata;
 

@@ -53,6 +53,9 @@ pub fn run(a: ReconcileArgs) -> Result<u8, Error> {
             outlier_factor: Factor::parse(&a.outlier_factor)?,
         },
     };
+    if sverka_engine::pipeline::is_large(&cfg) {
+        crate::memory::return_freed_memory_promptly();
+    }
     let show = !a.quiet && !a.json;
     let outcome = if show && std::io::stderr().is_terminal() {
         let bar = ProgressBar::new_spinner();

@@ -82,6 +82,40 @@ struct Side_ {
     index: crate::group::Index,
 }
 
+/// Whether the run's inputs exceed [`CONCURRENT_LOAD_MAX_BYTES`]: the sides are then
+/// loaded one after the other, and a caller may trade some speed for memory (the CLI makes
+/// the allocator return freed buffers to the system at once). Inputs that cannot be found
+/// count as small; the run itself reports them.
+pub fn is_large(cfg: &ReconcileConfig) -> bool {
+    let files = |side, paths| load::discover(side, paths).unwrap_or_default();
+    input_bytes(
+        &files(Side::Instructions, &cfg.instructions),
+        &files(Side::Settlements, &cfg.settlements),
+    ) > CONCURRENT_LOAD_MAX_BYTES
+}
+
+fn input_bytes(a: &[InputFile], b: &[InputFile]) -> u64 {
+    a.iter()
+        .chain(b)
+        .map(|f| std::fs::metadata(&f.path).map_or(0, |m| m.len()))
+        .sum()
+}
+
+/// With `SVERKA_TRACE_MEMORY` set, prints the resident and peak memory at a stage
+/// (Linux; BENCHMARKS.md uses it to find where memory goes).
+pub fn trace_rss(what: &str) {
+    if std::env::var_os("SVERKA_TRACE_MEMORY").is_some() {
+        let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let f = |k: &str| {
+            s.lines()
+                .find(|l| l.starts_with(k))
+                .unwrap_or("")
+                .to_string()
+        };
+        eprintln!("memory at {what}: {} {}", f("VmRSS"), f("VmHWM"));
+    }
+}
+
 fn load_side(
     side: Side,
     files: Vec<InputFile>,
@@ -92,9 +126,13 @@ fn load_side(
         progress.rows(c.rows_in as u64);
         c
     };
+    trace_rss("load start");
     let (chunks, stats) = load::read_side(&files, &validate)?;
+    trace_rss("read+validate");
     let d = dedupe(side, &chunks);
+    trace_rss("dedupe");
     let (table, mut rejects, rows_in) = Table::from_chunks(side, chunks, d.keep.as_deref())?;
+    trace_rss("table");
     rejects.extend(d.rejects);
     // Origins serve only the rejects, all made by now.
     let mut table = table;
@@ -143,12 +181,7 @@ pub fn reconcile(cfg: &ReconcileConfig, progress: &dyn Progress) -> Result<Outco
     // Small inputs load both sides at once (each side has serial phases the other's work
     // fills); large ones one side after the other, so that the peak holds one side's
     // decoded batches, not both (BENCHMARKS.md: -0.8 GB at 10M rows).
-    let input_bytes: u64 = ins_files
-        .iter()
-        .chain(&set_files)
-        .map(|f| std::fs::metadata(&f.path).map_or(0, |m| m.len()))
-        .sum();
-    let (a, b) = if input_bytes <= CONCURRENT_LOAD_MAX_BYTES {
+    let (a, b) = if input_bytes(&ins_files, &set_files) <= CONCURRENT_LOAD_MAX_BYTES {
         rayon::join(
             || load_side(Side::Instructions, ins_files, progress),
             || load_side(Side::Settlements, set_files, progress),
@@ -166,6 +199,18 @@ pub fn reconcile(cfg: &ReconcileConfig, progress: &dyn Progress) -> Result<Outco
     rejects.extend(set_rejects);
     rejects.sort_unstable_by_key(|r| (r.side, r.file, r.row));
     clock.lap("load+dedupe");
+    if std::env::var_os("SVERKA_TRACE_MEMORY").is_some() {
+        for t in [&ins.table, &set.table] {
+            let v = t.heap_bytes();
+            let total: usize = v.iter().map(|x| x.1).sum();
+            let cols: Vec<String> = v.iter().map(|(n, b)| format!("{n}={}M", b >> 20)).collect();
+            eprintln!(
+                "memory {} table: {} MB {cols:?}",
+                t.side.as_str(),
+                total >> 20
+            );
+        }
+    }
 
     progress.stage("matching");
     // Matching and the group flags (which need no matches) run side by side.
@@ -181,8 +226,10 @@ pub fn reconcile(cfg: &ReconcileConfig, progress: &dyn Progress) -> Result<Outco
         || classify::group_flags(&ins.table, &cfg.settings),
     );
     clock.lap("match");
+    trace_rss("match");
     let cl = classify::classify(&ins.table, &set.table, &m, &cfg.settings, group);
     clock.lap("classify");
+    trace_rss("classify");
 
     progress.stage("writing");
     let files = [display_paths(&ins.files), display_paths(&set.files)];
@@ -246,6 +293,7 @@ pub fn reconcile(cfg: &ReconcileConfig, progress: &dyn Progress) -> Result<Outco
         }
     }
     clock.lap("write");
+    trace_rss("write");
     if first_err.is_none() {
         if let Err(e) = again.check([ins.rows_in, set.rows_in], &totals.by_currency) {
             first_err = Some(e);

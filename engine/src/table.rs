@@ -150,6 +150,35 @@ impl Table {
         (!a.is_null(i)).then(|| a.value(i))
     }
 
+    /// Bytes held by the table's buffers (capacity), for memory accounting.
+    pub fn heap_bytes(&self) -> Vec<(String, usize)> {
+        let mut v: Vec<(String, usize)> = self
+            .text
+            .iter()
+            .enumerate()
+            .map(|(c, t)| {
+                let b = match t {
+                    TextCol::Plain(a) => a.get_buffer_memory_size(),
+                    TextCol::Dict { codes, values } => {
+                        codes.capacity() * 4 + values.get_buffer_memory_size()
+                    }
+                };
+                (format!("text{c}"), b)
+            })
+            .collect();
+        for (a, x) in self.amounts.iter().enumerate() {
+            v.push((format!("amount{a}"), x.capacity() * 16));
+        }
+        v.push((
+            "currency".into(),
+            self.currency.capacity() * std::mem::size_of::<Ccy>(),
+        ));
+        v.push(("date".into(), self.date.capacity() * 4));
+        v.push(("status".into(), self.status.capacity()));
+        v.push(("origin".into(), self.origin.capacity() * 8));
+        v
+    }
+
     /// The codes of a dictionary text column.
     #[inline]
     pub fn codes(&self, col: usize) -> &[u32] {
