@@ -162,7 +162,8 @@ pub fn validate(side: Side, batch: RawBatch) -> Chunk {
     let mut pre = batch.pre_rejects.into_iter().peekable();
     // Per-row scratch, reused.
     let mut row_text: Vec<Option<Cow<str>>> = Vec::with_capacity(n_text);
-    let mut row_amounts: Vec<(Option<Amount>, Option<String>)> = Vec::with_capacity(n_amount);
+    // (the parsed amount, the field's position: its shown value is made only for a reject)
+    let mut row_amounts: Vec<(Option<Amount>, usize)> = Vec::with_capacity(n_amount);
 
     'rows: for i in 0..batch.len {
         let row = batch.first_row + i as u64;
@@ -214,7 +215,7 @@ pub fn validate(side: Side, batch: RawBatch) -> Chunk {
                 match field.kind {
                     Kind::Text => row_text.push(None),
                     // An empty fee means 0 (CONTRACT.md section 1).
-                    _ => row_amounts.push((None, None)),
+                    _ => row_amounts.push((None, fi)),
                 }
                 continue;
             }
@@ -245,7 +246,7 @@ pub fn validate(side: Side, batch: RawBatch) -> Chunk {
                         chunk.rejects.push(fail(field.name, reason, c.shown()));
                         continue 'rows;
                     }
-                    row_amounts.push((Some(a), c.shown()));
+                    row_amounts.push((Some(a), fi));
                 }
                 Kind::Currency => {
                     let code = match &c {
@@ -261,16 +262,13 @@ pub fn validate(side: Side, batch: RawBatch) -> Chunk {
                     ccy = code;
                     let minor = table.minor_units(code);
                     let amount_fields = fields.iter().filter(|f| f.kind == Kind::Amount);
-                    for ((a, shown), f) in row_amounts.iter().zip(amount_fields) {
-                        if let Some(a) = a {
-                            if a.to_minor(minor).is_none() {
-                                chunk.rejects.push(fail(
-                                    f.name,
-                                    Reason::AmountPrecision,
-                                    shown.clone(),
-                                ));
-                                continue 'rows;
-                            }
+                    for (&(a, afi), f) in row_amounts.iter().zip(amount_fields) {
+                        if a.is_some_and(|a| a.to_minor(minor).is_none()) {
+                            let shown = batch.cols[afi].as_ref().and_then(|c| cell(c, i).shown());
+                            chunk
+                                .rejects
+                                .push(fail(f.name, Reason::AmountPrecision, shown));
+                            continue 'rows;
                         }
                     }
                 }
