@@ -1,7 +1,9 @@
 //! Field validation (CONTRACT.md section 2): raw batches become chunks of accepted,
 //! trimmed, typed rows plus rejects. Pure: no IO. Columns are checked in the contract's
 //! table order and the first failing rule is the reason; the precision of amount and fee
-//! is checked at the currency column's turn.
+//! is checked at the currency column's turn. The work goes column by column (a rejected
+//! row is skipped by the later columns), which gives the same reasons as row by row
+//! without a dispatch per cell.
 
 use std::borrow::Cow;
 
@@ -45,9 +47,16 @@ pub fn origin_parts(o: u64) -> (u32, u64) {
     )
 }
 
-/// Text and space trimming: only U+0020 and U+0009 (CONTRACT.md section 2).
+/// Text and space trimming: only U+0020 and U+0009 (CONTRACT.md section 2). Works on
+/// bytes: both are ASCII, and an ASCII byte is never part of a multi-byte UTF-8 sequence,
+/// so the cut is always at a character boundary.
+#[inline]
 pub fn trim(s: &str) -> &str {
-    s.trim_matches([' ', '\t'])
+    let b = s.as_bytes();
+    let blank = |c: u8| c == b' ' || c == b'\t';
+    let start = b.iter().position(|&c| !blank(c)).unwrap_or(b.len());
+    let end = b.iter().rposition(|&c| !blank(c)).map_or(start, |e| e + 1);
+    &s[start..end]
 }
 
 enum Cell<'a> {
@@ -61,7 +70,13 @@ enum Cell<'a> {
 }
 
 fn cell(col: &RawCol, i: usize) -> Cell<'_> {
-    if crate::load::is_null(col, i) {
+    cell_checked(col, i, true)
+}
+
+/// A cell; `nullable` false skips the null check (the column has no nulls).
+#[inline]
+fn cell_checked(col: &RawCol, i: usize, nullable: bool) -> Cell<'_> {
+    if nullable && crate::load::is_null(col, i) {
         return Cell::Null;
     }
     match col {
@@ -116,6 +131,18 @@ impl<'a> Cell<'a> {
     }
 }
 
+fn raw_null_count_nonzero(col: &RawCol) -> bool {
+    match col {
+        RawCol::Text(a) => a.null_count() > 0,
+        RawCol::Dec128(a, _) => a.null_count() > 0,
+        RawCol::Dec256(a, _) => a.null_count() > 0,
+        RawCol::Int(a) => a.null_count() > 0,
+        RawCol::UInt(a) => a.null_count() > 0,
+        RawCol::Date32(a) => a.null_count() > 0,
+        RawCol::Date64(a) => a.null_count() > 0,
+    }
+}
+
 /// Whether every value can be used as it is: no surrounding spaces or tabs, no blank
 /// strings (those become missing).
 fn is_clean(a: &StringArray) -> bool {
@@ -129,110 +156,93 @@ fn is_clean(a: &StringArray) -> bool {
 pub fn validate(side: Side, batch: RawBatch) -> Chunk {
     let fields = side.fields();
     let table = currency::table();
-    let n_text = fields.iter().filter(|f| f.kind == Kind::Text).count();
-    let n_amount = fields.iter().filter(|f| f.kind == Kind::Amount).count();
-    // A text column whose values need no trimming and hold no blank strings is passed
-    // through without copying (filtered when rows are rejected); only the others are
-    // rebuilt, trimmed, row by row.
-    let text_cols: Vec<Option<&RawCol>> = fields
-        .iter()
-        .zip(&batch.cols)
-        .filter(|(f, _)| f.kind == Kind::Text)
-        .map(|(_, c)| c.as_ref())
-        .collect();
-    let mut text: Vec<Option<StringBuilder>> = text_cols
-        .iter()
-        .map(|c| match c {
-            Some(RawCol::Text(a)) if is_clean(a) => None,
-            None => None,
-            _ => Some(StringBuilder::with_capacity(batch.len, batch.len * 12)),
-        })
-        .collect();
-    let mut keep = arrow_buffer::BooleanBufferBuilder::new(batch.len);
-    let mut amounts: Vec<Vec<i128>> = (0..n_amount)
-        .map(|_| Vec::with_capacity(batch.len))
-        .collect();
-    let mut chunk = Chunk {
-        currency: Vec::with_capacity(batch.len),
-        date: Vec::with_capacity(batch.len),
-        origin: Vec::with_capacity(batch.len),
-        rows_in: batch.len,
-        ..Chunk::default()
+    let n = batch.len;
+    // Column by column, in the contract's order: a row's first failing rule rejects it
+    // and later columns skip it, which gives the same reason as checking row by row.
+    // `dead[i]`: row i is rejected already.
+    let mut dead = vec![false; n];
+    let mut rejects: Vec<Reject> = Vec::new();
+    for (j, r) in batch.pre_rejects {
+        dead[j] = true;
+        rejects.push(r);
+    }
+    let fail = |i: usize, column: &'static str, reason: Reason, value: Option<String>| Reject {
+        side,
+        file: batch.file,
+        row: batch.first_row + i as u64,
+        column: Some(column),
+        reason,
+        value,
     };
-    let mut pre = batch.pre_rejects.into_iter().peekable();
-    // Per-row scratch, reused.
-    let mut row_text: Vec<Option<Cow<str>>> = Vec::with_capacity(n_text);
-    // (the parsed amount, the field's position: its shown value is made only for a reject)
-    let mut row_amounts: Vec<(Option<Amount>, usize)> = Vec::with_capacity(n_amount);
+    // Parsed values of the typed fields, indexed by row (meaningful for live rows).
+    let mut amounts: Vec<Vec<Option<Amount>>> = Vec::new();
+    let mut amount_fields: Vec<usize> = Vec::new();
+    let mut ccy: Vec<Ccy> = vec![0; n];
+    let mut day: Vec<i32> = vec![0; n];
+    let mut status: Vec<u8> = Vec::new();
 
-    'rows: for i in 0..batch.len {
-        let row = batch.first_row + i as u64;
-        keep.append(false);
-        if pre.peek().is_some_and(|(j, _)| *j == i) {
-            let (_, r) = pre.next().expect("peeked");
-            chunk.rejects.push(r);
-            continue;
-        }
-        row_text.clear();
-        row_amounts.clear();
-        let (mut ccy, mut day, mut status) = (0 as Ccy, 0i32, 0u8);
-        let fail = |column: &'static str, reason: Reason, value: Option<String>| Reject {
-            side,
-            file: batch.file,
-            row,
-            column: Some(column),
-            reason,
-            value,
+    for (fi, field) in fields.iter().enumerate() {
+        let col = batch.cols[fi].as_ref();
+        let nullable = col.is_none_or(raw_null_count_nonzero);
+        let cell_at = |i: usize| match col {
+            Some(c) => cell_checked(c, i, nullable),
+            None => Cell::Null,
         };
-        let mut ti = 0;
-        for (fi, field) in fields.iter().enumerate() {
-            if field.kind == Kind::Text {
-                ti += 1;
-                // A clean text column (see `is_clean`) is passed through: only a null
-                // can be missing, and no trimmed copy is needed.
-                if let (None, Some(RawCol::Text(a))) = (&text[ti - 1], text_cols[ti - 1]) {
-                    if a.is_null(i) && field.required {
-                        chunk
-                            .rejects
-                            .push(fail(field.name, Reason::MissingField, None));
-                        continue 'rows;
+        match field.kind {
+            Kind::Text => {
+                if !field.required {
+                    continue; // optional text cannot fail: blank or null is missing
+                }
+                match col {
+                    Some(RawCol::Text(a)) if !nullable => {
+                        // Only blank values can be missing here.
+                        for (i, d) in dead.iter_mut().enumerate() {
+                            if !*d && is_blank(a.value(i)) {
+                                *d = true;
+                                let shown = Some(cut_value(a.value(i)));
+                                rejects.push(fail(i, field.name, Reason::MissingField, shown));
+                            }
+                        }
                     }
-                    row_text.push(None);
-                    continue;
+                    _ => {
+                        for (i, d) in dead.iter_mut().enumerate() {
+                            if *d {
+                                continue;
+                            }
+                            let c = cell_at(i);
+                            if c.is_missing() {
+                                *d = true;
+                                rejects.push(fail(i, field.name, Reason::MissingField, c.shown()));
+                            }
+                        }
+                    }
                 }
             }
-            let c = match &batch.cols[fi] {
-                Some(col) => cell(col, i),
-                None => Cell::Null,
-            };
-            if c.is_missing() {
-                if field.required {
-                    chunk
-                        .rejects
-                        .push(fail(field.name, Reason::MissingField, c.shown()));
-                    continue 'rows;
-                }
-                match field.kind {
-                    Kind::Text => row_text.push(None),
-                    // An empty fee means 0 (CONTRACT.md section 1).
-                    _ => row_amounts.push((None, fi)),
-                }
-                continue;
-            }
-            match field.kind {
-                Kind::Text => row_text.push(c.text()),
-                Kind::Amount => {
+            Kind::Amount => {
+                let mut v: Vec<Option<Amount>> = vec![None; n];
+                for i in 0..n {
+                    if dead[i] {
+                        continue;
+                    }
+                    let c = cell_at(i);
+                    if c.is_missing() {
+                        if field.required {
+                            dead[i] = true;
+                            rejects.push(fail(i, field.name, Reason::MissingField, c.shown()));
+                        }
+                        // An empty fee means 0 (CONTRACT.md section 1).
+                        continue;
+                    }
                     let parsed = match &c {
                         Cell::Text(s) => money::parse_amount(trim(s)),
-                        Cell::Dec(v, s) => Amount::from_scaled(*v, *s),
-                        Cell::Int(v) => Amount::from_whole(*v),
+                        Cell::Dec(x, s) => Amount::from_scaled(*x, *s),
+                        Cell::Int(x) => Amount::from_whole(*x),
                         _ => None,
                     };
                     let Some(a) = parsed else {
-                        chunk
-                            .rejects
-                            .push(fail(field.name, Reason::InvalidAmount, c.shown()));
-                        continue 'rows;
+                        dead[i] = true;
+                        rejects.push(fail(i, field.name, Reason::InvalidAmount, c.shown()));
+                        continue;
                     };
                     let sign_bad = match side {
                         Side::Instructions => {
@@ -243,112 +253,176 @@ pub fn validate(side: Side, batch: RawBatch) -> Chunk {
                         }
                     };
                     if let Some(reason) = sign_bad {
-                        chunk.rejects.push(fail(field.name, reason, c.shown()));
-                        continue 'rows;
+                        dead[i] = true;
+                        rejects.push(fail(i, field.name, reason, c.shown()));
+                        continue;
                     }
-                    row_amounts.push((Some(a), fi));
+                    v[i] = Some(a);
                 }
-                Kind::Currency => {
-                    let code = match &c {
+                amounts.push(v);
+                amount_fields.push(fi);
+            }
+            Kind::Currency => {
+                for i in 0..n {
+                    if dead[i] {
+                        continue;
+                    }
+                    let c = cell_at(i);
+                    if c.is_missing() {
+                        dead[i] = true;
+                        rejects.push(fail(i, field.name, Reason::MissingField, c.shown()));
+                        continue;
+                    }
+                    let Some(code) = (match &c {
                         Cell::Text(s) => table.lookup(trim(s)),
                         _ => None,
+                    }) else {
+                        dead[i] = true;
+                        rejects.push(fail(i, field.name, Reason::UnknownCurrency, c.shown()));
+                        continue;
                     };
-                    let Some(code) = code else {
-                        chunk
-                            .rejects
-                            .push(fail(field.name, Reason::UnknownCurrency, c.shown()));
-                        continue 'rows;
-                    };
-                    ccy = code;
+                    ccy[i] = code;
+                    // The amounts' precision is checked at the currency's turn, in
+                    // amount-field order.
                     let minor = table.minor_units(code);
-                    let amount_fields = fields.iter().filter(|f| f.kind == Kind::Amount);
-                    for (&(a, afi), f) in row_amounts.iter().zip(amount_fields) {
-                        if a.is_some_and(|a| a.to_minor(minor).is_none()) {
+                    for (v, &afi) in amounts.iter().zip(&amount_fields) {
+                        if v[i].is_some_and(|a| a.to_minor(minor).is_none()) {
                             let shown = batch.cols[afi].as_ref().and_then(|c| cell(c, i).shown());
-                            chunk
-                                .rejects
-                                .push(fail(f.name, Reason::AmountPrecision, shown));
-                            continue 'rows;
+                            dead[i] = true;
+                            rejects.push(fail(i, fields[afi].name, Reason::AmountPrecision, shown));
+                            break;
                         }
                     }
                 }
-                Kind::Date => {
+            }
+            Kind::Date => {
+                for i in 0..n {
+                    if dead[i] {
+                        continue;
+                    }
+                    let c = cell_at(i);
+                    if c.is_missing() {
+                        dead[i] = true;
+                        rejects.push(fail(i, field.name, Reason::MissingField, c.shown()));
+                        continue;
+                    }
+                    let in_range =
+                        |d: i64| (date::MIN_DAY as i64..=date::MAX_DAY as i64).contains(&d);
                     let d = match &c {
                         Cell::Text(s) => date::parse_date(trim(s)),
-                        Cell::Days(d) => Some(*d)
-                            .filter(|d| (date::MIN_DAY as i64..=date::MAX_DAY as i64).contains(d))
-                            .map(|d| d as i32),
+                        Cell::Days(d) => Some(*d).filter(|&d| in_range(d)).map(|d| d as i32),
                         Cell::Millis(m) => (m % 86_400_000 == 0)
                             .then(|| m / 86_400_000)
-                            .filter(|d| (date::MIN_DAY as i64..=date::MAX_DAY as i64).contains(d))
+                            .filter(|&d| in_range(d))
                             .map(|d| d as i32),
                         _ => None,
                     };
                     let Some(d) = d else {
-                        chunk
-                            .rejects
-                            .push(fail(field.name, Reason::InvalidDate, c.shown()));
-                        continue 'rows;
+                        dead[i] = true;
+                        rejects.push(fail(i, field.name, Reason::InvalidDate, c.shown()));
+                        continue;
                     };
-                    day = d;
+                    day[i] = d;
                 }
-                Kind::Status => {
-                    let s = match &c {
+            }
+            Kind::Status => {
+                status = vec![0; n];
+                for i in 0..n {
+                    if dead[i] {
+                        continue;
+                    }
+                    let c = cell_at(i);
+                    if c.is_missing() {
+                        dead[i] = true;
+                        rejects.push(fail(i, field.name, Reason::MissingField, c.shown()));
+                        continue;
+                    }
+                    let Some(s) = (match &c {
                         Cell::Text(s) => SettleStatus::parse(trim(s)),
                         _ => None,
+                    }) else {
+                        dead[i] = true;
+                        rejects.push(fail(i, field.name, Reason::InvalidStatus, c.shown()));
+                        continue;
                     };
-                    let Some(s) = s else {
-                        chunk
-                            .rejects
-                            .push(fail(field.name, Reason::InvalidStatus, c.shown()));
-                        continue 'rows;
-                    };
-                    status = s as u8;
+                    status[i] = s as u8;
                 }
             }
         }
-        // Accepted.
-        let minor = table.minor_units(ccy);
-        keep.set_bit(i, true);
-        for (b, t) in text.iter_mut().zip(&row_text) {
-            match (b, t) {
-                (Some(b), Some(t)) => b.append_value(t),
-                (Some(b), None) => b.append_null(),
-                (None, _) => {}
-            }
-        }
-        for (v, (a, _)) in amounts.iter_mut().zip(&row_amounts) {
-            v.push(a.map_or(0, |a| {
-                a.to_minor(minor).expect("checked at the currency's turn")
-            }));
-        }
-        chunk.currency.push(ccy);
-        chunk.date.push(day);
-        if side == Side::Settlements {
-            chunk.status.push(status);
-        }
-        chunk.origin.push(origin(batch.file, row));
     }
-    let keep = BooleanArray::new(keep.finish(), None);
-    let all_kept = chunk.rejects.is_empty();
-    chunk.text = text
-        .into_iter()
-        .zip(&text_cols)
-        .map(|(b, c)| match (b, c) {
-            (Some(mut b), _) => b.finish(),
-            (None, Some(RawCol::Text(a))) if all_kept => a.clone(),
-            (None, Some(RawCol::Text(a))) => {
-                let f = arrow_select::filter::filter(a, &keep).expect("same length");
-                f.as_any()
-                    .downcast_ref::<StringArray>()
-                    .expect("utf8")
-                    .clone()
+    rejects.sort_unstable_by_key(|r| r.row);
+
+    // Accepted rows, in input order.
+    let kept: Vec<usize> = (0..n).filter(|&i| !dead[i]).collect();
+    let all_kept = kept.len() == n;
+    let keep = BooleanArray::from(dead.iter().map(|&d| !d).collect::<Vec<bool>>());
+    let text = fields
+        .iter()
+        .zip(&batch.cols)
+        .filter(|(f, _)| f.kind == Kind::Text)
+        .map(|(_, c)| match c {
+            // Passed through without copying when no value needs trimming or is blank.
+            Some(RawCol::Text(a)) if is_clean(a) => {
+                if all_kept {
+                    a.clone()
+                } else {
+                    let f = arrow_select::filter::filter(a, &keep).expect("same length");
+                    f.as_any()
+                        .downcast_ref::<StringArray>()
+                        .expect("utf8")
+                        .clone()
+                }
+            }
+            Some(c) => {
+                let mut b = StringBuilder::with_capacity(kept.len(), kept.len() * 12);
+                for &i in &kept {
+                    match cell(c, i).text() {
+                        Some(t) => b.append_value(t),
+                        None => b.append_null(),
+                    }
+                }
+                b.finish()
             }
             // An absent optional column: all null.
-            _ => StringArray::new_null(chunk.origin.len()),
+            None => StringArray::new_null(kept.len()),
         })
         .collect();
-    chunk.amounts = amounts;
+    let amounts = amounts
+        .iter()
+        .map(|v| {
+            kept.iter()
+                .map(|&i| {
+                    let minor = table.minor_units(ccy[i]);
+                    v[i].map_or(0, |a| {
+                        a.to_minor(minor).expect("checked at the currency's turn")
+                    })
+                })
+                .collect()
+        })
+        .collect();
+    let chunk = Chunk {
+        text,
+        amounts,
+        currency: kept.iter().map(|&i| ccy[i]).collect(),
+        date: kept.iter().map(|&i| day[i]).collect(),
+        status: if side == Side::Settlements {
+            kept.iter().map(|&i| status[i]).collect()
+        } else {
+            Vec::new()
+        },
+        origin: kept
+            .iter()
+            .map(|&i| origin(batch.file, batch.first_row + i as u64))
+            .collect(),
+        rejects,
+        rows_in: n,
+    };
     debug_assert_eq!(chunk.rows_in, chunk.origin.len() + chunk.rejects.len());
     chunk
+}
+
+/// Whether a text value is blank (empty or only spaces and tabs): missing.
+#[inline]
+fn is_blank(s: &str) -> bool {
+    s.bytes().all(|c| c == b' ' || c == b'\t')
 }
