@@ -262,24 +262,18 @@ pub fn validate(side: Side, batch: RawBatch) -> Chunk {
                 amounts.push(v);
                 amount_fields.push(fi);
             }
-            Kind::Currency => {
-                for i in 0..n {
-                    if dead[i] {
-                        continue;
-                    }
-                    let c = cell_at(i);
-                    if c.is_missing() {
-                        dead[i] = true;
-                        rejects.push(fail(i, field.name, Reason::MissingField, c.shown()));
-                        continue;
-                    }
-                    let Some(code) = (match &c {
+            Kind::Currency => each_required(
+                &mut dead,
+                &mut rejects,
+                &cell_at,
+                field.name,
+                &fail,
+                |i, c| {
+                    let Some(code) = (match c {
                         Cell::Text(s) => table.lookup(trim(s)),
                         _ => None,
                     }) else {
-                        dead[i] = true;
-                        rejects.push(fail(i, field.name, Reason::UnknownCurrency, c.shown()));
-                        continue;
+                        return Err(fail(i, field.name, Reason::UnknownCurrency, c.shown()));
                     };
                     ccy[i] = code;
                     // The amounts' precision is checked at the currency's turn, in
@@ -288,27 +282,22 @@ pub fn validate(side: Side, batch: RawBatch) -> Chunk {
                     for (v, &afi) in amounts.iter().zip(&amount_fields) {
                         if v[i].is_some_and(|a| a.to_minor(minor).is_none()) {
                             let shown = batch.cols[afi].as_ref().and_then(|c| cell(c, i).shown());
-                            dead[i] = true;
-                            rejects.push(fail(i, fields[afi].name, Reason::AmountPrecision, shown));
-                            break;
+                            return Err(fail(i, fields[afi].name, Reason::AmountPrecision, shown));
                         }
                     }
-                }
-            }
-            Kind::Date => {
-                for i in 0..n {
-                    if dead[i] {
-                        continue;
-                    }
-                    let c = cell_at(i);
-                    if c.is_missing() {
-                        dead[i] = true;
-                        rejects.push(fail(i, field.name, Reason::MissingField, c.shown()));
-                        continue;
-                    }
+                    Ok(())
+                },
+            ),
+            Kind::Date => each_required(
+                &mut dead,
+                &mut rejects,
+                &cell_at,
+                field.name,
+                &fail,
+                |i, c| {
                     let in_range =
                         |d: i64| (date::MIN_DAY as i64..=date::MAX_DAY as i64).contains(&d);
-                    let d = match &c {
+                    let d = match c {
                         Cell::Text(s) => date::parse_date(trim(s)),
                         Cell::Days(d) => Some(*d).filter(|&d| in_range(d)).map(|d| d as i32),
                         Cell::Millis(m) => (m % 86_400_000 == 0)
@@ -318,35 +307,31 @@ pub fn validate(side: Side, batch: RawBatch) -> Chunk {
                         _ => None,
                     };
                     let Some(d) = d else {
-                        dead[i] = true;
-                        rejects.push(fail(i, field.name, Reason::InvalidDate, c.shown()));
-                        continue;
+                        return Err(fail(i, field.name, Reason::InvalidDate, c.shown()));
                     };
                     day[i] = d;
-                }
-            }
+                    Ok(())
+                },
+            ),
             Kind::Status => {
                 status = vec![0; n];
-                for i in 0..n {
-                    if dead[i] {
-                        continue;
-                    }
-                    let c = cell_at(i);
-                    if c.is_missing() {
-                        dead[i] = true;
-                        rejects.push(fail(i, field.name, Reason::MissingField, c.shown()));
-                        continue;
-                    }
-                    let Some(s) = (match &c {
-                        Cell::Text(s) => SettleStatus::parse(trim(s)),
-                        _ => None,
-                    }) else {
-                        dead[i] = true;
-                        rejects.push(fail(i, field.name, Reason::InvalidStatus, c.shown()));
-                        continue;
-                    };
-                    status[i] = s as u8;
-                }
+                each_required(
+                    &mut dead,
+                    &mut rejects,
+                    &cell_at,
+                    field.name,
+                    &fail,
+                    |i, c| {
+                        let Some(s) = (match c {
+                            Cell::Text(s) => SettleStatus::parse(trim(s)),
+                            _ => None,
+                        }) else {
+                            return Err(fail(i, field.name, Reason::InvalidStatus, c.shown()));
+                        };
+                        status[i] = s as u8;
+                        Ok(())
+                    },
+                )
             }
         }
     }
@@ -419,6 +404,35 @@ pub fn validate(side: Side, batch: RawBatch) -> Chunk {
     };
     debug_assert_eq!(chunk.rows_in, chunk.origin.len() + chunk.rejects.len());
     chunk
+}
+
+type Fail<'f> = dyn Fn(usize, &'static str, Reason, Option<String>) -> Reject + 'f;
+
+/// Visits the live rows of a required typed column: a missing value rejects the row
+/// (missing_field); `check` takes a present value, or returns the row's reject.
+fn each_required<'a>(
+    dead: &mut [bool],
+    rejects: &mut Vec<Reject>,
+    cell_at: &dyn Fn(usize) -> Cell<'a>,
+    column: &'static str,
+    fail: &Fail,
+    mut check: impl FnMut(usize, &Cell<'a>) -> std::result::Result<(), Reject>,
+) {
+    for (i, d) in dead.iter_mut().enumerate() {
+        if *d {
+            continue;
+        }
+        let c = cell_at(i);
+        let r = if c.is_missing() {
+            Err(fail(i, column, Reason::MissingField, c.shown()))
+        } else {
+            check(i, &c)
+        };
+        if let Err(r) = r {
+            *d = true;
+            rejects.push(r);
+        }
+    }
 }
 
 /// Whether a text value is blank (empty or only spaces and tabs): missing.
