@@ -4,6 +4,8 @@
 mod args;
 mod reconcile;
 mod refdata;
+mod report;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -41,5 +43,7 @@ fn run(cli: args::Cli) -> Result<u8, sverka_engine::Error> {
         args::Command::Reconcile(a) => reconcile::run(a),
         args::Command::Generate(a) => refdata::generate(a),
         args::Command::Score(a) => refdata::score(a),
+        args::Command::Report(a) => report::run(a),
+        args::Command::Verify(a) => verify::run(a),
     }
 }

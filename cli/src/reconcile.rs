@@ -53,6 +53,9 @@ pub fn run(a: ReconcileArgs) -> Result<u8, Error> {
             outlier_factor: Factor::parse(&a.outlier_factor)?,
         },
     };
+    let audit = sverka_audit::AuditFinish {
+        report: !a.no_report,
+    };
     let show = !a.quiet && !a.json;
     let outcome = if show && std::io::stderr().is_terminal() {
         let bar = ProgressBar::new_spinner();
@@ -64,11 +67,11 @@ pub fn run(a: ReconcileArgs) -> Result<u8, Error> {
         );
         bar.enable_steady_tick(Duration::from_millis(120));
         let bar = Bar(bar);
-        let r = sverka_engine::reconcile(&cfg, &bar);
+        let r = sverka_engine::reconcile_with(&cfg, &bar, &audit);
         bar.0.finish_and_clear();
         r?
     } else {
-        sverka_engine::reconcile(&cfg, &sverka_engine::pipeline::Silent)?
+        sverka_engine::reconcile_with(&cfg, &sverka_engine::pipeline::Silent, &audit)?
     };
     if !a.quiet {
         for w in &outcome.warnings {
