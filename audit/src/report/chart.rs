@@ -126,6 +126,8 @@ pub struct Bar {
     pub h: String,
     pub oy: String,
     pub oh: String,
+    /// Baseline of the outlier marker above the bar.
+    pub my: String,
     pub label: String,
     pub lx: String,
     pub title: String,
@@ -150,7 +152,7 @@ pub fn histogram(title: String, bins: Vec<(String, u64, u64, String)>, note: Str
         .into_iter()
         .enumerate()
         .map(|(i, (label, n, o, t))| {
-            let h = share(n as i128, max, HIST_H).max(if n > 0 { 10 } else { 0 });
+            let h = share(n as i128, max, HIST_H).max(if n > 0 { 30 } else { 0 });
             let oh = if o > 0 {
                 share(o as i128, n as i128, h / 10).max(20)
             } else {
@@ -164,6 +166,7 @@ pub fn histogram(title: String, bins: Vec<(String, u64, u64, String)>, note: Str
                 h: px(h),
                 oy: px(HIST_H * 10 + 100 - h),
                 oh: px(oh.min(h)),
+                my: px(HIST_H * 10 + 100 - h - 30),
                 label,
                 lx: px(x + (HIST_BAR - 4) * 5),
                 title: t,

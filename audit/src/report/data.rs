@@ -257,36 +257,29 @@ impl StatusMix {
     }
 }
 
-/// Bins of the amount distribution: 0 = below 1 major unit, then 1, 2, 5, 10, 20, ...
-pub const BINS: usize = 50;
+/// Bins of the amount distribution, on a log scale with ten steps per power of ten
+/// (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × 10^k minor units), compared as integers.
+pub const BINS: usize = 400;
+const STEPS: [i128; 10] = [10, 12, 15, 20, 25, 30, 40, 50, 60, 80];
 
-pub fn bin_of(minor_v: i128, minor: u8) -> usize {
-    let x = minor_v.max(0) / 10i128.pow(minor as u32);
-    if x == 0 {
+/// The bin of a positive amount in minor units (0 for amounts below 1 minor unit... ×10).
+pub fn bin_of(minor_v: i128) -> usize {
+    if minor_v < 10 {
         return 0;
     }
-    let digits = x.ilog10() as usize;
-    let lead = x / 10i128.pow(digits as u32);
-    let sub = if lead >= 5 {
-        2
-    } else if lead >= 2 {
-        1
-    } else {
-        0
-    };
-    (1 + 3 * digits + sub).min(BINS - 1)
+    let d = minor_v.ilog10(); // >= 1
+    let lead = minor_v / 10i128.pow(d - 1); // 10..=99
+    let sub = STEPS.iter().filter(|&&t| t <= lead).count() - 1;
+    ((d as usize - 1) * 10 + sub + 1).min(BINS - 1)
 }
 
-/// Lower bound of a bin in major units, as text.
-pub fn bin_floor(bin: usize) -> String {
+/// Lower bound of a bin, in minor units.
+pub fn bin_floor(bin: usize) -> i128 {
     if bin == 0 {
-        return "0".into();
+        return 0;
     }
-    let digits = (bin - 1) / 3;
-    let lead = [1, 2, 5][(bin - 1) % 3];
-    let mut s = lead.to_string();
-    s.extend(std::iter::repeat_n('0', digits));
-    s
+    let d = (bin - 1) / 10;
+    STEPS[(bin - 1) % 10] * 10i128.pow(d as u32)
 }
 
 #[derive(Debug, Default, Clone)]
@@ -404,7 +397,7 @@ fn scan_ins_batch(acc: &mut InsFigures, b: &RecordBatch, first_row: usize) -> Re
             cu.not_paid += a;
             cu.not_paid_count += 1;
         }
-        let bin = bin_of(a, divs[c].0);
+        let bin = bin_of(a);
         cu.bins[bin] += 1;
         if bits & 2 != 0 {
             cu.outliers[bin] += 1;
@@ -602,19 +595,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bins_follow_1_2_5() {
-        assert_eq!(bin_of(99, 2), 0);
-        assert_eq!(bin_of(100, 2), 1);
-        assert_eq!(bin_of(199, 2), 1);
-        assert_eq!(bin_of(200, 2), 2);
-        assert_eq!(bin_of(500, 2), 3);
-        assert_eq!(bin_of(1000, 2), 4);
-        assert_eq!(bin_of(90_000_000, 2), 3 * 5 + 3);
-        for b in 1..20 {
-            let floor = bin_floor(b);
-            let v: i128 = floor.parse().unwrap();
-            assert_eq!(bin_of(v, 0), b, "{floor}");
-            assert_eq!(bin_of(v - 1, 0), b - 1, "{floor}");
+    fn bins_are_exact_log_steps() {
+        assert_eq!(bin_of(9), 0);
+        assert_eq!(bin_of(10), 1);
+        assert_eq!(bin_of(11), 1);
+        assert_eq!(bin_of(12), 2);
+        assert_eq!(bin_of(99), 10);
+        assert_eq!(bin_of(100), 11);
+        assert_eq!(bin_of(90_000_000), 70);
+        for b in 1..60 {
+            let v = bin_floor(b);
+            assert_eq!(bin_of(v), b, "{v}");
+            assert_eq!(bin_of(v - 1), b - 1, "{v}");
         }
     }
 

@@ -265,10 +265,11 @@ fn context(s: &Value, at: &dyn Fn(&str) -> PathBuf) -> ReadResult<Value> {
     for (code, c) in &ins.ccy {
         let lo = c.bins.iter().position(|&n| n > 0).unwrap_or(0);
         let hi = c.bins.iter().rposition(|&n| n > 0).unwrap_or(0);
+        let minor = minor_units(code).unwrap_or(0);
         let bins = (lo..=hi)
             .map(|b| {
-                let floor = data::bin_floor(b);
-                let next = data::bin_floor(b + 1);
+                let floor = fmt_minor(data::bin_floor(b), minor);
+                let next = fmt_minor(data::bin_floor(b + 1), minor);
                 let title = format!(
                     "{} instructions of {floor} to under {next} {code}{}",
                     c.bins[b],
@@ -278,14 +279,23 @@ fn context(s: &Value, at: &dyn Fn(&str) -> PathBuf) -> ReadResult<Value> {
                         String::new()
                     }
                 );
-                (short_number(&floor), c.bins[b], c.outliers[b], title)
+                (
+                    short_number(&data::bin_floor(b), minor),
+                    c.bins[b],
+                    c.outliers[b],
+                    title,
+                )
             })
             .collect();
+        let tallest = c.bins.iter().max().copied().unwrap_or(0);
         let n_out: u64 = c.outliers.iter().sum();
         histograms.push(chart::histogram(
             format!("Instructed amounts, {code}"),
             bins,
-            format!("{n_out} AMOUNT_OUTLIER instructions (red). Bins start at 1, 2 and 5 × a power of ten {code}."),
+            format!(
+                "{n_out} AMOUNT_OUTLIER instructions (red). Log scale, ten bins per power of ten; \
+                 the tallest bar is {tallest} instructions; hover a bar for its exact bounds."
+            ),
         ));
     }
     let late_days = s["settings"]["late_days"].as_i64().unwrap_or(3);
@@ -370,16 +380,26 @@ fn pairs(v: &Value) -> Vec<Value> {
         .unwrap_or_default()
 }
 
-/// `1000000` → `1M`, `20000` → `20k` (axis labels only; titles keep full figures).
-fn short_number(s: &str) -> String {
-    let zeros = s.len() - s.trim_end_matches('0').len();
-    let head = s.trim_end_matches('0');
-    match zeros {
-        z if z >= 9 => format!("{head}{}B", "0".repeat(z - 9)),
-        z if z >= 6 => format!("{head}{}M", "0".repeat(z - 6)),
-        z if z >= 3 => format!("{head}{}k", "0".repeat(z - 3)),
-        _ => s.to_string(),
+/// An axis label for `v` minor units: whole units shortened (`20k`, `1.5M`); titles keep
+/// the exact figures.
+fn short_number(v: &i128, minor: u8) -> String {
+    let unit = 10i128.pow(minor as u32);
+    if v % unit != 0 {
+        return fmt_minor(*v, minor);
     }
+    let whole = v / unit;
+    for (size, suffix) in [(1_000_000_000, "B"), (1_000_000, "M"), (1_000, "k")] {
+        if whole >= size {
+            let (i, f) = (whole / size, whole % size);
+            return if f == 0 {
+                format!("{i}{suffix}")
+            } else {
+                let frac = format!("{:03}", f * 1000 / size);
+                format!("{i}.{}{suffix}", frac.trim_end_matches('0'))
+            };
+        }
+    }
+    whole.to_string()
 }
 
 /// Rows sorted by `key` descending then name; beyond `CHART_ROWS` summed into "others".
@@ -591,8 +611,9 @@ mod tests {
     fn medians_and_labels() {
         assert_eq!(median_day(&[0, 2, 1, 0], -1), 0);
         assert_eq!(median_day(&[1, 1], 0), 0);
-        assert_eq!(short_number("20000"), "20k");
-        assert_eq!(short_number("5000000"), "5M");
-        assert_eq!(short_number("50"), "50");
+        assert_eq!(short_number(&2_000_000, 2), "20k");
+        assert_eq!(short_number(&150_000_000, 2), "1.5M");
+        assert_eq!(short_number(&5_000, 2), "50");
+        assert_eq!(short_number(&15, 2), "0.15");
     }
 }
