@@ -809,3 +809,70 @@ fn report_renders_in_headless_chromium() {
         "a real screenshot"
     );
 }
+
+/// Hostile volume: 120 currencies, providers and programmes, every instruction UNPAID with
+/// a long id. The report keeps to its size bound (fewer rows per table, capped charts).
+#[test]
+fn report_stays_small_with_many_currencies() {
+    let table: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("schemas/iso4217.json")).unwrap(),
+    )
+    .unwrap();
+    let codes: Vec<(String, u64)> = table["currencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["code"].as_str().unwrap().to_string(),
+                c["minor_units"].as_u64().unwrap(),
+            )
+        })
+        .take(120)
+        .collect();
+    assert_eq!(codes.len(), 120);
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from(
+        "instruction_id,beneficiary_id,program,cycle,provider,account,amount,currency,due_date\n",
+    );
+    for (k, (code, minor)) in codes.iter().enumerate() {
+        let amount = if *minor == 0 {
+            "100".to_string()
+        } else {
+            format!("100.{}", "0".repeat(*minor as usize))
+        };
+        for i in 0..120 {
+            csv.push_str(&format!(
+                "{}-{k:03}-{i:05},B{k}-{i},PROG{k},2026-11,PROV{k},{}-{i},{amount},{code},2026-11-05\n",
+                "X".repeat(70),
+                "A".repeat(60)
+            ));
+        }
+    }
+    let ins = dir.path().join("ins.csv");
+    let set = dir.path().join("set.csv");
+    std::fs::write(&ins, csv).unwrap();
+    std::fs::write(
+        &set,
+        "provider,provider_ref,instruction_id,account,amount,fee,currency,status,value_date\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = bin()
+        .args(["reconcile", "--quiet", "--instructions"])
+        .arg(&ins)
+        .arg("--settlements")
+        .arg(&set)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    eprintln!("report.html: {} bytes", html.len());
+    assert!(html.len() < 5 << 20, "report.html is {} bytes", html.len());
+    // Every currency still has its UNPAID table and headline card.
+    assert_eq!(html.matches("data-finding=\"UNPAID\"").count(), 120);
+    assert_eq!(html.matches("<div class=\"card\" id=\"ccy-").count(), 120);
+    assert!(html.contains("Not drawn (fewer instructions)"));
+}

@@ -20,6 +20,14 @@ use data::{Cell, FINDINGS, STATUSES, TOP};
 
 const TEMPLATE: &str = include_str!("report.html.j2");
 
+/// Exception rows in the whole page: beyond this, each (finding, currency) table shows
+/// fewer than `TOP` rows (only with dozens of currencies).
+pub const MAX_EXCEPTION_ROWS: usize = 6000;
+/// Histograms drawn: the currencies with the most instructions.
+pub const MAX_HISTOGRAMS: usize = 12;
+/// Rows of a "status by value" chart over all currencies.
+pub const MAX_VALUE_ROWS: usize = 60;
+
 /// Characters of a text cell shown in tables (ids are hostile input; the full values are
 /// in the Parquet and CSV outputs).
 pub const CELL_CHARS: usize = 80;
@@ -74,7 +82,35 @@ pub fn render(summary: &Value, at: &dyn Fn(&str) -> PathBuf) -> Result<String> {
     fill(ctx)
 }
 
-fn fill(ctx: Value) -> Result<String> {
+/// The report must open anywhere: beyond this many bytes, exception tables are cut
+/// further (halving the rows per table) until the page fits.
+pub const MAX_BYTES: usize = 9 << 19; // 4.5 MiB
+
+fn fill(mut ctx: Value) -> Result<String> {
+    loop {
+        let html = fill_once(&ctx)?;
+        let top = ctx["top"].as_u64().unwrap_or(0) as usize;
+        if html.len() <= MAX_BYTES || top == 0 {
+            return Ok(html);
+        }
+        let top = top / 2;
+        ctx["top"] = json!(top);
+        if let Some(findings) = ctx["findings"].as_array_mut() {
+            for f in findings {
+                if let Some(tables) = f["tables"].as_array_mut() {
+                    for t in tables {
+                        if let Some(rows) = t["rows"].as_array_mut() {
+                            rows.truncate(top);
+                            t["shown"] = json!(rows.len());
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn fill_once(ctx: &Value) -> Result<String> {
     let mut env = minijinja::Environment::new();
     env.add_template("report.html", TEMPLATE)
         .map_err(|e| Error::Internal(format!("report template: {e}")))?;
@@ -166,6 +202,20 @@ fn context(s: &Value, at: &dyn Fn(&str) -> PathBuf) -> ReadResult<Value> {
     for (k, v) in ins.findings.iter().chain(set.iter()) {
         cells.insert(k.clone(), v);
     }
+    // The page stays small whatever the input: with many currencies, fewer rows per table.
+    let per_table = if cells.len() * TOP <= MAX_EXCEPTION_ROWS {
+        TOP
+    } else {
+        (MAX_EXCEPTION_ROWS / cells.len()).max(1)
+    };
+    let cells: BTreeMap<(usize, String), Cell> = cells
+        .into_iter()
+        .map(|(k, c)| {
+            let mut c = c.clone();
+            c.top.truncate(per_table);
+            (k, c)
+        })
+        .collect();
     let pick = |settlement: bool| -> Vec<usize> {
         let mut rows: Vec<usize> = cells
             .iter()
@@ -262,7 +312,19 @@ fn context(s: &Value, at: &dyn Fn(&str) -> PathBuf) -> ReadResult<Value> {
         charts.push(status_value_chart(what, mix));
     }
     let mut histograms = Vec::new();
-    for (code, c) in &ins.ccy {
+    let mut by_size: Vec<(&String, &data::Currency)> = ins.ccy.iter().collect();
+    by_size.sort_by(|a, b| {
+        let n = |c: &data::Currency| c.bins.iter().sum::<u64>();
+        n(b.1).cmp(&n(a.1)).then(a.0.cmp(b.0))
+    });
+    let histograms_omitted: Vec<String> = by_size
+        .iter()
+        .skip(MAX_HISTOGRAMS)
+        .map(|(k, _)| (*k).clone())
+        .collect();
+    by_size.truncate(MAX_HISTOGRAMS);
+    by_size.sort_by(|a, b| a.0.cmp(b.0));
+    for (code, c) in by_size {
         let lo = c.bins.iter().position(|&n| n > 0).unwrap_or(0);
         let hi = c.bins.iter().rposition(|&n| n > 0).unwrap_or(0);
         let minor = minor_units(code).unwrap_or(0);
@@ -352,10 +414,11 @@ fn context(s: &Value, at: &dyn Fn(&str) -> PathBuf) -> ReadResult<Value> {
         "risk_table": risk_table,
         "charts": charts,
         "histograms": histograms,
+        "histograms_omitted": histograms_omitted,
         "delays": delays,
         "late_days": late_days,
         "findings": findings,
-        "top": TOP,
+        "top": per_table,
         "cell_chars": CELL_CHARS,
         "rejects_by_reason": rejects_by_reason,
         "rejects_by_file": by_file,
@@ -402,15 +465,16 @@ fn short_number(v: &i128, minor: u8) -> String {
     whole.to_string()
 }
 
-/// Rows sorted by `key` descending then name; beyond `CHART_ROWS` summed into "others".
+/// Rows sorted by `key` descending then name; beyond `max` summed into "others".
 fn capped<T: Clone>(
+    max: usize,
     mut rows: Vec<(String, T)>,
     key: impl Fn(&T) -> i128,
     add: impl Fn(&mut T, &T),
 ) -> Vec<(String, T)> {
     rows.sort_by(|a, b| key(&b.1).cmp(&key(&a.1)).then(a.0.cmp(&b.0)));
-    if rows.len() > data::CHART_ROWS {
-        let rest = rows.split_off(data::CHART_ROWS - 1);
+    if rows.len() > max {
+        let rest = rows.split_off(max - 1);
         let mut acc = rest[0].1.clone();
         for r in &rest[1..] {
             add(&mut acc, &r.1);
@@ -423,6 +487,7 @@ fn capped<T: Clone>(
 fn status_count_chart(what: &str, mix: &BTreeMap<String, data::StatusMix>) -> chart::Stacked {
     let rows: Vec<(String, [u64; 8])> = mix.iter().map(|(k, m)| (k.clone(), m.count)).collect();
     let rows = capped(
+        data::CHART_ROWS,
         rows,
         |c| c.iter().sum::<u64>() as i128,
         |a, b| a.iter_mut().zip(b).for_each(|(x, y)| *x += y),
@@ -461,8 +526,10 @@ fn status_value_chart(what: &str, mix: &BTreeMap<String, data::StatusMix>) -> ch
         by_ccy.entry(r.1 .0.clone()).or_default().push(r);
     }
     let mut out = Vec::new();
+    let per_ccy = (MAX_VALUE_ROWS / by_ccy.len().max(1)).clamp(2, data::CHART_ROWS);
     for (code, rows) in by_ccy {
         let rows = capped(
+            per_ccy,
             rows,
             |v| v.1.iter().sum(),
             |a, b| a.1.iter_mut().zip(&b.1).for_each(|(x, y)| *x += y),
@@ -515,6 +582,7 @@ fn delay_chart(v: &Value, late_days: i64) -> chart::Delays {
         .and_then(|h| h["days_from"].as_i64())
         .unwrap_or(-30);
     rows = capped(
+        data::CHART_ROWS,
         rows,
         |c| c.iter().sum::<u64>() as i128,
         |a, b| {
