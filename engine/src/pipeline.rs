@@ -308,10 +308,12 @@ pub fn reconcile_with(
         }
     }
     if first_err.is_none() {
+        clock.lap("verify+summary");
         match finish.finish(out, &pending, &summary) {
             Ok(p) => pending.extend(p),
             Err(e) => first_err = Some(e),
         }
+        clock.lap("report+manifest");
     }
     if let Some(e) = first_err {
         write::discard(&pending);
@@ -319,7 +321,7 @@ pub fn reconcile_with(
     }
     let stale: Vec<PathBuf> = finish.stale().iter().map(|n| out.join(n)).collect();
     write::commit_replacing(&pending, &stale)?;
-    clock.lap("verify+commit");
+    clock.lap("commit");
     Ok(Outcome {
         summary,
         out_dir: out.clone(),
