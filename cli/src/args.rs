@@ -31,6 +31,35 @@ pub enum Command {
     /// Compare a reconciliation's results with a reference data set's ground truth
     /// (exit 0 only on full agreement, 1 on any disagreement).
     Score(ScoreArgs),
+    /// (Re)write report.html, the auditor's one-page view, from a results folder.
+    Report(ReportArgs),
+    /// Check a results folder: every hash in manifest.json, every count and total of
+    /// summary.json re-derived from the row outputs, conservation (exit 0 all holds,
+    /// 1 a discrepancy, 2 an unusable folder).
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Output folder of `sverka reconcile`.
+    #[arg(value_name = "RESULTS_DIR")]
+    pub dir: PathBuf,
+    /// Where to write the report [default: RESULTS_DIR/report.html].
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Output folder of `sverka reconcile` (or `sverka disburse`).
+    #[arg(value_name = "RESULTS_DIR")]
+    pub dir: PathBuf,
+    /// The run's input files or folders: each file's SHA-256 must match manifest.json.
+    #[arg(long, num_args = 1.., value_name = "PATH")]
+    pub inputs: Vec<PathBuf>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -76,9 +105,13 @@ pub struct ReconcileArgs {
     /// Settlement files or directories, e.g. one file per provider.
     #[arg(long, required = true, num_args = 1.., value_name = "PATH")]
     pub settlements: Vec<PathBuf>,
-    /// Output folder: instructions.parquet, settlements.parquet, rejects.parquet, summary.json.
+    /// Output folder: instructions.parquet, settlements.parquet, rejects.parquet, summary.json,
+    /// report.html, manifest.json.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// Do not write report.html (manifest.json is always written).
+    #[arg(long)]
+    pub no_report: bool,
     /// Also write spreadsheet-safe CSV copies of the three row outputs.
     #[arg(long)]
     pub csv: bool,

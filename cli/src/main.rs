@@ -5,6 +5,8 @@ mod args;
 mod memory;
 mod reconcile;
 mod refdata;
+mod report;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -42,5 +44,7 @@ fn run(cli: args::Cli) -> Result<u8, sverka_engine::Error> {
         args::Command::Reconcile(a) => reconcile::run(a),
         args::Command::Generate(a) => refdata::generate(a),
         args::Command::Score(a) => refdata::score(a),
+        args::Command::Report(a) => report::run(a),
+        args::Command::Verify(a) => verify::run(a),
     }
 }

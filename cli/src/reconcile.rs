@@ -56,6 +56,9 @@ pub fn run(a: ReconcileArgs) -> Result<u8, Error> {
     if sverka_engine::pipeline::is_large(&cfg) {
         crate::memory::return_freed_memory_promptly();
     }
+    let audit = sverka_audit::AuditFinish {
+        report: !a.no_report,
+    };
     let show = !a.quiet && !a.json;
     let outcome = if show && std::io::stderr().is_terminal() {
         let bar = ProgressBar::new_spinner();
@@ -67,11 +70,11 @@ pub fn run(a: ReconcileArgs) -> Result<u8, Error> {
         );
         bar.enable_steady_tick(Duration::from_millis(120));
         let bar = Bar(bar);
-        let r = sverka_engine::reconcile(&cfg, &bar);
+        let r = sverka_engine::reconcile_with(&cfg, &bar, &audit);
         bar.0.finish_and_clear();
         r?
     } else {
-        sverka_engine::reconcile(&cfg, &sverka_engine::pipeline::Silent)?
+        sverka_engine::reconcile_with(&cfg, &sverka_engine::pipeline::Silent, &audit)?
     };
     if !a.quiet {
         for w in &outcome.warnings {

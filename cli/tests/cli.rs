@@ -75,8 +75,10 @@ fn reconciles_and_prints_the_closing_screen() {
         [
             "instructions.csv",
             "instructions.parquet",
+            "manifest.json",
             "rejects.csv",
             "rejects.parquet",
+            "report.html",
             "settlements.csv",
             "settlements.parquet",
             "summary.json"
@@ -122,6 +124,10 @@ fn bad_input_is_exit_2_and_leaves_earlier_outputs_untouched() {
     let o = run_case(&c, out.path(), &["--csv"]);
     assert_eq!(o.status.code(), Some(0));
     let before = snapshot(out.path());
+    // The manifest and the report are part of what must stay untouched.
+    for name in ["manifest.json", "report.html", "summary.json"] {
+        assert!(before.iter().any(|(n, _)| n == name), "{name} written");
+    }
 
     let bad = case("072-error-missing-column-instructions");
     let o = reconcile(

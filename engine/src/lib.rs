@@ -23,7 +23,7 @@ pub mod write;
 
 pub use config::{Factor, ReconcileConfig, Settings};
 pub use error::{Error, Result};
-pub use pipeline::{reconcile, Outcome, Progress};
+pub use pipeline::{reconcile, reconcile_with, Finish, Outcome, Progress};
 
 /// The engine's version, as written into every output.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

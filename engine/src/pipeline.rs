@@ -36,6 +36,37 @@ pub const CONCURRENT_LOAD_MAX_BYTES: u64 = 256 << 20;
 pub struct Silent;
 impl Progress for Silent {}
 
+/// Outputs made from the written ones before anything is committed (the audit report
+/// and manifest.json, crate `sverka-audit`): they join the run's all-or-nothing commit.
+pub trait Finish: Sync {
+    /// Names of the files `finish` adds (listed in `summary.json` "outputs").
+    fn names(&self) -> Vec<String>;
+    /// Earlier outputs to remove at commit because this run does not replace them
+    /// (e.g. a `report.html` when the report is skipped).
+    fn stale(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// Writes the extra files to temporary names in `dir`. `staged` holds every output
+    /// written so far (still under its temporary name, with digest and rows).
+    fn finish(
+        &self,
+        dir: &Path,
+        staged: &[write::Pending],
+        summary: &Value,
+    ) -> Result<Vec<write::Pending>>;
+}
+
+/// Adds nothing.
+pub struct NoFinish;
+impl Finish for NoFinish {
+    fn names(&self) -> Vec<String> {
+        Vec::new()
+    }
+    fn finish(&self, _: &Path, _: &[write::Pending], _: &Value) -> Result<Vec<write::Pending>> {
+        Ok(Vec::new())
+    }
+}
+
 /// What a run produced, for the CLI's closing screen and `--fail-on`.
 #[derive(Debug)]
 pub struct Outcome {
@@ -171,6 +202,15 @@ fn prepare_out_dir(out: &Path) -> Result<()> {
 
 /// Runs a whole reconciliation. On any error nothing in `cfg.out` is changed.
 pub fn reconcile(cfg: &ReconcileConfig, progress: &dyn Progress) -> Result<Outcome> {
+    reconcile_with(cfg, progress, &NoFinish)
+}
+
+/// [`reconcile`], with `finish` adding outputs made from the written ones.
+pub fn reconcile_with(
+    cfg: &ReconcileConfig,
+    progress: &dyn Progress,
+    finish: &dyn Finish,
+) -> Result<Outcome> {
     let ins_files = load::discover(Side::Instructions, &cfg.instructions)?;
     let set_files = load::discover(Side::Settlements, &cfg.settlements)?;
     prepare_out_dir(&cfg.out)?;
@@ -247,12 +287,13 @@ pub fn reconcile(cfg: &ReconcileConfig, progress: &dyn Progress) -> Result<Outco
         written.extend(["instructions.csv", "settlements.csv", "rejects.csv"].map(String::from));
     }
     written.push("summary.json".into());
+    written.extend(finish.names());
     // The three outputs are written concurrently to temporary names; each writer
     // re-derives figures from the batches it writes, and only when they prove
     // conservation and the totals is anything renamed into place.
     let out = &cfg.out;
     // Totals are computed beside the writers (only the final check needs them).
-    let (results, totals) = rayon::join(
+    let (results, (totals, delays)) = rayon::join(
         || -> Vec<Result<(Vec<write::Pending>, verify::Rederived)>> {
             use rayon::prelude::*;
             write::Output::ALL
@@ -264,7 +305,12 @@ pub fn reconcile(cfg: &ReconcileConfig, progress: &dyn Progress) -> Result<Outco
                 })
                 .collect()
         },
-        || totals::compute(&ins.table, &set.table, &m, &cl),
+        || {
+            rayon::join(
+                || totals::compute(&ins.table, &set.table, &m, &cl),
+                || settlement_delays(&ins.table, &set.table, &m),
+            )
+        },
     );
     let totals = match totals {
         Ok(t) => t,
@@ -275,9 +321,10 @@ pub fn reconcile(cfg: &ReconcileConfig, progress: &dyn Progress) -> Result<Outco
             return Err(e);
         }
     };
-    let summary = summary_json(
+    let mut summary = summary_json(
         cfg, &ins, &set, &rejects, &m, &cl, &totals, &written, &warnings, ctx.scale,
     );
+    summary["settlement_delay_by_provider"] = delays;
     let mut pending = Vec::new();
     let mut again = verify::Rederived::default();
     let mut first_err = None;
@@ -308,12 +355,21 @@ pub fn reconcile(cfg: &ReconcileConfig, progress: &dyn Progress) -> Result<Outco
             Err(e) => first_err = Some(Error::Internal(e.to_string())),
         }
     }
+    if first_err.is_none() {
+        clock.lap("verify+summary");
+        match finish.finish(out, &pending, &summary) {
+            Ok(p) => pending.extend(p),
+            Err(e) => first_err = Some(e),
+        }
+        clock.lap("report+manifest");
+    }
     if let Some(e) = first_err {
         write::discard(&pending);
         return Err(e);
     }
-    write::commit(&pending)?;
-    clock.lap("verify+commit");
+    let stale: Vec<PathBuf> = finish.stale().iter().map(|n| out.join(n)).collect();
+    write::commit_replacing(&pending, &stale)?;
+    clock.lap("commit");
     Ok(Outcome {
         summary,
         out_dir: out.clone(),
@@ -336,6 +392,47 @@ impl Clock {
         self.laps.push((name, now - start));
         self.last = Some(now);
     }
+}
+
+/// Settlement delay (value_date − due_date of the matched instruction, in days) of every
+/// matched SETTLED settlement, by the settlement's provider, for the audit report's chart.
+/// Delays beyond ±`DELAY_DAYS` count in the end buckets.
+pub const DELAY_DAYS: i32 = 30;
+
+fn settlement_delays(ins_t: &Table, set_t: &Table, m: &Matches) -> Value {
+    use crate::matching::NO_MATCH;
+    use crate::schema::{set as scol, SettleStatus};
+    use rayon::prelude::*;
+    type Hist<'a> = hashbrown::HashMap<&'a str, Vec<u64>>;
+    let width = (2 * DELAY_DAYS + 1) as usize;
+    let providers = &set_t.text[scol::PROVIDER];
+    let hist: Hist = (0..set_t.len())
+        .into_par_iter()
+        .fold(Hist::new, |mut h, s| {
+            let i = m.instruction[s];
+            if i != NO_MATCH && set_t.status[s] == SettleStatus::Settled as u8 {
+                let d = (set_t.date[s] - ins_t.date[i as usize]).clamp(-DELAY_DAYS, DELAY_DAYS);
+                h.entry(providers.value(s))
+                    .or_insert_with(|| vec![0; width])[(d + DELAY_DAYS) as usize] += 1;
+            }
+            h
+        })
+        .reduce(Hist::new, |mut a, b| {
+            for (k, v) in b {
+                let e = a.entry(k).or_insert_with(|| vec![0; width]);
+                e.iter_mut().zip(v).for_each(|(x, y)| *x += y);
+            }
+            a
+        });
+    let sorted: BTreeMap<&str, Vec<u64>> = hist.into_iter().collect();
+    let mut o = Map::new();
+    for (k, v) in sorted {
+        o.insert(
+            k.to_string(),
+            json!({"days_from": -DELAY_DAYS, "days_to": DELAY_DAYS, "counts": v}),
+        );
+    }
+    Value::Object(o)
 }
 
 fn display_paths(files: &[InputFile]) -> Vec<String> {

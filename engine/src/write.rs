@@ -387,7 +387,7 @@ pub fn write_output(
         let mut pq = ParquetOut::create(dir, &format!("{name}.parquet"), ctx.schema(output))?;
         let mut csv_out = if csv {
             let (p, f) = Pending::create(dir, &format!("{name}.csv"))?;
-            let w = BufWriter::with_capacity(1 << 20, f);
+            let w = BufWriter::with_capacity(1 << 20, HashWriter::new(f));
             pending.push(p);
             Some(w)
         } else {
@@ -414,14 +414,22 @@ pub fn write_output(
         }
         pending.push(pq.finish()?);
         if let Some(w) = csv_out {
-            let f = w.into_inner().map_err(|e| Error::Output {
-                path: dir.join(format!("{name}.csv")),
-                message: e.to_string(),
-            })?;
+            let (f, digest) = w
+                .into_inner()
+                .map_err(|e| Error::Output {
+                    path: dir.join(format!("{name}.csv")),
+                    message: e.to_string(),
+                })?
+                .finish();
             f.sync_all().map_err(|e| Error::Output {
                 path: dir.join(format!("{name}.csv")),
                 message: e.to_string(),
             })?;
+            // The CSV's pending entry was pushed first.
+            pending[0].digest = Some(digest);
+        }
+        for p in &mut pending {
+            p.rows = Some(n as u64);
         }
         Ok(())
     })();
@@ -441,6 +449,61 @@ pub fn write_output(
 pub struct Pending {
     pub tmp: PathBuf,
     pub dest: PathBuf,
+    /// Size and SHA-256 of the bytes written, taken while writing (for manifest.json);
+    /// `None` until the file is finished.
+    pub digest: Option<Digest>,
+    /// Data rows of a row output (Parquet, CSV); `None` for JSON and HTML.
+    pub rows: Option<u64>,
+}
+
+/// Size and SHA-256 (lower-case hex) of a written file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Digest {
+    pub size: u64,
+    pub sha256: String,
+}
+
+/// A writer that hashes every byte on its way to the file, so that outputs are
+/// fingerprinted without being read again (manifest.json; the 10M-row time budget).
+pub struct HashWriter<W> {
+    inner: W,
+    hasher: sha2::Sha256,
+    size: u64,
+}
+
+impl<W: Write> HashWriter<W> {
+    pub fn new(inner: W) -> HashWriter<W> {
+        use sha2::Digest as _;
+        HashWriter {
+            inner,
+            hasher: sha2::Sha256::new(),
+            size: 0,
+        }
+    }
+
+    /// The inner writer and the digest of everything written through it.
+    pub fn finish(self) -> (W, Digest) {
+        use sha2::Digest as _;
+        let digest = Digest {
+            size: self.size,
+            sha256: hex::encode(self.hasher.finalize()),
+        };
+        (self.inner, digest)
+    }
+}
+
+impl<W: Write> Write for HashWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        use sha2::Digest as _;
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 impl Pending {
@@ -460,15 +523,44 @@ impl Pending {
             Pending {
                 tmp,
                 dest: dir.join(name),
+                digest: None,
+                rows: None,
             },
             f,
         ))
     }
 }
 
+/// The name of the manifest every output folder gets (docs/AUDIT.md).
+pub const MANIFEST: &str = "manifest.json";
+
 /// Renames every pending file into place (rename replaces a link, never writes through it).
+/// A `manifest.json` already in the folder is removed before the first rename and the
+/// new one renamed last, so that a crash mid-commit leaves no manifest rather than a
+/// stale one; `stale` names earlier outputs this run does not replace (removed first too).
 pub fn commit(pending: &[Pending]) -> Result<()> {
-    for p in pending {
+    commit_replacing(pending, &[])
+}
+
+pub fn commit_replacing(pending: &[Pending], stale: &[PathBuf]) -> Result<()> {
+    let is_manifest = |p: &Pending| p.dest.file_name() == Some(std::ffi::OsStr::new(MANIFEST));
+    let mut dirs: Vec<&Path> = pending.iter().filter_map(|p| p.dest.parent()).collect();
+    dirs.dedup();
+    let old: Vec<PathBuf> = dirs.iter().map(|d| d.join(MANIFEST)).collect();
+    for path in old.iter().chain(stale) {
+        match std::fs::remove_file(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(Error::Output {
+                    path: path.clone(),
+                    message: e.to_string(),
+                })
+            }
+            _ => {}
+        }
+    }
+    let (last, first): (Vec<&Pending>, Vec<&Pending>) =
+        pending.iter().partition(|p| is_manifest(p));
+    for p in first.into_iter().chain(last) {
         std::fs::rename(&p.tmp, &p.dest).map_err(|e| Error::Output {
             path: p.dest.clone(),
             message: e.to_string(),
@@ -507,7 +599,7 @@ pub const ROW_GROUP_ROWS: usize = 1 << 20;
 /// A Parquet file being written under its temporary name.
 struct ParquetOut {
     pending: Pending,
-    writer: ArrowWriter<BufWriter<File>>,
+    writer: ArrowWriter<BufWriter<HashWriter<File>>>,
 }
 
 impl ParquetOut {
@@ -533,7 +625,7 @@ impl ParquetOut {
             props = props.set_column_statistics_enabled(col, stats);
         }
         let writer = ArrowWriter::try_new(
-            BufWriter::with_capacity(1 << 20, file),
+            BufWriter::with_capacity(1 << 20, HashWriter::new(file)),
             schema,
             Some(props.build()),
         )
@@ -546,20 +638,29 @@ impl ParquetOut {
     }
 
     fn finish(self) -> Result<Pending> {
-        let ParquetOut { pending, writer } = self;
+        let ParquetOut {
+            mut pending,
+            writer,
+        } = self;
         let err = |m: String| Error::Output {
             path: pending.tmp.clone(),
             message: m,
         };
         let inner = writer.into_inner().map_err(|e| err(e.to_string()))?;
-        let file = inner.into_inner().map_err(|e| err(e.to_string()))?;
+        let (file, digest) = inner.into_inner().map_err(|e| err(e.to_string()))?.finish();
         file.sync_all().map_err(|e| err(e.to_string()))?;
+        pending.digest = Some(digest);
         Ok(pending)
     }
 }
 
 pub fn write_bytes(dir: &Path, name: &str, bytes: &[u8]) -> Result<Pending> {
-    let (pending, mut file) = Pending::create(dir, name)?;
+    use sha2::Digest as _;
+    let (mut pending, mut file) = Pending::create(dir, name)?;
+    pending.digest = Some(Digest {
+        size: bytes.len() as u64,
+        sha256: hex::encode(sha2::Sha256::digest(bytes)),
+    });
     file.write_all(bytes)
         .and_then(|_| file.sync_all())
         .map_err(|e| Error::Output {

@@ -1,0 +1,115 @@
+//! sverka-audit: the auditor's view of a results folder (issue 6, docs/AUDIT.md).
+//!
+//! - [`manifest`]: `manifest.json`, the hashes of every input and output and of itself;
+//! - [`report`]: `report.html`, one self-contained page built from the written outputs
+//!   (`summary.json` and the Parquet files), so that `sverka report DIR` and the report a
+//!   run writes are the same bytes;
+//! - [`verify`]: `sverka verify`, which recomputes every hash and re-derives every count
+//!   and total of `summary.json` from the Parquet rows, by code independent of the engine's
+//!   own totals and self-check.
+//!
+//! [`AuditFinish`] plugs the report and manifest into the engine's all-or-nothing commit.
+
+pub mod manifest;
+pub mod read;
+pub mod report;
+pub mod verify;
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use sverka_engine::pipeline::Finish;
+use sverka_engine::write::{self, Pending};
+use sverka_engine::Result;
+
+pub const REPORT: &str = "report.html";
+pub use sverka_engine::write::MANIFEST;
+
+/// Adds `report.html` (unless skipped) and `manifest.json` to a reconciliation's outputs.
+pub struct AuditFinish {
+    pub report: bool,
+}
+
+impl Finish for AuditFinish {
+    fn names(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        if self.report {
+            v.push(REPORT.to_string());
+        }
+        v.push(MANIFEST.to_string());
+        v
+    }
+
+    fn stale(&self) -> Vec<String> {
+        // A report from an earlier run would describe other figures.
+        if self.report {
+            Vec::new()
+        } else {
+            vec![REPORT.to_string()]
+        }
+    }
+
+    fn finish(&self, dir: &Path, staged: &[Pending], summary: &Value) -> Result<Vec<Pending>> {
+        let mut extra = Vec::new();
+        let result = (|| {
+            if self.report {
+                let at = |name: &str| -> PathBuf {
+                    staged
+                        .iter()
+                        .find(|p| p.dest.file_name().is_some_and(|n| n == name))
+                        .map_or_else(|| dir.join(name), |p| p.tmp.clone())
+                };
+                let html = report::render(summary, &at)?;
+                extra.push(write::write_bytes(dir, REPORT, html.as_bytes())?);
+            }
+            let all: Vec<&Pending> = staged.iter().chain(&extra).collect();
+            let m = manifest::for_reconcile(summary, &all)?;
+            extra.push(write::write_bytes(dir, MANIFEST, &manifest::seal(m)?)?);
+            Ok(())
+        })();
+        match result {
+            Ok(()) => Ok(extra),
+            Err(e) => {
+                write::discard(&extra);
+                Err(e)
+            }
+        }
+    }
+}
+
+/// SHA-256 (hex) and size of a file, read in 1 MiB blocks.
+pub fn hash_file(path: &Path) -> std::io::Result<(u64, String)> {
+    use sha2::Digest;
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let mut h = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut size = 0u64;
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+        size += n as u64;
+    }
+    Ok((size, hex::encode(h.finalize())))
+}
+
+/// `v` minor units as exact decimal text with `minor` decimals (`900000.00`, `25000`).
+/// The audit crate's own formatter: `verify` must not lean on the engine's code.
+pub fn fmt_minor(v: i128, minor: u8) -> String {
+    let sign = if v < 0 { "-" } else { "" };
+    let a = v.unsigned_abs();
+    if minor == 0 {
+        return format!("{sign}{a}");
+    }
+    let p = 10u128.pow(minor as u32);
+    format!("{sign}{}.{:0w$}", a / p, a % p, w = minor as usize)
+}
+
+/// Minor units of a currency code from the shipped ISO 4217 table.
+pub fn minor_units(code: &str) -> Option<u8> {
+    let t = sverka_engine::currency::table();
+    t.lookup(code).map(|c| t.minor_units(c))
+}
