@@ -2,6 +2,7 @@
 //! code and prints the error once (STYLE.md 1).
 
 mod args;
+mod disburse;
 mod reconcile;
 mod refdata;
 
@@ -41,5 +42,6 @@ fn run(cli: args::Cli) -> Result<u8, sverka_engine::Error> {
         args::Command::Reconcile(a) => reconcile::run(a),
         args::Command::Generate(a) => refdata::generate(a),
         args::Command::Score(a) => refdata::score(a),
+        args::Command::Disburse(a) => disburse::run(a),
     }
 }

@@ -1,0 +1,345 @@
+//! The issuing ledger: an SQLite database (rusqlite, bundled library) that records every
+//! instruction id ever issued, so that no id is issued twice, and every run with its
+//! files, so that a run interrupted after its ledger commit can be completed.
+//!
+//! Protocol of a run (docs/DISBURSE.md, "Crash safety"):
+//! 1. every output is written under a temporary name in the output folder and fsynced;
+//! 2. one transaction inserts the run (state `pending`), its files (name, temporary name,
+//!    SHA-256) and all issued ids (PRIMARY KEY: a second issue of an id is impossible);
+//! 3. the transaction commits: from here the ids are issued;
+//! 4. the files are renamed into place (manifest.json last), then the run is marked
+//!    `committed`.
+//!
+//! A failure before 3 rolls back (SQLite) and discards the temporary files. A crash
+//! between 3 and 4 leaves a `pending` run: the next run on this ledger finds it and
+//! completes the renames, checking every file's SHA-256 against the ledger first.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use sverka_engine::{Error, Result};
+
+pub struct Ledger {
+    pub path: PathBuf,
+    conn: Connection,
+}
+
+/// What the ledger knows about an issued id.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    pub run_id: String,
+    pub provider: String,
+    pub account: String,
+    pub amount: String,
+    pub currency: String,
+}
+
+/// A file of a run as the ledger records it.
+#[derive(Debug, Clone)]
+pub struct RunFile {
+    pub name: String,
+    pub tmp_name: String,
+    pub sha256: String,
+}
+
+/// A run whose ids are issued but whose files may not all be in place.
+#[derive(Debug, Clone)]
+pub struct PendingRun {
+    pub run_id: String,
+    pub out_dir: PathBuf,
+    pub files: Vec<RunFile>,
+}
+
+/// One id to record.
+pub struct NewIssue<'a> {
+    pub instruction_id: &'a str,
+    pub original_instruction_id: Option<&'a str>,
+    pub attempt: u32,
+    pub beneficiary_id: &'a str,
+    pub program: &'a str,
+    pub cycle: &'a str,
+    pub provider: &'a str,
+    pub account: &'a str,
+    pub amount: &'a str,
+    pub currency: &'a str,
+    pub payment_file: &'a str,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'committed')),
+    out_dir TEXT NOT NULL,
+    execution_date TEXT NOT NULL,
+    issued INTEGER NOT NULL,
+    manifest_sha256 TEXT NOT NULL,
+    recorded_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS run_files (
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    name TEXT NOT NULL,
+    tmp_name TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    PRIMARY KEY (run_id, name)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS issued (
+    instruction_id TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    original_instruction_id TEXT,
+    attempt INTEGER NOT NULL,
+    beneficiary_id TEXT NOT NULL,
+    program TEXT NOT NULL,
+    cycle TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    account TEXT NOT NULL,
+    amount TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    payment_file TEXT NOT NULL
+) WITHOUT ROWID;
+";
+
+const LEDGER_VERSION: &str = "1";
+
+fn db_err(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ {
+    move |e| Error::Output {
+        path: path.to_path_buf(),
+        message: format!("ledger: {e}"),
+    }
+}
+
+impl Ledger {
+    /// Opens (or creates) the ledger. A file that is not a sverka ledger is refused.
+    pub fn open(path: &Path) -> Result<Ledger> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            if !parent.is_dir() {
+                return Err(Error::input(
+                    path,
+                    "the ledger's folder does not exist; create it or name another --ledger",
+                ));
+            }
+        }
+        let conn = Connection::open(path)
+            .map_err(|e| Error::input(path, format!("cannot open the ledger: {e}")))?;
+        let not_ledger = |e: rusqlite::Error| {
+            Error::input(
+                path,
+                format!("is not a usable sverka ledger ({e}); name the ledger file of earlier runs, or a new file"),
+            )
+        };
+        // DELETE journal (one file beside the ledger, nothing left after a clean close);
+        // synchronous=FULL: the commit that issues ids must survive a power cut.
+        conn.execute_batch(
+            "PRAGMA journal_mode = DELETE; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+        )
+        .map_err(not_ledger)?;
+        conn.execute_batch(SCHEMA).map_err(not_ledger)?;
+        let version: Option<String> = conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'ledger_version'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(not_ledger)?;
+        match version.as_deref() {
+            None => {
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('ledger_version', ?1)",
+                    [LEDGER_VERSION],
+                )
+                .map_err(db_err(path))?;
+            }
+            Some(LEDGER_VERSION) => {}
+            Some(v) => {
+                return Err(Error::input(
+                    path,
+                    format!(
+                    "ledger version {v} is not supported by this sverka (version {LEDGER_VERSION})"
+                ),
+                ))
+            }
+        }
+        Ok(Ledger {
+            path: path.to_path_buf(),
+            conn,
+        })
+    }
+
+    pub fn issued_count(&self) -> Result<u64> {
+        self.conn
+            .query_row("SELECT count(*) FROM issued", [], |r| r.get::<_, i64>(0))
+            .map(|n| n as u64)
+            .map_err(db_err(&self.path))
+    }
+
+    /// Looks up many ids at once; returns, per id, what was issued (in the same order).
+    pub fn lookup<'a>(&self, ids: impl Iterator<Item = &'a str>) -> Result<Vec<Option<Issued>>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT run_id, provider, account, amount, currency FROM issued WHERE instruction_id = ?1",
+            )
+            .map_err(db_err(&self.path))?;
+        let mut out = Vec::new();
+        for id in ids {
+            let row = stmt
+                .query_row([id], |r| {
+                    Ok(Issued {
+                        run_id: r.get(0)?,
+                        provider: r.get(1)?,
+                        account: r.get(2)?,
+                        amount: r.get(3)?,
+                        currency: r.get(4)?,
+                    })
+                })
+                .optional()
+                .map_err(db_err(&self.path))?;
+            out.push(row);
+        }
+        Ok(out)
+    }
+
+    pub fn pending_runs(&self) -> Result<Vec<PendingRun>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT run_id, out_dir FROM runs WHERE state = 'pending' ORDER BY run_id")
+            .map_err(db_err(&self.path))?;
+        let runs: Vec<(String, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .and_then(|rows| rows.collect())
+            .map_err(db_err(&self.path))?;
+        let mut out = Vec::new();
+        for (run_id, dir) in runs {
+            let mut fs = self
+                .conn
+                .prepare(
+                    "SELECT name, tmp_name, sha256 FROM run_files WHERE run_id = ?1 ORDER BY name",
+                )
+                .map_err(db_err(&self.path))?;
+            let files = fs
+                .query_map([&run_id], |r| {
+                    Ok(RunFile {
+                        name: r.get(0)?,
+                        tmp_name: r.get(1)?,
+                        sha256: r.get(2)?,
+                    })
+                })
+                .and_then(|rows| rows.collect())
+                .map_err(db_err(&self.path))?;
+            out.push(PendingRun {
+                run_id,
+                out_dir: PathBuf::from(dir),
+                files,
+            });
+        }
+        Ok(out)
+    }
+
+    pub fn mark_committed(&self, run_id: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE runs SET state = 'committed' WHERE run_id = ?1",
+                [run_id],
+            )
+            .map_err(db_err(&self.path))?;
+        Ok(())
+    }
+
+    /// Starts the run's transaction (rolled back when dropped uncommitted).
+    pub fn begin(&mut self) -> Result<RunTx<'_>> {
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(db_err(&path))?;
+        Ok(RunTx { tx, path })
+    }
+}
+
+/// The one transaction of a run.
+pub struct RunTx<'c> {
+    tx: Transaction<'c>,
+    path: PathBuf,
+}
+
+impl RunTx<'_> {
+    pub fn record_run(
+        &self,
+        run_id: &str,
+        out_dir: &Path,
+        execution_date: &str,
+        issued: u64,
+        manifest_sha256: &str,
+        files: &[RunFile],
+    ) -> Result<()> {
+        let e = db_err(&self.path);
+        self.tx
+            .execute(
+                "INSERT INTO runs (run_id, state, out_dir, execution_date, issued, manifest_sha256) VALUES (?1, 'pending', ?2, ?3, ?4, ?5)",
+                params![run_id, out_dir.to_string_lossy(), execution_date, issued as i64, manifest_sha256],
+            )
+            .map_err(|err| match err {
+                rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+                    Error::Internal(format!("run {run_id} is already in the ledger"))
+                }
+                other => e(other),
+            })?;
+        let mut stmt = self
+            .tx
+            .prepare(
+                "INSERT INTO run_files (run_id, name, tmp_name, sha256) VALUES (?1, ?2, ?3, ?4)",
+            )
+            .map_err(&e)?;
+        for f in files {
+            stmt.execute(params![run_id, f.name, f.tmp_name, f.sha256])
+                .map_err(&e)?;
+        }
+        Ok(())
+    }
+
+    /// Inserts the issued ids; an id already in the ledger is an internal error (the run
+    /// checked them all before).
+    pub fn issue<'a>(&self, run_id: &str, rows: impl Iterator<Item = NewIssue<'a>>) -> Result<u64> {
+        let e = db_err(&self.path);
+        let mut stmt = self
+            .tx
+            .prepare(
+                "INSERT INTO issued (instruction_id, run_id, original_instruction_id, attempt, beneficiary_id, program, cycle, provider, account, amount, currency, payment_file) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            )
+            .map_err(&e)?;
+        let mut n = 0u64;
+        for r in rows {
+            stmt.execute(params![
+                r.instruction_id,
+                run_id,
+                r.original_instruction_id,
+                r.attempt,
+                r.beneficiary_id,
+                r.program,
+                r.cycle,
+                r.provider,
+                r.account,
+                r.amount,
+                r.currency,
+                r.payment_file
+            ])
+            .map_err(|err| match err {
+                rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+                    Error::Internal(format!(
+                        "instruction {} is already issued (another run wrote the ledger at the same time?); nothing was issued",
+                        r.instruction_id
+                    ))
+                }
+                other => e(other),
+            })?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    pub fn commit(self) -> Result<()> {
+        self.tx.commit().map_err(db_err(&self.path))
+    }
+}
