@@ -47,5 +47,10 @@ if [ -n "$xsd" ] && command -v xmllint > /dev/null; then
 else
   echo "XSD check skipped (run .ci/run once, or install libxml2-utils and sepaxml)"
 fi
+# The same payroll again against the full ledger (every row looked up, all already issued).
+/usr/bin/time -v "$bin" disburse --payroll "$payroll" --providers "$root/schemas/providers.example.toml" \
+  --out "$out/d2" --ledger "$out/ledger.db" --execution-date 2026-11-04 --max-batch-rows 100000 \
+  --quiet --timings 2> "$out/time2.txt"
+echo "re-run against the full ledger (nothing issued): $(grep "Elapsed (wall clock)" "$out/time2.txt" | awk '{print $NF}') wall, $(( $(grep "Maximum resident set size" "$out/time2.txt" | awk '{print $NF}') / 1024 )) MB; stages: $(grep 'sverka: timing' "$out/time2.txt" | awk '{printf "%s=%s ", $3, $4}')"
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 echo "disburse $n payroll rows: median wall $(median "${walls[@]}") s, median peak RSS $(( $(median "${rss[@]}" | cut -d. -f1) / 1024 )) MB over $runs runs"

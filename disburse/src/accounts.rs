@@ -199,3 +199,29 @@ mod tests {
         assert!(check(AccountKind::Wallet, Some("XX"), "+998901234567").is_err());
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn with_check_digit(body: &str) -> String {
+        (0..10u8)
+            .map(|d| format!("{body}{d}"))
+            .find(|s| luhn(s))
+            .expect("one digit completes any body")
+    }
+
+    proptest! {
+        /// A card number completed with its Luhn digit passes; changing any one digit fails.
+        #[test]
+        fn luhn_catches_every_single_digit_error(body in "[0-9]{11,18}", pos in 0usize..19, delta in 1u8..10) {
+            let card = with_check_digit(&body);
+            prop_assert!(check(AccountKind::Card, None, &card).is_ok());
+            let pos = pos % card.len();
+            let mut bytes = card.into_bytes();
+            bytes[pos] = b'0' + (bytes[pos] - b'0' + delta) % 10;
+            prop_assert!(!luhn(std::str::from_utf8(&bytes).unwrap()));
+        }
+    }
+}

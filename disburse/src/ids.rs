@@ -117,3 +117,23 @@ mod tests {
     }
     const PINNED: &str = "SV1-IM7FF3CA5C3GXJMLJTPHZTJTB5";
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any programme, cycle and beneficiary text gives an id that pain.001 and the
+        /// contract accept, that claims its attempt, and that no other attempt shares.
+        #[test]
+        fn any_fields_give_a_usable_id(p in "\\PC{0,40}", c in "\\PC{0,12}", b in "\\PC{0,40}", a in 1u32..=MAX_ATTEMPT) {
+            let id = instruction_id(&p, &c, &b, a);
+            prop_assert!(id.len() <= 35);
+            prop_assert!(id.bytes().all(|x| x.is_ascii_uppercase() || x.is_ascii_digit() || x == b'-'));
+            prop_assert_eq!(claimed_attempt(&id), Some(a));
+            let other = if a == 1 { 2 } else { a - 1 };
+            prop_assert_ne!(instruction_id(&p, &c, &b, other), id);
+        }
+    }
+}

@@ -28,9 +28,8 @@ pub struct Ledger {
 #[derive(Debug, Clone)]
 pub struct Issued {
     pub run_id: String,
-    pub provider: String,
-    pub account: String,
-    pub amount: String,
+    /// In minor units of `currency`.
+    pub amount_minor: i64,
     pub currency: String,
 }
 
@@ -55,20 +54,15 @@ pub struct NewIssue<'a> {
     pub instruction_id: &'a str,
     pub original_instruction_id: Option<&'a str>,
     pub attempt: u32,
-    pub beneficiary_id: &'a str,
-    pub program: &'a str,
-    pub cycle: &'a str,
-    pub provider: &'a str,
-    pub account: &'a str,
-    pub amount: &'a str,
+    pub amount_minor: i64,
     pub currency: &'a str,
-    pub payment_file: &'a str,
 }
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY,
+    run_no INTEGER NOT NULL UNIQUE,
     state TEXT NOT NULL CHECK (state IN ('pending', 'committed')),
     out_dir TEXT NOT NULL,
     execution_date TEXT NOT NULL,
@@ -83,19 +77,22 @@ CREATE TABLE IF NOT EXISTS run_files (
     sha256 TEXT NOT NULL,
     PRIMARY KEY (run_id, name)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS issued (
-    instruction_id TEXT PRIMARY KEY,
-    run_id TEXT NOT NULL,
-    original_instruction_id TEXT,
-    attempt INTEGER NOT NULL,
-    beneficiary_id TEXT NOT NULL,
+CREATE TABLE IF NOT EXISTS cycles (
     program TEXT NOT NULL,
     cycle TEXT NOT NULL,
-    provider TEXT NOT NULL,
-    account TEXT NOT NULL,
-    amount TEXT NOT NULL,
+    issued INTEGER NOT NULL,
+    PRIMARY KEY (program, cycle)
+) WITHOUT ROWID;
+-- One row per issued id, kept small (millions per cycle): beneficiary, programme, cycle,
+-- provider, account and payment file of each id are in its run's instructions.parquet,
+-- whose SHA-256 is in run_files.
+CREATE TABLE IF NOT EXISTS issued (
+    instruction_id TEXT PRIMARY KEY,
+    run_no INTEGER NOT NULL,
+    attempt INTEGER NOT NULL,
+    amount_minor INTEGER NOT NULL,
     currency TEXT NOT NULL,
-    payment_file TEXT NOT NULL
+    original_instruction_id TEXT
 ) WITHOUT ROWID;
 ";
 
@@ -129,8 +126,11 @@ impl Ledger {
         };
         // DELETE journal (one file beside the ledger, nothing left after a clean close);
         // synchronous=FULL: the commit that issues ids must survive a power cut.
+        // cache_size: a run inserts millions of keys; 256 MiB keeps the B-tree pages it
+        // touches in memory (measured: BENCHMARKS.md).
         conn.execute_batch(
-            "PRAGMA journal_mode = DELETE; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+            "PRAGMA journal_mode = DELETE; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+             PRAGMA cache_size = -262144; PRAGMA page_size = 16384;",
         )
         .map_err(not_ledger)?;
         conn.execute_batch(SCHEMA).map_err(not_ledger)?;
@@ -178,7 +178,7 @@ impl Ledger {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT run_id, provider, account, amount, currency FROM issued WHERE instruction_id = ?1",
+                "SELECT r.run_id, i.amount_minor, i.currency FROM issued i JOIN runs r ON r.run_no = i.run_no WHERE i.instruction_id = ?1",
             )
             .map_err(db_err(&self.path))?;
         let mut out = Vec::new();
@@ -187,10 +187,8 @@ impl Ledger {
                 .query_row([id], |r| {
                     Ok(Issued {
                         run_id: r.get(0)?,
-                        provider: r.get(1)?,
-                        account: r.get(2)?,
-                        amount: r.get(3)?,
-                        currency: r.get(4)?,
+                        amount_minor: r.get(1)?,
+                        currency: r.get(2)?,
                     })
                 })
                 .optional()
@@ -198,6 +196,20 @@ impl Ledger {
             out.push(row);
         }
         Ok(out)
+    }
+
+    /// The (programme, cycle) pairs with at least one issued id: rows of any other pair
+    /// cannot be issued yet, and need no lookup (a new cycle's payroll skips them all).
+    pub fn cycles(&self) -> Result<std::collections::BTreeSet<(String, String)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT program, cycle FROM cycles")
+            .map_err(db_err(&self.path))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .and_then(|rows| rows.collect())
+            .map_err(db_err(&self.path));
+        rows
     }
 
     pub fn pending_runs(&self) -> Result<Vec<PendingRun>> {
@@ -264,9 +276,11 @@ pub struct RunTx<'c> {
 }
 
 impl RunTx<'_> {
+    #[allow(clippy::too_many_arguments)]
     pub fn record_run(
         &self,
         run_id: &str,
+        run_no: i64,
         out_dir: &Path,
         execution_date: &str,
         issued: u64,
@@ -276,8 +290,9 @@ impl RunTx<'_> {
         let e = db_err(&self.path);
         self.tx
             .execute(
-                "INSERT INTO runs (run_id, state, out_dir, execution_date, issued, manifest_sha256) VALUES (?1, 'pending', ?2, ?3, ?4, ?5)",
-                params![run_id, out_dir.to_string_lossy(), execution_date, issued as i64, manifest_sha256],
+                "INSERT INTO runs (run_id, run_no, state, out_dir, execution_date, issued, manifest_sha256) \
+                 VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6)",
+                params![run_id, run_no, out_dir.to_string_lossy(), execution_date, issued as i64, manifest_sha256],
             )
             .map_err(|err| match err {
                 rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
@@ -298,35 +313,40 @@ impl RunTx<'_> {
         Ok(())
     }
 
-    /// Inserts the issued ids; an id already in the ledger is an internal error (the run
-    /// checked them all before).
-    pub fn issue<'a>(&self, run_id: &str, rows: impl Iterator<Item = NewIssue<'a>>) -> Result<u64> {
+    /// The number the run being recorded gets (the transaction holds the write lock).
+    pub fn next_run_no(&self) -> Result<i64> {
+        self.tx
+            .query_row("SELECT coalesce(max(run_no), 0) + 1 FROM runs", [], |r| {
+                r.get(0)
+            })
+            .map_err(db_err(&self.path))
+    }
+
+    /// Inserts the issued ids under run number `run_no`; an id
+    /// already in the ledger is an internal error (the run checked them all before).
+    pub fn issue<'a>(&self, run_no: i64, rows: impl Iterator<Item = NewIssue<'a>>) -> Result<u64> {
         let e = db_err(&self.path);
         let mut stmt = self
             .tx
             .prepare(
-                "INSERT INTO issued (instruction_id, run_id, original_instruction_id, attempt, beneficiary_id, program, cycle, provider, account, amount, currency, payment_file) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                "INSERT INTO issued (instruction_id, run_no, attempt, amount_minor, currency, original_instruction_id) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )
             .map_err(&e)?;
         let mut n = 0u64;
         for r in rows {
             stmt.execute(params![
                 r.instruction_id,
-                run_id,
-                r.original_instruction_id,
+                run_no,
                 r.attempt,
-                r.beneficiary_id,
-                r.program,
-                r.cycle,
-                r.provider,
-                r.account,
-                r.amount,
+                r.amount_minor,
                 r.currency,
-                r.payment_file
+                r.original_instruction_id
             ])
             .map_err(|err| match err {
-                rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+                rusqlite::Error::SqliteFailure(f, _)
+                    if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
                     Error::Internal(format!(
                         "instruction {} is already issued (another run wrote the ledger at the same time?); nothing was issued",
                         r.instruction_id
@@ -337,6 +357,25 @@ impl RunTx<'_> {
             n += 1;
         }
         Ok(n)
+    }
+
+    /// Adds a run's issued counts per (programme, cycle).
+    pub fn add_cycles(
+        &self,
+        counts: &std::collections::BTreeMap<(String, String), i64>,
+    ) -> Result<()> {
+        let e = db_err(&self.path);
+        let mut up = self
+            .tx
+            .prepare(
+                "INSERT INTO cycles (program, cycle, issued) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (program, cycle) DO UPDATE SET issued = issued + excluded.issued",
+            )
+            .map_err(&e)?;
+        for ((p, c), k) in counts {
+            up.execute(params![p, c, k]).map_err(&e)?;
+        }
+        Ok(())
     }
 
     pub fn commit(self) -> Result<()> {

@@ -488,24 +488,33 @@ fn ids_for(view: &View) -> StringArray {
         .clone()
 }
 
-fn describe_issued(
-    t: &Issued,
-    amount: &str,
-    currency: &str,
-    provider: &str,
-    account: &str,
-) -> String {
-    let mut d = format!(
-        "issued in run {} for {} {} to {} {}",
-        t.run_id, t.amount, t.currency, t.provider, t.account
-    );
-    if t.amount != amount || t.currency != currency {
+fn describe_issued(t: &Issued, amount: &str, currency: &str) -> String {
+    let table = currency::table();
+    let was = match table.lookup(&t.currency) {
+        Some(c) => money::minor_string(t.amount_minor as i128, table.minor_units(c)),
+        None => t.amount_minor.to_string(),
+    };
+    let mut d = format!("issued in run {} for {was} {}", t.run_id, t.currency);
+    if was != amount || t.currency != currency {
         d.push_str(&format!("; this row now says {amount} {currency}"));
     }
-    if t.provider != provider || t.account != account {
-        d.push_str(&format!("; this row now says {provider} {account}"));
-    }
     d
+}
+
+/// The ledger transaction, run on its own thread while the files are written: it inserts
+/// the ids, then waits for the run's file list; a closed channel (the run failed) rolls
+/// it back.
+struct Worker {
+    send: std::sync::mpsc::Sender<(Vec<RunFile>, String)>,
+    handle: std::thread::JoinHandle<(Ledger, Result<()>)>,
+}
+
+/// Abandons the ledger transaction (rolled back) and waits for it.
+fn stop(worker: &mut Option<Worker>) {
+    if let Some(w) = worker.take() {
+        drop(w.send);
+        let _ = w.handle.join();
+    }
 }
 
 /// Runs a whole disbursement. On any error before the ledger commit nothing is issued
@@ -553,7 +562,7 @@ pub fn disburse(cfg: &DisburseConfig) -> Result<Outcome> {
         path: cfg.out.clone(),
         message: e.to_string(),
     })?;
-    let mut ledger = Ledger::open(&cfg.ledger)?;
+    let ledger = Ledger::open(&cfg.ledger)?;
     complete_pending(&ledger, &mut notes)?;
     sweep_temporaries(&out_abs, &[]);
     let was_occupied = occupied(&out_abs)?;
@@ -639,26 +648,23 @@ pub fn disburse(cfg: &DisburseConfig) -> Result<Outcome> {
             holds[n_pay + k] = Some((Hold::UnknownOriginal, d));
         }
     }
-    if ledger.issued_count()? > 0 {
-        let looked = ledger.lookup((0..n).map(|i| {
-            if ids_arr.is_null(i) {
-                ""
-            } else {
-                ids_arr.value(i)
-            }
-        }))?;
+    let cycles = ledger.cycles()?;
+    if !cycles.is_empty() {
+        // Only rows of a (programme, cycle) the ledger has issued in can be issued already.
+        let known: hashbrown::HashSet<(&str, &str)> = cycles
+            .iter()
+            .map(|(p, c)| (p.as_str(), c.as_str()))
+            .collect();
+        let candidates: Vec<usize> = (0..n)
+            .filter(|&i| !ids_arr.is_null(i) && known.contains(&(view.program(i), view.cycle(i))))
+            .collect();
+        let looked = ledger.lookup(candidates.iter().map(|&i| ids_arr.value(i)))?;
         let mut amount = String::new();
-        for (i, t) in looked.into_iter().enumerate() {
+        for (&i, t) in candidates.iter().zip(looked) {
             if let (Some(t), None) = (t, &holds[i]) {
                 amount.clear();
                 money::format_minor(view.amount(i), table.minor_units(view.ccy(i)), &mut amount);
-                let d = describe_issued(
-                    &t,
-                    &amount,
-                    table.code(view.ccy(i)),
-                    view.provider(i),
-                    view.account(i),
-                );
+                let d = describe_issued(&t, &amount, table.code(view.ccy(i)));
                 holds[i] = Some((Hold::AlreadyIssued, d));
             }
         }
@@ -903,8 +909,73 @@ pub fn disburse(cfg: &DisburseConfig) -> Result<Outcome> {
     }
     clock.lap("plan");
 
-    // Write everything under temporary names; on error discard all of it.
+    // The ledger transaction starts now, beside the writing (it needs only the ids).
     let dir = out_abs.as_path();
+    let issued_n = issued_rows.len() as u64;
+    let mut ledger = Some(ledger);
+    let mut worker: Option<Worker> = None;
+    if issued_n > 0 {
+        let mut order: Vec<u32> = issued_rows.clone();
+        // In key order: appends to the B-tree instead of random inserts.
+        order.par_sort_unstable_by_key(|&i| ids_arr.value(i as usize));
+        let recs: Vec<(u32, u32, i64, Ccy, Option<String>)> = order
+            .iter()
+            .map(|&i| {
+                let k = i as usize;
+                (
+                    i,
+                    view.attempt[k],
+                    view.amount(k) as i64,
+                    view.ccy(k),
+                    view.original(k).map(str::to_string),
+                )
+            })
+            .collect();
+        let mut per_cycle: BTreeMap<(&str, &str), i64> = BTreeMap::new();
+        for &i in &issued_rows {
+            *per_cycle
+                .entry((view.program(i as usize), view.cycle(i as usize)))
+                .or_default() += 1;
+        }
+        let cycles: BTreeMap<(String, String), i64> = per_cycle
+            .into_iter()
+            .map(|((p, c), n)| ((p.to_string(), c.to_string()), n))
+            .collect();
+        let ids_owned = ids_arr.clone();
+        let (send, recv) = std::sync::mpsc::channel::<(Vec<RunFile>, String)>();
+        let run_id_t = run_id.clone();
+        let dir_t = dir.to_path_buf();
+        let date_t = date::date_string(execution_date);
+        let mut l = ledger.take().expect("ledger");
+        let handle = std::thread::spawn(move || {
+            let r = (|| -> Result<()> {
+                let table = currency::table();
+                let tx = l.begin()?;
+                let run_no = tx.next_run_no()?;
+                let n = tx.issue(
+                    run_no,
+                    recs.iter().map(|r| NewIssue {
+                        instruction_id: ids_owned.value(r.0 as usize),
+                        original_instruction_id: r.4.as_deref(),
+                        attempt: r.1,
+                        amount_minor: r.2,
+                        currency: table.code(r.3),
+                    }),
+                )?;
+                tx.add_cycles(&cycles)?;
+                let (files, manifest_sha) = recv
+                    .recv()
+                    .map_err(|_| Error::Internal("run abandoned".into()))?;
+                tx.record_run(&run_id_t, run_no, &dir_t, &date_t, n, &manifest_sha, &files)?;
+                crash_point("before-ledger-commit");
+                tx.commit()
+            })();
+            (l, r)
+        });
+        worker = Some(Worker { send, handle });
+    }
+
+    // Write everything under temporary names; on error discard all of it.
     // Payment files ‖ the row outputs: built and written side by side.
     let pay_job = || -> Vec<Result<Written>> {
         // Payment files, built and written in parallel, one file's bytes at a time per thread.
@@ -1158,7 +1229,16 @@ pub fn disburse(cfg: &DisburseConfig) -> Result<Outcome> {
         })();
         (written, r)
     };
-    let (pay_results, (mut written, rows_r)) = rayon::join(pay_job, rows_job);
+    let ((pay_results, pay_t), ((mut written, rows_r), rows_t)) = rayon::join(
+        || {
+            let t = Instant::now();
+            (pay_job(), t.elapsed())
+        },
+        || {
+            let t = Instant::now();
+            (rows_job(), t.elapsed())
+        },
+    );
     let mut first_err = rows_r.err();
     for r in pay_results {
         match r {
@@ -1170,9 +1250,13 @@ pub fn disburse(cfg: &DisburseConfig) -> Result<Outcome> {
     }
     if let Some(e) = first_err {
         discard_all(&written);
+        stop(&mut worker);
         return Err(e);
     }
     clock.lap("write");
+    // The two halves of `write`, which overlap (for --timings only).
+    clock.laps.push(("  payment files", pay_t));
+    clock.laps.push(("  row outputs", rows_t));
 
     // summary.json
     let mut inputs = Vec::new();
@@ -1301,6 +1385,7 @@ pub fn disburse(cfg: &DisburseConfig) -> Result<Outcome> {
         Ok(w) => written.push(w),
         Err(e) => {
             discard_all(&written);
+            stop(&mut worker);
             return Err(e);
         }
     }
@@ -1338,14 +1423,14 @@ pub fn disburse(cfg: &DisburseConfig) -> Result<Outcome> {
         Ok(w) => written.push(w),
         Err(e) => {
             discard_all(&written);
+            stop(&mut worker);
             return Err(e);
         }
     }
     clock.lap("summary");
 
     // The ledger transaction: all issued ids and the run's files, or nothing.
-    let issued_n = issued_rows.len() as u64;
-    if issued_n > 0 {
+    if let Some(w) = worker.take() {
         let run_files: Vec<RunFile> = written
             .iter()
             .map(|w| RunFile {
@@ -1360,49 +1445,18 @@ pub fn disburse(cfg: &DisburseConfig) -> Result<Outcome> {
                 sha256: w.sha256.clone(),
             })
             .collect();
-        let r = (|| -> Result<()> {
-            let tx = ledger.begin()?;
-            tx.record_run(
-                &run_id,
-                dir,
-                &date::date_string(execution_date),
-                issued_n,
-                &manifest_sha,
-                &run_files,
-            )?;
-            let mut amount_buf: Vec<String> = Vec::with_capacity(issued_rows.len());
-            for &i in &issued_rows {
-                let i = i as usize;
-                amount_buf.push(money::minor_string(
-                    view.amount(i),
-                    table.minor_units(view.ccy(i)),
-                ));
+        let _ = w.send.send((run_files, manifest_sha.clone()));
+        let (l, r) = match w.handle.join() {
+            Ok(x) => x,
+            Err(p) => {
+                discard_all(&written);
+                return Err(Error::Internal(format!(
+                    "ledger thread: {}",
+                    load::panic_message(&p)
+                )));
             }
-            let n_done = tx.issue(
-                &run_id,
-                issued_rows.iter().zip(&amount_buf).map(|(&i, amount)| {
-                    let i = i as usize;
-                    NewIssue {
-                        instruction_id: ids_arr.value(i),
-                        original_instruction_id: view.original(i),
-                        attempt: view.attempt[i],
-                        beneficiary_id: view.ben(i),
-                        program: view.program(i),
-                        cycle: view.cycle(i),
-                        provider: view.provider(i),
-                        account: view.account(i),
-                        amount,
-                        currency: table.code(view.ccy(i)),
-                        payment_file: &pay_files_out[file_of[i] as usize].name,
-                    }
-                }),
-            )?;
-            if n_done != issued_n {
-                return Err(Error::Internal("ledger insert count".into()));
-            }
-            crash_point("before-ledger-commit");
-            tx.commit()
-        })();
+        };
+        ledger = Some(l);
         if let Err(e) = r {
             discard_all(&written);
             return Err(e);
@@ -1424,7 +1478,7 @@ pub fn disburse(cfg: &DisburseConfig) -> Result<Outcome> {
         write::commit(std::slice::from_ref(&w.pending))?;
     }
     if issued_n > 0 {
-        ledger.mark_committed(&run_id)?;
+        ledger.as_ref().expect("ledger").mark_committed(&run_id)?;
     } else {
         notes.push(format!(
             "nothing new issued ({} rows already issued; see holds and rejects)",
