@@ -12,7 +12,10 @@ runs=${2:-3}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 data=${3:-$root/target/e2e-data}
 bin=$root/target/release/sverka
-(cd "$root" && cargo build --release -q -p sverka && cargo build --release -q -p sverka-disburse --example gen_payroll)
+# SVERKA_BENCH_NO_BUILD=1 uses the binaries as built.
+if [ -z "${SVERKA_BENCH_NO_BUILD:-}" ]; then
+  (cd "$root" && cargo build --release -q -p sverka && cargo build --release -q -p sverka-disburse --example gen_payroll)
+fi
 payroll=$data/payroll-$n.csv
 mkdir -p "$data"
 if [ ! -f "$payroll" ]; then

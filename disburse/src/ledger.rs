@@ -4,8 +4,9 @@
 //!
 //! Protocol of a run (docs/DISBURSE.md, "Crash safety"):
 //! 1. every output is written under a temporary name in the output folder and fsynced;
-//! 2. one transaction inserts the run (state `pending`), its files (name, temporary name,
-//!    SHA-256) and all issued ids (PRIMARY KEY: a second issue of an id is impossible);
+//! 2. one transaction inserts all issued ids (PRIMARY KEY: a second issue of an id is
+//!    impossible; this starts on its own thread while step 1 runs), then the run (state
+//!    `pending`) and its files (name, temporary name, SHA-256);
 //! 3. the transaction commits: from here the ids are issued;
 //! 4. the files are renamed into place (manifest.json last), then the run is marked
 //!    `committed`.
@@ -27,7 +28,7 @@ pub struct Ledger {
 /// What the ledger knows about an issued id.
 #[derive(Debug, Clone)]
 pub struct Issued {
-    pub run_id: String,
+    pub run_id: std::sync::Arc<str>,
     /// In minor units of `currency`.
     pub amount_minor: i64,
     pub currency: String,
@@ -174,26 +175,86 @@ impl Ledger {
     }
 
     /// Looks up many ids at once; returns, per id, what was issued (in the same order).
-    pub fn lookup<'a>(&self, ids: impl Iterator<Item = &'a str>) -> Result<Vec<Option<Issued>>> {
-        let mut stmt = self
+    /// The ids are visited in key order: when they are many compared with the ledger,
+    /// one ordered scan of `issued` merged with them (no per-id query); otherwise one
+    /// point query each, in key order (B-tree pages stay in the cache).
+    pub fn lookup(&self, ids: &[&str]) -> Result<Vec<Option<Issued>>> {
+        let e = db_err(&self.path);
+        let runs: std::collections::HashMap<i64, std::sync::Arc<str>> = {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT run_no, run_id FROM runs")
+                .map_err(&e)?;
+            let rows: Vec<(i64, String)> = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .and_then(|rows| rows.collect())
+                .map_err(&e)?;
+            rows.into_iter().map(|(n, id)| (n, id.into())).collect()
+        };
+        let total: i64 = self
             .conn
-            .prepare_cached(
-                "SELECT r.run_id, i.amount_minor, i.currency FROM issued i JOIN runs r ON r.run_no = i.run_no WHERE i.instruction_id = ?1",
-            )
-            .map_err(db_err(&self.path))?;
-        let mut out = Vec::new();
-        for id in ids {
-            let row = stmt
-                .query_row([id], |r| {
-                    Ok(Issued {
-                        run_id: r.get(0)?,
-                        amount_minor: r.get(1)?,
-                        currency: r.get(2)?,
-                    })
-                })
-                .optional()
-                .map_err(db_err(&self.path))?;
-            out.push(row);
+            .query_row("SELECT coalesce(sum(issued), 0) FROM cycles", [], |r| {
+                r.get(0)
+            })
+            .map_err(&e)?;
+        let mut order: Vec<usize> = (0..ids.len()).collect();
+        order.sort_unstable_by_key(|&k| ids[k]);
+        let mut out: Vec<Option<Issued>> = (0..ids.len()).map(|_| None).collect();
+        let issued = |run_no: i64, amount_minor: i64, currency: String| -> Result<Issued> {
+            Ok(Issued {
+                run_id: runs.get(&run_no).cloned().ok_or_else(|| {
+                    Error::Internal(format!("ledger: issued id of unknown run {run_no}"))
+                })?,
+                amount_minor,
+                currency,
+            })
+        };
+        if ids.len() as i64 * 8 >= total {
+            let mut stmt = self
+                .conn
+                .prepare(
+                    "SELECT instruction_id, run_no, amount_minor, currency FROM issued ORDER BY instruction_id",
+                )
+                .map_err(&e)?;
+            let mut rows = stmt.query([]).map_err(&e)?;
+            let mut k = 0;
+            while let Some(row) = rows.next().map_err(&e)? {
+                if k == order.len() {
+                    break;
+                }
+                let id = row
+                    .get_ref(0)
+                    .map_err(&e)?
+                    .as_str()
+                    .map_err(|x| e(x.into()))?;
+                while k < order.len() && ids[order[k]] < id {
+                    k += 1;
+                }
+                while k < order.len() && ids[order[k]] == id {
+                    out[order[k]] = Some(issued(
+                        row.get(1).map_err(&e)?,
+                        row.get(2).map_err(&e)?,
+                        row.get(3).map_err(&e)?,
+                    )?);
+                    k += 1;
+                }
+            }
+        } else {
+            let mut stmt = self
+                .conn
+                .prepare_cached(
+                    "SELECT run_no, amount_minor, currency FROM issued WHERE instruction_id = ?1",
+                )
+                .map_err(&e)?;
+            for &k in &order {
+                let row: Option<(i64, i64, String)> = stmt
+                    .query_row([ids[k]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .optional()
+                    .map_err(&e)?;
+                if let Some((n, a, c)) = row {
+                    out[k] = Some(issued(n, a, c)?);
+                }
+            }
         }
         Ok(out)
     }
@@ -380,5 +441,57 @@ impl RunTx<'_> {
 
     pub fn commit(self) -> Result<()> {
         self.tx.commit().map_err(db_err(&self.path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Both lookup paths (ordered scan, point queries) find exactly the issued ids.
+    #[test]
+    fn lookup_paths_agree() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = Ledger::open(&dir.path().join("l.db")).unwrap();
+        let ids: Vec<String> = (0..40).map(|k| format!("SV1-{k:026}")).collect();
+        {
+            let tx = l.begin().unwrap();
+            let no = tx.next_run_no().unwrap();
+            let n = tx
+                .issue(
+                    no,
+                    ids.iter().step_by(2).map(|id| NewIssue {
+                        instruction_id: id,
+                        original_instruction_id: None,
+                        attempt: 1,
+                        amount_minor: 100,
+                        currency: "UZS",
+                    }),
+                )
+                .unwrap();
+            let mut counts = std::collections::BTreeMap::new();
+            counts.insert(("P".to_string(), "C".to_string()), n as i64);
+            tx.add_cycles(&counts).unwrap();
+            tx.record_run("R1", no, dir.path(), "2026-11-04", n, "x", &[])
+                .unwrap();
+            tx.commit().unwrap();
+        }
+        let all: Vec<&str> = ids.iter().rev().map(|s| s.as_str()).collect();
+        let scan = l.lookup(&all).unwrap();
+        for (id, hit) in all.iter().zip(&scan) {
+            let even = ids.iter().position(|x| x == id).unwrap() % 2 == 0;
+            assert_eq!(hit.is_some(), even, "{id}");
+        }
+        // Few ids (2 x 8 < 20 issued): point queries.
+        let hit_id = *all.iter().zip(&scan).find(|(_, h)| h.is_some()).unwrap().0;
+        let few = [hit_id, "SV1-missing"];
+        let point = l.lookup(&few).unwrap();
+        assert!(point[0].is_some());
+        assert!(point[1].is_none());
+        let hit = point.iter().flatten().next().unwrap();
+        assert_eq!(
+            (&*hit.run_id, hit.amount_minor, hit.currency.as_str()),
+            ("R1", 100, "UZS")
+        );
     }
 }

@@ -76,7 +76,11 @@ pub fn csv(txs: &[Tx], currency: &str, minor: u8) -> Result<Vec<u8>> {
 
 /// Text as XML 1.0 may carry it: characters XML forbids (C0 controls other than tab,
 /// LF, CR) become spaces; cut to `max` characters (pain.001 MaxNText).
-fn xml_text(s: &str, max: usize) -> String {
+fn xml_text(s: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    // Fast path: short enough in bytes and no byte that could start a forbidden character.
+    if s.len() <= max && s.bytes().all(|b| b >= 0x20 && b != 0xEF) {
+        return std::borrow::Cow::Borrowed(s);
+    }
     s.chars()
         .map(|c| {
             if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r')
@@ -89,7 +93,8 @@ fn xml_text(s: &str, max: usize) -> String {
             }
         })
         .take(max)
-        .collect()
+        .collect::<String>()
+        .into()
 }
 
 /// Settings of one pain.001 message.
@@ -127,10 +132,17 @@ fn close(w: &mut W, name: &str) -> Result<()> {
 }
 
 fn account(w: &mut W, a: &AccountId) -> Result<()> {
-    open(w, "Id")?;
     match a {
-        AccountId::Iban(s) => leaf(w, "IBAN", s)?,
-        AccountId::Other(s) => {
+        AccountId::Iban(s) => account_ref(w, true, s),
+        AccountId::Other(s) => account_ref(w, false, s),
+    }
+}
+
+fn account_ref(w: &mut W, iban: bool, id: &str) -> Result<()> {
+    open(w, "Id")?;
+    match (iban, id) {
+        (true, s) => leaf(w, "IBAN", s)?,
+        (false, s) => {
             open(w, "Othr")?;
             leaf(w, "Id", s)?;
             close(w, "Othr")?;
@@ -197,6 +209,7 @@ pub fn pain001(m: &Message, txs: &[Tx]) -> Result<Vec<u8>> {
     let mut start = 0;
     let mut block = 0;
     let mut amount = String::new();
+    let mut rem = String::new();
     while start < order.len() {
         let due = txs[order[start]].due;
         let end = start
@@ -234,8 +247,11 @@ pub fn pain001(m: &Message, txs: &[Tx]) -> Result<Vec<u8>> {
             leaf(&mut w, "EndToEndId", t.id)?;
             close(&mut w, "PmtId")?;
             open(&mut w, "Amt")?;
+            if t.amount >= MAX_XML_DIGITS {
+                amount_text(t.amount, m.minor)?;
+            }
             amount.clear();
-            amount.push_str(&amount_text(t.amount, m.minor)?);
+            money::format_minor(t.amount, m.minor, &mut amount);
             w.create_element("InstdAmt")
                 .with_attribute(("Ccy", m.currency))
                 .write_text_content(BytesText::new(&amount))
@@ -256,18 +272,14 @@ pub fn pain001(m: &Message, txs: &[Tx]) -> Result<Vec<u8>> {
             )?;
             close(&mut w, "Cdtr")?;
             open(&mut w, "CdtrAcct")?;
-            if m.iban_accounts {
-                account(&mut w, &AccountId::Iban(t.account.to_string()))?;
-            } else {
-                account(&mut w, &AccountId::Other(xml_text(t.account, 34)))?;
-            }
+            account_ref(&mut w, m.iban_accounts, &xml_text(t.account, 34))?;
             close(&mut w, "CdtrAcct")?;
             open(&mut w, "RmtInf")?;
-            leaf(
-                &mut w,
-                "Ustrd",
-                &xml_text(&remittance(t.program, t.cycle), 140),
-            )?;
+            rem.clear();
+            rem.push_str(t.program);
+            rem.push(' ');
+            rem.push_str(t.cycle);
+            leaf(&mut w, "Ustrd", &xml_text(&rem, 140))?;
             close(&mut w, "RmtInf")?;
             close(&mut w, "CdtTrfTxInf")?;
         }

@@ -257,6 +257,52 @@ fn sha_file(path: &Path) -> Result<(String, u64)> {
     Ok((hex::encode(h.finalize()), n))
 }
 
+/// The spreadsheet-safe CSV copy of a batch, written a slice at a time (bounded memory).
+fn csv_file(dir: &Path, name: &str, batch: &RecordBatch) -> Result<Written> {
+    use std::io::Write;
+    const SLICE: usize = 256 * 1024;
+    let (pending, file) = Pending::create(dir, name)?;
+    let err = |m: String| Error::Output {
+        path: pending.tmp.clone(),
+        message: m,
+    };
+    let r = (|| -> Result<(String, u64)> {
+        let mut f = BufWriter::with_capacity(1 << 20, file);
+        let mut h = Sha256::new();
+        let mut size = 0u64;
+        let n = batch.num_rows();
+        let mut start = 0;
+        loop {
+            let len = SLICE.min(n - start);
+            let bytes = write::csv_bytes(&batch.slice(start, len), start == 0)?;
+            h.update(&bytes);
+            size += bytes.len() as u64;
+            f.write_all(&bytes).map_err(|e| err(e.to_string()))?;
+            start += len;
+            if start >= n {
+                break;
+            }
+        }
+        let file = f.into_inner().map_err(|e| err(e.to_string()))?;
+        file.sync_all().map_err(|e| err(e.to_string()))?;
+        Ok((hex::encode(h.finalize()), size))
+    })();
+    match r {
+        Ok((sha256, size)) => Ok(Written {
+            pending,
+            name: name.to_string(),
+            size,
+            sha256,
+            rows: Some(batch.num_rows() as u64),
+            extra: None,
+        }),
+        Err(e) => {
+            write::discard(std::slice::from_ref(&pending));
+            Err(e)
+        }
+    }
+}
+
 fn written_bytes(dir: &Path, name: &str, bytes: &[u8], rows: Option<u64>) -> Result<Written> {
     let pending = write::write_bytes(dir, name, bytes)?;
     Ok(Written {
@@ -658,7 +704,8 @@ pub fn disburse(cfg: &DisburseConfig) -> Result<Outcome> {
         let candidates: Vec<usize> = (0..n)
             .filter(|&i| !ids_arr.is_null(i) && known.contains(&(view.program(i), view.cycle(i))))
             .collect();
-        let looked = ledger.lookup(candidates.iter().map(|&i| ids_arr.value(i)))?;
+        let cand_ids: Vec<&str> = candidates.iter().map(|&i| ids_arr.value(i)).collect();
+        let looked = ledger.lookup(&cand_ids)?;
         let mut amount = String::new();
         for (&i, t) in candidates.iter().zip(looked) {
             if let (Some(t), None) = (t, &holds[i]) {
@@ -1133,12 +1180,7 @@ pub fn disburse(cfg: &DisburseConfig) -> Result<Outcome> {
                 ],
             )?;
             written.push(parquet_file(dir, "holds.parquet", &hb)?);
-            written.push(written_bytes(
-                dir,
-                "holds.csv",
-                &write::csv_bytes(&hb, true)?,
-                Some(held.len() as u64),
-            )?);
+            written.push(csv_file(dir, "holds.csv", &hb)?);
 
             // rejects.parquet + rejects.csv, reconcile's format (side "payroll").
             let rb = batch(
@@ -1162,12 +1204,7 @@ pub fn disburse(cfg: &DisburseConfig) -> Result<Outcome> {
                 ],
             )?;
             written.push(parquet_file(dir, "rejects.parquet", &rb)?);
-            written.push(written_bytes(
-                dir,
-                "rejects.csv",
-                &write::csv_bytes(&rb, true)?,
-                Some(rejects.len() as u64),
-            )?);
+            written.push(csv_file(dir, "rejects.csv", &rb)?);
 
             // recovery.parquet + recovery.csv (with --retry-from only).
             if let Some(rin) = &retry_in {
@@ -1218,12 +1255,7 @@ pub fn disburse(cfg: &DisburseConfig) -> Result<Outcome> {
                     ],
                 )?;
                 written.push(parquet_file(dir, "recovery.parquet", &rec)?);
-                written.push(written_bytes(
-                    dir,
-                    "recovery.csv",
-                    &write::csv_bytes(&rec, true)?,
-                    Some(recovery_rows.len() as u64),
-                )?);
+                written.push(csv_file(dir, "recovery.csv", &rec)?);
             }
             Ok(())
         })();
