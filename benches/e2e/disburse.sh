@@ -24,6 +24,7 @@ fi
 echo "payroll: $payroll ($(du -h "$payroll" | cut -f1))"
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
+stages() { grep 'sverka: timing' "$1" | sed -E 's/sverka: timing +//; s/ +([0-9.]+) s$/=\1/; s/ /_/g' | tr '\n' ' '; }
 walls=(); rss=()
 for i in $(seq "$runs"); do
   rm -rf "$out/d" "$out/ledger.db"
@@ -33,7 +34,7 @@ for i in $(seq "$runs"); do
   w=$(grep "Elapsed (wall clock)" "$out/time.txt" | awk '{print $NF}' | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }')
   m=$(grep "Maximum resident set size" "$out/time.txt" | awk '{print $NF}')
   walls+=("$w"); rss+=("$m")
-  echo "run $i: ${w} s, $((m / 1024)) MB; stages: $(grep 'sverka: timing' "$out/time.txt" | awk '{printf "%s=%s ", $3, $4}')"
+  echo "run $i: ${w} s, $((m / 1024)) MB; stages: $(stages "$out/time.txt")"
 done
 python3 - "$out/summary.json" "$n" <<'PY'
 import json, sys
@@ -54,6 +55,6 @@ fi
 /usr/bin/time -v "$bin" disburse --payroll "$payroll" --providers "$root/schemas/providers.example.toml" \
   --out "$out/d2" --ledger "$out/ledger.db" --execution-date 2026-11-04 --max-batch-rows 100000 \
   --quiet --timings 2> "$out/time2.txt"
-echo "re-run against the full ledger (nothing issued): $(grep "Elapsed (wall clock)" "$out/time2.txt" | awk '{print $NF}') wall, $(( $(grep "Maximum resident set size" "$out/time2.txt" | awk '{print $NF}') / 1024 )) MB; stages: $(grep 'sverka: timing' "$out/time2.txt" | awk '{printf "%s=%s ", $3, $4}')"
+echo "re-run against the full ledger (nothing issued): $(grep "Elapsed (wall clock)" "$out/time2.txt" | awk '{print $NF}') wall, $(( $(grep "Maximum resident set size" "$out/time2.txt" | awk '{print $NF}') / 1024 )) MB; stages: $(stages "$out/time2.txt")"
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 echo "disburse $n payroll rows: median wall $(median "${walls[@]}") s, median peak RSS $(( $(median "${rss[@]}" | cut -d. -f1) / 1024 )) MB over $runs runs"
