@@ -759,3 +759,39 @@ fn retry_from_the_committed_reconciliation_output() {
     assert!(c["retried"].as_u64().unwrap() > 0, "{c}");
     assert!(c["recovery"].as_u64().unwrap() > 0, "{c}");
 }
+
+/// A reconciliation of instructions disburse did not issue (the bundled demo month, ids
+/// like `INS-...`): their retries are held `unknown_original` (no attempt to continue),
+/// recovery rows are still listed, and every reconciled row is accounted for.
+#[test]
+fn retry_of_ids_not_issued_by_disburse_is_held() {
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/demo");
+    let t = tempfile::tempdir().unwrap();
+    let results = t.path().join("results");
+    let s = reconcile(
+        &demo.join("instructions"),
+        &demo.join("settlements"),
+        &results,
+    );
+    let by = &s["counts"]["by_status"];
+    let n = |k: &str| by[k].as_u64().unwrap_or(0);
+    let o = retry_run(&results, &t.path().join("out"), &t.path().join("l.db"));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let c = json(&o)["counts"].clone();
+    assert_eq!(c["retried"], 0, "{c}");
+    assert_eq!(
+        c["holds_by_reason"]["unknown_original"].as_u64().unwrap(),
+        n("UNPAID") + n("FAILED") + n("RETURNED"),
+        "{c}"
+    );
+    assert_eq!(
+        c["recovery"].as_u64().unwrap(),
+        n("DOUBLE_PAID") + n("OVERPAID"),
+        "{c}"
+    );
+    let holds = text(&std::fs::read(t.path().join("out/holds.csv")).unwrap());
+    assert!(
+        holds.contains("was not issued by sverka disburse"),
+        "{holds}"
+    );
+}
