@@ -253,7 +253,64 @@ fn check_output(r: &mut VerifyReport, dir: &Path, o: &Value, listed: &mut BTreeS
 }
 
 fn is_row_file(name: &str) -> bool {
-    name.ends_with(".parquet") || name.ends_with(".csv")
+    name.ends_with(".parquet") || name.ends_with(".csv") || name.ends_with(".xml")
+}
+
+/// A pain.001 payment file read back: its transactions (`CdtTrfTxInf`) and the sum of
+/// their `InstdAmt` per `Ccy`, in minor units. The group header's `NbOfTxs` must equal the
+/// transactions found (a file cut or edited by hand is caught here too).
+fn pain001(path: &Path) -> ReadResult<(u64, BTreeMap<String, i128>)> {
+    use quick_xml::events::Event;
+    let mut rd = quick_xml::Reader::from_file(path).map_err(|e| e.to_string())?;
+    let mut buf = Vec::new();
+    let (mut txs, mut sums) = (0u64, BTreeMap::<String, i128>::new());
+    let (mut in_amt, mut ccy, mut in_grp_nb) = (false, String::new(), false);
+    let mut header_nb: Option<u64> = None;
+    let mut path_stack: Vec<Vec<u8>> = Vec::new();
+    loop {
+        match rd.read_event_into(&mut buf).map_err(|e| e.to_string())? {
+            Event::Start(e) => {
+                let name = e.local_name().as_ref().to_vec();
+                in_grp_nb = name == b"NbOfTxs" && path_stack.last().is_some_and(|p| p == b"GrpHdr");
+                if name == b"CdtTrfTxInf" {
+                    txs += 1;
+                }
+                if name == b"InstdAmt" {
+                    let a = e
+                        .try_get_attribute("Ccy")
+                        .map_err(|e| e.to_string())?
+                        .ok_or("InstdAmt without Ccy")?;
+                    ccy = String::from_utf8_lossy(&a.value).into_owned();
+                    in_amt = true;
+                }
+                path_stack.push(name);
+            }
+            Event::Text(t) => {
+                let text = t.decode().map_err(|e| e.to_string())?;
+                if in_amt {
+                    let v = parse_decimal(text.trim(), &ccy)
+                        .ok_or_else(|| format!("InstdAmt {text:?} is not exact {ccy}"))?;
+                    *sums.entry(ccy.clone()).or_default() += v;
+                } else if in_grp_nb {
+                    header_nb = text.trim().parse().ok();
+                }
+            }
+            Event::End(_) => {
+                path_stack.pop();
+                in_amt = false;
+                in_grp_nb = false;
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    if header_nb != Some(txs) {
+        return Err(format!(
+            "group header NbOfTxs {header_nb:?} but {txs} CdtTrfTxInf transactions"
+        ));
+    }
+    Ok((txs, sums))
 }
 
 /// Data rows of a Parquet file (footer) or a CSV file (records after the header).
@@ -272,6 +329,8 @@ fn count_rows(path: &Path) -> ReadResult<Option<u64>> {
             n += 1;
         }
         Ok(Some(n))
+    } else if name.ends_with(".xml") {
+        Ok(Some(pain001(path)?.0))
     } else {
         Ok(None)
     }
@@ -322,8 +381,10 @@ fn control_sums(path: &Path) -> ReadResult<BTreeMap<String, String>> {
                 .ok_or_else(|| format!("amount {:?} is not exact {code}", &rec[ai]))?;
             *minor.entry(code.to_string()).or_default() += v;
         }
+    } else if name.ends_with(".xml") {
+        minor = pain001(path)?.1;
     } else {
-        return Err("control sums are only checked in Parquet and CSV files".into());
+        return Err("control sums are only checked in Parquet, CSV and pain.001 XML files".into());
     }
     minor
         .into_iter()

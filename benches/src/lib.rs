@@ -465,6 +465,7 @@ impl Dataset {
         match side {
             Side::Instructions => &self.instructions,
             Side::Settlements => &self.settlements,
+            Side::Payroll => unreachable!("the reconcile benches have no payroll"),
         }
     }
 

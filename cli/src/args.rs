@@ -37,6 +37,9 @@ pub enum Command {
     /// summary.json re-derived from the row outputs, conservation (exit 0 all holds,
     /// 1 a discrepancy, 2 an unusable folder).
     Verify(VerifyArgs),
+    /// Turn an approved payroll into provider payment files (CSV or pain.001.001.09),
+    /// recording every issued instruction in a ledger so nobody is paid twice.
+    Disburse(DisburseArgs),
 }
 
 #[derive(Debug, Args)]
@@ -60,6 +63,56 @@ pub struct VerifyArgs {
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Outputs in DIR: one payment file per provider, currency and batch \
+                  (PROVIDER-CCY-NNN.csv or .xml), instructions.parquet (what was issued, in the \
+                  format `sverka reconcile --instructions` reads), holds.parquet/.csv (rows not \
+                  paid, with the reason), rejects.parquet/.csv, recovery.parquet/.csv (with \
+                  --retry-from), summary.json, manifest.json. See docs/DISBURSE.md.\n\n\
+                  Exit status: 0 done (also when nothing new was issued), 2 unusable input or \
+                  arguments, 1 internal error (nothing issued)."
+)]
+pub struct DisburseArgs {
+    /// Approved payroll files (.csv, .parquet, .arrow) or directories of them: beneficiary_id,
+    /// program, cycle, provider, account, amount, currency, due_date [, beneficiary_name].
+    #[arg(long, num_args = 1.., value_name = "PATH")]
+    pub payroll: Vec<PathBuf>,
+    /// Output folder for this batch (one folder per batch).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// The issuing ledger (SQLite file; created when missing). Use the same one every cycle.
+    #[arg(long, value_name = "PATH")]
+    pub ledger: PathBuf,
+    /// Provider profiles and programme caps (TOML, see schemas/providers.example.toml).
+    /// Without it every provider gets a CSV file and no account check.
+    #[arg(long, value_name = "FILE")]
+    pub providers: Option<PathBuf>,
+    /// Payment date: pain.001 creation time (T00:00:00) and retries' requested date
+    /// [default: the earliest due_date of the payroll].
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub execution_date: Option<String>,
+    /// Most rows per payment file (the provider's batch_size, when smaller, wins).
+    #[arg(long, value_name = "N")]
+    pub max_batch_rows: Option<usize>,
+    /// A `sverka reconcile` output folder: UNPAID, FAILED and RETURNED go out again as new
+    /// attempts; DOUBLE_PAID and OVERPAID go to recovery.csv. Combines with --payroll.
+    #[arg(long, value_name = "RESULTS_DIR")]
+    pub retry_from: Option<PathBuf>,
+    /// Worker threads [default: all cores]. Outputs are identical for any value.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Print summary.json to stdout instead of the closing screen.
+    #[arg(long)]
+    pub json: bool,
+    /// Print each stage's wall time to stderr (for benchmarks).
+    #[arg(long)]
+    pub timings: bool,
 }
 
 #[derive(Debug, Args)]

@@ -2,6 +2,7 @@
 //! code and prints the error once (STYLE.md 1).
 
 mod args;
+mod disburse;
 mod memory;
 mod reconcile;
 mod refdata;
@@ -46,5 +47,6 @@ fn run(cli: args::Cli) -> Result<u8, sverka_engine::Error> {
         args::Command::Score(a) => refdata::score(a),
         args::Command::Report(a) => report::run(a),
         args::Command::Verify(a) => verify::run(a),
+        args::Command::Disburse(a) => disburse::run(a),
     }
 }

@@ -876,3 +876,51 @@ fn report_stays_small_with_many_currencies() {
     assert_eq!(html.matches("<div class=\"card\" id=\"ccy-").count(), 120);
     assert!(html.contains("Not drawn (fewer instructions)"));
 }
+
+#[test]
+fn verify_reads_back_a_real_disburse_folder_and_its_pain001_files() {
+    // A folder written by `sverka disburse` (CSV and pain.001 payment files): every file's
+    // rows and control sums re-derive; an edited XML amount is caught even when the file's
+    // hash is resealed into the manifest.
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("pay");
+    let o = bin()
+        .current_dir(root())
+        .args([
+            "disburse",
+            "--payroll",
+            "testdata/disburse/small/payroll.csv",
+            "--providers",
+            "testdata/disburse/small/providers.toml",
+            "--execution-date",
+            "2026-11-04",
+            "--quiet",
+            "--ledger",
+        ])
+        .arg(d.path().join("ledger.db"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let (code, report) = verify(&out, &[]);
+    assert_eq!(code, Some(0), "{report}");
+    let xml = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "xml"))
+        .expect("the small payroll has a pain.001 provider");
+    let body = std::fs::read_to_string(&xml).unwrap();
+    let at = body.find("<InstdAmt").expect("a transaction");
+    let digit = at + body[at..].find('>').unwrap() + 1;
+    let mut bytes = body.into_bytes();
+    bytes[digit] = if bytes[digit] == b'9' {
+        b'1'
+    } else {
+        bytes[digit] + 1
+    };
+    std::fs::write(&xml, bytes).unwrap();
+    let name = xml.file_name().unwrap().to_str().unwrap().to_string();
+    reseal(&out, &name);
+    assert_caught(&out, &[&name, "control_sums"]);
+}

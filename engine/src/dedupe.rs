@@ -55,6 +55,9 @@ pub fn dedupe(side: Side, chunks: &[Chunk]) -> Dedupe {
     let key_cols: &[usize] = match side {
         Side::Instructions => &[ins::ID],
         Side::Settlements => &[set::PROVIDER, set::REF],
+        // A payroll has no ids to de-duplicate: `sverka disburse` holds repeated
+        // (beneficiary, programme, cycle) rows itself and never calls this.
+        Side::Payroll => unreachable!("dedupe is not defined for a payroll"),
     };
     let hashes: Vec<u64> = chunks
         .par_iter()
@@ -64,6 +67,7 @@ pub fn dedupe(side: Side, chunks: &[Chunk]) -> Dedupe {
                 Side::Settlements => {
                     group::hash((c.text[set::PROVIDER].value(j), c.text[set::REF].value(j)))
                 }
+                Side::Payroll => unreachable!("checked above"),
             })
         })
         .collect();
@@ -89,6 +93,7 @@ pub fn dedupe(side: Side, chunks: &[Chunk]) -> Dedupe {
     let (column, reason, col) = match side {
         Side::Instructions => ("instruction_id", Reason::DuplicateInstructionId, ins::ID),
         Side::Settlements => ("provider_ref", Reason::DuplicateProviderRef, set::REF),
+        Side::Payroll => unreachable!("checked above"),
     };
     let mut rejects = Vec::with_capacity(dup_count);
     let mut keep = Vec::with_capacity(rep.len());

@@ -5,6 +5,9 @@
 pub enum Side {
     Instructions,
     Settlements,
+    /// An approved payroll read by `sverka disburse`: the instruction columns without
+    /// `instruction_id` (disburse derives it), plus an optional `beneficiary_name`.
+    Payroll,
 }
 
 impl Side {
@@ -12,6 +15,7 @@ impl Side {
         match self {
             Side::Instructions => "instructions",
             Side::Settlements => "settlements",
+            Side::Payroll => "payroll",
         }
     }
 
@@ -19,6 +23,7 @@ impl Side {
         match self {
             Side::Instructions => &INSTRUCTION_FIELDS,
             Side::Settlements => &SETTLEMENT_FIELDS,
+            Side::Payroll => &PAYROLL_FIELDS,
         }
     }
 }
@@ -71,6 +76,19 @@ pub const SETTLEMENT_FIELDS: [Field; 9] = [
     f("value_date", true, Kind::Date),
 ];
 
+/// The payroll of `sverka disburse`: validated with the instruction rules, in this order.
+pub const PAYROLL_FIELDS: [Field; 9] = [
+    f("beneficiary_id", true, Kind::Text),
+    f("program", true, Kind::Text),
+    f("cycle", true, Kind::Text),
+    f("provider", true, Kind::Text),
+    f("account", true, Kind::Text),
+    f("amount", true, Kind::Amount),
+    f("currency", true, Kind::Currency),
+    f("due_date", true, Kind::Date),
+    f("beneficiary_name", false, Kind::Text),
+];
+
 /// Positions of the text columns inside a validated chunk, per side.
 pub mod ins {
     pub const ID: usize = 0;
@@ -79,6 +97,15 @@ pub mod ins {
     pub const CYCLE: usize = 3;
     pub const PROVIDER: usize = 4;
     pub const ACCOUNT: usize = 5;
+}
+
+pub mod pay {
+    pub const BENEFICIARY: usize = 0;
+    pub const PROGRAM: usize = 1;
+    pub const CYCLE: usize = 2;
+    pub const PROVIDER: usize = 3;
+    pub const ACCOUNT: usize = 4;
+    pub const NAME: usize = 5;
 }
 
 pub mod set {

@@ -101,6 +101,7 @@ pub fn dict_columns(side: Side) -> &'static [usize] {
     match side {
         Side::Instructions => &[ins::PROGRAM, ins::CYCLE, ins::PROVIDER],
         Side::Settlements => &[set::PROVIDER],
+        Side::Payroll => &[],
     }
 }
 

@@ -245,7 +245,7 @@ pub fn validate(side: Side, batch: RawBatch) -> Chunk {
                         continue;
                     };
                     let sign_bad = match side {
-                        Side::Instructions => {
+                        Side::Instructions | Side::Payroll => {
                             (!a.is_positive()).then_some(Reason::NonPositiveAmount)
                         }
                         Side::Settlements => {
