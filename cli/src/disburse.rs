@@ -1,11 +1,11 @@
 //! `sverka disburse`: resolves arguments into the disburse settings and prints the
 //! closing screen (per provider: files, rows, control sums; holds; rejects).
 
-use serde_json::Value;
 use sverka_disburse::{DisburseConfig, Outcome};
 use sverka_engine::{date, Error};
 
 use crate::args::DisburseArgs;
+use crate::reconcile::pairs;
 
 pub fn run(a: DisburseArgs) -> Result<u8, Error> {
     if let Some(n) = a.threads {
@@ -57,17 +57,6 @@ pub fn run(a: DisburseArgs) -> Result<u8, Error> {
         print!("{}", screen(&outcome));
     }
     Ok(0)
-}
-
-fn pairs(v: &Value) -> String {
-    match v.as_object() {
-        Some(o) if !o.is_empty() => o
-            .iter()
-            .map(|(k, n)| format!("{k} {n}"))
-            .collect::<Vec<_>>()
-            .join(", "),
-        _ => "none".into(),
-    }
 }
 
 /// The closing screen.

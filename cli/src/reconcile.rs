@@ -114,7 +114,8 @@ pub fn run(a: ReconcileArgs) -> Result<u8, Error> {
     Ok(0)
 }
 
-fn pairs(v: &Value) -> String {
+/// `{"A": 1, "B": 2}` as `A 1, B 2` (`none` when empty); both closing screens use it.
+pub(crate) fn pairs(v: &Value) -> String {
     match v.as_object() {
         Some(o) if !o.is_empty() => o
             .iter()

@@ -142,40 +142,28 @@ impl<'a> View<'a> {
     fn len(&self) -> usize {
         self.n_pay + self.retry.len()
     }
-    fn ben(&self, i: usize) -> &str {
+    /// A text field: payroll column `col` for payroll rows, `retry(row)` for retries.
+    fn text(&self, i: usize, col: usize, retry: fn(&Reconciled) -> &str) -> &str {
         if i < self.n_pay {
-            self.pay.str(pay::BENEFICIARY, i)
+            self.pay.str(col, i)
         } else {
-            &self.retry[i - self.n_pay].beneficiary_id
+            retry(self.retry[i - self.n_pay])
         }
+    }
+    fn ben(&self, i: usize) -> &str {
+        self.text(i, pay::BENEFICIARY, |r| &r.beneficiary_id)
     }
     fn program(&self, i: usize) -> &str {
-        if i < self.n_pay {
-            self.pay.str(pay::PROGRAM, i)
-        } else {
-            &self.retry[i - self.n_pay].program
-        }
+        self.text(i, pay::PROGRAM, |r| &r.program)
     }
     fn cycle(&self, i: usize) -> &str {
-        if i < self.n_pay {
-            self.pay.str(pay::CYCLE, i)
-        } else {
-            &self.retry[i - self.n_pay].cycle
-        }
+        self.text(i, pay::CYCLE, |r| &r.cycle)
     }
     fn provider(&self, i: usize) -> &str {
-        if i < self.n_pay {
-            self.pay.str(pay::PROVIDER, i)
-        } else {
-            &self.retry[i - self.n_pay].provider
-        }
+        self.text(i, pay::PROVIDER, |r| &r.provider)
     }
     fn account(&self, i: usize) -> &str {
-        if i < self.n_pay {
-            self.pay.str(pay::ACCOUNT, i)
-        } else {
-            &self.retry[i - self.n_pay].account
-        }
+        self.text(i, pay::ACCOUNT, |r| &r.account)
     }
     fn name(&self, i: usize) -> Option<&str> {
         if i < self.n_pay {

@@ -624,17 +624,20 @@ fn median_day(counts: &[u64], from: i64) -> i64 {
     from + counts.len() as i64 - 1
 }
 
+/// Row `i` of decimal column `c` as text with `code`'s minor units.
+fn amount_text(b: &arrow_array::RecordBatch, c: &str, i: usize, code: &str) -> ReadResult<String> {
+    let (v, scale) = decimal(b, c)?;
+    let minor = minor_units(code).ok_or("unknown currency")?;
+    Ok(fmt_minor(
+        v[i] / 10i128.pow((scale as i32 - minor as i32).max(0) as u32),
+        minor,
+    ))
+}
+
 fn instruction_row(b: &arrow_array::RecordBatch, i: usize) -> ReadResult<Value> {
     let t = |c: &str| -> ReadResult<String> { Ok(cut(Text::of(b, c)?.value(i))) };
     let code = Text::of(b, "currency")?.value(i).to_string();
-    let amt = |c: &str| -> ReadResult<String> {
-        let (v, scale) = decimal(b, c)?;
-        let minor = minor_units(&code).ok_or("unknown currency")?;
-        Ok(fmt_minor(
-            v[i] / 10i128.pow((scale as i32 - minor as i32).max(0) as u32),
-            minor,
-        ))
-    };
+    let amt = |c: &str| amount_text(b, c, i, &code);
     Ok(json!({
         "instruction_id": t("instruction_id")?, "beneficiary_id": t("beneficiary_id")?,
         "program": t("program")?, "provider": t("provider")?, "account": t("account")?,
@@ -647,14 +650,7 @@ fn instruction_row(b: &arrow_array::RecordBatch, i: usize) -> ReadResult<Value> 
 fn settlement_row(b: &arrow_array::RecordBatch, i: usize) -> ReadResult<Value> {
     let t = |c: &str| -> ReadResult<String> { Ok(cut(Text::of(b, c)?.value(i))) };
     let code = Text::of(b, "currency")?.value(i).to_string();
-    let amt = |c: &str| -> ReadResult<String> {
-        let (v, scale) = decimal(b, c)?;
-        let minor = minor_units(&code).ok_or("unknown currency")?;
-        Ok(fmt_minor(
-            v[i] / 10i128.pow((scale as i32 - minor as i32).max(0) as u32),
-            minor,
-        ))
-    };
+    let amt = |c: &str| amount_text(b, c, i, &code);
     Ok(json!({
         "provider": t("provider")?, "provider_ref": t("provider_ref")?, "instruction_id": t("instruction_id")?,
         "account": t("account")?, "amount": amt("amount")?, "fee": amt("fee")?, "currency": code.clone(),
