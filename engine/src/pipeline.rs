@@ -133,7 +133,8 @@ fn input_bytes(a: &[InputFile], b: &[InputFile]) -> u64 {
 }
 
 /// With `SVERKA_TRACE_MEMORY` set, prints the resident and peak memory at a stage
-/// (Linux; BENCHMARKS.md uses it to find where memory goes).
+/// and the seconds since the first trace (Linux; BENCHMARKS.md uses it to find where
+/// memory and time go).
 pub fn trace_rss(what: &str) {
     if std::env::var_os("SVERKA_TRACE_MEMORY").is_some() {
         let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -143,7 +144,14 @@ pub fn trace_rss(what: &str) {
                 .unwrap_or("")
                 .to_string()
         };
-        eprintln!("memory at {what}: {} {}", f("VmRSS"), f("VmHWM"));
+        static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+        let t = START.get_or_init(std::time::Instant::now).elapsed();
+        eprintln!(
+            "memory at {what} ({:.3} s): {} {}",
+            t.as_secs_f64(),
+            f("VmRSS"),
+            f("VmHWM")
+        );
     }
 }
 

@@ -396,7 +396,7 @@ pub fn write_output(
         let n = ctx.rows(output);
         let mut off = 0;
         loop {
-            let len = ROW_GROUP_ROWS.min(n - off);
+            let len = WRITE_BATCH_ROWS.min(n - off);
             let batch = ctx.batch(output, off..off + len)?;
             seen(&batch)?;
             if let Some(w) = csv_out.as_mut() {
@@ -595,6 +595,9 @@ const UNIQUE_COLUMNS: [&str; 6] = [
 
 /// Rows per Parquet row group.
 pub const ROW_GROUP_ROWS: usize = 1 << 20;
+/// Rows per batch handed to the writers: small enough that a batch's buffers are reused
+/// from the allocator's cache instead of being faulted in afresh (BENCHMARKS.md).
+pub const WRITE_BATCH_ROWS: usize = 1 << 16;
 
 /// A Parquet file being written under its temporary name.
 struct ParquetOut {
