@@ -10,14 +10,15 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
     Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type, UInt32Type, UInt64Type, UInt8Type,
 };
 use arrow_array::{
-    Array, ArrayRef, Date32Array, Date64Array, Decimal128Array, Decimal256Array, Int64Array,
-    RecordBatch, StringArray, UInt64Array,
+    Array, ArrayRef, Date32Array, Date64Array, Decimal128Array, Decimal256Array, Int32Array,
+    Int64Array, RecordBatch, StringArray, UInt64Array,
 };
 use arrow_buffer::{Buffer, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{DataType, Schema};
@@ -150,6 +151,10 @@ pub enum RawCol {
     UInt(UInt64Array),
     Date32(Date32Array),
     Date64(Date64Array),
+    /// Dictionary-encoded text, kept encoded for the fields validation decides once per
+    /// distinct value ([`crate::table::per_value_field`]). Every key is a valid index of
+    /// `values` (checked when the column is read).
+    Dict(Int32Array, StringArray),
 }
 
 /// A batch of one file's rows, holding the side's columns (None: optional and absent).
@@ -591,8 +596,29 @@ impl TextBuilder {
 // Typed columns (Parquet and Arrow IPC)
 
 /// Turns a decoded column into a raw column, or says why its type cannot hold `field`.
-fn typed_col(path: &Path, field: &Field, a: &ArrayRef) -> Result<RawCol> {
+/// Dictionary-encoded text stays encoded when `keep_dict` (the field is validated per
+/// distinct value) and its keys are `Int32`; any other text becomes plain `Utf8`.
+fn typed_col(path: &Path, field: &Field, a: &ArrayRef, keep_dict: bool) -> Result<RawCol> {
     let dt = a.data_type();
+    if keep_dict && dt == &dict_type() {
+        let d = a.as_dictionary::<Int32Type>();
+        if let Some(values) = d.values().as_string_opt::<i32>() {
+            let n = values.len() as i64;
+            let keys = d.keys();
+            // Readers check keys against the dictionary, but an index out of range must
+            // never reach validation, whoever built the array.
+            if keys.iter().flatten().any(|k| !(0..n).contains(&(k as i64))) {
+                return Err(Error::input(
+                    path,
+                    format!(
+                        "column {}: a dictionary key is out of range; the file is damaged, ask the sender for a new copy",
+                        field.name
+                    ),
+                ));
+            }
+            return Ok(RawCol::Dict(keys.clone(), values.clone()));
+        }
+    }
     let bad = |why: &str| {
         Err(Error::input(
             path,
@@ -650,6 +676,11 @@ where
     a.unary(|v| v.into())
 }
 
+/// The dictionary type kept encoded: `Int32` keys into `Utf8` values.
+fn dict_type() -> DataType {
+    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
+}
+
 fn batch_cols(
     path: &Path,
     side: Side,
@@ -659,9 +690,17 @@ fn batch_cols(
     side.fields()
         .iter()
         .zip(cols)
-        .map(|(field, c)| {
-            c.map(|c| typed_col(path, field, batch.column(c)))
-                .transpose()
+        .enumerate()
+        .map(|(fi, (field, c))| {
+            c.map(|c| {
+                typed_col(
+                    path,
+                    field,
+                    batch.column(c),
+                    crate::table::per_value_field(side, fi),
+                )
+            })
+            .transpose()
         })
         .collect()
 }
@@ -675,7 +714,7 @@ fn check_schema_types(
     for (field, c) in side.fields().iter().zip(cols) {
         if let Some(c) = c {
             let empty = arrow_array::new_empty_array(schema.field(*c).data_type());
-            typed_col(path, field, &empty)?;
+            typed_col(path, field, &empty, false)?;
         }
     }
     Ok(())
@@ -717,6 +756,16 @@ fn read_parquet<T: Send>(
     let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
     let cols = resolve_columns(path, file.side, &names)?;
     check_schema_types(path, file.side, &cols, &schema)?;
+    // Text columns written with dictionary pages only are decoded as dictionaries when
+    // validation can use them: each distinct value is checked once, not once per row.
+    let meta = match dictionary_hint(file.side, &cols, &meta) {
+        Some(hinted) => ArrowReaderMetadata::try_new(
+            meta.metadata().clone(),
+            ArrowReaderOptions::new().with_schema(hinted),
+        )
+        .map_err(damaged)?,
+        None => meta,
+    };
     let roots: Vec<usize> = cols.iter().flatten().copied().collect();
     let mask = ProjectionMask::roots(
         meta.metadata().file_metadata().schema_descr(),
@@ -783,6 +832,46 @@ fn read_parquet<T: Send>(
         out.extend(r?);
     }
     Ok((out, total))
+}
+
+/// The file's schema with the columns worth decoding as dictionaries
+/// ([`crate::table::per_value_field`], `Utf8`, every data page dictionary-encoded in every
+/// row group) changed to `Dictionary(Int32, Utf8)`; None when there are none.
+fn dictionary_hint(
+    side: Side,
+    cols: &[Option<usize>],
+    meta: &parquet::arrow::arrow_reader::ArrowReaderMetadata,
+) -> Option<Arc<Schema>> {
+    use parquet::basic::Encoding;
+    let schema = meta.schema();
+    let descr = meta.metadata().file_metadata().schema_descr();
+    let mut fields: Vec<arrow_schema::FieldRef> = schema.fields().iter().cloned().collect();
+    let mut any = false;
+    for (fi, c) in cols.iter().enumerate() {
+        let Some(c) = *c else { continue };
+        if !crate::table::per_value_field(side, fi)
+            || schema.field(c).data_type() != &DataType::Utf8
+        {
+            continue;
+        }
+        // Flat schemas only (checked before): arrow field c is Parquet leaf c.
+        if descr.num_columns() != schema.fields().len() {
+            return None;
+        }
+        let all_dict = meta.metadata().row_groups().iter().all(|g| {
+            let m = g.column(c);
+            m.dictionary_page_offset().is_some()
+                && m.page_encoding_stats_mask().is_some_and(|mask| {
+                    mask.is_only(Encoding::RLE_DICTIONARY)
+                        || mask.is_only(Encoding::PLAIN_DICTIONARY)
+                })
+        });
+        if all_dict {
+            fields[c] = Arc::new(schema.field(c).clone().with_data_type(dict_type()));
+            any = true;
+        }
+    }
+    any.then(|| Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone())))
 }
 
 fn read_ipc<T: Send>(
@@ -852,5 +941,6 @@ pub fn is_null(col: &RawCol, i: usize) -> bool {
         RawCol::UInt(a) => a.is_null(i),
         RawCol::Date32(a) => a.is_null(i),
         RawCol::Date64(a) => a.is_null(i),
+        RawCol::Dict(k, v) => k.is_null(i) || v.is_null(k.value(i) as usize),
     }
 }

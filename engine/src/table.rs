@@ -15,8 +15,10 @@ use crate::validate::Chunk;
 pub enum TextCol {
     Plain(StringArray),
     /// A low-cardinality required column (programme, cycle, provider): one code per row
-    /// into `values`, codes numbered in order of first appearance in input order, so that
-    /// grouping and comparing are integer operations and each distinct text is stored once.
+    /// into `values`, so that grouping and comparing are integer operations and each
+    /// distinct text is stored once. In a [`Table`] codes are numbered in order of first
+    /// appearance in input order and values are distinct; in a validated chunk they are
+    /// the input dictionary's keys and values.
     Dict {
         codes: Vec<u32>,
         values: StringArray,
@@ -24,6 +26,31 @@ pub enum TextCol {
 }
 
 impl TextCol {
+    /// A column of no rows.
+    pub fn empty() -> TextCol {
+        TextCol::Plain(StringArray::new_null(0))
+    }
+
+    /// Rows of the column.
+    pub fn len(&self) -> usize {
+        match self {
+            TextCol::Plain(a) => a.len(),
+            TextCol::Dict { codes, .. } => codes.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The column as a plain text array (a dictionary column is expanded).
+    pub fn into_plain(self) -> StringArray {
+        match self {
+            TextCol::Plain(a) => a,
+            d => d.slice_plain(0, d.len()),
+        }
+    }
+
     #[inline]
     pub fn value(&self, i: usize) -> &str {
         match self {
@@ -103,6 +130,21 @@ pub fn dict_columns(side: Side) -> &'static [usize] {
         Side::Settlements => &[set::PROVIDER],
         Side::Payroll => &[],
     }
+}
+
+/// Whether field `fi` of `side` is validated once per distinct value when its input is
+/// dictionary-encoded: every typed field (amounts, currency, dates, status), and the text
+/// fields the table keeps as dictionaries. Other text stays plain: ids are unique.
+pub fn per_value_field(side: Side, fi: usize) -> bool {
+    let fields = side.fields();
+    if fields[fi].kind != crate::schema::Kind::Text {
+        return true;
+    }
+    let text_pos = fields[..fi]
+        .iter()
+        .filter(|f| f.kind == crate::schema::Kind::Text)
+        .count();
+    dict_columns(side).contains(&text_pos)
 }
 
 /// For each code of `from`'s dictionary, the code of the same text in `to`'s dictionary
@@ -213,19 +255,30 @@ impl Table {
             total += c.origin.len();
         }
         let kept = |ci: usize, j: usize| keep.is_none_or(|k| k[starts[ci] + j]);
+        let kept: &(dyn Fn(usize, usize) -> bool + Sync) = &kept;
         let n_kept = keep.map_or(total, |k| k.iter().filter(|&&b| b).count());
-        let mut text = Vec::with_capacity(n_text);
-        for c in 0..n_text {
-            let parts: Vec<StringArray> = chunks
-                .iter_mut()
-                .map(|ch| std::mem::replace(&mut ch.text[c], StringArray::new_null(0)))
-                .collect();
-            text.push(if dict_columns(side).contains(&c) {
-                join_dict(&parts, n_kept, &kept)
-            } else {
-                TextCol::Plain(join_text(side, &parts, n_kept, &kept)?)
-            });
-        }
+        // Columns are joined in parallel; each releases its chunks' copy when joined.
+        let columns: Vec<Vec<TextCol>> = (0..n_text)
+            .map(|c| {
+                chunks
+                    .iter_mut()
+                    .map(|ch| std::mem::replace(&mut ch.text[c], TextCol::empty()))
+                    .collect()
+            })
+            .collect();
+        let text = columns
+            .into_par_iter()
+            .enumerate()
+            .map(|(c, parts)| {
+                if dict_columns(side).contains(&c) {
+                    Ok(join_dict(&parts, n_kept, &kept))
+                } else {
+                    let parts: Vec<StringArray> =
+                        parts.into_iter().map(TextCol::into_plain).collect();
+                    join_text(side, &parts, n_kept, &kept).map(TextCol::Plain)
+                }
+            })
+            .collect::<Result<Vec<TextCol>>>()?;
         fn gather<T: Copy>(
             chunks: &[Chunk],
             n: usize,
@@ -274,33 +327,47 @@ impl Table {
 }
 
 /// Dictionary-codes a required text column over its parts, keeping the rows
-/// `kept(part, row)` says. Each part is coded on its own (in parallel), then the parts'
-/// small dictionaries are merged in part order, so codes follow first appearance in input
-/// order whatever the thread count.
-fn join_dict(
-    parts: &[StringArray],
-    n: usize,
-    kept: &(dyn Fn(usize, usize) -> bool + Sync),
-) -> TextCol {
-    let local: Vec<(Vec<u32>, Vec<u32>)> = parts
+/// `kept(part, row)` says. Each part is coded on its own (in parallel: a plain part by
+/// hashing its values, a dictionary part through its keys, each distinct value looked at
+/// once), then the parts' small dictionaries are merged in part order, so codes follow
+/// first appearance in input order whatever the thread count and the input's encoding.
+fn join_dict(parts: &[TextCol], n: usize, kept: &(dyn Fn(usize, usize) -> bool + Sync)) -> TextCol {
+    // Per part: (codes of the kept rows, the value of each local code).
+    let local: Vec<(Vec<u32>, Vec<&str>)> = parts
         .par_iter()
         .enumerate()
         .map(|(pi, p)| {
-            // (codes of the kept rows, the row that first holds each local code)
-            let mut map: HashMap<&str, u32> = HashMap::new();
-            let mut firsts = Vec::new();
+            let mut firsts: Vec<&str> = Vec::new();
             let mut codes = Vec::with_capacity(p.len());
-            for j in 0..p.len() {
-                if !kept(pi, j) {
-                    continue;
+            match p {
+                TextCol::Plain(a) => {
+                    let mut map: HashMap<&str, u32> = HashMap::new();
+                    for j in (0..a.len()).filter(|&j| kept(pi, j)) {
+                        let v = a.value(j);
+                        let next = firsts.len() as u32;
+                        codes.push(*map.entry(v).or_insert_with(|| {
+                            firsts.push(v);
+                            next
+                        }));
+                    }
                 }
-                let v = p.value(j);
-                let next = firsts.len() as u32;
-                let c = *map.entry(v).or_insert_with(|| {
-                    firsts.push(j as u32);
-                    next
-                });
-                codes.push(c);
+                TextCol::Dict {
+                    codes: keys,
+                    values,
+                } => {
+                    let mut local_of = vec![u32::MAX; values.len()];
+                    for (j, &k) in keys.iter().enumerate() {
+                        if !kept(pi, j) {
+                            continue;
+                        }
+                        let l = &mut local_of[k as usize];
+                        if *l == u32::MAX {
+                            *l = firsts.len() as u32;
+                            firsts.push(values.value(k as usize));
+                        }
+                        codes.push(*l);
+                    }
+                }
             }
             (codes, firsts)
         })
@@ -308,11 +375,10 @@ fn join_dict(
     let mut global: HashMap<&str, u32> = HashMap::new();
     let mut values: Vec<&str> = Vec::new();
     let mut codes = Vec::with_capacity(n);
-    for (pi, (local_codes, firsts)) in local.iter().enumerate() {
+    for (local_codes, firsts) in &local {
         let remap: Vec<u32> = firsts
             .iter()
-            .map(|&j| {
-                let v = parts[pi].value(j as usize);
+            .map(|&v| {
                 *global.entry(v).or_insert_with(|| {
                     values.push(v);
                     values.len() as u32 - 1
@@ -398,8 +464,8 @@ mod tests {
     #[test]
     fn dictionary_codes_follow_first_kept_appearance_across_parts() {
         let parts = [
-            StringArray::from(vec!["B", "DROPPED", "A"]),
-            StringArray::from(vec!["A", "C", "B"]),
+            TextCol::Plain(StringArray::from(vec!["B", "DROPPED", "A"])),
+            TextCol::Plain(StringArray::from(vec!["A", "C", "B"])),
         ];
         let keep = [true, false, true, true, true, true];
         let col = join_dict(&parts, 5, &|p, j| keep[p * 3 + j]);
@@ -419,9 +485,45 @@ mod tests {
     }
 
     #[test]
+    fn dictionary_parts_code_like_plain_parts() {
+        // The same rows, once plain and once as an input dictionary whose order differs
+        // from first appearance and which holds a value no kept row uses.
+        let plain = TextCol::Plain(StringArray::from(vec!["B", "A", "B", "C"]));
+        let dict = TextCol::Dict {
+            codes: vec![2, 0, 2, 3],
+            values: StringArray::from(vec!["A", "UNUSED", "B", "C"]),
+        };
+        let keep = [true, true, false, true];
+        let from_plain = join_dict(&[plain], 3, &|_, j| keep[j]);
+        let from_dict = join_dict(&[dict], 3, &|_, j| keep[j]);
+        for col in [&from_plain, &from_dict] {
+            assert_eq!(col.codes(), &[0, 1, 2]);
+            let v = col.dict_values();
+            assert_eq!(
+                (0..v.len()).map(|c| v.value(c)).collect::<Vec<_>>(),
+                ["B", "A", "C"]
+            );
+        }
+        // Mixed parts share one dictionary.
+        let mixed = join_dict(
+            &[
+                TextCol::Plain(StringArray::from(vec!["C"])),
+                TextCol::Dict {
+                    codes: vec![1, 0],
+                    values: StringArray::from(vec!["C", "A"]),
+                },
+            ],
+            3,
+            &|_, _| true,
+        );
+        assert_eq!(mixed.codes(), &[0, 1, 0]);
+    }
+
+    #[test]
     fn codes_translate_between_dictionaries() {
-        let a = join_dict(&[StringArray::from(vec!["X", "Y", "Z"])], 3, &|_, _| true);
-        let b = join_dict(&[StringArray::from(vec!["Z", "X"])], 2, &|_, _| true);
+        let plain = |v: Vec<&str>| TextCol::Plain(StringArray::from(v));
+        let a = join_dict(&[plain(vec!["X", "Y", "Z"])], 3, &|_, _| true);
+        let b = join_dict(&[plain(vec!["Z", "X"])], 2, &|_, _| true);
         assert_eq!(translate_codes(&a, &b), [1, u32::MAX, 0]);
     }
 }

@@ -15,12 +15,14 @@ use crate::date;
 use crate::load::{RawBatch, RawCol};
 use crate::money::{self, Amount};
 use crate::schema::{cut_value, Kind, Reason, Reject, SettleStatus, Side};
+use crate::table::TextCol;
 
 /// Accepted rows of one raw batch, in input order, with the batch's rejects.
 #[derive(Debug, Default)]
 pub struct Chunk {
-    /// One array per text field of the side, trimmed.
-    pub text: Vec<StringArray>,
+    /// One column per text field of the side, trimmed: plain, or for dictionary-encoded
+    /// input of a dictionary field the input's keys into its (trimmed) values.
+    pub text: Vec<TextCol>,
     /// One vector per amount field, in minor units of the row's currency (absent fee: 0).
     pub amounts: Vec<Vec<i128>>,
     pub currency: Vec<Ccy>,
@@ -93,6 +95,7 @@ fn cell_checked(col: &RawCol, i: usize, nullable: bool) -> Cell<'_> {
         RawCol::UInt(a) => Cell::Int(a.value(i) as i128),
         RawCol::Date32(a) => Cell::Days(a.value(i) as i64),
         RawCol::Date64(a) => Cell::Millis(a.value(i)),
+        RawCol::Dict(k, v) => Cell::Text(v.value(k.value(i) as usize)),
     }
 }
 
@@ -140,6 +143,7 @@ fn raw_null_count_nonzero(col: &RawCol) -> bool {
         RawCol::UInt(a) => a.null_count() > 0,
         RawCol::Date32(a) => a.null_count() > 0,
         RawCol::Date64(a) => a.null_count() > 0,
+        RawCol::Dict(k, v) => k.null_count() > 0 || v.null_count() > 0,
     }
 }
 
@@ -151,6 +155,10 @@ fn is_clean(a: &StringArray) -> bool {
     };
     (0..a.len()).all(|i| a.is_null(i) || !blankish(a.value(i).as_bytes()))
 }
+
+/// What a value of a field comes to once checked: its parsed form, or the reason its row
+/// is rejected.
+type Verdict<T> = std::result::Result<T, Reason>;
 
 /// Validates one raw batch of `side`.
 pub fn validate(side: Side, batch: RawBatch) -> Chunk {
@@ -183,98 +191,84 @@ pub fn validate(side: Side, batch: RawBatch) -> Chunk {
 
     for (fi, field) in fields.iter().enumerate() {
         let col = batch.cols[fi].as_ref();
-        let nullable = col.is_none_or(raw_null_count_nonzero);
-        let cell_at = |i: usize| match col {
-            Some(c) => cell_checked(c, i, nullable),
-            None => Cell::Null,
+        let mut rows = Rows {
+            dead: &mut dead,
+            rejects: &mut rejects,
+            col,
+            column: field.name,
+            fail: &fail,
+        };
+        let missing = |c: &Cell| -> Verdict<()> {
+            if c.is_missing() {
+                Err(Reason::MissingField)
+            } else {
+                Ok(())
+            }
         };
         match field.kind {
-            Kind::Text => {
-                if !field.required {
-                    continue; // optional text cannot fail: blank or null is missing
-                }
-                match col {
-                    Some(RawCol::Text(a)) if !nullable => {
-                        // Only blank values can be missing here.
-                        for (i, d) in dead.iter_mut().enumerate() {
-                            if !*d && is_blank(a.value(i)) {
-                                *d = true;
-                                let shown = Some(cut_value(a.value(i)));
-                                rejects.push(fail(i, field.name, Reason::MissingField, shown));
-                            }
-                        }
-                    }
-                    _ => {
-                        for (i, d) in dead.iter_mut().enumerate() {
-                            if *d {
-                                continue;
-                            }
-                            let c = cell_at(i);
-                            if c.is_missing() {
-                                *d = true;
-                                rejects.push(fail(i, field.name, Reason::MissingField, c.shown()));
-                            }
+            // Optional text cannot fail: blank or null is missing.
+            Kind::Text if !field.required => {}
+            Kind::Text => match col {
+                Some(RawCol::Text(a)) if a.null_count() == 0 => {
+                    // Only blank values can be missing here.
+                    for (i, d) in rows.dead.iter_mut().enumerate() {
+                        if !*d && is_blank(a.value(i)) {
+                            *d = true;
+                            let shown = Some(cut_value(a.value(i)));
+                            rows.rejects
+                                .push(fail(i, field.name, Reason::MissingField, shown));
                         }
                     }
                 }
-            }
+                _ => rows.each(missing, |_, ()| Ok(())),
+            },
             Kind::Amount => {
                 let mut v: Vec<Option<Amount>> = vec![None; n];
-                for i in 0..n {
-                    if dead[i] {
-                        continue;
-                    }
-                    let c = cell_at(i);
-                    if c.is_missing() {
-                        if field.required {
-                            dead[i] = true;
-                            rejects.push(fail(i, field.name, Reason::MissingField, c.shown()));
+                rows.each(
+                    |c| {
+                        if c.is_missing() {
+                            // An empty fee means 0 (CONTRACT.md section 1).
+                            return if field.required {
+                                Err(Reason::MissingField)
+                            } else {
+                                Ok(None)
+                            };
                         }
-                        // An empty fee means 0 (CONTRACT.md section 1).
-                        continue;
-                    }
-                    let parsed = match &c {
-                        Cell::Text(s) => money::parse_amount(trim(s)),
-                        Cell::Dec(x, s) => Amount::from_scaled(*x, *s),
-                        Cell::Int(x) => Amount::from_whole(*x),
-                        _ => None,
-                    };
-                    let Some(a) = parsed else {
-                        dead[i] = true;
-                        rejects.push(fail(i, field.name, Reason::InvalidAmount, c.shown()));
-                        continue;
-                    };
-                    let sign_bad = match side {
-                        Side::Instructions | Side::Payroll => {
-                            (!a.is_positive()).then_some(Reason::NonPositiveAmount)
+                        let a = match c {
+                            Cell::Text(s) => money::parse_amount(trim(s)),
+                            Cell::Dec(x, s) => Amount::from_scaled(*x, *s),
+                            Cell::Int(x) => Amount::from_whole(*x),
+                            _ => None,
                         }
-                        Side::Settlements => {
-                            a.is_negative_nonzero().then_some(Reason::NegativeAmount)
-                        }
-                    };
-                    if let Some(reason) = sign_bad {
-                        dead[i] = true;
-                        rejects.push(fail(i, field.name, reason, c.shown()));
-                        continue;
-                    }
-                    v[i] = Some(a);
-                }
+                        .ok_or(Reason::InvalidAmount)?;
+                        let sign_bad = match side {
+                            Side::Instructions | Side::Payroll => {
+                                (!a.is_positive()).then_some(Reason::NonPositiveAmount)
+                            }
+                            Side::Settlements => {
+                                a.is_negative_nonzero().then_some(Reason::NegativeAmount)
+                            }
+                        };
+                        sign_bad.map_or(Ok(Some(a)), Err)
+                    },
+                    |i, a| {
+                        v[i] = a;
+                        Ok(())
+                    },
+                );
                 amounts.push(v);
                 amount_fields.push(fi);
             }
-            Kind::Currency => each_required(
-                &mut dead,
-                &mut rejects,
-                &cell_at,
-                field.name,
-                &fail,
-                |i, c| {
-                    let Some(code) = (match c {
+            Kind::Currency => rows.each(
+                |c| {
+                    missing(c)?;
+                    match c {
                         Cell::Text(s) => table.lookup(trim(s)),
                         _ => None,
-                    }) else {
-                        return Err(fail(i, field.name, Reason::UnknownCurrency, c.shown()));
-                    };
+                    }
+                    .ok_or(Reason::UnknownCurrency)
+                },
+                |i, code| {
                     ccy[i] = code;
                     // The amounts' precision is checked at the currency's turn, in
                     // amount-field order.
@@ -288,16 +282,12 @@ pub fn validate(side: Side, batch: RawBatch) -> Chunk {
                     Ok(())
                 },
             ),
-            Kind::Date => each_required(
-                &mut dead,
-                &mut rejects,
-                &cell_at,
-                field.name,
-                &fail,
-                |i, c| {
+            Kind::Date => rows.each(
+                |c| {
+                    missing(c)?;
                     let in_range =
                         |d: i64| (date::MIN_DAY as i64..=date::MAX_DAY as i64).contains(&d);
-                    let d = match c {
+                    match c {
                         Cell::Text(s) => date::parse_date(trim(s)),
                         Cell::Days(d) => Some(*d).filter(|&d| in_range(d)).map(|d| d as i32),
                         Cell::Millis(m) => (m % 86_400_000 == 0)
@@ -305,30 +295,28 @@ pub fn validate(side: Side, batch: RawBatch) -> Chunk {
                             .filter(|&d| in_range(d))
                             .map(|d| d as i32),
                         _ => None,
-                    };
-                    let Some(d) = d else {
-                        return Err(fail(i, field.name, Reason::InvalidDate, c.shown()));
-                    };
+                    }
+                    .ok_or(Reason::InvalidDate)
+                },
+                |i, d| {
                     day[i] = d;
                     Ok(())
                 },
             ),
             Kind::Status => {
                 status = vec![0; n];
-                each_required(
-                    &mut dead,
-                    &mut rejects,
-                    &cell_at,
-                    field.name,
-                    &fail,
-                    |i, c| {
-                        let Some(s) = (match c {
+                rows.each(
+                    |c| {
+                        missing(c)?;
+                        match c {
                             Cell::Text(s) => SettleStatus::parse(trim(s)),
                             _ => None,
-                        }) else {
-                            return Err(fail(i, field.name, Reason::InvalidStatus, c.shown()));
-                        };
-                        status[i] = s as u8;
+                        }
+                        .map(|s| s as u8)
+                        .ok_or(Reason::InvalidStatus)
+                    },
+                    |i, s| {
+                        status[i] = s;
                         Ok(())
                     },
                 )
@@ -347,17 +335,28 @@ pub fn validate(side: Side, batch: RawBatch) -> Chunk {
         .filter(|(f, _)| f.kind == Kind::Text)
         .map(|(_, c)| match c {
             // Passed through without copying when no value needs trimming or is blank.
-            Some(RawCol::Text(a)) if is_clean(a) => {
-                if all_kept {
-                    a.clone()
+            Some(RawCol::Text(a)) if is_clean(a) => TextCol::Plain(if all_kept {
+                a.clone()
+            } else {
+                let f = arrow_select::filter::filter(a, &keep).expect("same length");
+                f.as_any()
+                    .downcast_ref::<StringArray>()
+                    .expect("utf8")
+                    .clone()
+            }),
+            // A dictionary column (required, so every kept row has a value): the kept
+            // rows' keys into the trimmed dictionary.
+            Some(RawCol::Dict(keys, values)) => TextCol::Dict {
+                codes: kept.iter().map(|&i| keys.value(i) as u32).collect(),
+                values: if is_clean(values) {
+                    values.clone()
                 } else {
-                    let f = arrow_select::filter::filter(a, &keep).expect("same length");
-                    f.as_any()
-                        .downcast_ref::<StringArray>()
-                        .expect("utf8")
-                        .clone()
-                }
-            }
+                    StringArray::from_iter_values(
+                        (0..values.len()).map(|k| trim(dict_value(values, k))),
+                    )
+                },
+            },
+            Some(RawCol::Text(a)) => TextCol::Plain(trimmed(a, &kept)),
             Some(c) => {
                 let mut b = StringBuilder::with_capacity(kept.len(), kept.len() * 12);
                 for &i in &kept {
@@ -366,10 +365,10 @@ pub fn validate(side: Side, batch: RawBatch) -> Chunk {
                         None => b.append_null(),
                     }
                 }
-                b.finish()
+                TextCol::Plain(b.finish())
             }
             // An absent optional column: all null.
-            None => StringArray::new_null(kept.len()),
+            None => TextCol::Plain(StringArray::new_null(kept.len())),
         })
         .collect();
     let amounts = amounts
@@ -408,30 +407,106 @@ pub fn validate(side: Side, batch: RawBatch) -> Chunk {
 
 type Fail<'f> = dyn Fn(usize, &'static str, Reason, Option<String>) -> Reject + 'f;
 
-/// Visits the live rows of a required typed column: a missing value rejects the row
-/// (missing_field); `check` takes a present value, or returns the row's reject.
-fn each_required<'a>(
-    dead: &mut [bool],
-    rejects: &mut Vec<Reject>,
-    cell_at: &dyn Fn(usize) -> Cell<'a>,
+/// The live rows of one column of a batch, and where their rejects go.
+struct Rows<'r, 'a> {
+    dead: &'r mut [bool],
+    rejects: &'r mut Vec<Reject>,
+    col: Option<&'a RawCol>,
     column: &'static str,
-    fail: &Fail,
-    mut check: impl FnMut(usize, &Cell<'a>) -> std::result::Result<(), Reject>,
-) {
-    for (i, d) in dead.iter_mut().enumerate() {
-        if *d {
-            continue;
-        }
-        let c = cell_at(i);
-        let r = if c.is_missing() {
-            Err(fail(i, column, Reason::MissingField, c.shown()))
-        } else {
-            check(i, &c)
+    fail: &'r Fail<'r>,
+}
+
+impl<'a> Rows<'_, 'a> {
+    /// Visits the live rows: `judge` turns a cell into its value or a reject reason (once
+    /// per distinct value of a dictionary column, once per row otherwise), and `store`
+    /// keeps a row's value or returns the row's reject (checks that need the row's other
+    /// fields). A rejected row is dead for the later columns.
+    fn each<T>(
+        &mut self,
+        judge: impl Fn(&Cell<'a>) -> Verdict<T>,
+        mut store: impl FnMut(usize, T) -> std::result::Result<(), Reject>,
+    ) where
+        T: Clone,
+    {
+        let (fail, column) = (self.fail, self.column);
+        let mut outcome = |i: usize, v: Verdict<T>, c: &dyn Fn() -> Cell<'a>| match v {
+            Ok(t) => store(i, t),
+            Err(reason) => Err(fail(i, column, reason, c().shown())),
         };
-        if let Err(r) = r {
-            *d = true;
-            rejects.push(r);
+        match self.col {
+            Some(RawCol::Dict(keys, values)) => {
+                let cell_of = |k: usize| {
+                    if values.is_null(k) {
+                        Cell::Null
+                    } else {
+                        Cell::Text(values.value(k))
+                    }
+                };
+                let verdicts: Vec<Verdict<T>> =
+                    (0..values.len()).map(|k| judge(&cell_of(k))).collect();
+                let null_verdict = judge(&Cell::Null);
+                for i in 0..keys.len() {
+                    if self.dead[i] {
+                        continue;
+                    }
+                    let r = if keys.is_null(i) {
+                        outcome(i, null_verdict.clone(), &|| Cell::Null)
+                    } else {
+                        let k = keys.value(i) as usize;
+                        outcome(i, verdicts[k].clone(), &|| cell_of(k))
+                    };
+                    if let Err(r) = r {
+                        self.dead[i] = true;
+                        self.rejects.push(r);
+                    }
+                }
+            }
+            col => {
+                let nullable = col.is_none_or(raw_null_count_nonzero);
+                let cell_at = |i: usize| match col {
+                    Some(c) => cell_checked(c, i, nullable),
+                    None => Cell::Null,
+                };
+                for i in 0..self.dead.len() {
+                    if self.dead[i] {
+                        continue;
+                    }
+                    if let Err(r) = outcome(i, judge(&cell_at(i)), &|| cell_at(i)) {
+                        self.dead[i] = true;
+                        self.rejects.push(r);
+                    }
+                }
+            }
         }
+    }
+}
+
+/// The rows `kept` of a text column, trimmed, blank values null; one pass over the bytes.
+fn trimmed(a: &StringArray, kept: &[usize]) -> StringArray {
+    let bytes: usize = kept.iter().map(|&i| a.value_length(i) as usize).sum();
+    let mut b = StringBuilder::with_capacity(kept.len(), bytes);
+    let nulls = a.null_count() > 0;
+    for &i in kept {
+        let t = if nulls && a.is_null(i) {
+            ""
+        } else {
+            trim(a.value(i))
+        };
+        if t.is_empty() {
+            b.append_null();
+        } else {
+            b.append_value(t);
+        }
+    }
+    b.finish()
+}
+
+/// A dictionary value as text (a null value reads as empty).
+fn dict_value(values: &StringArray, k: usize) -> &str {
+    if values.is_null(k) {
+        ""
+    } else {
+        values.value(k)
     }
 }
 

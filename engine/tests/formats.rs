@@ -60,22 +60,33 @@ fn write_ipc(p: &Path, batches: &[RecordBatch]) {
 /// Every column of a batch as text, as a text-typed Parquet file would hold it.
 fn as_text(b: &RecordBatch, csv: &Path) -> RecordBatch {
     // Re-read the CSV copy: it holds the same rows as canonical text.
-    let mut r = csv::Reader::from_path(csv).unwrap();
-    let headers: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
-    let rows: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
-    assert_eq!(rows.len(), b.num_rows());
+    let t = text_batch(csv, false).unwrap();
+    assert_eq!(t.num_rows(), b.num_rows());
+    t
+}
+
+/// A CSV file's rows as an all-text batch; `empty_as_null` makes empty cells nulls. None
+/// when the CSV is not a clean table (malformed rows are the CSV reader's business).
+fn text_batch(csv_path: &Path, empty_as_null: bool) -> Option<RecordBatch> {
+    let mut r = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_path(csv_path)
+        .ok()?;
+    let headers: Vec<String> = r.headers().ok()?.iter().map(String::from).collect();
+    let rows: Vec<csv::StringRecord> = r.records().collect::<Result<_, _>>().ok()?;
     let fields: Vec<Field> = headers
         .iter()
         .map(|h| Field::new(h, DataType::Utf8, true))
         .collect();
     let cols: Vec<ArrayRef> = (0..headers.len())
         .map(|k| {
-            Arc::new(StringArray::from_iter(
-                rows.iter().map(|r| Some(r[k].to_string())),
-            )) as ArrayRef
+            Arc::new(StringArray::from_iter(rows.iter().map(|r| {
+                let v = &r[k];
+                (!(empty_as_null && v.is_empty())).then(|| v.to_string())
+            }))) as ArrayRef
         })
         .collect();
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).unwrap()
+    Some(RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).unwrap())
 }
 
 fn results(out: &Path) -> (String, String) {
@@ -327,4 +338,90 @@ fn regression_parallel_row_groups_read_their_own_bytes() {
         .iter()
         .enumerate()
         .all(|(i, id)| *id == format!("INS-{i:08}")));
+}
+
+/// The rows of rejects.csv without the file column (the inputs' names differ).
+fn rejects_without_file(out: &Path) -> Vec<Vec<String>> {
+    csv::Reader::from_path(out.join("rejects.csv"))
+        .unwrap()
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            r.iter()
+                .enumerate()
+                .filter(|(k, _)| *k != 1)
+                .map(|(_, v)| v.to_string())
+                .collect()
+        })
+        .collect()
+}
+
+/// A CSV file as an all-text Parquet file written with the writer's defaults, which
+/// dictionary-encode every column. None when the CSV is not a clean, non-empty table.
+fn csv_as_dictionary_parquet(csv_path: &Path, out: &Path, empty_as_null: bool) -> Option<()> {
+    let b = text_batch(csv_path, empty_as_null).filter(|b| b.num_rows() > 0)?;
+    write_parquet(out, &[b]);
+    Some(())
+}
+
+#[test]
+fn every_case_agrees_as_dictionary_encoded_parquet() {
+    // Dictionary-encoded text columns are validated once per distinct value: every golden
+    // case's inputs (blank, untrimmed, invalid and valid values alike) must give the same
+    // rows and rejects as the CSV they came from.
+    let dir = tempfile::tempdir().unwrap();
+    let mut checked = 0;
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(case(""))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    cases.sort();
+    for c in cases {
+        let (ic, sc) = (c.join("instructions.csv"), c.join("settlements.csv"));
+        let name = c.file_name().unwrap().to_string_lossy().to_string();
+        let csv_out = dir.path().join(format!("{name}-csv"));
+        if !ic.is_file() || !sc.is_file() || run(&ic, &sc, &csv_out).is_err() {
+            continue;
+        }
+        for empty_as_null in [false, true] {
+            let (pi, ps) = (
+                dir.path().join(format!("{name}-{empty_as_null}-i.parquet")),
+                dir.path().join(format!("{name}-{empty_as_null}-s.parquet")),
+            );
+            if csv_as_dictionary_parquet(&ic, &pi, empty_as_null).is_none()
+                || csv_as_dictionary_parquet(&sc, &ps, empty_as_null).is_none()
+            {
+                continue;
+            }
+            let meta = ParquetRecordBatchReaderBuilder::try_new(File::open(&pi).unwrap())
+                .unwrap()
+                .metadata()
+                .clone();
+            let currency = meta
+                .row_group(0)
+                .columns()
+                .iter()
+                .find(|m| m.column_descr().name() == "currency");
+            assert!(
+                currency.unwrap().dictionary_page_offset().is_some(),
+                "{name}: the writer no longer dictionary-encodes; this test would not test"
+            );
+            let out = dir.path().join(format!("{name}-{empty_as_null}-pq"));
+            run(&pi, &ps, &out).unwrap();
+            assert_eq!(
+                results(&out),
+                results(&csv_out),
+                "{name} (empty as null: {empty_as_null})"
+            );
+            if !empty_as_null {
+                assert_eq!(
+                    rejects_without_file(&out),
+                    rejects_without_file(&csv_out),
+                    "{name}: rejects"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 100, "only {checked} runs compared");
 }
