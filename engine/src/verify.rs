@@ -29,18 +29,57 @@ pub struct Rederived {
     pub rejected: [u64; 2],
 }
 
-/// The totals of a currency, without allocating a key for every row.
-fn cell<'a>(t: &'a mut ByCcy, code: &str) -> &'a mut Totals {
-    if !t.contains_key(code) {
-        t.insert(code.to_string(), Totals::default());
-    }
-    t.get_mut(code).expect("inserted above")
+/// One batch's totals per currency, kept in the batch's decimal scale: the values of a
+/// currency are multiples of 10^(scale - minor units), so their sum divides exactly once
+/// per batch instead of once per row.
+#[derive(Default)]
+struct BatchTotals<'a> {
+    cells: Vec<(&'a str, Totals)>,
+    last: usize,
 }
 
-fn to_minor(v: i128, code: &str, scale: i8) -> i128 {
-    let table = currency::table();
-    let minor = table.minor_units(table.lookup(code).expect("output currency is known"));
-    v / POW10[(scale as u8 - minor) as usize]
+impl<'a> BatchTotals<'a> {
+    /// The cell of a currency code (a batch holds a few: a linear scan from the last hit).
+    fn cell(&mut self, code: &'a str) -> &mut Totals {
+        if self.cells.get(self.last).is_none_or(|c| c.0 != code) {
+            self.last = match self.cells.iter().position(|c| c.0 == code) {
+                Some(k) => k,
+                None => {
+                    self.cells.push((code, Totals::default()));
+                    self.cells.len() - 1
+                }
+            };
+        }
+        &mut self.cells[self.last].1
+    }
+
+    /// Adds the batch's cells to `t`, amounts brought to minor units.
+    fn into(self, t: &mut ByCcy, scale: i8) -> Result<()> {
+        let table = currency::table();
+        for (code, mut x) in self.cells {
+            let minor = table.minor_units(table.lookup(code).ok_or_else(|| {
+                Error::Internal(format!("unknown currency {code:?} in an output"))
+            })?);
+            let p = POW10[(scale as u8 - minor) as usize];
+            for a in [
+                &mut x.instructed_amount,
+                &mut x.settled_amount,
+                &mut x.returned_amount,
+                &mut x.fees,
+                &mut x.unpaid_amount,
+                &mut x.unexpected_amount,
+            ] {
+                if *a % p != 0 {
+                    return Err(Error::Internal(format!(
+                        "an output amount in {code} has digits beyond its minor units"
+                    )));
+                }
+                *a /= p;
+            }
+            t.entry(code.to_string()).or_default().merge(&x)?;
+        }
+        Ok(())
+    }
 }
 
 fn scale_of(a: &dyn Array) -> i8 {
@@ -65,10 +104,10 @@ impl Rederived {
                     col(b, "currency").as_string::<i32>(),
                     col(b, "status").as_string::<i32>(),
                 );
+                let mut bt = BatchTotals::default();
                 for i in 0..b.num_rows() {
-                    let code = ccy.value(i);
-                    let e = cell(t, code);
-                    let a = to_minor(amount.value(i), code, scale);
+                    let e = bt.cell(ccy.value(i));
+                    let a = amount.value(i);
                     e.instructed_count += 1;
                     e.instructed_amount = e.instructed_amount.checked_add(a).ok_or_else(ov)?;
                     if status.value(i) == "UNPAID" {
@@ -76,11 +115,15 @@ impl Rederived {
                         e.unpaid_amount = e.unpaid_amount.checked_add(a).ok_or_else(ov)?;
                     }
                 }
+                bt.into(t, scale)?;
             }
             Output::Settlements => {
                 self.rows[1] += b.num_rows() as u64;
                 let amount_col = col(b, "amount");
-                let (scale, fee_scale) = (scale_of(amount_col), scale_of(col(b, "fee")));
+                let scale = scale_of(amount_col);
+                if scale_of(col(b, "fee")) != scale {
+                    return Err(Error::Internal("fee and amount scales differ".into()));
+                }
                 let (amount, fee, ccy, status, method) = (
                     amount_col.as_primitive::<Decimal128Type>(),
                     col(b, "fee").as_primitive::<Decimal128Type>(),
@@ -88,14 +131,11 @@ impl Rederived {
                     col(b, "status").as_string::<i32>(),
                     col(b, "match_method").as_string::<i32>(),
                 );
+                let mut bt = BatchTotals::default();
                 for i in 0..b.num_rows() {
-                    let code = ccy.value(i);
-                    let e = cell(t, code);
-                    let a = to_minor(amount.value(i), code, scale);
-                    e.fees = e
-                        .fees
-                        .checked_add(to_minor(fee.value(i), code, fee_scale))
-                        .ok_or_else(ov)?;
+                    let e = bt.cell(ccy.value(i));
+                    let a = amount.value(i);
+                    e.fees = e.fees.checked_add(fee.value(i)).ok_or_else(ov)?;
                     match status.value(i) {
                         "SETTLED" => {
                             e.settled_count += 1;
@@ -113,6 +153,7 @@ impl Rederived {
                         _ => e.failed_count += 1,
                     }
                 }
+                bt.into(t, scale)?;
             }
             Output::Rejects => {
                 let sides = col(b, "side").as_string::<i32>();
