@@ -266,20 +266,7 @@ impl Table {
                     .collect()
             })
             .collect();
-        let text = columns
-            .into_par_iter()
-            .enumerate()
-            .map(|(c, parts)| {
-                if dict_columns(side).contains(&c) {
-                    Ok(join_dict(&parts, n_kept, &kept))
-                } else {
-                    let parts: Vec<StringArray> =
-                        parts.into_iter().map(TextCol::into_plain).collect();
-                    join_text(side, &parts, n_kept, &kept).map(TextCol::Plain)
-                }
-            })
-            .collect::<Result<Vec<TextCol>>>()?;
-        fn gather<T: Copy>(
+        fn gather<T: Copy + Send>(
             chunks: &[Chunk],
             n: usize,
             get: impl Fn(&Chunk) -> &[T],
@@ -297,18 +284,53 @@ impl Table {
             }
             v
         }
-        let amounts = (0..n_amount)
-            .map(|a| gather(&chunks, n_kept, |c| &c.amounts[a], &kept))
-            .collect();
-        let currency = gather(&chunks, n_kept, |c| &c.currency, &kept);
-        let date = gather(&chunks, n_kept, |c| &c.date, &kept);
-        let status = gather(
-            &chunks,
-            if side == Side::Settlements { n_kept } else { 0 },
-            |c| &c.status,
-            &kept,
+        let n_status = if side == Side::Settlements { n_kept } else { 0 };
+        // Every column is joined as its own task.
+        let (text, ((amounts, currency), (date, (status, origin)))) = rayon::join(
+            || {
+                columns
+                    .into_par_iter()
+                    .enumerate()
+                    .map(|(c, parts)| {
+                        if dict_columns(side).contains(&c) {
+                            Ok(join_dict(&parts, n_kept, kept))
+                        } else {
+                            let parts: Vec<StringArray> =
+                                parts.into_iter().map(TextCol::into_plain).collect();
+                            join_text(side, &parts, n_kept, kept).map(TextCol::Plain)
+                        }
+                    })
+                    .collect::<Result<Vec<TextCol>>>()
+            },
+            || {
+                let chunks = &chunks;
+                rayon::join(
+                    || {
+                        rayon::join(
+                            || {
+                                (0..n_amount)
+                                    .into_par_iter()
+                                    .map(|a| gather(chunks, n_kept, |c| &c.amounts[a], kept))
+                                    .collect::<Vec<_>>()
+                            },
+                            || gather(chunks, n_kept, |c| &c.currency, kept),
+                        )
+                    },
+                    || {
+                        rayon::join(
+                            || gather(chunks, n_kept, |c| &c.date, kept),
+                            || {
+                                rayon::join(
+                                    || gather(chunks, n_status, |c| &c.status, kept),
+                                    || gather(chunks, n_kept, |c| &c.origin, kept),
+                                )
+                            },
+                        )
+                    },
+                )
+            },
         );
-        let origin = gather(&chunks, n_kept, |c| &c.origin, &kept);
+        let text = text?;
         let rejects = chunks.into_iter().flat_map(|c| c.rejects).collect();
         Ok((
             Table {
