@@ -1,23 +1,24 @@
 //! Allocator policy for large runs.
 //!
-//! glibc's malloc raises its mmap threshold each time a large block is freed (up to
-//! 32 MiB), so after the first side of a large run is decoded and joined, later buffers
-//! come from the heap arenas and the freed decode buffers stay resident: at 10 million
-//! rows about 0.6 GB of the peak (BENCHMARKS.md). Fixing the threshold at 1 MiB makes
-//! every large buffer its own mapping, returned to the system when freed. It costs page
-//! faults (more system time), so the CLI sets it only for large inputs
-//! (`sverka_engine::pipeline::is_large`).
+//! Each side of a large run is decoded in 64K-row batches whose buffers are freed once the
+//! side's table is joined; glibc's malloc keeps such freed blocks in its arenas, which at
+//! 10 million rows held about 1.5 GB beyond the tables (`SVERKA_TRACE_MEMORY=1`,
+//! BENCHMARKS.md). The engine reports each side's end (`Progress::release_memory`), and
+//! for large inputs (`sverka_engine::pipeline::is_large`) the CLI then returns the
+//! arenas' free pages to the system. Reusing freed blocks while decoding and trimming once
+//! per side measured less system time (fewer page faults) than making every large block
+//! its own mapping (`M_MMAP_THRESHOLD` at 1 MiB, the earlier policy), at a similar peak.
 
-/// Makes large allocations (>= 1 MiB) separate mappings, returned to the system when freed.
+/// Returns the free memory of malloc's arenas to the system.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[allow(unsafe_code)]
-pub fn return_freed_memory_promptly() {
-    // SAFETY: mallopt takes no pointers and only changes allocator parameters; glibc
-    // serialises it against concurrent allocations.
+pub fn trim() {
+    // SAFETY: malloc_trim takes no pointers and only releases free pages; glibc locks each
+    // arena while trimming it, so concurrent allocations are safe.
     unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+        libc::malloc_trim(0);
     }
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-pub fn return_freed_memory_promptly() {}
+pub fn trim() {}

@@ -11,14 +11,28 @@ use sverka_engine::{Error, Factor, Outcome, Progress, ReconcileConfig, Settings}
 
 use crate::args::ReconcileArgs;
 
-struct Bar(ProgressBar);
+/// Progress on a terminal (a spinner with the rows validated so far), or none; and the
+/// allocator policy for large runs.
+struct Host {
+    bar: Option<ProgressBar>,
+    large: bool,
+}
 
-impl Progress for Bar {
+impl Progress for Host {
     fn stage(&self, name: &'static str) {
-        self.0.set_message(name);
+        if let Some(b) = &self.bar {
+            b.set_message(name);
+        }
     }
     fn rows(&self, n: u64) {
-        self.0.inc(n);
+        if let Some(b) = &self.bar {
+            b.inc(n);
+        }
+    }
+    fn release_memory(&self) {
+        if self.large {
+            crate::memory::trim();
+        }
     }
 }
 
@@ -53,14 +67,12 @@ pub fn run(a: ReconcileArgs) -> Result<u8, Error> {
             outlier_factor: Factor::parse(&a.outlier_factor)?,
         },
     };
-    if sverka_engine::pipeline::is_large(&cfg) {
-        crate::memory::return_freed_memory_promptly();
-    }
+    let large = sverka_engine::pipeline::is_large(&cfg);
     let audit = sverka_audit::AuditFinish {
         report: !a.no_report,
     };
     let show = !a.quiet && !a.json;
-    let outcome = if show && std::io::stderr().is_terminal() {
+    let bar = (show && std::io::stderr().is_terminal()).then(|| {
         let bar = ProgressBar::new_spinner();
         bar.set_style(
             ProgressStyle::with_template(
@@ -69,13 +81,14 @@ pub fn run(a: ReconcileArgs) -> Result<u8, Error> {
             .expect("valid template"),
         );
         bar.enable_steady_tick(Duration::from_millis(120));
-        let bar = Bar(bar);
-        let r = sverka_engine::reconcile_with(&cfg, &bar, &audit);
-        bar.0.finish_and_clear();
-        r?
-    } else {
-        sverka_engine::reconcile_with(&cfg, &sverka_engine::pipeline::Silent, &audit)?
-    };
+        bar
+    });
+    let host = Host { bar, large };
+    let outcome = sverka_engine::reconcile_with(&cfg, &host, &audit);
+    if let Some(b) = &host.bar {
+        b.finish_and_clear();
+    }
+    let outcome = outcome?;
     if !a.quiet {
         for w in &outcome.warnings {
             eprintln!("sverka: warning: {w}");

@@ -27,6 +27,9 @@ pub trait Progress: Sync {
     fn stage(&self, _name: &'static str) {}
     /// Input rows validated so far in the loading stage.
     fn rows(&self, _n: u64) {}
+    /// A side is loaded and its decode buffers are freed: the host may return free memory
+    /// to the system before the next stage allocates.
+    fn release_memory(&self) {}
 }
 
 /// Input size (bytes on disk, both sides) up to which the sides are loaded concurrently.
@@ -114,8 +117,8 @@ struct Side_ {
 }
 
 /// Whether the run's inputs exceed [`CONCURRENT_LOAD_MAX_BYTES`]: the sides are then
-/// loaded one after the other, and a caller may trade some speed for memory (the CLI makes
-/// the allocator return freed buffers to the system at once). Inputs that cannot be found
+/// loaded one after the other, and a caller may return freed memory to the system at
+/// [`Progress::release_memory`] (the CLI trims malloc's arenas). Inputs that cannot be found
 /// count as small; the run itself reports them.
 pub fn is_large(cfg: &ReconcileConfig) -> bool {
     let files = |side, paths| load::discover(side, paths).unwrap_or_default();
@@ -146,8 +149,16 @@ pub fn trace_rss(what: &str) {
         };
         static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
         let t = START.get_or_init(std::time::Instant::now).elapsed();
+        // Minor page faults so far: field 10 of /proc/self/stat, after the ")" of the name.
+        let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+        let faults = stat
+            .rsplit(')')
+            .next()
+            .and_then(|r| r.split_whitespace().nth(7))
+            .unwrap_or("?")
+            .to_string();
         eprintln!(
-            "memory at {what} ({:.3} s): {} {}",
+            "memory at {what} ({:.3} s, {faults} faults): {} {}",
             t.as_secs_f64(),
             f("VmRSS"),
             f("VmHWM")
@@ -171,6 +182,7 @@ fn load_side(
     let d = dedupe(side, &chunks);
     trace_rss("dedupe");
     let (table, mut rejects, rows_in) = Table::from_chunks(side, chunks, d.keep.as_deref())?;
+    progress.release_memory();
     trace_rss("table");
     rejects.extend(d.rejects);
     // Origins serve only the rejects, all made by now.
@@ -370,6 +382,7 @@ pub fn reconcile_with(
             Err(e) => first_err = Some(e),
         }
         clock.lap("report+manifest");
+        trace_rss("report+manifest");
     }
     if let Some(e) = first_err {
         write::discard(&pending);
