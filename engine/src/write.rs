@@ -11,6 +11,7 @@ use std::sync::Arc;
 use arrow_array::{
     Array, ArrayRef, Date32Array, Decimal128Array, Int64Array, RecordBatch, StringArray,
 };
+use arrow_buffer::{BooleanBufferBuilder, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
@@ -210,11 +211,9 @@ impl<'a> Ctx<'a> {
                 ),
                 codes(ccy),
                 Arc::new(Date32Array::from(t.date[r.clone()].to_vec())),
-                Arc::new(StringArray::from_iter_values(
-                    cl.status[r.clone()]
-                        .iter()
-                        .map(|&s| Status::from_u8(s).as_str()),
-                )),
+                texts(&cl.status[r.clone()], |&s| {
+                    Some(Status::from_u8(s).as_str())
+                }),
                 self.decimal(
                     sc,
                     "paid_amount",
@@ -231,11 +230,7 @@ impl<'a> Ctx<'a> {
                 Arc::new(Int64Array::from_iter_values(
                     cl.settlement_count[r.clone()].iter().map(|&c| c as i64),
                 )),
-                Arc::new(StringArray::from_iter_values(
-                    cl.flags[r]
-                        .iter()
-                        .map(|&f| self.flag_text[f as usize].as_str()),
-                )),
+                texts(&cl.flags[r], |&f| Some(self.flag_text[f as usize].as_str())),
             ],
         )
         .map_err(|e| Error::Internal(format!("instructions batch: {e}")))
@@ -269,27 +264,15 @@ impl<'a> Ctx<'a> {
                         .zip(ccy.iter().copied()),
                 ),
                 codes(ccy),
-                Arc::new(StringArray::from_iter_values(
-                    t.status[r.clone()]
-                        .iter()
-                        .map(|&s| SettleStatus::from_u8(s).as_str()),
-                )),
+                texts(&t.status[r.clone()], |&s| {
+                    Some(SettleStatus::from_u8(s).as_str())
+                }),
                 Arc::new(Date32Array::from(t.date[r.clone()].to_vec())),
-                Arc::new(StringArray::from_iter_values(
-                    m.method[r.clone()]
-                        .iter()
-                        .map(|&x| Method::from_u8(x).as_str()),
-                )),
-                Arc::new(StringArray::from_iter(
-                    m.instruction[r.clone()]
-                        .iter()
-                        .map(|&i| (i != NO_MATCH).then(|| ids.value(i as usize))),
-                )),
-                Arc::new(StringArray::from_iter_values(
-                    m.ambiguous[r]
-                        .iter()
-                        .map(|&a| if a { "AMBIGUOUS" } else { "" }),
-                )),
+                texts(&m.method[r.clone()], |&x| Some(Method::from_u8(x).as_str())),
+                texts(&m.instruction[r.clone()], |&i| {
+                    (i != NO_MATCH).then(|| ids.value(i as usize))
+                }),
+                texts(&m.ambiguous[r], |&a| Some(if a { "AMBIGUOUS" } else { "" })),
             ],
         )
         .map_err(|e| Error::Internal(format!("settlements batch: {e}")))
@@ -367,9 +350,41 @@ impl Output {
 
 fn codes(ccy: &[Ccy]) -> ArrayRef {
     let table = currency::table();
-    Arc::new(StringArray::from_iter_values(
-        ccy.iter().map(|&c| table.code(c)),
-    ))
+    texts(ccy, |&c| Some(table.code(c)))
+}
+
+/// A text column with one value per item (None: null), its buffers allocated at their
+/// exact size: the value of most output columns is a short name looked up per row.
+fn texts<'a, T>(items: &[T], value: impl Fn(&T) -> Option<&'a str>) -> ArrayRef {
+    let mut bytes = 0usize;
+    let mut nulls = 0usize;
+    for x in items {
+        match value(x) {
+            Some(v) => bytes += v.len(),
+            None => nulls += 1,
+        }
+    }
+    let mut data = Vec::with_capacity(bytes);
+    let mut offsets = Vec::with_capacity(items.len() + 1);
+    offsets.push(0i32);
+    let mut valid = (nulls > 0).then(|| BooleanBufferBuilder::new(items.len()));
+    for x in items {
+        let v = value(x);
+        if let Some(b) = valid.as_mut() {
+            b.append(v.is_some());
+        }
+        data.extend_from_slice(v.unwrap_or("").as_bytes());
+        offsets.push(data.len() as i32);
+    }
+    // Output batches are at most WRITE_BATCH_ROWS rows of short values: far below 2 GiB.
+    Arc::new(
+        StringArray::try_new(
+            OffsetBuffer::new(ScalarBuffer::from(offsets)),
+            Buffer::from_vec(data),
+            valid.map(|mut b| NullBuffer::new(b.finish())),
+        )
+        .expect("offsets are monotone over whole UTF-8 values"),
+    )
 }
 
 /// Writes one output (Parquet, and CSV when asked) slice by slice, handing every
