@@ -18,6 +18,7 @@ pub fn hash<T: std::hash::Hash>(v: T) -> u64 {
 }
 
 /// Built hash tables over positions `0..n` of a key column, one per partition.
+#[derive(Default)]
 pub struct Index {
     parts: Vec<HashTable<u32>>,
 }
@@ -35,6 +36,9 @@ impl Index {
     /// The stored position whose key equals the probe's, if any.
     pub fn find(&self, h: u64, eq: impl Fn(u32) -> bool) -> Option<u32> {
         let parts = self.parts.len();
+        if parts == 0 {
+            return None;
+        }
         self.parts[partition(h, parts)].find(h, |&k| eq(k)).copied()
     }
 

@@ -201,7 +201,13 @@ fn load_side(
             stats,
             table,
             rows_in,
-            index: d.index,
+            // Matching probes the instruction ids; the settlements' index is not needed
+            // after de-duplication.
+            index: if side == Side::Instructions {
+                d.index
+            } else {
+                crate::group::Index::default()
+            },
         },
         rejects,
     ))
