@@ -18,7 +18,7 @@ pub mod verify;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use sverka_engine::pipeline::Finish;
+use sverka_engine::pipeline::{Finish, Rows};
 use sverka_engine::write::{self, Pending};
 use sverka_engine::Result;
 
@@ -49,7 +49,13 @@ impl Finish for AuditFinish {
         }
     }
 
-    fn finish(&self, dir: &Path, staged: &[Pending], summary: &Value) -> Result<Vec<Pending>> {
+    fn finish(
+        &self,
+        dir: &Path,
+        staged: &[Pending],
+        summary: &Value,
+        _rows: &Rows,
+    ) -> Result<Vec<Pending>> {
         let mut extra = Vec::new();
         let result = (|| {
             if self.report {
