@@ -56,9 +56,7 @@ pub fn run(a: ReconcileArgs) -> Result<u8, Error> {
     if sverka_engine::pipeline::is_large(&cfg) {
         crate::memory::return_freed_memory_promptly();
     }
-    let audit = sverka_audit::AuditFinish {
-        report: !a.no_report,
-    };
+    let audit = sverka_audit::AuditFinish::new(!a.no_report);
     let show = !a.quiet && !a.json;
     let outcome = if show && std::io::stderr().is_terminal() {
         let bar = ProgressBar::new_spinner();
