@@ -373,13 +373,6 @@ struct Keys<'a> {
     ids: Vec<u32>,
 }
 
-/// Distinct values of a plain column looked up in a short linear table before a hash map
-/// takes over: a run's own batches have plain text columns of a few distinct values
-/// (currency, status, flags, provider, programme), mostly repeated from one row to the
-/// next, where comparing with the previous value and a few short strings is cheaper than
-/// hashing every value (BENCHMARKS.md).
-const LINEAR_KEYS: usize = 16;
-
 fn keys<'a>(t: &Text<'a>, n: usize) -> Keys<'a> {
     if let Some((k, values)) = t.dict() {
         return Keys {
@@ -387,45 +380,20 @@ fn keys<'a>(t: &Text<'a>, n: usize) -> Keys<'a> {
             ids: k[..n].iter().map(|&x| x as u32).collect(),
         };
     }
-    match t {
-        Text::Plain(a) if a.null_count() == 0 => plain_keys(n, |i| a.value(i)),
-        _ => plain_keys(n, |i| t.value(i)),
-    }
-}
-
-fn plain_keys<'a>(n: usize, value: impl Fn(usize) -> &'a str) -> Keys<'a> {
-    let mut names: Vec<&'a str> = Vec::new();
-    let mut map: HashMap<&'a str, u32> = HashMap::new();
-    let mut ids = Vec::with_capacity(n);
-    let mut last: Option<(&'a str, u32)> = None;
-    for i in 0..n {
-        let v = value(i);
-        let id = match last {
-            Some((p, id)) if p == v => id,
-            _ => {
-                let id = if names.len() <= LINEAR_KEYS {
-                    match names.iter().position(|x| *x == v) {
-                        Some(k) => k as u32,
-                        None => {
-                            names.push(v);
-                            if names.len() > LINEAR_KEYS {
-                                map.extend(names.iter().enumerate().map(|(k, x)| (*x, k as u32)));
-                            }
-                            (names.len() - 1) as u32
-                        }
-                    }
-                } else {
-                    *map.entry(v).or_insert_with(|| {
-                        names.push(v);
-                        (names.len() - 1) as u32
-                    })
-                };
-                last = Some((v, id));
-                id
-            }
-        };
-        ids.push(id);
-    }
+    // Plain text (a run's own batches): one hash lookup per value. Measured at 2M rows
+    // (BENCHMARKS.md), hashing beat comparing with the previous value and a short linear
+    // table: currency, provider and programme change from row to row.
+    let mut map: HashMap<&str, u32> = HashMap::new();
+    let mut names = Vec::new();
+    let ids = (0..n)
+        .map(|i| {
+            let v = t.value(i);
+            *map.entry(v).or_insert_with(|| {
+                names.push(v);
+                (names.len() - 1) as u32
+            })
+        })
+        .collect();
     Keys { names, ids }
 }
 
@@ -776,10 +744,8 @@ mod tests {
 
     #[test]
     fn plain_keys_name_every_value_once() {
-        // More distinct values than the linear table holds, repeated and interleaved.
-        let values: Vec<String> = (0..3 * LINEAR_KEYS)
-            .map(|i| format!("P{}", i % 40))
-            .collect();
+        // Distinct values, repeated and interleaved.
+        let values: Vec<String> = (0..48).map(|i| format!("P{}", i % 40)).collect();
         let a = arrow_array::StringArray::from_iter_values(values.iter().chain(&values));
         let k = keys(&Text::Plain(&a), a.len());
         assert_eq!(k.names.len(), 40);
