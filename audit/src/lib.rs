@@ -1,9 +1,9 @@
 //! sverka-audit: the auditor's view of a results folder (issue 6, docs/AUDIT.md).
 //!
 //! - [`manifest`]: `manifest.json`, the hashes of every input and output and of itself;
-//! - [`report`]: `report.html`, one self-contained page built from the written outputs
-//!   (`summary.json` and the Parquet files), so that `sverka report DIR` and the report a
-//!   run writes are the same bytes;
+//! - [`report`]: `report.html`, one self-contained page built from the written outputs:
+//!   `summary.json` and the row outputs (a run's batches as they are written; a folder's
+//!   Parquet files for `sverka report DIR`), the same bytes either way;
 //! - [`verify`]: `sverka verify`, which recomputes every hash and re-derives every count
 //!   and total of `summary.json` from the Parquet rows, by code independent of the engine's
 //!   own totals and self-check.
@@ -15,19 +15,34 @@ pub mod read;
 pub mod report;
 pub mod verify;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use arrow_array::RecordBatch;
 use serde_json::Value;
-use sverka_engine::pipeline::Finish;
-use sverka_engine::write::{self, Pending};
-use sverka_engine::Result;
+use sverka_engine::pipeline::{Finish, Rows};
+use sverka_engine::write::{self, Output, Pending};
+use sverka_engine::{Error, Result};
 
 pub const REPORT: &str = "report.html";
 pub use sverka_engine::write::MANIFEST;
 
 /// Adds `report.html` (unless skipped) and `manifest.json` to a reconciliation's outputs.
+/// The report's figures are gathered from the batches as they are written (`observe`) and
+/// its exception rows fetched from the run's own data: nothing is read back from disk.
+/// One value per run.
 pub struct AuditFinish {
-    pub report: bool,
+    report: bool,
+    observed: report::Observer,
+}
+
+impl AuditFinish {
+    /// `report`: write `report.html` (`--no-report` clears it).
+    pub fn new(report: bool) -> AuditFinish {
+        AuditFinish {
+            report,
+            observed: report::Observer::default(),
+        }
+    }
 }
 
 impl Finish for AuditFinish {
@@ -49,17 +64,43 @@ impl Finish for AuditFinish {
         }
     }
 
-    fn finish(&self, dir: &Path, staged: &[Pending], summary: &Value) -> Result<Vec<Pending>> {
+    fn observe(&self, output: Output, first_row: usize, batch: &RecordBatch) -> Result<()> {
+        if !self.report {
+            return Ok(());
+        }
+        self.observed
+            .observe(output, first_row, batch)
+            .map_err(|e| Error::Internal(format!("report: {e}")))
+    }
+
+    fn finish(
+        &self,
+        dir: &Path,
+        staged: &[Pending],
+        summary: &Value,
+        rows: &Rows,
+    ) -> Result<Vec<Pending>> {
         let mut extra = Vec::new();
         let result = (|| {
             if self.report {
-                let at = |name: &str| -> PathBuf {
-                    staged
+                let (figures, seen) = self
+                    .observed
+                    .take()
+                    .map_err(|e| Error::Internal(format!("report: {e}")))?;
+                // Every written row, and no other, went into the figures.
+                for (o, n) in Output::ALL.iter().zip(seen) {
+                    let name = format!("{}.parquet", o.name());
+                    let written = staged
                         .iter()
-                        .find(|p| p.dest.file_name().is_some_and(|n| n == name))
-                        .map_or_else(|| dir.join(name), |p| p.tmp.clone())
-                };
-                let html = report::render(summary, &at)?;
+                        .find(|p| p.dest.file_name().is_some_and(|f| *f == *name))
+                        .and_then(|p| p.rows);
+                    if written != Some(n) {
+                        return Err(Error::Internal(format!(
+                            "report: {n} rows of {name} observed, {written:?} written"
+                        )));
+                    }
+                }
+                let html = report::render(summary, figures, rows)?;
                 extra.push(write::write_bytes(dir, REPORT, html.as_bytes())?);
             }
             let all: Vec<&Pending> = staged.iter().chain(&extra).collect();

@@ -28,9 +28,8 @@ fn main() {
         csv: false,
         settings: Settings::default(),
     };
-    let run =
-        sverka_engine::reconcile_with(&cfg(out.clone()), &Silent, &AuditFinish { report: true })
-            .expect("reconcile");
+    let run = sverka_engine::reconcile_with(&cfg(out.clone()), &Silent, &AuditFinish::new(true))
+        .expect("reconcile");
     let rows = data.expected.total_rows_in();
     let instructed: Vec<String> = run.summary["totals"]
         .as_object()
@@ -72,7 +71,7 @@ fn main() {
         let cfg = cfg(dir);
         g.bench_function(name, |b| {
             b.iter(|| {
-                let o = sverka_engine::reconcile_with(&cfg, &Silent, &AuditFinish { report })
+                let o = sverka_engine::reconcile_with(&cfg, &Silent, &AuditFinish::new(report))
                     .expect("reconcile");
                 assert_eq!(o.summary["counts"], run.summary["counts"]);
                 o

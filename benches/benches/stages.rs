@@ -259,7 +259,7 @@ fn write_outputs(fx: &Fixture, out: &std::path::Path) -> Vec<write::Pending> {
         .par_iter()
         .map(|&o| {
             let mut r = Rederived::default();
-            let p = write::write_output(out, &ctx, o, false, &mut |b| r.add(o, b))
+            let p = write::write_output(out, &ctx, o, false, &mut |_, b| r.add(o, b))
                 .expect("write output");
             (p, r)
         })

@@ -68,9 +68,7 @@ pub fn run(a: ReconcileArgs) -> Result<u8, Error> {
         },
     };
     let large = sverka_engine::pipeline::is_large(&cfg);
-    let audit = sverka_audit::AuditFinish {
-        report: !a.no_report,
-    };
+    let audit = sverka_audit::AuditFinish::new(!a.no_report);
     let show = !a.quiet && !a.json;
     let bar = (show && std::io::stderr().is_terminal()).then(|| {
         let bar = ProgressBar::new_spinner();

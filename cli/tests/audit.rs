@@ -293,6 +293,95 @@ fn report_command_rewrites_the_same_bytes_and_threads_do_not_matter() {
     assert_eq!(o.status.code(), Some(2));
 }
 
+/// Rewrites a Parquet file with row groups of `rows` rows (the reader's batches follow).
+fn regroup(path: &Path, rows: usize) -> usize {
+    let batches = read_pq(path);
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_max_row_group_row_count(Some(rows))
+        .build();
+    let f = std::fs::File::create(path).unwrap();
+    let mut w = ArrowWriter::try_new(f, batches[0].schema(), Some(props)).unwrap();
+    for b in &batches {
+        w.write(b).unwrap();
+    }
+    w.close().unwrap().row_groups().len()
+}
+
+/// A run builds its report from the 64K-row batches it writes; `sverka report` from the
+/// files' row groups and batches. On data spanning several write batches, the two agree
+/// byte for byte, also when the files are rewritten with row groups cut elsewhere (figures
+/// must not depend on where batches end), and for 1 and 2 threads.
+#[test]
+fn report_from_the_written_batches_equals_the_report_from_the_files() {
+    let d = tempfile::tempdir().unwrap();
+    let g = d.path().join("g");
+    let o = bin()
+        .args(["generate", "--instructions", "150000", "--quiet", "--out"])
+        .arg(&g)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let run = |out: &Path, threads: &str| {
+        let o = bin()
+            .args([
+                "reconcile",
+                "--quiet",
+                "--threads",
+                threads,
+                "--instructions",
+            ])
+            .arg(g.join("instructions"))
+            .arg("--settlements")
+            .arg(g.join("settlements"))
+            .arg("--out")
+            .arg(out)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        std::fs::read(out.join("report.html")).unwrap()
+    };
+    let (a, b) = (d.path().join("a"), d.path().join("b"));
+    let written = run(&a, "2");
+    assert_eq!(run(&b, "1"), written, "threads changed the report");
+    let html = String::from_utf8(written.clone()).unwrap();
+    // Many findings, most with more rows than a table shows: top-k merges are exercised.
+    assert!(
+        html.matches("data-finding=").count() >= 10,
+        "findings shown"
+    );
+    let report_of = |dir: &Path| {
+        let again = d.path().join("again.html");
+        let o = bin()
+            .arg("report")
+            .arg(dir)
+            .arg("--out")
+            .arg(&again)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        std::fs::read(&again).unwrap()
+    };
+    assert_eq!(
+        report_of(&a),
+        written,
+        "sverka report differs from the run's"
+    );
+    let ins = read_pq(&a.join("instructions.parquet"));
+    assert!(ins.iter().map(|b| b.num_rows()).sum::<usize>() > 2 * 65_536);
+    // Row groups (and so read batches) ending where the run's batches do not.
+    for (name, rows) in [
+        ("instructions.parquet", 9_999),
+        ("settlements.parquet", 7_001),
+        ("rejects.parquet", 333),
+    ] {
+        assert!(
+            regroup(&b.join(name), rows) > 3,
+            "{name}: several row groups"
+        );
+    }
+    assert_eq!(report_of(&b), written, "figures depend on batch boundaries");
+}
+
 #[test]
 fn hostile_ids_and_file_names_are_escaped() {
     let dir = tempfile::tempdir().unwrap();

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use arrow_array::RecordBatch;
 use serde_json::{json, Map, Value};
 
 use crate::classify::{self, flag, Classes, Status};
@@ -39,6 +40,10 @@ pub const CONCURRENT_LOAD_MAX_BYTES: u64 = 256 << 20;
 pub struct Silent;
 impl Progress for Silent {}
 
+/// Whole rows of a written output by index (in the order given), built by the code that
+/// built the written batches: see [`write::Ctx::take`].
+pub type Rows<'a> = dyn Fn(write::Output, &[usize]) -> Result<RecordBatch> + 'a;
+
 /// Outputs made from the written ones before anything is committed (the audit report
 /// and manifest.json, crate `sverka-audit`): they join the run's all-or-nothing commit.
 pub trait Finish: Sync {
@@ -49,13 +54,26 @@ pub trait Finish: Sync {
     fn stale(&self) -> Vec<String> {
         Vec::new()
     }
+    /// Sees every batch of a row output as it is written; `first_row` is the output row
+    /// index of the batch's first row. The three outputs are written concurrently, each
+    /// one batch after the other, so calls for different outputs may overlap.
+    fn observe(
+        &self,
+        _output: write::Output,
+        _first_row: usize,
+        _batch: &RecordBatch,
+    ) -> Result<()> {
+        Ok(())
+    }
     /// Writes the extra files to temporary names in `dir`. `staged` holds every output
-    /// written so far (still under its temporary name, with digest and rows).
+    /// written so far (still under its temporary name, with digest and rows); `rows`
+    /// fetches whole written rows by index.
     fn finish(
         &self,
         dir: &Path,
         staged: &[write::Pending],
         summary: &Value,
+        rows: &Rows,
     ) -> Result<Vec<write::Pending>>;
 }
 
@@ -65,7 +83,13 @@ impl Finish for NoFinish {
     fn names(&self) -> Vec<String> {
         Vec::new()
     }
-    fn finish(&self, _: &Path, _: &[write::Pending], _: &Value) -> Result<Vec<write::Pending>> {
+    fn finish(
+        &self,
+        _: &Path,
+        _: &[write::Pending],
+        _: &Value,
+        _: &Rows,
+    ) -> Result<Vec<write::Pending>> {
         Ok(Vec::new())
     }
 }
@@ -326,7 +350,10 @@ pub fn reconcile_with(
                 .par_iter()
                 .map(|&o| {
                     let mut r = verify::Rederived::default();
-                    let pending = write::write_output(out, &ctx, o, cfg.csv, &mut |b| r.add(o, b))?;
+                    let pending = write::write_output(out, &ctx, o, cfg.csv, &mut |first, b| {
+                        r.add(o, b)?;
+                        finish.observe(o, first, b)
+                    })?;
                     Ok((pending, r))
                 })
                 .collect()
@@ -383,7 +410,7 @@ pub fn reconcile_with(
     }
     if first_err.is_none() {
         clock.lap("verify+summary");
-        match finish.finish(out, &pending, &summary) {
+        match finish.finish(out, &pending, &summary, &|o, rows| ctx.take(o, rows)) {
             Ok(p) => pending.extend(p),
             Err(e) => first_err = Some(e),
         }

@@ -2,6 +2,7 @@
 //! totals on them, and writes every file to a temporary name in the output folder,
 //! renaming only when all are whole. A run that fails leaves earlier outputs untouched.
 
+use std::borrow::Cow;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::ops::Range;
@@ -26,7 +27,7 @@ use crate::error::{Error, Result};
 use crate::matching::{Matches, Method, NO_MATCH};
 use crate::money::{self, POW10};
 use crate::schema::{ins, set, Reject, SettleStatus};
-use crate::table::Table;
+use crate::table::{Table, TextCol};
 
 pub const DECIMAL_PRECISION: u8 = 38;
 
@@ -185,35 +186,29 @@ impl<'a> Ctx<'a> {
         )
     }
 
-    fn text(t: &Table, c: usize, r: &Range<usize>) -> ArrayRef {
-        Arc::new(t.text[c].slice_plain(r.start, r.len()))
-    }
-
-    pub fn instructions(&self, r: Range<usize>) -> Result<RecordBatch> {
+    pub fn instructions(&self, r: Selection) -> Result<RecordBatch> {
         let (t, cl) = (self.ins_t, self.cl);
-        let ccy = &t.currency[r.clone()];
-        let amount = &t.amounts[0][r.clone()];
-        let paid = &cl.paid[r.clone()];
+        let ccy = &*r.pick(&t.currency);
+        let amount = &*r.pick(&t.amounts[0]);
+        let paid = &*r.pick(&cl.paid);
         let sc = &self.ins_schema;
         RecordBatch::try_new(
             sc.clone(),
             vec![
-                Self::text(t, ins::ID, &r),
-                Self::text(t, ins::BENEFICIARY, &r),
-                Self::text(t, ins::PROGRAM, &r),
-                Self::text(t, ins::CYCLE, &r),
-                Self::text(t, ins::PROVIDER, &r),
-                Self::text(t, ins::ACCOUNT, &r),
+                r.text(&t.text[ins::ID]),
+                r.text(&t.text[ins::BENEFICIARY]),
+                r.text(&t.text[ins::PROGRAM]),
+                r.text(&t.text[ins::CYCLE]),
+                r.text(&t.text[ins::PROVIDER]),
+                r.text(&t.text[ins::ACCOUNT]),
                 self.decimal(
                     sc,
                     "amount",
                     amount.iter().copied().zip(ccy.iter().copied()),
                 ),
                 codes(ccy),
-                Arc::new(Date32Array::from(t.date[r.clone()].to_vec())),
-                texts(&cl.status[r.clone()], |&s| {
-                    Some(Status::from_u8(s).as_str())
-                }),
+                Arc::new(Date32Array::from(r.pick(&t.date).into_owned())),
+                texts(&r.pick(&cl.status), |&s| Some(Status::from_u8(s).as_str())),
                 self.decimal(
                     sc,
                     "paid_amount",
@@ -228,29 +223,31 @@ impl<'a> Ctx<'a> {
                         .zip(ccy.iter().copied()),
                 ),
                 Arc::new(Int64Array::from_iter_values(
-                    cl.settlement_count[r.clone()].iter().map(|&c| c as i64),
+                    r.pick(&cl.settlement_count).iter().map(|&c| c as i64),
                 )),
-                texts(&cl.flags[r], |&f| Some(self.flag_text[f as usize].as_str())),
+                texts(&r.pick(&cl.flags), |&f| {
+                    Some(self.flag_text[f as usize].as_str())
+                }),
             ],
         )
         .map_err(|e| Error::Internal(format!("instructions batch: {e}")))
     }
 
-    pub fn settlements(&self, r: Range<usize>) -> Result<RecordBatch> {
+    pub fn settlements(&self, r: Selection) -> Result<RecordBatch> {
         let (t, m, ids) = (self.set_t, self.m, self.ins_t.text[ins::ID].plain());
-        let ccy = &t.currency[r.clone()];
+        let ccy = &*r.pick(&t.currency);
         let sc = &self.set_schema;
         RecordBatch::try_new(
             sc.clone(),
             vec![
-                Self::text(t, set::PROVIDER, &r),
-                Self::text(t, set::REF, &r),
-                Self::text(t, set::INSTRUCTION_ID, &r),
-                Self::text(t, set::ACCOUNT, &r),
+                r.text(&t.text[set::PROVIDER]),
+                r.text(&t.text[set::REF]),
+                r.text(&t.text[set::INSTRUCTION_ID]),
+                r.text(&t.text[set::ACCOUNT]),
                 self.decimal(
                     sc,
                     "amount",
-                    t.amounts[set::AMOUNT][r.clone()]
+                    r.pick(&t.amounts[set::AMOUNT])
                         .iter()
                         .copied()
                         .zip(ccy.iter().copied()),
@@ -258,28 +255,30 @@ impl<'a> Ctx<'a> {
                 self.decimal(
                     sc,
                     "fee",
-                    t.amounts[set::FEE][r.clone()]
+                    r.pick(&t.amounts[set::FEE])
                         .iter()
                         .copied()
                         .zip(ccy.iter().copied()),
                 ),
                 codes(ccy),
-                texts(&t.status[r.clone()], |&s| {
+                texts(&r.pick(&t.status), |&s| {
                     Some(SettleStatus::from_u8(s).as_str())
                 }),
-                Arc::new(Date32Array::from(t.date[r.clone()].to_vec())),
-                texts(&m.method[r.clone()], |&x| Some(Method::from_u8(x).as_str())),
-                texts(&m.instruction[r.clone()], |&i| {
+                Arc::new(Date32Array::from(r.pick(&t.date).into_owned())),
+                texts(&r.pick(&m.method), |&x| Some(Method::from_u8(x).as_str())),
+                texts(&r.pick(&m.instruction), |&i| {
                     (i != NO_MATCH).then(|| ids.value(i as usize))
                 }),
-                texts(&m.ambiguous[r], |&a| Some(if a { "AMBIGUOUS" } else { "" })),
+                texts(&r.pick(&m.ambiguous), |&a| {
+                    Some(if a { "AMBIGUOUS" } else { "" })
+                }),
             ],
         )
         .map_err(|e| Error::Internal(format!("settlements batch: {e}")))
     }
 
-    pub fn rejects(&self, r: Range<usize>) -> Result<RecordBatch> {
-        let rej = &self.rejects[r];
+    pub fn rejects(&self, r: Selection) -> Result<RecordBatch> {
+        let rej = &*r.pick(self.rejects);
         let file = |x: &Reject| self.files[x.side as usize][x.file as usize].as_str();
         RecordBatch::try_new(
             self.rej_schema.clone(),
@@ -320,10 +319,55 @@ impl<'a> Ctx<'a> {
     }
 
     pub fn batch(&self, output: Output, r: Range<usize>) -> Result<RecordBatch> {
+        self.select(output, Selection::Range(r))
+    }
+
+    fn select(&self, output: Output, r: Selection) -> Result<RecordBatch> {
         match output {
             Output::Instructions => self.instructions(r),
             Output::Settlements => self.settlements(r),
             Output::Rejects => self.rejects(r),
+        }
+    }
+
+    /// Whole output rows by index, in the order given, built by the code that builds the
+    /// written batches (so the values are the written ones): the audit report's exception
+    /// rows.
+    pub fn take(&self, output: Output, rows: &[usize]) -> Result<RecordBatch> {
+        let n = self.rows(output);
+        if let Some(r) = rows.iter().find(|&&r| r >= n) {
+            return Err(Error::Internal(format!(
+                "{} row {r} asked for, {n} written",
+                output.name()
+            )));
+        }
+        self.select(output, Selection::List(rows))
+    }
+}
+
+/// The rows of an output a batch is built from: a slice (the writers) or chosen rows
+/// (the audit report's exception rows). One builder serves both.
+#[derive(Clone)]
+pub enum Selection<'a> {
+    Range(Range<usize>),
+    List(&'a [usize]),
+}
+
+impl Selection<'_> {
+    /// The selected values of a column: borrowed for a slice, gathered for a list.
+    fn pick<'v, T: Clone>(&self, v: &'v [T]) -> Cow<'v, [T]> {
+        match self {
+            Selection::Range(r) => Cow::Borrowed(&v[r.clone()]),
+            Selection::List(rows) => Cow::Owned(rows.iter().map(|&i| v[i].clone()).collect()),
+        }
+    }
+
+    fn text(&self, c: &TextCol) -> ArrayRef {
+        match self {
+            Selection::Range(r) => Arc::new(c.slice_plain(r.start, r.len())),
+            Selection::List(rows) => Arc::new(StringArray::from_iter(
+                rows.iter().map(|&i| (!c.is_null(i)).then(|| c.value(i))),
+            )),
         }
     }
 }
@@ -388,13 +432,14 @@ fn texts<'a, T>(items: &[T], value: impl Fn(&T) -> Option<&'a str>) -> ArrayRef 
 }
 
 /// Writes one output (Parquet, and CSV when asked) slice by slice, handing every
-/// written batch to `seen` (the verifier). Returns the pending files.
+/// written batch and the output row index of its first row to `seen` (the verifier, the
+/// audit report). Returns the pending files.
 pub fn write_output(
     dir: &Path,
     ctx: &Ctx,
     output: Output,
     csv: bool,
-    seen: &mut dyn FnMut(&RecordBatch) -> Result<()>,
+    seen: &mut dyn FnMut(usize, &RecordBatch) -> Result<()>,
 ) -> Result<Vec<Pending>> {
     let name = output.name();
     let mut pending = Vec::new();
@@ -413,7 +458,7 @@ pub fn write_output(
         loop {
             let len = WRITE_BATCH_ROWS.min(n - off);
             let batch = ctx.batch(output, off..off + len)?;
-            seen(&batch)?;
+            seen(off, &batch)?;
             if let Some(w) = csv_out.as_mut() {
                 let bytes = csv_bytes(&batch, off == 0)?;
                 w.write_all(&bytes).map_err(|e| Error::Output {

@@ -1,6 +1,9 @@
-//! The report's figures, extracted from a results folder's written outputs:
-//! `summary.json` and the three Parquet files read with a column projection. Row groups
-//! are scanned in parallel; only the rows shown in the exception tables are read whole.
+//! The report's figures, extracted from the written row outputs by one per-batch scan per
+//! output ([`scan_ins_batch`], [`scan_set_batch`], [`scan_rej_batch`]), fed from two
+//! sources: a run's own batches as they are written (`Observer` in the parent module), or
+//! a results folder's Parquet files read back with a column projection, row groups in
+//! parallel (`sverka report DIR`). Merging never depends on where batches end (sums, maps
+//! keyed by text, top-k under a total order), so both give the same figures.
 //!
 //! "Amount at risk" per finding is defined once, here ([`FINDINGS`]) and in docs/AUDIT.md.
 
@@ -192,6 +195,15 @@ pub const FINDINGS: [Finding; 16] = [
     },
 ];
 
+/// The findings whose rule passes `hit`, as bits (bit k: `FINDINGS[k]`).
+fn findings_where(hit: impl Fn(Rule) -> bool) -> u32 {
+    FINDINGS
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| hit(f.rule))
+        .fold(0, |m, (k, _)| m | 1 << k)
+}
+
 fn status_index(s: &str) -> Option<u8> {
     STATUSES.iter().position(|x| *x == s).map(|i| i as u8)
 }
@@ -221,7 +233,9 @@ impl Cell {
         }
     }
 
-    fn trim(&mut self) {
+    /// Keeps the best `TOP` candidates, ordered. A total order: the result does not
+    /// depend on how the rows were split into batches.
+    pub(crate) fn trim(&mut self) {
         self.top
             .sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
         self.top.truncate(TOP);
@@ -262,14 +276,39 @@ impl StatusMix {
 pub const BINS: usize = 400;
 const STEPS: [i128; 10] = [10, 12, 15, 20, 25, 30, 40, 50, 60, 80];
 
+/// 10^k for every k an `i64` holds.
+const POW10_I64: [i64; 19] = {
+    let mut t = [1i64; 19];
+    let mut k = 1;
+    while k < 19 {
+        t[k] = t[k - 1] * 10;
+        k += 1;
+    }
+    t
+};
+
 /// The bin of a positive amount in minor units (0 for amounts below 1 minor unit... ×10).
 pub fn bin_of(minor_v: i128) -> usize {
     if minor_v < 10 {
         return 0;
     }
-    let d = minor_v.ilog10(); // >= 1
-    let lead = minor_v / 10i128.pow(d - 1); // 10..=99
-    let sub = STEPS.iter().filter(|&&t| t <= lead).count() - 1;
+    let (d, sub) = match i64::try_from(minor_v) {
+        // Every real amount: the steps of its decade compared without a division.
+        Ok(v) => {
+            let d = v.ilog10(); // >= 1
+            let unit = POW10_I64[d as usize - 1];
+            let sub = STEPS
+                .iter()
+                .filter(|&&t| (t as i64).saturating_mul(unit) <= v)
+                .count();
+            (d, sub - 1)
+        }
+        Err(_) => {
+            let d = minor_v.ilog10();
+            let lead = minor_v / 10i128.pow(d - 1); // 10..=99
+            (d, STEPS.iter().filter(|&&t| t <= lead).count() - 1)
+        }
+    };
     ((d as usize - 1) * 10 + sub + 1).min(BINS - 1)
 }
 
@@ -301,8 +340,8 @@ pub struct InsFigures {
     pub by_program: BTreeMap<String, StatusMix>,
 }
 
-/// Minor-unit divisor of each currency at the file's decimal scale.
-fn divisor(code: &str, scale: i8) -> ReadResult<(u8, i128)> {
+/// Decimal digits between the file's decimal scale and a currency's minor units.
+fn shift(code: &str, scale: i8) -> ReadResult<u32> {
     let minor = crate::minor_units(code).ok_or_else(|| format!("unknown currency {code:?}"))?;
     let shift = (scale as i32) - (minor as i32);
     if !(0..=38).contains(&shift) {
@@ -310,7 +349,22 @@ fn divisor(code: &str, scale: i8) -> ReadResult<(u8, i128)> {
             "amount scale {scale} below the minor units of {code}"
         ));
     }
-    Ok((minor, 10i128.pow(shift as u32)))
+    Ok(shift as u32)
+}
+
+/// `v / 10^shift` (truncating, as `i128` division): a decimal at the file's scale in minor
+/// units. Values that fit `i64` (all real amounts) divide by a constant, which is a
+/// multiplication: this runs for every row a run writes.
+#[inline]
+fn minor(v: i128, shift: u32) -> i128 {
+    match (shift, i64::try_from(v)) {
+        (0, _) => v,
+        (1, Ok(x)) => (x / 10) as i128,
+        (2, Ok(x)) => (x / 100) as i128,
+        (3, Ok(x)) => (x / 1_000) as i128,
+        (4, Ok(x)) => (x / 10_000) as i128,
+        _ => v / 10i128.pow(shift),
+    }
 }
 
 /// Per-batch dense ids of a text column's values (dictionary keys when encoded).
@@ -326,6 +380,9 @@ fn keys<'a>(t: &Text<'a>, n: usize) -> Keys<'a> {
             ids: k[..n].iter().map(|&x| x as u32).collect(),
         };
     }
+    // Plain text (a run's own batches): one hash lookup per value. Measured at 2M rows
+    // (BENCHMARKS.md), hashing beat comparing with the previous value and a short linear
+    // table: currency, provider and programme change from row to row.
     let mut map: HashMap<&str, u32> = HashMap::new();
     let mut names = Vec::new();
     let ids = (0..n)
@@ -352,7 +409,9 @@ pub const INS_SCAN: [&str; 8] = [
 ];
 pub const INS_DICT: [&str; 5] = ["provider", "program", "currency", "status", "flags"];
 
-fn scan_ins_batch(acc: &mut InsFigures, b: &RecordBatch, first_row: usize) -> ReadResult<()> {
+/// Adds one batch of `instructions.parquet` rows (`first_row` = the row index of its first
+/// row) to `acc`. Shared by the folder scan and a run's own batches.
+pub fn scan_ins_batch(acc: &mut InsFigures, b: &RecordBatch, first_row: usize) -> ReadResult<()> {
     let n = b.num_rows();
     let (amount, scale) = decimal(b, "amount")?;
     let (paid, _) = decimal(b, "paid_amount")?;
@@ -362,17 +421,26 @@ fn scan_ins_batch(acc: &mut InsFigures, b: &RecordBatch, first_row: usize) -> Re
     let fl = keys(&Text::of(b, "flags")?, n);
     let pv = keys(&Text::of(b, "provider")?, n);
     let pg = keys(&Text::of(b, "program")?, n);
-    let divs = ccy
+    let shifts = ccy
         .names
         .iter()
-        .map(|c| divisor(c, scale))
-        .collect::<ReadResult<Vec<_>>>()?;
+        .map(|c| shift(c, scale))
+        .collect::<ReadResult<Vec<u32>>>()?;
     let status_of = st
         .names
         .iter()
         .map(|s| status_index(s).ok_or_else(|| format!("unknown status {s:?}")))
         .collect::<ReadResult<Vec<u8>>>()?;
     let bits_of: Vec<u8> = fl.names.iter().map(|s| flag_bits(s)).collect();
+    // The findings a status, or a set of flags, puts a row in (bit k: FINDINGS[k]).
+    let status_hits: Vec<u32> = status_of
+        .iter()
+        .map(|&s| findings_where(|r| r == Rule::Status(s)))
+        .collect();
+    let flag_hits: Vec<u32> = bits_of
+        .iter()
+        .map(|&b| findings_where(|r| matches!(r, Rule::Flag(x) if b & (1 << x) != 0)))
+        .collect();
     let nc = ccy.names.len();
     let mut cur = vec![
         Currency {
@@ -383,12 +451,14 @@ fn scan_ins_batch(acc: &mut InsFigures, b: &RecordBatch, first_row: usize) -> Re
         nc
     ];
     let mut cells: Vec<Cell> = vec![Cell::default(); FINDINGS.len() * nc];
-    let mut mix_p: HashMap<u32, ([u64; 8], Vec<[i128; 8]>)> = HashMap::new();
-    let mut mix_g: HashMap<u32, ([u64; 8], Vec<[i128; 8]>)> = HashMap::new();
+    // Per provider / programme id: counts by status, amounts by currency and status.
+    type Mix = Option<([u64; 8], Vec<[i128; 8]>)>;
+    let mut mix_p: Vec<Mix> = vec![None; pv.names.len()];
+    let mut mix_g: Vec<Mix> = vec![None; pg.names.len()];
     for i in 0..n {
         let c = ccy.ids[i] as usize;
-        let d = divs[c].1;
-        let (a, p, df) = (amount[i] / d, paid[i] / d, diff[i] / d);
+        let sh = shifts[c];
+        let (a, p) = (minor(amount[i], sh), minor(paid[i], sh));
         let s = status_of[st.ids[i] as usize];
         let bits = bits_of[fl.ids[i] as usize];
         let cu = &mut cur[c];
@@ -402,24 +472,21 @@ fn scan_ins_batch(acc: &mut InsFigures, b: &RecordBatch, first_row: usize) -> Re
         if bits & 2 != 0 {
             cu.outliers[bin] += 1;
         }
-        for (k, f) in FINDINGS.iter().enumerate() {
-            let hit = match f.rule {
-                Rule::Status(x) => x == s,
-                Rule::Flag(x) => bits & (1 << x) != 0,
-                Rule::Unexpected | Rule::Ambiguous => false,
+        let mut hits = status_hits[st.ids[i] as usize] | flag_hits[fl.ids[i] as usize];
+        while hits != 0 {
+            let k = hits.trailing_zeros() as usize;
+            hits &= hits - 1;
+            let df = || minor(diff[i], sh);
+            let risk = match FINDINGS[k].risk {
+                Risk::Amount => a,
+                Risk::Shortfall => -df(),
+                Risk::Excess => df(),
+                Risk::AbsDifference => df().abs(),
             };
-            if hit {
-                let risk = match f.risk {
-                    Risk::Amount => a,
-                    Risk::Shortfall => -df,
-                    Risk::Excess => df,
-                    Risk::AbsDifference => df.abs(),
-                };
-                cells[k * nc + c].push(risk, first_row + i);
-            }
+            cells[k * nc + c].push(risk, first_row + i);
         }
         for (map, id) in [(&mut mix_p, pv.ids[i]), (&mut mix_g, pg.ids[i])] {
-            let e = map.entry(id).or_insert_with(|| ([0; 8], vec![[0; 8]; nc]));
+            let e = map[id as usize].get_or_insert_with(|| ([0; 8], vec![[0; 8]; nc]));
             e.0[s as usize] += 1;
             e.1[c][s as usize] += a;
         }
@@ -438,7 +505,11 @@ fn scan_ins_batch(acc: &mut InsFigures, b: &RecordBatch, first_row: usize) -> Re
         (mix_p, &pv.names, &mut o.by_provider),
         (mix_g, &pg.names, &mut o.by_program),
     ] {
-        for (id, (count, values)) in map {
+        for (id, (count, values)) in map
+            .into_iter()
+            .enumerate()
+            .filter_map(|(id, e)| Some((id, e?)))
+        {
             let mut m = StatusMix {
                 count,
                 value: BTreeMap::new(),
@@ -448,15 +519,13 @@ fn scan_ins_batch(acc: &mut InsFigures, b: &RecordBatch, first_row: usize) -> Re
                     m.value.insert(ccy.names[c].to_string(), v);
                 }
             }
-            dest.entry(names[id as usize].to_string())
-                .or_default()
-                .merge(m);
+            dest.entry(names[id].to_string()).or_default().merge(m);
         }
     }
     merge_ins(acc, o)
 }
 
-fn merge_ins(a: &mut InsFigures, b: InsFigures) -> ReadResult<()> {
+pub fn merge_ins(a: &mut InsFigures, b: InsFigures) -> ReadResult<()> {
     for (k, v) in b.ccy {
         let e = a.ccy.entry(k).or_insert_with(|| Currency {
             bins: vec![0; BINS],
@@ -503,91 +572,127 @@ pub const SET_DICT: [&str; 5] = ["provider", "currency", "status", "match_method
 /// (finding index, currency) → cell, for the settlement findings.
 pub type SetFigures = BTreeMap<(usize, String), Cell>;
 
+fn finding(rule: Rule) -> usize {
+    FINDINGS
+        .iter()
+        .position(|f| f.rule == rule)
+        .expect("listed")
+}
+
+/// Adds one batch of `settlements.parquet` rows to `acc` (see [`scan_ins_batch`]).
+pub fn scan_set_batch(acc: &mut SetFigures, b: &RecordBatch, first_row: usize) -> ReadResult<()> {
+    let (unexpected, ambiguous) = (finding(Rule::Unexpected), finding(Rule::Ambiguous));
+    let n = b.num_rows();
+    let (amount, scale) = decimal(b, "amount")?;
+    let ccy = keys(&Text::of(b, "currency")?, n);
+    let st = Text::of(b, "status")?;
+    let mm = Text::of(b, "match_method")?;
+    let fl = Text::of(b, "flags")?;
+    let shifts = ccy
+        .names
+        .iter()
+        .map(|c| shift(c, scale))
+        .collect::<ReadResult<Vec<u32>>>()?;
+    for (i, &raw) in amount.iter().enumerate().take(n) {
+        let c = ccy.ids[i] as usize;
+        let a = minor(raw, shifts[c]);
+        let code = ccy.names[c];
+        if st.value(i) == "SETTLED" && mm.value(i) == "NONE" {
+            acc.entry((unexpected, code.to_string()))
+                .or_default()
+                .push(a, first_row + i);
+        }
+        if fl.value(i).split(';').any(|f| f == "AMBIGUOUS") {
+            acc.entry((ambiguous, code.to_string()))
+                .or_default()
+                .push(a, first_row + i);
+        }
+    }
+    Ok(())
+}
+
+pub fn merge_set(a: &mut SetFigures, b: SetFigures) {
+    for (k, v) in b {
+        a.entry(k).or_default().merge(v);
+    }
+}
+
 pub fn scan_settlements(pq: &Pq) -> ReadResult<SetFigures> {
-    let unexpected = FINDINGS
-        .iter()
-        .position(|f| f.rule == Rule::Unexpected)
-        .expect("listed");
-    let ambiguous = FINDINGS
-        .iter()
-        .position(|f| f.rule == Rule::Ambiguous)
-        .expect("listed");
-    pq.scan(
-        &SET_SCAN,
-        SetFigures::new,
-        |acc, b, first| {
-            let n = b.num_rows();
-            let (amount, scale) = decimal(b, "amount")?;
-            let ccy = keys(&Text::of(b, "currency")?, n);
-            let st = Text::of(b, "status")?;
-            let mm = Text::of(b, "match_method")?;
-            let fl = Text::of(b, "flags")?;
-            let divs = ccy
-                .names
-                .iter()
-                .map(|c| divisor(c, scale))
-                .collect::<ReadResult<Vec<_>>>()?;
-            for (i, &raw) in amount.iter().enumerate().take(n) {
-                let c = ccy.ids[i] as usize;
-                let a = raw / divs[c].1;
-                let code = ccy.names[c];
-                if st.value(i) == "SETTLED" && mm.value(i) == "NONE" {
-                    acc.entry((unexpected, code.to_string()))
-                        .or_default()
-                        .push(a, first + i);
-                }
-                if fl.value(i).split(';').any(|f| f == "AMBIGUOUS") {
-                    acc.entry((ambiguous, code.to_string()))
-                        .or_default()
-                        .push(a, first + i);
-                }
-            }
-            Ok(())
-        },
-        |mut a, b| {
-            for (k, v) in b {
-                a.entry(k).or_default().merge(v);
-            }
-            Ok(a)
-        },
-    )
+    pq.scan(&SET_SCAN, SetFigures::new, scan_set_batch, |mut a, b| {
+        merge_set(&mut a, b);
+        Ok(a)
+    })
 }
 
 /// Rejects counted by (side, file, reason).
 pub type RejectCounts = BTreeMap<(String, String, String), u64>;
 
+/// Adds one batch of `rejects.parquet` rows to `acc` (see [`scan_ins_batch`]).
+pub fn scan_rej_batch(
+    acc: &mut RejectCounts,
+    b: &RecordBatch,
+    _first_row: usize,
+) -> ReadResult<()> {
+    let n = b.num_rows();
+    let side = keys(&Text::of(b, "side")?, n);
+    let file = keys(&Text::of(b, "file")?, n);
+    let reason = keys(&Text::of(b, "reason")?, n);
+    let mut local: HashMap<(u32, u32, u32), u64> = HashMap::new();
+    for i in 0..n {
+        *local
+            .entry((side.ids[i], file.ids[i], reason.ids[i]))
+            .or_default() += 1;
+    }
+    for ((s, f, r), c) in local {
+        *acc.entry((
+            side.names[s as usize].to_string(),
+            file.names[f as usize].to_string(),
+            reason.names[r as usize].to_string(),
+        ))
+        .or_default() += c;
+    }
+    Ok(())
+}
+
+pub fn merge_rej(a: &mut RejectCounts, b: RejectCounts) {
+    for (k, v) in b {
+        *a.entry(k).or_default() += v;
+    }
+}
+
 pub fn scan_rejects(pq: &Pq) -> ReadResult<RejectCounts> {
-    pq.scan(
-        &["side", "file", "reason"],
-        RejectCounts::new,
-        |acc, b, _| {
-            let n = b.num_rows();
-            let side = keys(&Text::of(b, "side")?, n);
-            let file = keys(&Text::of(b, "file")?, n);
-            let reason = keys(&Text::of(b, "reason")?, n);
-            let mut local: HashMap<(u32, u32, u32), u64> = HashMap::new();
-            for i in 0..n {
-                *local
-                    .entry((side.ids[i], file.ids[i], reason.ids[i]))
-                    .or_default() += 1;
-            }
-            for ((s, f, r), c) in local {
-                *acc.entry((
-                    side.names[s as usize].to_string(),
-                    file.names[f as usize].to_string(),
-                    reason.names[r as usize].to_string(),
-                ))
-                .or_default() += c;
-            }
-            Ok(())
-        },
-        |mut a, b| {
-            for (k, v) in b {
-                *a.entry(k).or_default() += v;
-            }
-            Ok(a)
-        },
-    )
+    pq.scan(&REJ_SCAN, RejectCounts::new, scan_rej_batch, |mut a, b| {
+        merge_rej(&mut a, b);
+        Ok(a)
+    })
+}
+
+pub const REJ_SCAN: [&str; 3] = ["side", "file", "reason"];
+pub const REJ_DICT: [&str; 4] = ["side", "file", "reason", "column"];
+
+/// Everything the report computes from the row outputs (the rest comes from
+/// `summary.json`). Merging is independent of how rows are split into batches: sums,
+/// maps keyed by text, and top-k lists under a total order.
+#[derive(Debug, Default)]
+pub struct Figures {
+    pub ins: InsFigures,
+    pub set: SetFigures,
+    pub rej: RejectCounts,
+}
+
+impl Figures {
+    /// Scans the three Parquet files of a results folder at once.
+    pub fn scan(ins: &Pq, set: &Pq, rej: &Pq) -> ReadResult<Figures> {
+        let ((ins, set), rej) = rayon::join(
+            || rayon::join(|| scan_instructions(ins), || scan_settlements(set)),
+            || scan_rejects(rej),
+        );
+        Ok(Figures {
+            ins: ins?,
+            set: set?,
+            rej: rej?,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -608,6 +713,74 @@ mod tests {
             assert_eq!(bin_of(v), b, "{v}");
             assert_eq!(bin_of(v - 1), b - 1, "{v}");
         }
+    }
+
+    #[test]
+    fn fast_paths_agree_with_i128_arithmetic() {
+        let reference = |v: i128| -> usize {
+            if v < 10 {
+                return 0;
+            }
+            let d = v.ilog10();
+            let lead = v / 10i128.pow(d - 1);
+            ((d as usize - 1) * 10 + STEPS.iter().filter(|&&t| t <= lead).count()).min(BINS - 1)
+        };
+        let mut values = vec![0, 1, 9, i64::MAX as i128, i64::MAX as i128 + 1, i128::MAX];
+        for d in 0..37u32 {
+            for t in STEPS {
+                let v = t * 10i128.pow(d);
+                values.extend([v - 1, v, v + 1, v + v / 3]);
+            }
+        }
+        for v in values {
+            assert_eq!(bin_of(v), reference(v), "bin of {v}");
+            for sh in 0..6 {
+                for x in [v, -v] {
+                    assert_eq!(minor(x, sh), x / 10i128.pow(sh), "{x} / 10^{sh}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn plain_keys_name_every_value_once() {
+        // Distinct values, repeated and interleaved.
+        let values: Vec<String> = (0..48).map(|i| format!("P{}", i % 40)).collect();
+        let a = arrow_array::StringArray::from_iter_values(values.iter().chain(&values));
+        let k = keys(&Text::Plain(&a), a.len());
+        assert_eq!(k.names.len(), 40);
+        let distinct: std::collections::BTreeSet<&str> = k.names.iter().copied().collect();
+        assert_eq!(distinct.len(), 40);
+        for i in 0..a.len() {
+            assert_eq!(k.names[k.ids[i] as usize], a.value(i));
+        }
+    }
+
+    #[test]
+    fn top_rows_do_not_depend_on_batches() {
+        // Ties in risk are ordered by row: any split of the rows gives the same cell.
+        let rows: Vec<(i128, usize)> = (0..1000).map(|r| ((r * 37 % 11) as i128, r)).collect();
+        let whole = {
+            let mut c = Cell::default();
+            rows.iter().for_each(|&(k, r)| c.push(k, r));
+            c.trim();
+            c
+        };
+        for split in [1, 7, 64, 999] {
+            let mut acc = Cell::default();
+            for part in rows.chunks(split).rev() {
+                let mut c = Cell::default();
+                part.iter().for_each(|&(k, r)| c.push(k, r));
+                acc.merge(c);
+            }
+            acc.trim();
+            assert_eq!(
+                (acc.count, acc.risk, &acc.top),
+                (whole.count, whole.risk, &whole.top)
+            );
+        }
+        assert_eq!(whole.top.len(), TOP);
+        assert_eq!(whole.top[0], (10, 8));
     }
 
     #[test]

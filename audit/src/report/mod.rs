@@ -1,6 +1,9 @@
 //! `report.html`: one self-contained page (inline CSS and SVG, no script, no external
-//! resource) for auditors, built only from a results folder's written outputs, so that
-//! the report a run writes and `sverka report DIR` are the same bytes.
+//! resource) for auditors, built only from a run's written outputs: `summary.json` and
+//! the row outputs. A run feeds it the batches it writes ([`Observer`], [`render`]) and
+//! fetches the few exception rows from its own data; `sverka report DIR` reads the same
+//! rows back from the Parquet files ([`render_folder`]). One code path after the source:
+//! the same bytes either way.
 //!
 //! Every figure is exact decimal text in the currency's minor units; every value from the
 //! data passes through the template's HTML auto-escaping (ids and file names are hostile).
@@ -9,16 +12,23 @@ pub mod chart;
 pub mod data;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::Mutex;
 
+use arrow_array::RecordBatch;
+use rayon::prelude::*;
+use serde::Serialize;
 use serde_json::{json, Value};
+use sverka_engine::pipeline::Rows;
+use sverka_engine::write::Output;
 use sverka_engine::{Error, Result};
 
-use crate::read::{date32, decimal, int64, Pq, ReadResult, Text};
+use crate::read::{date32, decimal, Pq, ReadResult, Text};
 use crate::{fmt_minor, minor_units};
-use data::{Cell, FINDINGS, STATUSES, TOP};
+use data::{Cell, Figures, InsFigures, RejectCounts, SetFigures, FINDINGS, STATUSES, TOP};
 
 const TEMPLATE: &str = include_str!("report.html.j2");
+const ROWS_TEMPLATE: &str = include_str!("exception-rows.html.j2");
 
 /// Exception rows in the whole page: beyond this, each (finding, currency) table shows
 /// fewer than `TOP` rows (only with dozens of currencies).
@@ -44,7 +54,7 @@ const STATUS_FILLS: [&str; 8] = [
 ];
 
 fn cut(s: &str) -> String {
-    if s.chars().count() <= CELL_CHARS {
+    if s.len() <= CELL_CHARS || s.chars().count() <= CELL_CHARS {
         s.to_string()
     } else {
         let mut t: String = s.chars().take(CELL_CHARS).collect();
@@ -75,50 +85,130 @@ fn parse_minor(s: &str, code: &str) -> Option<i128> {
     Some(if neg { -v } else { v })
 }
 
-/// Builds the report from `summary` and the Parquet outputs found by `at(name)` (a run's
-/// own outputs: a failure to read them back is an internal error).
-pub fn render(summary: &Value, at: &dyn Fn(&str) -> PathBuf) -> Result<String> {
-    let ctx = context(summary, at).map_err(|e| Error::Internal(format!("report: {e}")))?;
-    fill(ctx)
+/// Builds a run's report from `summary`, the figures its written batches gave
+/// ([`Observer`]) and `rows`, which fetches whole written rows (a failure here is an
+/// internal error). The same bytes as [`render_folder`] on the committed folder.
+pub fn render(summary: &Value, figures: Figures, rows: &Rows) -> Result<String> {
+    let take = |o: Output, _: &[&str], r: &[usize]| -> ReadResult<Option<RecordBatch>> {
+        if r.is_empty() {
+            return Ok(None);
+        }
+        rows(o, r).map(Some).map_err(|e| e.to_string())
+    };
+    let page =
+        context(summary, figures, &take).map_err(|e| Error::Internal(format!("report: {e}")))?;
+    fill(page)
+}
+
+/// The report's figures gathered from the batches a run writes, one lock per output:
+/// each output is written by one task, batch after batch, so no lock is contended.
+#[derive(Default)]
+pub struct Observer {
+    ins: Mutex<(InsFigures, u64)>,
+    set: Mutex<(SetFigures, u64)>,
+    rej: Mutex<(RejectCounts, u64)>,
+}
+
+fn add<T>(
+    acc: &Mutex<(T, u64)>,
+    scan: fn(&mut T, &RecordBatch, usize) -> ReadResult<()>,
+    first_row: usize,
+    b: &RecordBatch,
+) -> ReadResult<()> {
+    let mut g = acc.lock().map_err(|_| "report: a writer failed")?;
+    scan(&mut g.0, b, first_row)?;
+    g.1 += b.num_rows() as u64;
+    Ok(())
+}
+
+fn take<T: Default>(acc: &Mutex<(T, u64)>) -> ReadResult<(T, u64)> {
+    let mut g = acc.lock().map_err(|_| "report: a writer failed")?;
+    Ok(std::mem::take(&mut *g))
+}
+
+impl Observer {
+    /// Adds one written batch of `output` (the same per-batch scans as a folder's).
+    pub fn observe(&self, output: Output, first_row: usize, b: &RecordBatch) -> ReadResult<()> {
+        match output {
+            Output::Instructions => add(&self.ins, data::scan_ins_batch, first_row, b),
+            Output::Settlements => add(&self.set, data::scan_set_batch, first_row, b),
+            Output::Rejects => add(&self.rej, data::scan_rej_batch, first_row, b),
+        }
+    }
+
+    /// The figures gathered so far and the rows seen per output (instructions,
+    /// settlements, rejects); the observer starts again empty.
+    pub fn take(&self) -> ReadResult<(Figures, [u64; 3])> {
+        let (ins, a) = take(&self.ins)?;
+        let (set, b) = take(&self.set)?;
+        let (rej, c) = take(&self.rej)?;
+        Ok((Figures { ins, set, rej }, [a, b, c]))
+    }
 }
 
 /// The report must open anywhere: beyond this many bytes, exception tables are cut
 /// further (halving the rows per table) until the page fits.
 pub const MAX_BYTES: usize = 9 << 19; // 4.5 MiB
 
-fn fill(mut ctx: Value) -> Result<String> {
+/// The page's data: everything but the exception rows (`ctx`), and the rows of each
+/// exception table in page order (`ctx` findings, then their tables).
+struct Page {
+    ctx: Value,
+    tables: Vec<Shown>,
+}
+
+/// The exception tables' entries of the page data, in page order.
+fn tables_of(ctx: &mut Value) -> impl Iterator<Item = &mut Value> {
+    ctx["findings"]
+        .as_array_mut()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["tables"].as_array_mut())
+        .flatten()
+}
+
+fn template_err(e: minijinja::Error) -> Error {
+    Error::Internal(format!("report template: {e:#}"))
+}
+
+/// Renders the page: the rows of each exception table by `exception-rows.html.j2`, the
+/// tables in parallel (they are most of the page), then the page around them.
+fn fill(mut page: Page) -> Result<String> {
+    let mut env = minijinja::Environment::new();
+    // The names end in .html: values are HTML-escaped.
+    env.add_template("report.html", TEMPLATE)
+        .map_err(template_err)?;
+    env.add_template("exception-rows.html", ROWS_TEMPLATE)
+        .map_err(template_err)?;
+    let page_t = env.get_template("report.html").map_err(template_err)?;
+    let rows_t = env
+        .get_template("exception-rows.html")
+        .map_err(template_err)?;
     loop {
-        let html = fill_once(&ctx)?;
-        let top = ctx["top"].as_u64().unwrap_or(0) as usize;
+        let bodies = page
+            .tables
+            .par_iter()
+            .map(|rows| {
+                rows_t.render(minijinja::context! { settlement => rows.settlement(), rows => rows })
+            })
+            .collect::<std::result::Result<Vec<String>, _>>()
+            .map_err(template_err)?;
+        for (t, body) in tables_of(&mut page.ctx).zip(bodies) {
+            t["body"] = Value::String(body);
+        }
+        let html = page_t.render(&page.ctx).map_err(template_err)?;
+        let top = page.ctx["top"].as_u64().unwrap_or(0) as usize;
         if html.len() <= MAX_BYTES || top == 0 {
             return Ok(html);
         }
+        // Too large: halve the rows per table and render again.
         let top = top / 2;
-        ctx["top"] = json!(top);
-        if let Some(findings) = ctx["findings"].as_array_mut() {
-            for f in findings {
-                if let Some(tables) = f["tables"].as_array_mut() {
-                    for t in tables {
-                        if let Some(rows) = t["rows"].as_array_mut() {
-                            rows.truncate(top);
-                            t["shown"] = json!(rows.len());
-                        }
-                    }
-                }
-            }
+        page.ctx["top"] = json!(top);
+        for (t, rows) in tables_of(&mut page.ctx).zip(&mut page.tables) {
+            rows.truncate(top);
+            t["shown"] = json!(rows.len());
         }
     }
-}
-
-fn fill_once(ctx: &Value) -> Result<String> {
-    let mut env = minijinja::Environment::new();
-    env.add_template("report.html", TEMPLATE)
-        .map_err(|e| Error::Internal(format!("report template: {e}")))?;
-    let tmpl = env
-        .get_template("report.html")
-        .map_err(|e| Error::Internal(format!("report template: {e}")))?;
-    tmpl.render(ctx)
-        .map_err(|e| Error::Internal(format!("report template: {e:#}")))
 }
 
 /// The report of a results folder on disk (`sverka report`); an unusable folder is exit 2.
@@ -144,27 +234,30 @@ pub fn render_folder(dir: &Path) -> Result<String> {
             ));
         }
     }
-    let ctx = context(&summary, &|n| dir.join(n)).map_err(|e| Error::input(dir, e))?;
-    fill(ctx)
+    let read = || -> ReadResult<Page> {
+        let ins_pq = Pq::open(&dir.join("instructions.parquet"), &data::INS_DICT)?;
+        let set_pq = Pq::open(&dir.join("settlements.parquet"), &data::SET_DICT)?;
+        let rej_pq = Pq::open(&dir.join("rejects.parquet"), &data::REJ_DICT)?;
+        let figures = Figures::scan(&ins_pq, &set_pq, &rej_pq)?;
+        let take = |o: Output, cols: &[&str], rows: &[usize]| match o {
+            Output::Instructions => ins_pq.take(cols, rows),
+            Output::Settlements => set_pq.take(cols, rows),
+            Output::Rejects => Err("the report shows no reject rows".to_string()),
+        };
+        context(&summary, figures, &take)
+    };
+    let page = read().map_err(|e| Error::input(dir, e))?;
+    fill(page)
 }
 
-fn context(s: &Value, at: &dyn Fn(&str) -> PathBuf) -> ReadResult<Value> {
-    let ins_pq = Pq::open(&at("instructions.parquet"), &data::INS_DICT)?;
-    let set_pq = Pq::open(&at("settlements.parquet"), &data::SET_DICT)?;
-    let rej_pq = Pq::open(
-        &at("rejects.parquet"),
-        &["side", "file", "reason", "column"],
-    )?;
-    let ((ins, set), rej) = rayon::join(
-        || {
-            rayon::join(
-                || data::scan_instructions(&ins_pq),
-                || data::scan_settlements(&set_pq),
-            )
-        },
-        || data::scan_rejects(&rej_pq),
-    );
-    let (ins, set, rej) = (ins?, set?, rej?);
+/// Fetches `rows` (ascending, distinct) of an output with at least `columns`; `None` when
+/// `rows` is empty.
+type Take<'a> = dyn Fn(Output, &[&str], &[usize]) -> ReadResult<Option<RecordBatch>> + 'a;
+
+/// The template's data from `summary.json`, the figures of the row outputs and their
+/// exception rows (from a folder's files or a run's batches: the same values either way).
+fn context(s: &Value, figures: Figures, take: &Take) -> ReadResult<Page> {
+    let Figures { ins, set, rej } = figures;
 
     let currencies: Vec<String> = s["totals"]
         .as_object()
@@ -198,10 +291,7 @@ fn context(s: &Value, at: &dyn Fn(&str) -> PathBuf) -> ReadResult<Value> {
     }
 
     // Findings: amount at risk per currency, and the rows to show.
-    let mut cells: BTreeMap<(usize, String), &Cell> = BTreeMap::new();
-    for (k, v) in ins.findings.iter().chain(set.iter()) {
-        cells.insert(k.clone(), v);
-    }
+    let cells: BTreeMap<(usize, String), Cell> = ins.findings.into_iter().chain(set).collect();
     // The page stays small whatever the input: with many currencies, fewer rows per table.
     let per_table = if cells.len() * TOP <= MAX_EXCEPTION_ROWS {
         TOP
@@ -210,8 +300,8 @@ fn context(s: &Value, at: &dyn Fn(&str) -> PathBuf) -> ReadResult<Value> {
     };
     let cells: BTreeMap<(usize, String), Cell> = cells
         .into_iter()
-        .map(|(k, c)| {
-            let mut c = c.clone();
+        .map(|(k, mut c)| {
+            c.trim();
             c.top.truncate(per_table);
             (k, c)
         })
@@ -227,69 +317,40 @@ fn context(s: &Value, at: &dyn Fn(&str) -> PathBuf) -> ReadResult<Value> {
         rows
     };
     let (ins_rows, set_rows) = (pick(false), pick(true));
-    let ins_cols = [
-        "instruction_id",
-        "beneficiary_id",
-        "program",
-        "provider",
-        "account",
-        "amount",
-        "currency",
-        "due_date",
-        "status",
-        "paid_amount",
-        "difference",
-        "settlement_count",
-        "flags",
-    ];
-    let set_cols = [
-        "provider",
-        "provider_ref",
-        "instruction_id",
-        "account",
-        "amount",
-        "fee",
-        "currency",
-        "status",
-        "value_date",
-        "match_method",
-        "flags",
-    ];
-    let ins_b = ins_pq.take(&ins_cols, &ins_rows)?;
-    let set_b = set_pq.take(&set_cols, &set_rows)?;
+    let ins_b = take(Output::Instructions, &INS_COLUMNS, &ins_rows)?;
+    let set_b = take(Output::Settlements, &SET_COLUMNS, &set_rows)?;
+    let ins_row = ins_b.as_ref().map(instruction_rows).transpose()?;
+    let set_row = set_b.as_ref().map(settlement_rows).transpose()?;
+    // The rows of every (finding, currency) table, built in parallel (the bulk of the work).
+    let mut shown: BTreeMap<(usize, String), Shown> = cells
+        .par_iter()
+        .map(|((f_i, code), cell)| {
+            let rows = if FINDINGS[*f_i].settlement() {
+                Shown::Settlements(table_rows(cell, code, &set_rows, set_row.as_ref())?)
+            } else {
+                Shown::Instructions(table_rows(cell, code, &ins_rows, ins_row.as_ref())?)
+            };
+            Ok(((*f_i, code.clone()), rows))
+        })
+        .collect::<ReadResult<_>>()?;
     let mut findings = Vec::new();
     let mut risk_table = Vec::new();
+    let mut tables_rows = Vec::new();
     for (f_i, f) in FINDINGS.iter().enumerate() {
         let mut per_ccy = Vec::new();
         let mut tables = Vec::new();
         for code in &currencies {
-            let Some(cell) = cells.get(&(f_i, code.clone())) else {
+            let key = (f_i, code.clone());
+            let (Some(cell), Some(rows)) = (cells.get(&key), shown.remove(&key)) else {
                 continue;
             };
             per_ccy
                 .push(json!({"code": code, "count": cell.count, "risk": money(cell.risk, code)}));
-            let (rows, batch) = if f.settlement() {
-                (&set_rows, set_b.as_ref())
-            } else {
-                (&ins_rows, ins_b.as_ref())
-            };
-            let batch = batch.ok_or("rows missing")?;
-            let mut shown = Vec::new();
-            for &(risk, row) in &cell.top {
-                let i = rows.binary_search(&row).map_err(|_| "row missing")?;
-                let mut r = if f.settlement() {
-                    settlement_row(batch, i)?
-                } else {
-                    instruction_row(batch, i)?
-                };
-                r["risk"] = json!(money(risk, code));
-                r["row"] = json!(row + 1);
-                shown.push(r);
-            }
             tables.push(json!({
                 "code": code, "count": cell.count, "risk": money(cell.risk, code),
-                "shown": shown.len(), "rows": shown,
+                "shown": rows.len(),
             }));
+            tables_rows.push(rows);
         }
         if !per_ccy.is_empty() {
             risk_table.push(
@@ -399,7 +460,7 @@ fn context(s: &Value, at: &dyn Fn(&str) -> PathBuf) -> ReadResult<Value> {
         })
         .unwrap_or_default();
     let counts = &s["counts"];
-    Ok(json!({
+    let ctx = json!({
         "engine": s["engine"],
         "settings": settings,
         "inputs": inputs,
@@ -423,7 +484,11 @@ fn context(s: &Value, at: &dyn Fn(&str) -> PathBuf) -> ReadResult<Value> {
         "rejects_by_reason": rejects_by_reason,
         "rejects_by_file": by_file,
         "rejects_by_file_total": files_total,
-    }))
+    });
+    Ok(Page {
+        ctx,
+        tables: tables_rows,
+    })
 }
 
 fn plain(v: &Value) -> String {
@@ -624,39 +689,214 @@ fn median_day(counts: &[u64], from: i64) -> i64 {
     from + counts.len() as i64 - 1
 }
 
-/// Row `i` of decimal column `c` as text with `code`'s minor units.
-fn amount_text(b: &arrow_array::RecordBatch, c: &str, i: usize, code: &str) -> ReadResult<String> {
+/// Decimal column `c` of `b` as a function of (row, currency code) giving exact text with
+/// the currency's minor units.
+fn amounts<'a>(
+    b: &'a RecordBatch,
+    c: &str,
+) -> ReadResult<impl Fn(usize, &str) -> ReadResult<String> + Sync + 'a> {
     let (v, scale) = decimal(b, c)?;
-    let minor = minor_units(code).ok_or("unknown currency")?;
-    Ok(fmt_minor(
-        v[i] / 10i128.pow((scale as i32 - minor as i32).max(0) as u32),
-        minor,
-    ))
+    Ok(move |i: usize, code: &str| {
+        let minor = minor_units(code).ok_or("unknown currency")?;
+        Ok(fmt_minor(
+            v[i] / 10i128.pow((scale as i32 - minor as i32).max(0) as u32),
+            minor,
+        ))
+    })
 }
 
-fn instruction_row(b: &arrow_array::RecordBatch, i: usize) -> ReadResult<Value> {
-    let t = |c: &str| -> ReadResult<String> { Ok(cut(Text::of(b, c)?.value(i))) };
-    let code = Text::of(b, "currency")?.value(i).to_string();
-    let amt = |c: &str| amount_text(b, c, i, &code);
-    Ok(json!({
-        "instruction_id": t("instruction_id")?, "beneficiary_id": t("beneficiary_id")?,
-        "program": t("program")?, "provider": t("provider")?, "account": t("account")?,
-        "amount": amt("amount")?, "currency": code.clone(), "due_date": crate::read::date_text(date32(b, "due_date")?[i]),
-        "status": t("status")?, "paid_amount": amt("paid_amount")?, "difference": amt("difference")?,
-        "settlement_count": int64(b, "settlement_count")?[i], "flags": t("flags")?.replace(';', " "),
-    }))
+/// Columns the exception tables show (and need: currency for the amounts' minor units).
+const INS_COLUMNS: [&str; 12] = [
+    "instruction_id",
+    "beneficiary_id",
+    "program",
+    "provider",
+    "account",
+    "amount",
+    "currency",
+    "due_date",
+    "status",
+    "paid_amount",
+    "difference",
+    "flags",
+];
+const SET_COLUMNS: [&str; 11] = [
+    "provider",
+    "provider_ref",
+    "instruction_id",
+    "account",
+    "amount",
+    "fee",
+    "currency",
+    "status",
+    "value_date",
+    "match_method",
+    "flags",
+];
+
+/// One row of an instruction exception table, as `exception-rows.html.j2` shows it.
+#[derive(Serialize)]
+struct InsRow {
+    /// 1-based row of `instructions.parquet`.
+    row: usize,
+    instruction_id: String,
+    beneficiary_id: String,
+    program: String,
+    provider: String,
+    account: String,
+    due_date: String,
+    amount: String,
+    paid_amount: String,
+    difference: String,
+    status: String,
+    flags: String,
+    risk: String,
 }
 
-fn settlement_row(b: &arrow_array::RecordBatch, i: usize) -> ReadResult<Value> {
-    let t = |c: &str| -> ReadResult<String> { Ok(cut(Text::of(b, c)?.value(i))) };
-    let code = Text::of(b, "currency")?.value(i).to_string();
-    let amt = |c: &str| amount_text(b, c, i, &code);
-    Ok(json!({
-        "provider": t("provider")?, "provider_ref": t("provider_ref")?, "instruction_id": t("instruction_id")?,
-        "account": t("account")?, "amount": amt("amount")?, "fee": amt("fee")?, "currency": code.clone(),
-        "status": t("status")?, "value_date": crate::read::date_text(date32(b, "value_date")?[i]),
-        "match_method": t("match_method")?, "flags": t("flags")?.replace(';', " "),
-    }))
+/// One row of a settlement exception table.
+#[derive(Serialize)]
+struct SetRow {
+    /// 1-based row of `settlements.parquet`.
+    row: usize,
+    provider: String,
+    provider_ref: String,
+    instruction_id: String,
+    account: String,
+    amount: String,
+    fee: String,
+    status: String,
+    value_date: String,
+    match_method: String,
+    flags: String,
+    risk: String,
+}
+
+/// The rows of `cell`'s table: `row_of(i, row, risk)` builds row `i` of the taken batch,
+/// whose output rows are `taken`.
+fn table_rows<R>(
+    cell: &Cell,
+    code: &str,
+    taken: &[usize],
+    row_of: Option<&impl Fn(usize, usize, String) -> ReadResult<R>>,
+) -> ReadResult<Vec<R>> {
+    let row_of = row_of.ok_or("rows missing")?;
+    cell.top
+        .iter()
+        .map(|&(risk, row)| {
+            let i = taken.binary_search(&row).map_err(|_| "row missing")?;
+            row_of(i, row + 1, money(risk, code))
+        })
+        .collect()
+}
+
+/// The rows shown in one exception table.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Shown {
+    Instructions(Vec<InsRow>),
+    Settlements(Vec<SetRow>),
+}
+
+impl Shown {
+    fn len(&self) -> usize {
+        match self {
+            Shown::Instructions(v) => v.len(),
+            Shown::Settlements(v) => v.len(),
+        }
+    }
+
+    fn truncate(&mut self, n: usize) {
+        match self {
+            Shown::Instructions(v) => v.truncate(n),
+            Shown::Settlements(v) => v.truncate(n),
+        }
+    }
+
+    fn settlement(&self) -> bool {
+        matches!(self, Shown::Settlements(_))
+    }
+}
+
+/// Row `i` of a batch of instruction rows as table cells, shown as output row `row` with
+/// amount at risk `risk`; columns are looked up once per batch.
+fn instruction_rows(
+    b: &RecordBatch,
+) -> ReadResult<impl Fn(usize, usize, String) -> ReadResult<InsRow> + Sync + '_> {
+    let t = |c: &str| Text::of(b, c);
+    let (id, beneficiary, program, provider, account, currency, status, flags) = (
+        t("instruction_id")?,
+        t("beneficiary_id")?,
+        t("program")?,
+        t("provider")?,
+        t("account")?,
+        t("currency")?,
+        t("status")?,
+        t("flags")?,
+    );
+    let (amount, paid, difference) = (
+        amounts(b, "amount")?,
+        amounts(b, "paid_amount")?,
+        amounts(b, "difference")?,
+    );
+    let due = date32(b, "due_date")?;
+    Ok(
+        move |i: usize, row: usize, risk: String| -> ReadResult<InsRow> {
+            let code = currency.value(i);
+            Ok(InsRow {
+                row,
+                instruction_id: cut(id.value(i)),
+                beneficiary_id: cut(beneficiary.value(i)),
+                program: cut(program.value(i)),
+                provider: cut(provider.value(i)),
+                account: cut(account.value(i)),
+                due_date: crate::read::date_text(due[i]),
+                amount: amount(i, code)?,
+                paid_amount: paid(i, code)?,
+                difference: difference(i, code)?,
+                status: cut(status.value(i)),
+                flags: cut(flags.value(i)).replace(';', " "),
+                risk,
+            })
+        },
+    )
+}
+
+/// As [`instruction_rows`], for settlement rows.
+fn settlement_rows(
+    b: &RecordBatch,
+) -> ReadResult<impl Fn(usize, usize, String) -> ReadResult<SetRow> + Sync + '_> {
+    let t = |c: &str| Text::of(b, c);
+    let (provider, reference, id, account, currency, status, method, flags) = (
+        t("provider")?,
+        t("provider_ref")?,
+        t("instruction_id")?,
+        t("account")?,
+        t("currency")?,
+        t("status")?,
+        t("match_method")?,
+        t("flags")?,
+    );
+    let (amount, fee) = (amounts(b, "amount")?, amounts(b, "fee")?);
+    let value_date = date32(b, "value_date")?;
+    Ok(
+        move |i: usize, row: usize, risk: String| -> ReadResult<SetRow> {
+            let code = currency.value(i);
+            Ok(SetRow {
+                row,
+                provider: cut(provider.value(i)),
+                provider_ref: cut(reference.value(i)),
+                instruction_id: cut(id.value(i)),
+                account: cut(account.value(i)),
+                amount: amount(i, code)?,
+                fee: fee(i, code)?,
+                status: cut(status.value(i)),
+                value_date: crate::read::date_text(value_date[i]),
+                match_method: cut(method.value(i)),
+                flags: cut(flags.value(i)).replace(';', " "),
+                risk,
+            })
+        },
+    )
 }
 
 #[cfg(test)]
