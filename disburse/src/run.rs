@@ -1171,26 +1171,9 @@ pub fn disburse(cfg: &DisburseConfig) -> Result<Outcome> {
             written.push(csv_file(dir, "holds.csv", &hb)?);
 
             // rejects.parquet + rejects.csv, reconcile's format (side "payroll").
-            let rb = batch(
-                vec![
-                    field("side", DataType::Utf8, false),
-                    field("file", DataType::Utf8, false),
-                    field("row", DataType::Int64, false),
-                    field("column", DataType::Utf8, true),
-                    field("reason", DataType::Utf8, false),
-                    field("value", DataType::Utf8, true),
-                ],
-                vec![
-                    strings(rejects.iter().map(|r| r.side.as_str())),
-                    strings(rejects.iter().map(|r| file_paths[r.file as usize].as_str())),
-                    Arc::new(Int64Array::from_iter_values(
-                        rejects.iter().map(|r| r.row as i64),
-                    )),
-                    opt_strings(rejects.iter().map(|r| r.column)),
-                    strings(rejects.iter().map(|r| r.reason.as_str())),
-                    opt_strings(rejects.iter().map(|r| r.value.as_deref())),
-                ],
-            )?;
+            let rb = sverka_engine::write::rejects_batch(&rejects, |r| {
+                file_paths[r.file as usize].as_str()
+            })?;
             written.push(parquet_file(dir, "rejects.parquet", &rb)?);
             written.push(csv_file(dir, "rejects.csv", &rb)?);
 

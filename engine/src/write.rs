@@ -140,14 +140,7 @@ impl<'a> Ctx<'a> {
             field("matched_instruction_id", DataType::Utf8, true),
             field("flags", DataType::Utf8, false),
         ]));
-        let rej_schema = Arc::new(Schema::new(vec![
-            field("side", DataType::Utf8, false),
-            field("file", DataType::Utf8, false),
-            field("row", DataType::Int64, false),
-            field("column", DataType::Utf8, true),
-            field("reason", DataType::Utf8, false),
-            field("value", DataType::Utf8, true),
-        ]));
+        let rej_schema = rejects_schema();
         Ctx {
             ins_t,
             set_t,
@@ -278,28 +271,9 @@ impl<'a> Ctx<'a> {
     }
 
     pub fn rejects(&self, r: Selection) -> Result<RecordBatch> {
-        let rej = &*r.pick(self.rejects);
-        let file = |x: &Reject| self.files[x.side as usize][x.file as usize].as_str();
-        RecordBatch::try_new(
-            self.rej_schema.clone(),
-            vec![
-                Arc::new(StringArray::from_iter_values(
-                    rej.iter().map(|x| x.side.as_str()),
-                )),
-                Arc::new(StringArray::from_iter_values(rej.iter().map(file))),
-                Arc::new(Int64Array::from_iter_values(
-                    rej.iter().map(|x| x.row as i64),
-                )),
-                Arc::new(StringArray::from_iter(rej.iter().map(|x| x.column))),
-                Arc::new(StringArray::from_iter_values(
-                    rej.iter().map(|x| x.reason.as_str()),
-                )),
-                Arc::new(StringArray::from_iter(
-                    rej.iter().map(|x| x.value.as_deref()),
-                )),
-            ],
-        )
-        .map_err(|e| Error::Internal(format!("rejects batch: {e}")))
+        rejects_batch(&r.pick(self.rejects), |x| {
+            self.files[x.side as usize][x.file as usize].as_str()
+        })
     }
 
     pub fn schema(&self, output: Output) -> Arc<Schema> {
@@ -392,6 +366,40 @@ impl Output {
     }
 }
 
+/// The schema of `rejects.parquet` (CONTRACT.md section 4), shared by reconcile and
+/// disburse.
+pub fn rejects_schema() -> Arc<Schema> {
+    Arc::new(Schema::new(vec![
+        field("side", DataType::Utf8, false),
+        field("file", DataType::Utf8, false),
+        field("row", DataType::Int64, false),
+        field("column", DataType::Utf8, true),
+        field("reason", DataType::Utf8, false),
+        field("value", DataType::Utf8, true),
+    ]))
+}
+
+/// Reject rows as a `rejects.parquet` batch; `file` names each row's input file.
+pub fn rejects_batch<'a>(
+    rej: &'a [Reject],
+    file: impl Fn(&'a Reject) -> &'a str,
+) -> Result<RecordBatch> {
+    RecordBatch::try_new(
+        rejects_schema(),
+        vec![
+            texts(rej, |x| Some(x.side.as_str())),
+            Arc::new(StringArray::from_iter_values(rej.iter().map(file))),
+            Arc::new(Int64Array::from_iter_values(
+                rej.iter().map(|x| x.row as i64),
+            )),
+            texts(rej, |x| x.column),
+            texts(rej, |x| Some(x.reason.as_str())),
+            texts(rej, |x| x.value.as_deref()),
+        ],
+    )
+    .map_err(|e| Error::Internal(format!("rejects batch: {e}")))
+}
+
 fn codes(ccy: &[Ccy]) -> ArrayRef {
     let table = currency::table();
     texts(ccy, |&c| Some(table.code(c)))
@@ -399,7 +407,7 @@ fn codes(ccy: &[Ccy]) -> ArrayRef {
 
 /// A text column with one value per item (None: null), its buffers allocated at their
 /// exact size: the value of most output columns is a short name looked up per row.
-fn texts<'a, T>(items: &[T], value: impl Fn(&T) -> Option<&'a str>) -> ArrayRef {
+fn texts<'a, T>(items: &'a [T], value: impl Fn(&'a T) -> Option<&'a str>) -> ArrayRef {
     let mut bytes = 0usize;
     let mut nulls = 0usize;
     for x in items {
