@@ -38,22 +38,14 @@ pub fn run(a: DisburseArgs) -> Result<u8, Error> {
         retry_from: a.retry_from,
     };
     let outcome = sverka_disburse::disburse(&cfg)?;
-    if !a.quiet {
-        for w in &outcome.warnings {
-            eprintln!("sverka: warning: {w}");
-        }
-    }
-    if a.timings {
-        for (stage, d) in &outcome.timings {
-            eprintln!("sverka: timing {stage:<14} {:>8.3} s", d.as_secs_f64());
-        }
-    }
-    if a.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&outcome.summary).expect("json")
-        );
-    } else if !a.quiet {
+    if crate::print_outcome(
+        a.quiet,
+        a.timings,
+        a.json,
+        &outcome.warnings,
+        &outcome.timings,
+        &outcome.summary,
+    ) {
         print!("{}", screen(&outcome));
     }
     Ok(0)

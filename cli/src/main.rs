@@ -50,3 +50,30 @@ fn run(cli: args::Cli) -> Result<u8, sverka_engine::Error> {
         args::Command::Disburse(a) => disburse::run(a),
     }
 }
+
+/// What `reconcile` and `disburse` print beside their closing screen: warnings (unless
+/// `quiet`), stage timings (`--timings`) and, with `--json`, the summary on stdout. Returns
+/// whether the closing screen is still to be printed.
+fn print_outcome(
+    quiet: bool,
+    timings: bool,
+    json: bool,
+    warnings: &[String],
+    laps: &[(&'static str, std::time::Duration)],
+    summary: &serde_json::Value,
+) -> bool {
+    if !quiet {
+        for w in warnings {
+            eprintln!("sverka: warning: {w}");
+        }
+    }
+    if timings {
+        for (stage, d) in laps {
+            eprintln!("sverka: timing {stage:<14} {:>8.3} s", d.as_secs_f64());
+        }
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(summary).expect("json"));
+    }
+    !quiet && !json
+}

@@ -87,22 +87,14 @@ pub fn run(a: ReconcileArgs) -> Result<u8, Error> {
         b.finish_and_clear();
     }
     let outcome = outcome?;
-    if !a.quiet {
-        for w in &outcome.warnings {
-            eprintln!("sverka: warning: {w}");
-        }
-    }
-    if a.timings {
-        for (stage, d) in &outcome.timings {
-            eprintln!("sverka: timing {stage:<14} {:>8.3} s", d.as_secs_f64());
-        }
-    }
-    if a.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&outcome.summary).expect("json")
-        );
-    } else if show {
+    if crate::print_outcome(
+        a.quiet,
+        a.timings,
+        a.json,
+        &outcome.warnings,
+        &outcome.timings,
+        &outcome.summary,
+    ) {
         print!("{}", screen(&outcome));
     }
     let hits: Vec<String> = a
