@@ -46,6 +46,22 @@ fn demo(out: &Path, extra: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `sverka reconcile --quiet` of the given inputs into `out`; it must succeed.
+fn reconcile(ins: &Path, set: &Path, out: &Path, extra: &[&str]) {
+    let o = bin()
+        .args(["reconcile", "--quiet"])
+        .args(extra)
+        .arg("--instructions")
+        .arg(ins)
+        .arg("--settlements")
+        .arg(set)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+}
+
 fn demo_dir() -> tempfile::TempDir {
     let d = tempfile::tempdir().unwrap();
     let o = demo(d.path(), &[]);
@@ -322,22 +338,8 @@ fn report_from_the_written_batches_equals_the_report_from_the_files() {
         .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let run = |out: &Path, threads: &str| {
-        let o = bin()
-            .args([
-                "reconcile",
-                "--quiet",
-                "--threads",
-                threads,
-                "--instructions",
-            ])
-            .arg(g.join("instructions"))
-            .arg("--settlements")
-            .arg(g.join("settlements"))
-            .arg("--out")
-            .arg(out)
-            .output()
-            .unwrap();
-        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        let (ins, set) = (g.join("instructions"), g.join("settlements"));
+        reconcile(&ins, &set, out, &["--threads", threads]);
         std::fs::read(out.join("report.html")).unwrap()
     };
     let (a, b) = (d.path().join("a"), d.path().join("b"));
@@ -400,16 +402,7 @@ fn hostile_ids_and_file_names_are_escaped() {
     )
     .unwrap();
     let out = dir.path().join("out");
-    let o = bin()
-        .args(["reconcile", "--quiet", "--instructions"])
-        .arg(&ins)
-        .arg("--settlements")
-        .arg(&set)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    reconcile(&ins, &set, &out, &[]);
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(!html.contains("<script"), "raw script tag");
     assert!(!html.contains("<img"), "raw img tag from a file name");
@@ -947,16 +940,7 @@ fn report_stays_small_with_many_currencies() {
     )
     .unwrap();
     let out = dir.path().join("out");
-    let o = bin()
-        .args(["reconcile", "--quiet", "--instructions"])
-        .arg(&ins)
-        .arg("--settlements")
-        .arg(&set)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    reconcile(&ins, &set, &out, &[]);
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     eprintln!("report.html: {} bytes", html.len());
     assert!(html.len() < 5 << 20, "report.html is {} bytes", html.len());
