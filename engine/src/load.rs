@@ -845,6 +845,10 @@ fn dictionary_hint(
     use parquet::basic::Encoding;
     let schema = meta.schema();
     let descr = meta.metadata().file_metadata().schema_descr();
+    // Flat schemas only (checked before): arrow field c is Parquet leaf c.
+    if descr.num_columns() != schema.fields().len() {
+        return None;
+    }
     let mut fields: Vec<arrow_schema::FieldRef> = schema.fields().iter().cloned().collect();
     let mut any = false;
     for (fi, c) in cols.iter().enumerate() {
@@ -853,10 +857,6 @@ fn dictionary_hint(
             || schema.field(c).data_type() != &DataType::Utf8
         {
             continue;
-        }
-        // Flat schemas only (checked before): arrow field c is Parquet leaf c.
-        if descr.num_columns() != schema.fields().len() {
-            return None;
         }
         let all_dict = meta.metadata().row_groups().iter().all(|g| {
             let m = g.column(c);

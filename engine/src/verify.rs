@@ -54,7 +54,7 @@ impl<'a> BatchTotals<'a> {
     }
 
     /// Adds the batch's cells to `t`, amounts brought to minor units.
-    fn into(self, t: &mut ByCcy, scale: i8) -> Result<()> {
+    fn add_to(self, t: &mut ByCcy, scale: i8) -> Result<()> {
         let table = currency::table();
         for (code, mut x) in self.cells {
             let minor = table.minor_units(table.lookup(code).ok_or_else(|| {
@@ -115,7 +115,7 @@ impl Rederived {
                         e.unpaid_amount = e.unpaid_amount.checked_add(a).ok_or_else(ov)?;
                     }
                 }
-                bt.into(t, scale)?;
+                bt.add_to(t, scale)?;
             }
             Output::Settlements => {
                 self.rows[1] += b.num_rows() as u64;
@@ -153,7 +153,7 @@ impl Rederived {
                         _ => e.failed_count += 1,
                     }
                 }
-                bt.into(t, scale)?;
+                bt.add_to(t, scale)?;
             }
             Output::Rejects => {
                 let sides = col(b, "side").as_string::<i32>();
