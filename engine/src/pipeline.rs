@@ -28,8 +28,9 @@ pub trait Progress: Sync {
     fn stage(&self, _name: &'static str) {}
     /// Input rows validated so far in the loading stage.
     fn rows(&self, _n: u64) {}
-    /// A side is loaded and its decode buffers are freed: the host may return free memory
-    /// to the system before the next stage allocates.
+    /// Decode buffers were freed (a column of a side's chunks once joined into the
+    /// table): the host may return free memory to the system before the next allocation.
+    /// Called from worker threads, about a dozen times per side.
     fn release_memory(&self) {}
 }
 
@@ -205,7 +206,10 @@ fn load_side(
     trace_rss("read+validate");
     let d = dedupe(side, &chunks);
     trace_rss("dedupe");
-    let (table, mut rejects, rows_in) = Table::from_chunks(side, chunks, d.keep.as_deref())?;
+    let (table, mut rejects, rows_in) =
+        Table::from_chunks_releasing(side, chunks, d.keep.as_deref(), &|| {
+            progress.release_memory()
+        })?;
     progress.release_memory();
     trace_rss("table");
     rejects.extend(d.rejects);

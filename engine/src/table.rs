@@ -234,8 +234,21 @@ impl Table {
     /// exact size, and the chunks' copy of it is released as soon as it is joined.
     pub fn from_chunks(
         side: Side,
+        chunks: Vec<Chunk>,
+        keep: Option<&[bool]>,
+    ) -> Result<(Table, Vec<Reject>, u64)> {
+        Table::from_chunks_releasing(side, chunks, keep, &|| {})
+    }
+
+    /// [`Table::from_chunks`], calling `release` each time a large column's chunk copies
+    /// are dropped, so that the host can return their memory to the system before the
+    /// next column is joined (the join's peak is then the tables plus about one column
+    /// per thread, not the tables plus the whole of the chunks).
+    pub fn from_chunks_releasing(
+        side: Side,
         mut chunks: Vec<Chunk>,
         keep: Option<&[bool]>,
+        release: &(dyn Fn() + Sync),
     ) -> Result<(Table, Vec<Reject>, u64)> {
         let n_text = side
             .fields()
@@ -257,8 +270,9 @@ impl Table {
         let kept = |ci: usize, j: usize| keep.is_none_or(|k| k[starts[ci] + j]);
         let kept: &(dyn Fn(usize, usize) -> bool + Sync) = &kept;
         let n_kept = keep.map_or(total, |k| k.iter().filter(|&&b| b).count());
-        // Columns are joined in parallel; each releases its chunks' copy when joined.
-        let columns: Vec<Vec<TextCol>> = (0..n_text)
+        // Every column is taken out of the chunks, joined as its own task, and its chunk
+        // copies dropped as soon as it is joined.
+        let texts: Vec<Vec<TextCol>> = (0..n_text)
             .map(|c| {
                 chunks
                     .iter_mut()
@@ -266,17 +280,30 @@ impl Table {
                     .collect()
             })
             .collect();
+        let amount_parts: Vec<Vec<Vec<i128>>> = (0..n_amount)
+            .map(|a| {
+                chunks
+                    .iter_mut()
+                    .map(|ch| std::mem::take(&mut ch.amounts[a]))
+                    .collect()
+            })
+            .collect();
+        fn take<T>(chunks: &mut [Chunk], f: impl Fn(&mut Chunk) -> &mut Vec<T>) -> Vec<Vec<T>> {
+            chunks.iter_mut().map(|c| std::mem::take(f(c))).collect()
+        }
+        let currency_parts = take(&mut chunks, |c| &mut c.currency);
+        let date_parts = take(&mut chunks, |c| &mut c.date);
+        let status_parts = take(&mut chunks, |c| &mut c.status);
+        let origin_parts = take(&mut chunks, |c| &mut c.origin);
         fn gather<T: Copy + Send>(
-            chunks: &[Chunk],
+            parts: Vec<Vec<T>>,
             n: usize,
-            get: impl Fn(&Chunk) -> &[T],
             kept: &dyn Fn(usize, usize) -> bool,
         ) -> Vec<T> {
             let mut v = Vec::with_capacity(n);
-            for (ci, c) in chunks.iter().enumerate() {
+            for (ci, c) in parts.into_iter().enumerate() {
                 v.extend(
-                    get(c)
-                        .iter()
+                    c.iter()
                         .enumerate()
                         .filter(|(j, _)| kept(ci, *j))
                         .map(|(_, x)| *x),
@@ -285,10 +312,9 @@ impl Table {
             v
         }
         let n_status = if side == Side::Settlements { n_kept } else { 0 };
-        // Every column is joined as its own task.
         let (text, ((amounts, currency), (date, (status, origin)))) = rayon::join(
             || {
-                columns
+                texts
                     .into_par_iter()
                     .enumerate()
                     .map(|(c, parts)| {
@@ -297,32 +323,38 @@ impl Table {
                         } else {
                             let parts: Vec<StringArray> =
                                 parts.into_iter().map(TextCol::into_plain).collect();
-                            join_text(side, &parts, n_kept, kept).map(TextCol::Plain)
+                            let col = join_text(side, &parts, n_kept, kept).map(TextCol::Plain);
+                            drop(parts);
+                            release();
+                            col
                         }
                     })
                     .collect::<Result<Vec<TextCol>>>()
             },
             || {
-                let chunks = &chunks;
                 rayon::join(
                     || {
                         rayon::join(
                             || {
-                                (0..n_amount)
+                                amount_parts
                                     .into_par_iter()
-                                    .map(|a| gather(chunks, n_kept, |c| &c.amounts[a], kept))
+                                    .map(|parts| {
+                                        let col = gather(parts, n_kept, kept);
+                                        release();
+                                        col
+                                    })
                                     .collect::<Vec<_>>()
                             },
-                            || gather(chunks, n_kept, |c| &c.currency, kept),
+                            || gather(currency_parts, n_kept, kept),
                         )
                     },
                     || {
                         rayon::join(
-                            || gather(chunks, n_kept, |c| &c.date, kept),
+                            || gather(date_parts, n_kept, kept),
                             || {
                                 rayon::join(
-                                    || gather(chunks, n_status, |c| &c.status, kept),
-                                    || gather(chunks, n_kept, |c| &c.origin, kept),
+                                    || gather(status_parts, n_status, kept),
+                                    || gather(origin_parts, n_kept, kept),
                                 )
                             },
                         )
