@@ -8,6 +8,7 @@
 //!    matched is AMBIGUOUS. Nothing is ever guessed.
 //! 3. Everything else: NONE.
 
+use arrow_array::Array;
 use hashbrown::HashTable;
 use rayon::prelude::*;
 
@@ -54,27 +55,24 @@ pub struct Matches {
 
 pub fn match_all(ins_t: &Table, ins_index: &Index, set_t: &Table, fallback_days: u32) -> Matches {
     let n = set_t.len();
-    let mut instruction = vec![NO_MATCH; n];
-    let mut method = vec![Method::None as u8; n];
     let ids = ins_t.text[ins::ID].plain();
     // 1. Reference match: probe the instruction-id index built during de-duplication.
-    instruction
-        .par_chunks_mut(64 * 1024)
-        .zip(method.par_chunks_mut(64 * 1024))
-        .enumerate()
-        .for_each(|(c, (inst, meth))| {
-            let base = c * 64 * 1024;
-            for (j, (i, m)) in inst.iter_mut().zip(meth.iter_mut()).enumerate() {
-                if let Some(id) = set_t.opt_str(set::INSTRUCTION_ID, base + j) {
-                    if let Some(k) =
-                        ins_index.find(group::hash(id), |k| ids.value(k as usize) == id)
-                    {
-                        *i = k;
-                        *m = Method::Reference as u8;
-                    }
-                }
+    let refs = set_t.text[set::INSTRUCTION_ID].plain();
+    let mut instruction = ins_index.find_all(
+        n,
+        &|s| (!refs.is_null(s)).then(|| group::hash(refs.value(s))),
+        &|s, k| ids.value(k as usize) == refs.value(s),
+    );
+    let mut method: Vec<u8> = instruction
+        .par_iter()
+        .map(|&i| {
+            if i == NO_MATCH {
+                Method::None as u8
+            } else {
+                Method::Reference as u8
             }
-        });
+        })
+        .collect();
     let mut has_ref = vec![false; ins_t.len()];
     for &i in &instruction {
         if i != NO_MATCH {
