@@ -1,6 +1,6 @@
 //! Instruction status and flags (CONTRACT.md section 4). Pure.
 
-use hashbrown::HashMap;
+use hashbrown::{HashMap, HashSet, HashTable};
 use rayon::prelude::*;
 
 use crate::config::Settings;
@@ -273,89 +273,121 @@ pub fn group_flags(t: &Table, s: &Settings) -> Vec<u8> {
     }
     let (p, c) = (|i: u32| prog[i as usize], |i: u32| cyc[i as usize]);
 
+    // Each grouping runs per radix partition (group::per_partition): a partition holds
+    // every row of its keys, its table stays in cache and is dropped with it.
+
     // DUPLICATE_BENEFICIARY: (beneficiary_id, program, cycle) held by two or more.
     let h = group::hashes(n, &|i| group::hash((ben.value(i), prog[i], cyc[i])));
-    let (rep, _) = group::group_first(&h, &|a, b| {
-        p(a) == p(b) && c(a) == c(b) && v(ben, a) == v(ben, b)
-    });
-    let mut size = vec![0u32; n];
-    for &r in &rep {
-        size[r as usize] += 1;
-    }
-    for (f, &r) in flags.iter_mut().zip(&rep) {
-        if size[r as usize] >= 2 {
-            *f |= flag::DUPLICATE_BENEFICIARY;
+    let eq = |a: u32, b: u32| p(a) == p(b) && c(a) == c(b) && v(ben, a) == v(ben, b);
+    let duplicated = group::per_partition(&h, |rows, hs, out| {
+        let (_, firsts) = group::number_groups(rows, hs, &eq, out);
+        let mut size = vec![0u32; firsts.len()];
+        for &g in out.iter() {
+            size[g as usize] += 1;
         }
-    }
+        for g in out.iter_mut() {
+            *g = (size[*g as usize] >= 2) as u32;
+        }
+    });
 
     // SHARED_ACCOUNT: (provider, account) naming >= shared_account_min distinct beneficiaries.
     let h = group::hashes(n, &|i| group::hash((prov[i], acct.value(i))));
-    let (rep, _) = group::group_first(&h, &|a, b| {
-        prov[a as usize] == prov[b as usize] && v(acct, a) == v(acct, b)
-    });
-    // Most accounts have one beneficiary: a group counts 1 for its first row's beneficiary
-    // plus each other distinct beneficiary, and only groups where someone differs from
-    // the first row need that count.
-    let mut multi = vec![false; n];
-    for i in 0..n as u32 {
-        if v(ben, i) != v(ben, rep[i as usize]) {
-            multi[rep[i as usize] as usize] = true;
-        }
-    }
-    let mut distinct = vec![1u32; n]; // indexed by group name
-    let rows: Vec<u32> = (0..n as u32)
-        .filter(|&i| multi[rep[i as usize] as usize])
-        .collect();
-    if !rows.is_empty() {
-        let h2: Vec<u64> = rows
-            .iter()
-            .map(|&i| group::hash((rep[i as usize], ben.value(i as usize))))
-            .collect();
-        let (rep2, _) = group::group_first(&h2, &|a, b| {
-            let (a, b) = (rows[a as usize], rows[b as usize]);
-            rep[a as usize] == rep[b as usize] && v(ben, a) == v(ben, b)
-        });
-        for (k, &r2) in rep2.iter().enumerate() {
-            let (i, g) = (rows[k], rep[rows[k] as usize]);
-            if r2 as usize == k && v(ben, i) != v(ben, g) {
+    let eq = |a: u32, b: u32| prov[a as usize] == prov[b as usize] && v(acct, a) == v(acct, b);
+    let beneficiaries = group::per_partition(&h, |rows, hs, out| {
+        let (_, firsts) = group::number_groups(rows, hs, &eq, out);
+        // Most accounts have one beneficiary: a group counts 1 for its first row's
+        // beneficiary plus each other distinct one, kept in a set of (group, row).
+        let mut distinct = vec![1u32; firsts.len()];
+        let mut others: HashTable<u32> = HashTable::new();
+        let key_hash = |g: u32, i: u32| group::hash((g, v(ben, i)));
+        for (j, (&g, &i)) in out.iter().zip(rows).enumerate() {
+            let first = firsts[g as usize];
+            if i == first || v(ben, i) == v(ben, first) {
+                continue;
+            }
+            let h = key_hash(g, i);
+            let same = |&o: &u32| out[o as usize] == g && v(ben, rows[o as usize]) == v(ben, i);
+            if others.find(h, same).is_none() {
+                others.insert_unique(h, j as u32, |&o| {
+                    key_hash(out[o as usize], rows[o as usize])
+                });
                 distinct[g as usize] += 1;
             }
         }
-    }
-    for (f, &r) in flags.iter_mut().zip(&rep) {
-        if distinct[r as usize] >= s.shared_account_min {
-            *f |= flag::SHARED_ACCOUNT;
+        for g in out.iter_mut() {
+            *g = distinct[*g as usize];
         }
-    }
+    });
+    flags
+        .par_iter_mut()
+        .zip(duplicated.par_iter().zip(&beneficiaries))
+        .for_each(|(f, (&d, &b))| {
+            if d != 0 {
+                *f |= flag::DUPLICATE_BENEFICIARY;
+            }
+            if b >= s.shared_account_min {
+                *f |= flag::SHARED_ACCOUNT;
+            }
+        });
+    drop((duplicated, beneficiaries));
 
     // AMOUNT_OUTLIER: amount > factor x lower median of its (program, cycle, currency).
-    // Groups are numbered densely by first appearance; codes make the key small.
-    let mut dense: HashMap<(u32, u32, Ccy), u32> = HashMap::new();
-    let mut groups: Vec<Vec<i128>> = Vec::new();
-    let mut group_of = Vec::with_capacity(n);
-    for i in 0..n {
-        let next = groups.len() as u32;
-        let g = *dense
-            .entry((prog[i], cyc[i], t.currency[i]))
-            .or_insert(next);
-        if g == next {
-            groups.push(Vec::new());
-        }
-        groups[g as usize].push(t.amounts[0][i]);
-        group_of.push(g);
-    }
-    let medians: Vec<i128> = groups
+    // The groups are few: their keys are collected in parallel and numbered (the numbering
+    // reaches no output), rows are ordered by group with a counting sort, and each
+    // group's median is taken from a copy of its amounts alone.
+    let key = |i: usize| (prog[i], cyc[i], t.currency[i]);
+    let mut keys: Vec<(u32, u32, Ccy)> = (0..n)
         .into_par_iter()
-        .map(|mut g| {
-            let k = (g.len() - 1) / 2;
-            *g.select_nth_unstable(k).1
+        .fold(HashSet::new, |mut set, i| {
+            set.insert(key(i));
+            set
+        })
+        .reduce(HashSet::new, |mut a, b| {
+            a.extend(b);
+            a
+        })
+        .into_iter()
+        .collect();
+    keys.sort_unstable();
+    let number: HashMap<(u32, u32, Ccy), u32> = keys
+        .iter()
+        .enumerate()
+        .map(|(g, &k)| (k, g as u32))
+        .collect();
+    let group_of: Vec<u32> = (0..n).into_par_iter().map(|i| number[&key(i)]).collect();
+    let mut starts = vec![0usize; keys.len() + 1];
+    for &g in &group_of {
+        starts[g as usize + 1] += 1;
+    }
+    for g in 0..keys.len() {
+        starts[g + 1] += starts[g];
+    }
+    let mut by_group = vec![0u32; n];
+    let mut cursor = starts.clone();
+    for (i, &g) in group_of.iter().enumerate() {
+        by_group[cursor[g as usize]] = i as u32;
+        cursor[g as usize] += 1;
+    }
+    let amounts = &t.amounts[0];
+    let medians: Vec<i128> = (0..keys.len())
+        .into_par_iter()
+        .map(|g| {
+            let mut a: Vec<i128> = by_group[starts[g]..starts[g + 1]]
+                .iter()
+                .map(|&i| amounts[i as usize])
+                .collect();
+            let k = (a.len() - 1) / 2;
+            *a.select_nth_unstable(k).1
         })
         .collect();
-    for (i, f) in flags.iter_mut().enumerate() {
-        let med = medians[group_of[i] as usize];
-        if s.outlier_factor.exceeded(t.amounts[0][i], med) {
-            *f |= flag::AMOUNT_OUTLIER;
-        }
-    }
+    drop(by_group);
+    flags
+        .par_iter_mut()
+        .zip(group_of.par_iter().zip(amounts))
+        .for_each(|(f, (&g, &a))| {
+            if s.outlier_factor.exceeded(a, medians[g as usize]) {
+                *f |= flag::AMOUNT_OUTLIER;
+            }
+        });
     flags
 }

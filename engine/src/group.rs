@@ -28,7 +28,7 @@ pub struct Index {
 /// hash agrees in 39 bits: at 10M keys hashbrown's tags alone sent about one probe in ten
 /// to a key comparison that failed.
 #[derive(Clone, Copy)]
-struct Entry {
+pub struct Entry {
     pos: u32,
     check: u32,
 }
@@ -274,24 +274,30 @@ impl Index {
             });
         let buckets = Buckets::new(parts, block_rows, &pids, &|i| hashes[i]);
         drop(hashes);
-        let (found, _) = buckets.map(&pids, u32::MAX, |p, rows, hs, out| {
+        // First the candidates by hash alone, partition by partition (each table in
+        // cache); then, in probe order, the key comparisons, in a loop of their own whose
+        // independent reads the core overlaps. Probe order keeps what locality the inputs
+        // have (settlement files usually follow the payroll's order). A candidate whose
+        // key differs (two keys agreeing in 39 hash bits) is looked up again by key.
+        let (mut found, _) = buckets.map(&pids, u32::MAX, |p, _, hs, out| {
             let table = &self.parts[p];
-            // First the candidates by hash alone, then the key comparisons in a loop of
-            // their own, whose independent reads the core overlaps; a candidate whose key
-            // differs (two keys agreeing in 39 hash bits) is looked up again by key.
             for (o, &h) in out.iter_mut().zip(hs) {
                 let c = check(h);
                 *o = table.find(h, |e| e.check == c).map_or(u32::MAX, |e| e.pos);
             }
-            for ((o, &i), &h) in out.iter_mut().zip(rows).zip(hs) {
-                if *o != u32::MAX && !eq(i as usize, *o) {
-                    let c = check(h);
-                    *o = table
-                        .find(h, |e| e.check == c && eq(i as usize, e.pos))
-                        .map_or(u32::MAX, |e| e.pos);
-                }
-            }
         });
+        found
+            .par_chunks_mut(64 * 1024)
+            .enumerate()
+            .for_each(|(c, chunk)| {
+                for (j, o) in chunk.iter_mut().enumerate() {
+                    let i = c * 64 * 1024 + j;
+                    if *o != u32::MAX && !eq(i, *o) {
+                        let h = hash(i).expect("a candidate was found by the probe's hash");
+                        *o = self.find(h, |k| eq(i, k)).unwrap_or(u32::MAX);
+                    }
+                }
+            });
         found
     }
 
@@ -323,21 +329,60 @@ fn group_first_in(
     let pids = partition_ids(parts, hashes);
     let buckets = Buckets::new(parts, block_rows, &pids, &|k| hashes[k]);
     let (rep, tables) = buckets.map(&pids, u32::MAX, |_, rows, hs, out| {
-        let mut table: HashTable<Entry> = HashTable::with_capacity(rows.len());
-        for ((o, &k), &h) in out.iter_mut().zip(rows).zip(hs) {
-            let c = check(h);
-            *o = match table.find(h, |e| e.check == c && eq(e.pos, k)) {
-                Some(e) => e.pos,
-                None => {
-                    let e = Entry { pos: k, check: c };
-                    table.insert_unique(h, e, |e| hashes[e.pos as usize]);
-                    k
-                }
-            };
+        let (mut table, firsts) = number_groups(rows, hs, eq, out);
+        for g in out.iter_mut() {
+            *g = firsts[*g as usize];
+        }
+        for e in table.iter_mut() {
+            e.pos = firsts[e.pos as usize];
         }
         table
     });
     (rep, Index { parts: tables })
+}
+
+/// Runs `work(rows, hashes, out)` once per radix partition of positions
+/// `0..hashes.len()`, in parallel: all positions whose keys hash alike are in one
+/// partition, in input order, `out` holding one value per row of the partition. Returns
+/// the values in position order. With [`number_groups`], grouping work whose tables stay
+/// in cache and are dropped partition by partition.
+pub fn per_partition(hashes: &[u64], work: impl Fn(&[u32], &[u64], &mut [u32]) + Sync) -> Vec<u32> {
+    let parts = partitions_for(hashes.len());
+    let pids = partition_ids(parts, hashes);
+    let buckets = Buckets::new(parts, BLOCK_ROWS, &pids, &|k| hashes[k]);
+    buckets
+        .map(&pids, u32::MAX, |_, rows, hs, out| work(rows, hs, out))
+        .0
+}
+
+/// Numbers the distinct keys among one partition's `rows` (with their `hashes`) in order
+/// of first appearance: `out[j]` is the number of `rows[j]`'s key. Returns the table of
+/// group numbers and the first row of each group; `eq(a, b)` compares the keys of rows.
+pub fn number_groups(
+    rows: &[u32],
+    hashes: &[u64],
+    eq: &(dyn Fn(u32, u32) -> bool + Sync),
+    out: &mut [u32],
+) -> (HashTable<Entry>, Vec<u32>) {
+    let mut table: HashTable<Entry> = HashTable::with_capacity(rows.len());
+    let mut firsts: Vec<u32> = Vec::new();
+    let mut first_hash: Vec<u64> = Vec::new();
+    for ((o, &k), &h) in out.iter_mut().zip(rows).zip(hashes) {
+        let c = check(h);
+        *o = match table.find(h, |e| e.check == c && eq(firsts[e.pos as usize], k)) {
+            Some(e) => e.pos,
+            None => {
+                let g = firsts.len() as u32;
+                firsts.push(k);
+                first_hash.push(h);
+                table.insert_unique(h, Entry { pos: g, check: c }, |e| {
+                    first_hash[e.pos as usize]
+                });
+                g
+            }
+        };
+    }
+    (table, firsts)
 }
 
 /// Hashes `n` keys in parallel.
