@@ -5,6 +5,8 @@
 //! `SVERKA_BLESS=1 cargo test -p sverka --test audit` rewrites the goldens in
 //! testdata/report/ (review the diff).
 
+mod common;
+use common::{bin, text};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Arc;
@@ -14,16 +16,8 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
 use serde_json::Value;
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_sverka"))
-}
-
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 /// Reconciles the demo with paths relative to the repository (as the README does), so that
@@ -48,17 +42,8 @@ fn demo(out: &Path, extra: &[&str]) -> Output {
 
 /// `sverka reconcile --quiet` of the given inputs into `out`; it must succeed.
 fn reconcile(ins: &Path, set: &Path, out: &Path, extra: &[&str]) {
-    let o = bin()
-        .args(["reconcile", "--quiet"])
-        .args(extra)
-        .arg("--instructions")
-        .arg(ins)
-        .arg("--settlements")
-        .arg(set)
-        .arg("--out")
-        .arg(out)
-        .output()
-        .unwrap();
+    let args = [&["--quiet"], extra].concat();
+    let o = common::reconcile(ins, set, out, &args);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
 }
 

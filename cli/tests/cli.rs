@@ -1,12 +1,10 @@
 //! End-to-end runs of the `sverka` binary: exit codes, messages, atomic replace, --csv,
 //! --json, --fail-on, thread-count independence.
 
+mod common;
+use common::{bin, reconcile, text};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_sverka"))
-}
+use std::process::Output;
 
 fn case(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -16,20 +14,6 @@ fn case(name: &str) -> PathBuf {
 
 const CASE: &str = "059-flags-combined-alphabetical";
 
-fn reconcile(ins: &Path, set: &Path, out: &Path, extra: &[&str]) -> Output {
-    bin()
-        .arg("reconcile")
-        .arg("--instructions")
-        .arg(ins)
-        .arg("--settlements")
-        .arg(set)
-        .arg("--out")
-        .arg(out)
-        .args(extra)
-        .output()
-        .unwrap()
-}
-
 /// Reconciles a golden case's `instructions.csv` and `settlements.csv`.
 fn run_case(case: &Path, out: &Path, extra: &[&str]) -> Output {
     reconcile(
@@ -38,10 +22,6 @@ fn run_case(case: &Path, out: &Path, extra: &[&str]) -> Output {
         out,
         extra,
     )
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {

@@ -5,20 +5,14 @@
 //! Golden files: `SVERKA_BLESS=1 cargo test -p sverka --test disburse` rewrites
 //! `testdata/disburse/small/expected/` (review the diff).
 
+mod common;
+use common::{bin, text};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_sverka"))
-}
-
 fn case_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/disburse/small")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 /// Runs disburse on the small case from inside its folder (so paths in outputs are the
@@ -572,17 +566,7 @@ fn write_settlements(path: &Path, rows: &[(String, String, String, String, &str,
 }
 
 fn reconcile(ins: &Path, set: &Path, out: &Path) -> serde_json::Value {
-    let o = bin()
-        .arg("reconcile")
-        .arg("--instructions")
-        .arg(ins)
-        .arg("--settlements")
-        .arg(set)
-        .arg("--out")
-        .arg(out)
-        .arg("--json")
-        .output()
-        .unwrap();
+    let o = common::reconcile(ins, set, out, &["--json"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     json(&o)
 }
