@@ -43,7 +43,7 @@ fn check(h: u64) -> u32 {
 /// A hash's partition among `parts` (a power of two): bits that hashbrown uses neither
 /// for bucket positions (the low bits) nor for tags (the top seven).
 #[inline]
-fn partition(h: u64, parts: usize) -> usize {
+pub fn partition(h: u64, parts: usize) -> usize {
     ((h >> 40) as usize) & (parts - 1)
 }
 

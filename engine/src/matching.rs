@@ -148,7 +148,7 @@ fn fallback(
         })
         .collect();
     let parts = group::partitions();
-    let part = |h: u64| ((h >> 40) as usize) % parts;
+    let part = |h: u64| group::partition(h, parts);
     let same_key = |i: usize, s: usize| {
         ins_t.amounts[0][i] == set_t.amounts[set::AMOUNT][s]
             && ins_t.currency[i] == set_t.currency[s]
