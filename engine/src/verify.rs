@@ -12,11 +12,16 @@ use crate::currency;
 use crate::error::{Error, Result};
 use crate::money::POW10;
 use crate::totals::{ByCcy, Totals};
-use crate::write::Output;
+use crate::write::{Output, TextCells};
 
 fn col<'a>(b: &'a RecordBatch, name: &str) -> &'a dyn Array {
     b.column(b.schema().index_of(name).expect("output column"))
         .as_ref()
+}
+
+fn text<'a>(b: &'a RecordBatch, name: &str) -> Result<TextCells<'a>> {
+    TextCells::of(col(b, name))
+        .ok_or_else(|| Error::Internal(format!("output column {name} is not text")))
 }
 
 /// Figures re-derived from the written batches.
@@ -101,8 +106,8 @@ impl Rederived {
                 let scale = scale_of(amount_col);
                 let (amount, ccy, status) = (
                     amount_col.as_primitive::<Decimal128Type>(),
-                    col(b, "currency").as_string::<i32>(),
-                    col(b, "status").as_string::<i32>(),
+                    text(b, "currency")?,
+                    text(b, "status")?,
                 );
                 let mut bt = BatchTotals::default();
                 for i in 0..b.num_rows() {
@@ -127,9 +132,9 @@ impl Rederived {
                 let (amount, fee, ccy, status, method) = (
                     amount_col.as_primitive::<Decimal128Type>(),
                     col(b, "fee").as_primitive::<Decimal128Type>(),
-                    col(b, "currency").as_string::<i32>(),
-                    col(b, "status").as_string::<i32>(),
-                    col(b, "match_method").as_string::<i32>(),
+                    text(b, "currency")?,
+                    text(b, "status")?,
+                    text(b, "match_method")?,
                 );
                 let mut bt = BatchTotals::default();
                 for i in 0..b.num_rows() {
@@ -156,7 +161,7 @@ impl Rederived {
                 bt.add_to(t, scale)?;
             }
             Output::Rejects => {
-                let sides = col(b, "side").as_string::<i32>();
+                let sides = text(b, "side")?;
                 for i in 0..b.num_rows() {
                     self.rejected[usize::from(sides.value(i) != "instructions")] += 1;
                 }

@@ -9,12 +9,14 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use arrow_array::cast::AsArray;
+use arrow_array::types::Int32Type;
 use arrow_array::{
-    Array, ArrayRef, Date32Array, Decimal128Array, Int64Array, RecordBatch, StringArray,
+    Array, ArrayRef, Date32Array, Decimal128Array, DictionaryArray, Int32Array, Int64Array,
+    RecordBatch, StringArray,
 };
 use arrow_buffer::{BooleanBufferBuilder, Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow_schema::{DataType, Field, Schema};
-use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
@@ -43,7 +45,8 @@ pub struct Ctx<'a> {
     pub files: &'a [Vec<String>; 2],
     /// The one decimal scale of every amount column.
     pub scale: i8,
-    flag_text: Vec<String>,
+    /// The dictionaries of the coded output columns, indexed by the engine's codes.
+    dicts: Dicts,
     factors: Vec<i128>,
     ins_schema: Arc<Schema>,
     set_schema: Arc<Schema>,
@@ -149,7 +152,7 @@ impl<'a> Ctx<'a> {
             rejects,
             files,
             scale,
-            flag_text: (0..128u8).map(flag::text).collect(),
+            dicts: Dicts::new(),
             factors,
             ins_schema,
             set_schema,
@@ -180,13 +183,13 @@ impl<'a> Ctx<'a> {
     }
 
     pub fn instructions(&self, r: Selection) -> Result<RecordBatch> {
-        let (t, cl) = (self.ins_t, self.cl);
+        let (t, cl, d) = (self.ins_t, self.cl, &self.dicts);
         let ccy = &*r.pick(&t.currency);
         let amount = &*r.pick(&t.amounts[0]);
         let paid = &*r.pick(&cl.paid);
         let sc = &self.ins_schema;
-        RecordBatch::try_new(
-            sc.clone(),
+        batch(
+            sc,
             vec![
                 r.text(&t.text[ins::ID]),
                 r.text(&t.text[ins::BENEFICIARY]),
@@ -199,9 +202,9 @@ impl<'a> Ctx<'a> {
                     "amount",
                     amount.iter().copied().zip(ccy.iter().copied()),
                 ),
-                codes(ccy),
+                coded(ccy.iter().map(|&c| c as i32), &d.currency),
                 Arc::new(Date32Array::from(r.pick(&t.date).into_owned())),
-                texts(&r.pick(&cl.status), |&s| Some(Status::from_u8(s).as_str())),
+                coded(r.pick(&cl.status).iter().map(|&s| s as i32), &d.status),
                 self.decimal(
                     sc,
                     "paid_amount",
@@ -218,20 +221,18 @@ impl<'a> Ctx<'a> {
                 Arc::new(Int64Array::from_iter_values(
                     r.pick(&cl.settlement_count).iter().map(|&c| c as i64),
                 )),
-                texts(&r.pick(&cl.flags), |&f| {
-                    Some(self.flag_text[f as usize].as_str())
-                }),
+                coded(r.pick(&cl.flags).iter().map(|&f| f as i32), &d.flags),
             ],
         )
-        .map_err(|e| Error::Internal(format!("instructions batch: {e}")))
     }
 
     pub fn settlements(&self, r: Selection) -> Result<RecordBatch> {
-        let (t, m, ids) = (self.set_t, self.m, self.ins_t.text[ins::ID].plain());
+        let (t, m, d) = (self.set_t, self.m, &self.dicts);
+        let ids = self.ins_t.text[ins::ID].plain();
         let ccy = &*r.pick(&t.currency);
         let sc = &self.set_schema;
-        RecordBatch::try_new(
-            sc.clone(),
+        batch(
+            sc,
             vec![
                 r.text(&t.text[set::PROVIDER]),
                 r.text(&t.text[set::REF]),
@@ -253,21 +254,19 @@ impl<'a> Ctx<'a> {
                         .copied()
                         .zip(ccy.iter().copied()),
                 ),
-                codes(ccy),
-                texts(&r.pick(&t.status), |&s| {
-                    Some(SettleStatus::from_u8(s).as_str())
-                }),
+                coded(ccy.iter().map(|&c| c as i32), &d.currency),
+                coded(
+                    r.pick(&t.status).iter().map(|&s| s as i32),
+                    &d.settle_status,
+                ),
                 Arc::new(Date32Array::from(r.pick(&t.date).into_owned())),
-                texts(&r.pick(&m.method), |&x| Some(Method::from_u8(x).as_str())),
+                coded(r.pick(&m.method).iter().map(|&x| x as i32), &d.method),
                 texts(&r.pick(&m.instruction), |&i| {
                     (i != NO_MATCH).then(|| ids.value(i as usize))
                 }),
-                texts(&r.pick(&m.ambiguous), |&a| {
-                    Some(if a { "AMBIGUOUS" } else { "" })
-                }),
+                coded(r.pick(&m.ambiguous).iter().map(|&a| a as i32), &d.ambiguous),
             ],
         )
-        .map_err(|e| Error::Internal(format!("settlements batch: {e}")))
     }
 
     pub fn rejects(&self, r: Selection) -> Result<RecordBatch> {
@@ -336,10 +335,14 @@ impl Selection<'_> {
         }
     }
 
+    /// A text column's selected rows: coded for a dictionary column, else plain.
     fn text(&self, c: &TextCol) -> ArrayRef {
-        match self {
-            Selection::Range(r) => Arc::new(c.slice_plain(r.start, r.len())),
-            Selection::List(rows) => Arc::new(StringArray::from_iter(
+        match (self, c) {
+            (_, TextCol::Dict { codes, values }) => {
+                coded(self.pick(codes).iter().map(|&k| k as i32), values)
+            }
+            (Selection::Range(r), TextCol::Plain(a)) => Arc::new(a.slice(r.start, r.len())),
+            (Selection::List(rows), c) => Arc::new(StringArray::from_iter(
                 rows.iter().map(|&i| (!c.is_null(i)).then(|| c.value(i))),
             )),
         }
@@ -400,9 +403,91 @@ pub fn rejects_batch<'a>(
     .map_err(|e| Error::Internal(format!("rejects batch: {e}")))
 }
 
-fn codes(ccy: &[Ccy]) -> ArrayRef {
-    let table = currency::table();
-    texts(ccy, |&c| Some(table.code(c)))
+/// The dictionaries of the coded output columns (see [`coded`]), indexed by the codes the
+/// engine keeps: currency, instruction status, flag set, settlement status, match method,
+/// AMBIGUOUS or not.
+struct Dicts {
+    currency: StringArray,
+    status: StringArray,
+    flags: StringArray,
+    settle_status: StringArray,
+    method: StringArray,
+    ambiguous: StringArray,
+}
+
+impl Dicts {
+    fn new() -> Dicts {
+        let table = currency::table();
+        Dicts {
+            currency: StringArray::from_iter_values(
+                (0..table.currencies.len()).map(|c| table.code(c as Ccy)),
+            ),
+            status: StringArray::from_iter_values(Status::ALL.iter().map(|s| s.as_str())),
+            flags: StringArray::from_iter_values((0..128u8).map(flag::text)),
+            settle_status: StringArray::from_iter_values(
+                (0..3u8).map(|s| SettleStatus::from_u8(s).as_str()),
+            ),
+            method: StringArray::from_iter_values((0..3u8).map(|x| Method::from_u8(x).as_str())),
+            ambiguous: StringArray::from(vec!["", "AMBIGUOUS"]),
+        }
+    }
+}
+
+/// A required text column as keys into `values` (`Dictionary(Int32, Utf8)`): the batch
+/// shares the dictionary instead of copying a string per row, and the Parquet writer
+/// encodes the keys as they are (`parquet_out`). The file's column is still `Utf8`.
+fn coded(keys: impl Iterator<Item = i32>, values: &StringArray) -> ArrayRef {
+    Arc::new(
+        DictionaryArray::<Int32Type>::try_new(
+            Int32Array::from_iter_values(keys),
+            Arc::new(values.clone()),
+        )
+        .expect("the engine's codes index their dictionary"),
+    )
+}
+
+/// A batch of an output: `schema`'s fields, typed as the columns are (coded columns are
+/// dictionaries in the batch, text in the file).
+fn batch(schema: &Schema, columns: Vec<ArrayRef>) -> Result<RecordBatch> {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .zip(&columns)
+        .map(|(f, c)| f.as_ref().clone().with_data_type(c.data_type().clone()))
+        .collect();
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+        .map_err(|e| Error::Internal(format!("output batch: {e}")))
+}
+
+/// The text of a required output column, plain or coded.
+pub enum TextCells<'a> {
+    Plain(&'a StringArray),
+    Coded(&'a [i32], &'a StringArray),
+}
+
+impl<'a> TextCells<'a> {
+    /// The column's text, or None when it is neither `Utf8` nor `Dictionary(Int32, Utf8)`.
+    pub fn of(a: &'a dyn Array) -> Option<TextCells<'a>> {
+        match a.data_type() {
+            DataType::Utf8 => Some(TextCells::Plain(a.as_string::<i32>())),
+            DataType::Dictionary(k, v) if **k == DataType::Int32 && **v == DataType::Utf8 => {
+                let d = a.as_dictionary::<Int32Type>();
+                Some(TextCells::Coded(
+                    d.keys().values(),
+                    d.values().as_string::<i32>(),
+                ))
+            }
+            _ => None,
+        }
+    }
+
+    #[inline]
+    pub fn value(&self, i: usize) -> &'a str {
+        match self {
+            TextCells::Plain(a) => a.value(i),
+            TextCells::Coded(keys, values) => values.value(keys[i] as usize),
+        }
+    }
 }
 
 /// A text column with one value per item (None: null), its buffers allocated at their
@@ -670,7 +755,7 @@ pub const WRITE_BATCH_ROWS: usize = 1 << 16;
 /// A Parquet file being written under its temporary name.
 struct ParquetOut {
     pending: Pending,
-    writer: ArrowWriter<BufWriter<HashWriter<File>>>,
+    writer: crate::parquet_out::Writer<BufWriter<HashWriter<File>>>,
 }
 
 impl ParquetOut {
@@ -695,10 +780,11 @@ impl ParquetOut {
             };
             props = props.set_column_statistics_enabled(col, stats);
         }
-        let writer = ArrowWriter::try_new(
+        let writer = crate::parquet_out::Writer::try_new(
             BufWriter::with_capacity(1 << 20, HashWriter::new(file)),
             schema,
-            Some(props.build()),
+            props.build(),
+            ROW_GROUP_ROWS,
         )
         .map_err(out_err(&pending.tmp))?;
         Ok(ParquetOut { pending, writer })
@@ -772,11 +858,7 @@ pub fn csv_bytes(batch: &RecordBatch, header: bool) -> Result<Vec<u8>> {
             let mut cells: Vec<String> = vec![String::new(); schema.fields().len()];
             for i in c * CH..((c + 1) * CH).min(n) {
                 let minor = ccy_col.as_ref().map(|a| {
-                    let code = a
-                        .as_any()
-                        .downcast_ref::<StringArray>()
-                        .expect("utf8")
-                        .value(i);
+                    let code = TextCells::of(a.as_ref()).expect("text").value(i);
                     table.minor_units(table.lookup(code).expect("accepted code"))
                 });
                 for (k, col) in batch.columns().iter().enumerate() {
@@ -786,11 +868,14 @@ pub fn csv_bytes(batch: &RecordBatch, header: bool) -> Result<Vec<u8>> {
                         continue;
                     }
                     match col.data_type() {
-                        DataType::Utf8 => {
-                            let v = col
-                                .as_any()
-                                .downcast_ref::<StringArray>()
-                                .expect("utf8")
+                        DataType::Utf8 | DataType::Dictionary(..) => {
+                            let v = TextCells::of(col.as_ref())
+                                .ok_or_else(|| {
+                                    Error::Internal(format!(
+                                        "csv: unexpected type {}",
+                                        col.data_type()
+                                    ))
+                                })?
                                 .value(i);
                             cell.push_str(&safe_text(v));
                         }

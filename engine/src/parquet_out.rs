@@ -1,0 +1,596 @@
+//! Parquet output files, written a row group at a time.
+//!
+//! Most columns go through arrow-rs's column writers. Text columns that the batches carry
+//! as dictionaries (`Dictionary(Int32, Utf8)`: status, flags, currency, programme, cycle,
+//! provider, match method) are encoded here from their keys: a dictionary page of the
+//! values the row group uses, in order of first use, and data pages of bit-packed
+//! indices. arrow-rs would hash and compare every row's text to rebuild a dictionary the
+//! engine already has (its interner was 7 % of a 10M-row run's CPU, BENCHMARKS.md).
+//! The file still declares these columns `Utf8`: readers see ordinary
+//! dictionary-encoded text columns.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::Int32Type;
+use arrow_array::{Array, RecordBatch, StringArray};
+use arrow_schema::{DataType, Schema};
+use bytes::Bytes;
+use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnWriter, ArrowRowGroupWriterFactory};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, Encoding, PageType, Type as PhysicalType};
+use parquet::column::page::{CompressedPage, Page, PageWriter};
+use parquet::column::writer::ColumnCloseResult;
+use parquet::errors::{ParquetError, Result};
+use parquet::file::metadata::{ColumnChunkMetaData, OffsetIndexBuilder, PageEncodingStats};
+use parquet::file::properties::WriterProperties;
+use parquet::file::writer::{SerializedFileWriter, SerializedPageWriter, TrackedWrite};
+use parquet::schema::types::ColumnDescPtr;
+
+/// Rows per data page of a coded column (at most 64K indices of a few bits each).
+const DATA_PAGE_ROWS: usize = 1 << 16;
+
+/// A row group's coded column with more distinct values than this is written as plain
+/// text by arrow-rs instead (which then decides on its own dictionary).
+pub const MAX_CODED_VALUES: usize = 1 << 16;
+
+/// A Parquet file being written: `ArrowWriter`'s file writer and column writers, with
+/// the coded columns encoded here.
+pub struct Writer<W: Write + Send> {
+    file: SerializedFileWriter<W>,
+    factory: ArrowRowGroupWriterFactory,
+    schema: Arc<Schema>,
+    rows_per_group: usize,
+    group: Option<Group>,
+    groups: usize,
+}
+
+/// The row group being filled: each column's writer and what it has been given.
+struct Group {
+    rows: usize,
+    columns: Vec<(ArrowColumnWriter, Kind)>,
+}
+
+/// What a column of a row group holds, settled by its first batch.
+enum Kind {
+    Unset,
+    Plain,
+    Coded(Coded),
+}
+
+impl<W: Write + Send> Writer<W> {
+    /// A writer of `schema` (the file's schema: coded columns declared `Utf8`) with rows
+    /// cut into row groups of `rows_per_group`.
+    pub fn try_new(
+        sink: W,
+        schema: Arc<Schema>,
+        props: WriterProperties,
+        rows_per_group: usize,
+    ) -> Result<Writer<W>> {
+        let (file, factory) =
+            ArrowWriter::try_new(sink, schema.clone(), Some(props))?.into_serialized_writer()?;
+        Ok(Writer {
+            file,
+            factory,
+            schema,
+            rows_per_group: rows_per_group.max(1),
+            group: None,
+            groups: 0,
+        })
+    }
+
+    /// Appends a batch whose columns follow the file's schema, each either of the
+    /// field's type or, for a required text field, `Dictionary(Int32, Utf8)`.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        if batch.num_columns() != self.schema.fields().len() {
+            return Err(ParquetError::General(format!(
+                "batch of {} columns for a file of {}",
+                batch.num_columns(),
+                self.schema.fields().len()
+            )));
+        }
+        let mut off = 0;
+        while off < batch.num_rows() {
+            if self.group.is_none() {
+                let columns = self
+                    .factory
+                    .create_column_writers(self.groups)?
+                    .into_iter()
+                    .map(|w| (w, Kind::Unset))
+                    .collect::<Vec<_>>();
+                if columns.len() != self.schema.fields().len() {
+                    return Err(ParquetError::General(
+                        "nested columns cannot be written here".into(),
+                    ));
+                }
+                self.group = Some(Group { rows: 0, columns });
+            }
+            let group = self.group.as_mut().expect("made above");
+            let len = (self.rows_per_group - group.rows).min(batch.num_rows() - off);
+            let part = batch.slice(off, len);
+            let descr = self.file.schema_descr();
+            for (c, (writer, kind)) in group.columns.iter_mut().enumerate() {
+                let array = part.column(c);
+                let coded = matches!(array.data_type(), DataType::Dictionary(k, v)
+                    if **k == DataType::Int32 && **v == DataType::Utf8);
+                if coded && !codable(&descr.column(c)) {
+                    return Err(ParquetError::General(format!(
+                        "column {} is not a required flat text column",
+                        self.schema.field(c).name()
+                    )));
+                }
+                if let Kind::Unset = kind {
+                    *kind = if coded {
+                        Kind::Coded(Coded::default())
+                    } else {
+                        Kind::Plain
+                    };
+                }
+                match kind {
+                    Kind::Plain if !coded => {
+                        for leaf in compute_leaves(self.schema.field(c), array)? {
+                            writer.write(&leaf)?;
+                        }
+                    }
+                    Kind::Coded(codes) if coded => {
+                        codes.push(array.as_dictionary::<Int32Type>())?
+                    }
+                    _ => {
+                        return Err(ParquetError::General(format!(
+                            "column {} changed between coded and plain within a row group",
+                            self.schema.field(c).name()
+                        )))
+                    }
+                }
+            }
+            group.rows += len;
+            off += len;
+            if group.rows == self.rows_per_group {
+                self.flush_group()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn flush_group(&mut self) -> Result<()> {
+        let Some(group) = self.group.take() else {
+            return Ok(());
+        };
+        let descr = self.file.schema_descr();
+        let descrs: Vec<ColumnDescPtr> =
+            (0..descr.num_columns()).map(|c| descr.column(c)).collect();
+        let mut rg = self.file.next_row_group()?;
+        for (c, (mut writer, kind)) in group.columns.into_iter().enumerate() {
+            match kind {
+                Kind::Coded(codes) if codes.local.len() <= MAX_CODED_VALUES => {
+                    let (bytes, close) = codes.encode(descrs[c].clone())?;
+                    rg.append_column(&bytes, close)?;
+                }
+                Kind::Coded(codes) => {
+                    let array: Arc<dyn Array> = Arc::new(codes.expand());
+                    for leaf in compute_leaves(self.schema.field(c), &array)? {
+                        writer.write(&leaf)?;
+                    }
+                    writer.close()?.append_to_row_group(&mut rg)?;
+                }
+                Kind::Unset | Kind::Plain => writer.close()?.append_to_row_group(&mut rg)?,
+            }
+        }
+        rg.close()?;
+        self.groups += 1;
+        Ok(())
+    }
+
+    /// Writes the last row group and the footer; returns the sink.
+    pub fn into_inner(mut self) -> Result<W> {
+        self.flush_group()?;
+        self.file.into_inner()
+    }
+}
+
+/// Whether a Parquet column can take coded text: a required, flat byte array.
+fn codable(d: &ColumnDescPtr) -> bool {
+    d.max_def_level() == 0
+        && d.max_rep_level() == 0
+        && d.physical_type() == PhysicalType::BYTE_ARRAY
+}
+
+/// A coded column of the row group being filled.
+#[derive(Default)]
+struct Coded {
+    /// The dictionary the batches' keys point into (the same array in every batch).
+    dict: Option<StringArray>,
+    /// For each key of `dict`, its index in this row group's dictionary page.
+    local_of: Vec<u32>,
+    /// The keys of `dict` in the row group's dictionary page, in order of first use.
+    local: Vec<u32>,
+    /// One index into `local` per row.
+    indices: Vec<u32>,
+}
+
+impl Coded {
+    fn push(&mut self, a: &arrow_array::DictionaryArray<Int32Type>) -> Result<()> {
+        let values = a.values().as_string::<i32>();
+        match &self.dict {
+            None => {
+                self.local_of = vec![u32::MAX; values.len()];
+                self.dict = Some(values.clone());
+            }
+            Some(d) if d.to_data().ptr_eq(&values.to_data()) => {}
+            Some(_) => {
+                return Err(ParquetError::General(
+                    "the batches of a coded column changed dictionary".into(),
+                ))
+            }
+        }
+        if a.null_count() > 0 {
+            return Err(ParquetError::General("a coded column holds nulls".into()));
+        }
+        self.indices.reserve(a.len());
+        for &k in a.keys().values() {
+            let slot = self
+                .local_of
+                .get_mut(k as usize)
+                .ok_or_else(|| ParquetError::General(format!("dictionary key {k} out of range")))?;
+            if *slot == u32::MAX {
+                *slot = self.local.len() as u32;
+                self.local.push(k as u32);
+            }
+            self.indices.push(*slot);
+        }
+        Ok(())
+    }
+
+    /// The rows as plain text (the fallback for a row group with too many values).
+    fn expand(&self) -> StringArray {
+        let dict = self.dict.as_ref().expect("a coded column has a dictionary");
+        StringArray::from_iter_values(
+            self.indices
+                .iter()
+                .map(|&i| dict.value(self.local[i as usize] as usize)),
+        )
+    }
+
+    /// The column chunk's bytes (dictionary page first) and its metadata, offsets
+    /// relative to the start of the bytes.
+    fn encode(self, descr: ColumnDescPtr) -> Result<(Bytes, ColumnCloseResult)> {
+        let dict = self.dict.as_ref().expect("a coded column has a dictionary");
+        let rows = self.indices.len();
+        let mut sink = TrackedWrite::new(Vec::new());
+        let mut pages = SerializedPageWriter::new(&mut sink);
+        let (mut compressed, mut uncompressed) = (0u64, 0u64);
+
+        let mut plain = Vec::new();
+        for &k in &self.local {
+            let v = dict.value(k as usize).as_bytes();
+            plain.extend_from_slice(&(v.len() as u32).to_le_bytes());
+            plain.extend_from_slice(v);
+        }
+        let len = plain.len();
+        let spec = pages.write_page(CompressedPage::new(
+            Page::DictionaryPage {
+                buf: Bytes::from(plain),
+                num_values: self.local.len() as u32,
+                encoding: Encoding::PLAIN,
+                is_sorted: false,
+            },
+            len,
+        ))?;
+        compressed += spec.compressed_size as u64;
+        uncompressed += spec.uncompressed_size as u64;
+
+        let width = bit_width(self.local.len().saturating_sub(1) as u32);
+        let mut offsets = OffsetIndexBuilder::new();
+        let mut data_offset = None;
+        let mut data_pages = 0;
+        for page in self.indices.chunks(DATA_PAGE_ROWS) {
+            let mut buf = Vec::with_capacity(1 + page.len() * width as usize / 8 + 64);
+            buf.push(width);
+            hybrid(page, width, &mut buf);
+            let len = buf.len();
+            let spec = pages.write_page(CompressedPage::new(
+                Page::DataPage {
+                    buf: Bytes::from(buf),
+                    num_values: page.len() as u32,
+                    encoding: Encoding::RLE_DICTIONARY,
+                    def_level_encoding: Encoding::RLE,
+                    rep_level_encoding: Encoding::RLE,
+                    statistics: None,
+                },
+                len,
+            ))?;
+            data_offset.get_or_insert(spec.offset);
+            offsets.append_offset_and_size(spec.offset as i64, spec.compressed_size as i32);
+            offsets.append_row_count(page.len() as i64);
+            compressed += spec.compressed_size as u64;
+            uncompressed += spec.uncompressed_size as u64;
+            data_pages += 1;
+        }
+        pages.close()?;
+        let bytes = sink.into_inner()?;
+        if bytes.len() as u64 != compressed {
+            return Err(ParquetError::General(format!(
+                "coded column: {} bytes written, {compressed} counted",
+                bytes.len()
+            )));
+        }
+        let metadata = ColumnChunkMetaData::builder(descr)
+            .set_compression(Compression::UNCOMPRESSED)
+            .set_encodings(vec![
+                Encoding::PLAIN,
+                Encoding::RLE,
+                Encoding::RLE_DICTIONARY,
+            ])
+            .set_page_encoding_stats(vec![
+                PageEncodingStats {
+                    page_type: PageType::DICTIONARY_PAGE,
+                    encoding: Encoding::PLAIN,
+                    count: 1,
+                },
+                PageEncodingStats {
+                    page_type: PageType::DATA_PAGE,
+                    encoding: Encoding::RLE_DICTIONARY,
+                    count: data_pages,
+                },
+            ])
+            .set_total_compressed_size(compressed as i64)
+            .set_total_uncompressed_size(uncompressed as i64)
+            .set_num_values(rows as i64)
+            .set_dictionary_page_offset(Some(0))
+            .set_data_page_offset(data_offset.unwrap_or(0) as i64)
+            .build()?;
+        let close = ColumnCloseResult {
+            bytes_written: compressed,
+            rows_written: rows as u64,
+            metadata,
+            bloom_filter: None,
+            column_index: None,
+            offset_index: Some(offsets.build()),
+        };
+        Ok((Bytes::from(bytes), close))
+    }
+}
+
+/// Bits per index for a dictionary whose largest index is `max` (at least 1: some
+/// readers mishandle a width of 0).
+fn bit_width(max: u32) -> u8 {
+    (32 - max.leading_zeros()).max(1) as u8
+}
+
+/// Repeats shorter than this go into bit-packed runs.
+const MIN_REPEAT: usize = 16;
+
+/// Appends `values` in Parquet's RLE/bit-packing hybrid: repeats of at least
+/// `MIN_REPEAT` equal values as RLE runs, everything else bit-packed (settlement files
+/// come sorted by provider, and most instructions are PAID with no flags).
+fn hybrid(values: &[u32], width: u8, out: &mut Vec<u8>) {
+    let mut packed_from = 0;
+    let mut i = 0;
+    while i < values.len() {
+        let v = values[i];
+        let end = values[i..]
+            .iter()
+            .position(|&x| x != v)
+            .map_or(values.len(), |p| i + p);
+        // A bit-packed run holds whole groups of 8: the repeat gives up its first values
+        // to fill the group before it.
+        let fill = (8 - (i - packed_from) % 8) % 8;
+        if end - i >= MIN_REPEAT + fill {
+            bit_pack(&values[packed_from..i + fill], width, out);
+            let n = end - i - fill;
+            put_uleb((n as u64) << 1, out);
+            out.extend_from_slice(&v.to_le_bytes()[..(width as usize).div_ceil(8)]);
+            packed_from = end;
+        }
+        i = end;
+    }
+    bit_pack(&values[packed_from..], width, out);
+}
+
+/// Unsigned LEB128, the varint of run headers.
+fn put_uleb(mut v: u64, out: &mut Vec<u8>) {
+    loop {
+        let byte = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+/// Appends `values` as bit-packed runs of at most 63 groups of 8 (a one-byte run header,
+/// as parquet-mr writes them); the last group is padded with zeros, which readers skip
+/// by the page's value count (so only a page's last run may end part-way in a group).
+fn bit_pack(values: &[u32], width: u8, out: &mut Vec<u8>) {
+    let w = width as usize;
+    for run in values.chunks(63 * 8) {
+        let groups = run.len().div_ceil(8);
+        out.push(((groups << 1) | 1) as u8);
+        for g in 0..groups {
+            let mut group = [0u32; 8];
+            let n = (run.len() - g * 8).min(8);
+            group[..n].copy_from_slice(&run[g * 8..g * 8 + n]);
+            if w <= 16 {
+                let mut acc: u128 = 0;
+                for (k, &v) in group.iter().enumerate() {
+                    acc |= (v as u128) << (k * w);
+                }
+                out.extend_from_slice(&acc.to_le_bytes()[..w]);
+            } else {
+                let mut acc: u64 = 0;
+                let mut bits = 0;
+                for &v in &group {
+                    acc |= (v as u64) << bits;
+                    bits += w;
+                    while bits >= 8 {
+                        out.push(acc as u8);
+                        acc >>= 8;
+                        bits -= 8;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{DictionaryArray, Int32Array, Int64Array};
+    use arrow_schema::Field;
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+    fn coded(keys: Vec<i32>, values: &StringArray) -> Arc<dyn Array> {
+        Arc::new(
+            DictionaryArray::<Int32Type>::try_new(Int32Array::from(keys), Arc::new(values.clone()))
+                .unwrap(),
+        )
+    }
+
+    fn read_back(bytes: Vec<u8>) -> (Vec<Option<String>>, Vec<i64>, usize) {
+        let r = ParquetRecordBatchReaderBuilder::try_new(Bytes::from(bytes)).unwrap();
+        let groups = r.metadata().num_row_groups();
+        let mut text = Vec::new();
+        let mut num = Vec::new();
+        for b in r.build().unwrap() {
+            let b = b.unwrap();
+            let t = b.column(0).as_string::<i32>();
+            text.extend(t.iter().map(|v| v.map(str::to_string)));
+            num.extend(
+                b.column(1)
+                    .as_primitive::<arrow_array::types::Int64Type>()
+                    .values(),
+            );
+        }
+        (text, num, groups)
+    }
+
+    /// Writes `rows` rows whose text is `value(i)` (coded when `values` are given, of
+    /// which `value(i)` is the `key(i)`-th), in batches of `batch` rows.
+    fn write(rows: usize, batch: usize, per_group: usize, values: &StringArray) -> Vec<u8> {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("t", DataType::Utf8, false),
+            Field::new("n", DataType::Int64, false),
+        ]));
+        let mut w = Writer::try_new(
+            Vec::new(),
+            schema.clone(),
+            WriterProperties::builder()
+                .set_compression(Compression::LZ4_RAW)
+                .build(),
+            per_group,
+        )
+        .unwrap();
+        let mut off = 0;
+        while off < rows {
+            let n = batch.min(rows - off);
+            let keys: Vec<i32> = (off..off + n).map(|i| key(i, values.len())).collect();
+            let b = RecordBatch::try_new(
+                Arc::new(Schema::new(vec![
+                    Field::new(
+                        "t",
+                        DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+                        false,
+                    ),
+                    Field::new("n", DataType::Int64, false),
+                ])),
+                vec![
+                    coded(keys, values),
+                    Arc::new(Int64Array::from_iter_values(
+                        (off..off + n).map(|i| i as i64),
+                    )),
+                ],
+            )
+            .unwrap();
+            w.write(&b).unwrap();
+            off += n;
+        }
+        w.into_inner().unwrap()
+    }
+
+    /// Row i's key among n values: runs of equal keys of every length from 1 to 63
+    /// (to exercise the repeat runs and the groups they borrow from) when n is odd,
+    /// scattered keys when it is even.
+    fn key(i: usize, n: usize) -> i32 {
+        if n % 2 == 1 {
+            let mut start = 0;
+            let mut len = 1;
+            let mut run = 0;
+            while start + len <= i {
+                start += len;
+                run += 1;
+                len = run % 63 + 1;
+            }
+            (run * 7 % n) as i32
+        } else {
+            ((i * 7919 + i / 3) % n) as i32
+        }
+    }
+
+    #[test]
+    fn coded_columns_read_back_as_their_text() {
+        for &(distinct, rows, batch, per_group) in &[
+            (1, 10, 3, 4),
+            (1, 100_000, 65_536, 100_000),
+            (2, 1000, 64, 100),
+            (5, 70_000, 6_000, 65_537),
+            (3, 200_000, 7_000, 150_000),
+            (300, 5_000, 999, 1_024),
+            (301, 20_000, 999, 8_192),
+            (70_000, 140_000, 50_000, 140_000),
+        ] {
+            let values = StringArray::from_iter_values((0..distinct).map(|v| format!("v{v}")));
+            let bytes = write(rows, batch, per_group, &values);
+            let (text, num, groups) = read_back(bytes);
+            assert_eq!(groups, rows.div_ceil(per_group), "{distinct} values");
+            assert_eq!(text.len(), rows);
+            for (i, t) in text.iter().enumerate() {
+                assert_eq!(
+                    t.as_deref(),
+                    Some(values.value(key(i, distinct) as usize)),
+                    "row {i} of {rows} ({distinct} values)"
+                );
+                assert_eq!(num[i], i as i64);
+            }
+        }
+    }
+
+    #[test]
+    fn a_row_group_of_coded_columns_is_wholly_dictionary_encoded() {
+        let values = StringArray::from(vec!["PAID", "UNPAID", "PARTIAL"]);
+        let bytes = write(200_000, 65_536, 100_000, &values);
+        let r = ParquetRecordBatchReaderBuilder::try_new(Bytes::from(bytes)).unwrap();
+        for g in r.metadata().row_groups() {
+            let m = g.column(0);
+            assert!(m.dictionary_page_offset().is_some());
+            assert!(m
+                .page_encoding_stats_mask()
+                .is_some_and(|mask| mask.is_only(Encoding::RLE_DICTIONARY)));
+        }
+    }
+
+    #[test]
+    fn bit_packing_matches_the_spec_example() {
+        // Parquet's encoding spec: 0..=7 at width 3 packs to 0x88 0xC6 0xFA.
+        let mut out = Vec::new();
+        bit_pack(&[0, 1, 2, 3, 4, 5, 6, 7], 3, &mut out);
+        assert_eq!(out, [0x03, 0x88, 0xC6, 0xFA]);
+        // A repeat of 20 after 3 values: 5 of it fill the first group, 15 stay a repeat
+        // (too short); after 8 values it is a run of 20.
+        let mut out = Vec::new();
+        let v: Vec<u32> = [1, 2, 3].into_iter().chain([5; 20]).collect();
+        hybrid(&v, 3, &mut out);
+        assert_eq!(out[0], (3 << 1) | 1, "one bit-packed run of 3 groups");
+        let mut out = Vec::new();
+        let v: Vec<u32> = (0..8).chain([5; 20]).collect();
+        hybrid(&v, 3, &mut out);
+        assert_eq!(out, [0x03, 0x88, 0xC6, 0xFA, 20 << 1, 5]);
+        let mut wide = Vec::new();
+        bit_pack(&[1, 2], 17, &mut wide);
+        assert_eq!(wide.len(), 1 + 17);
+        assert_eq!(&wide[1..4], &[1, 0, 4]);
+    }
+}
