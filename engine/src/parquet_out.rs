@@ -17,7 +17,9 @@ use arrow_array::types::Int32Type;
 use arrow_array::{Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Schema};
 use bytes::Bytes;
-use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnWriter, ArrowRowGroupWriterFactory};
+use parquet::arrow::arrow_writer::{
+    compute_leaves, ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory,
+};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, Encoding, PageType, Type as PhysicalType};
 use parquet::column::page::{CompressedPage, Page, PageWriter};
@@ -27,6 +29,7 @@ use parquet::file::metadata::{ColumnChunkMetaData, OffsetIndexBuilder, PageEncod
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::{SerializedFileWriter, SerializedPageWriter, TrackedWrite};
 use parquet::schema::types::ColumnDescPtr;
+use rayon::prelude::*;
 
 /// Rows per data page of a coded column (at most 64K indices of a few bits each).
 const DATA_PAGE_ROWS: usize = 1 << 16;
@@ -50,6 +53,12 @@ pub struct Writer<W: Write + Send> {
 struct Group {
     rows: usize,
     columns: Vec<(ArrowColumnWriter, Kind)>,
+}
+
+/// A finished column chunk of a row group.
+enum Chunk {
+    Arrow(ArrowColumnChunk),
+    Coded(Bytes, ColumnCloseResult),
 }
 
 /// What a column of a row group holds, settled by its first batch.
@@ -110,40 +119,44 @@ impl<W: Write + Send> Writer<W> {
             let len = (self.rows_per_group - group.rows).min(batch.num_rows() - off);
             let part = batch.slice(off, len);
             let descr = self.file.schema_descr();
-            for (c, (writer, kind)) in group.columns.iter_mut().enumerate() {
-                let array = part.column(c);
-                let coded = matches!(array.data_type(), DataType::Dictionary(k, v)
-                    if **k == DataType::Int32 && **v == DataType::Utf8);
-                if coded && !codable(&descr.column(c)) {
-                    return Err(ParquetError::General(format!(
-                        "column {} is not a required flat text column",
-                        self.schema.field(c).name()
-                    )));
-                }
-                if let Kind::Unset = kind {
-                    *kind = if coded {
-                        Kind::Coded(Coded::default())
-                    } else {
-                        Kind::Plain
-                    };
-                }
-                match kind {
-                    Kind::Plain if !coded => {
-                        for leaf in compute_leaves(self.schema.field(c), array)? {
-                            writer.write(&leaf)?;
-                        }
-                    }
-                    Kind::Coded(codes) if coded => {
-                        codes.push(array.as_dictionary::<Int32Type>())?
-                    }
-                    _ => {
+            let schema = &self.schema;
+            // Columns are encoded in parallel: the outputs are written side by side, and
+            // this lets a thread whose output is done help with the other's columns.
+            group.columns.par_iter_mut().enumerate().try_for_each(
+                |(c, (writer, kind))| -> Result<()> {
+                    let array = part.column(c);
+                    let coded = matches!(array.data_type(), DataType::Dictionary(k, v)
+                        if **k == DataType::Int32 && **v == DataType::Utf8);
+                    if coded && !codable(&descr.column(c)) {
                         return Err(ParquetError::General(format!(
-                            "column {} changed between coded and plain within a row group",
-                            self.schema.field(c).name()
-                        )))
+                            "column {} is not a required flat text column",
+                            schema.field(c).name()
+                        )));
                     }
-                }
-            }
+                    if let Kind::Unset = kind {
+                        *kind = if coded {
+                            Kind::Coded(Coded::default())
+                        } else {
+                            Kind::Plain
+                        };
+                    }
+                    match kind {
+                        Kind::Plain if !coded => {
+                            for leaf in compute_leaves(schema.field(c), array)? {
+                                writer.write(&leaf)?;
+                            }
+                            Ok(())
+                        }
+                        Kind::Coded(codes) if coded => {
+                            codes.push(array.as_dictionary::<Int32Type>())
+                        }
+                        _ => Err(ParquetError::General(format!(
+                            "column {} changed between coded and plain within a row group",
+                            schema.field(c).name()
+                        ))),
+                    }
+                },
+            )?;
             group.rows += len;
             off += len;
             if group.rows == self.rows_per_group {
@@ -160,21 +173,34 @@ impl<W: Write + Send> Writer<W> {
         let descr = self.file.schema_descr();
         let descrs: Vec<ColumnDescPtr> =
             (0..descr.num_columns()).map(|c| descr.column(c)).collect();
-        let mut rg = self.file.next_row_group()?;
-        for (c, (mut writer, kind)) in group.columns.into_iter().enumerate() {
-            match kind {
-                Kind::Coded(codes) if codes.local.len() <= MAX_CODED_VALUES => {
-                    let (bytes, close) = codes.encode(descrs[c].clone())?;
-                    rg.append_column(&bytes, close)?;
-                }
-                Kind::Coded(codes) => {
-                    let array: Arc<dyn Array> = Arc::new(codes.expand());
-                    for leaf in compute_leaves(self.schema.field(c), &array)? {
-                        writer.write(&leaf)?;
+        let schema = &self.schema;
+        // Each column chunk is finished in parallel, then appended in schema order.
+        let chunks = group
+            .columns
+            .into_par_iter()
+            .enumerate()
+            .map(|(c, (mut writer, kind))| -> Result<Chunk> {
+                match kind {
+                    Kind::Coded(codes) if codes.local.len() <= MAX_CODED_VALUES => {
+                        let (bytes, close) = codes.encode(descrs[c].clone())?;
+                        Ok(Chunk::Coded(bytes, close))
                     }
-                    writer.close()?.append_to_row_group(&mut rg)?;
+                    Kind::Coded(codes) => {
+                        let array: Arc<dyn Array> = Arc::new(codes.expand());
+                        for leaf in compute_leaves(schema.field(c), &array)? {
+                            writer.write(&leaf)?;
+                        }
+                        Ok(Chunk::Arrow(writer.close()?))
+                    }
+                    Kind::Unset | Kind::Plain => Ok(Chunk::Arrow(writer.close()?)),
                 }
-                Kind::Unset | Kind::Plain => writer.close()?.append_to_row_group(&mut rg)?,
+            })
+            .collect::<Result<Vec<Chunk>>>()?;
+        let mut rg = self.file.next_row_group()?;
+        for chunk in chunks {
+            match chunk {
+                Chunk::Arrow(c) => c.append_to_row_group(&mut rg)?,
+                Chunk::Coded(bytes, close) => rg.append_column(&bytes, close)?,
             }
         }
         rg.close()?;
