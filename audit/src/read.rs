@@ -8,8 +8,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Date32Type, Decimal128Type, Int32Type, Int64Type};
-use arrow_array::{Array, ArrayRef, RecordBatch, StringArray};
+use arrow_array::types::{Date32Type, Decimal128Type, Int64Type};
+use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection,
@@ -174,62 +174,8 @@ fn arrow_select_concat(
     arrow_select::concat::concat_batches(schema, batches)
 }
 
-/// A text column, plain or dictionary-encoded.
-pub enum Text<'a> {
-    Plain(&'a StringArray),
-    Dict {
-        keys: &'a [i32],
-        nulls: Option<&'a arrow_buffer::NullBuffer>,
-        values: &'a StringArray,
-    },
-}
-
-impl<'a> Text<'a> {
-    pub fn of(b: &'a RecordBatch, name: &str) -> ReadResult<Text<'a>> {
-        let a = column(b, name)?;
-        match a.data_type() {
-            DataType::Utf8 => Ok(Text::Plain(a.as_string::<i32>())),
-            DataType::Dictionary(k, v) if **k == DataType::Int32 && **v == DataType::Utf8 => {
-                let d = a.as_dictionary::<Int32Type>();
-                Ok(Text::Dict {
-                    keys: d.keys().values(),
-                    nulls: d.nulls(),
-                    values: d.values().as_string::<i32>(),
-                })
-            }
-            other => Err(format!("column {name}: text expected, found {other}")),
-        }
-    }
-
-    pub fn get(&self, i: usize) -> Option<&'a str> {
-        match self {
-            Text::Plain(a) => (!a.is_null(i)).then(|| a.value(i)),
-            Text::Dict {
-                keys,
-                nulls,
-                values,
-            } => {
-                if nulls.is_some_and(|n| n.is_null(i)) {
-                    None
-                } else {
-                    Some(values.value(keys[i] as usize))
-                }
-            }
-        }
-    }
-
-    pub fn value(&self, i: usize) -> &'a str {
-        self.get(i).unwrap_or("")
-    }
-
-    /// Dictionary: (per-row key, distinct values); plain: None.
-    pub fn dict(&self) -> Option<(&'a [i32], &'a StringArray)> {
-        match self {
-            Text::Dict { keys, values, .. } => Some((keys, values)),
-            Text::Plain(_) => None,
-        }
-    }
-}
+/// A text column, plain or dictionary-encoded: the engine's reader of output text.
+pub use sverka_engine::write::Text;
 
 pub fn column<'a>(b: &'a RecordBatch, name: &str) -> ReadResult<&'a ArrayRef> {
     let i = b

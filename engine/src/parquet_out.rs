@@ -128,17 +128,16 @@ impl<W: Write + Send> Writer<W> {
                     let array = part.column(c);
                     let coded = matches!(array.data_type(), DataType::Dictionary(k, v)
                         if **k == DataType::Int32 && **v == DataType::Utf8);
-                    if coded && !codable(&descr.column(c)) {
-                        return Err(ParquetError::General(format!(
-                            "column {} is not a required flat text column",
-                            schema.field(c).name()
-                        )));
-                    }
                     if let Kind::Unset = kind {
-                        *kind = if coded {
+                        *kind = if !coded {
+                            Kind::Plain
+                        } else if codable(&descr.column(c)) {
                             Kind::Coded(Coded::default())
                         } else {
-                            Kind::Plain
+                            return Err(ParquetError::General(format!(
+                                "column {} is not a required flat text column",
+                                schema.field(c).name()
+                            )));
                         };
                     }
                     match kind {

@@ -12,16 +12,15 @@ use crate::currency;
 use crate::error::{Error, Result};
 use crate::money::POW10;
 use crate::totals::{ByCcy, Totals};
-use crate::write::{Output, TextCells};
+use crate::write::{Output, Text};
 
 fn col<'a>(b: &'a RecordBatch, name: &str) -> &'a dyn Array {
     b.column(b.schema().index_of(name).expect("output column"))
         .as_ref()
 }
 
-fn text<'a>(b: &'a RecordBatch, name: &str) -> Result<TextCells<'a>> {
-    TextCells::of(col(b, name))
-        .ok_or_else(|| Error::Internal(format!("output column {name} is not text")))
+fn text<'a>(b: &'a RecordBatch, name: &str) -> Result<Text<'a>> {
+    Text::of(b, name).map_err(Error::Internal)
 }
 
 /// Figures re-derived from the written batches.

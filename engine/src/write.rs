@@ -459,33 +459,75 @@ fn batch(schema: &Schema, columns: Vec<ArrayRef>) -> Result<RecordBatch> {
         .map_err(|e| Error::Internal(format!("output batch: {e}")))
 }
 
-/// The text of a required output column, plain or coded.
-pub enum TextCells<'a> {
+/// A text column of a batch, plain (`Utf8`) or coded (`Dictionary(Int32, Utf8)`): how the
+/// engine's verifier, the CSV writer and the audit report read output text, whichever
+/// form a batch has (written batches, or Parquet read back).
+pub enum Text<'a> {
     Plain(&'a StringArray),
-    Coded(&'a [i32], &'a StringArray),
+    Dict {
+        keys: &'a [i32],
+        nulls: Option<&'a NullBuffer>,
+        values: &'a StringArray,
+    },
 }
 
-impl<'a> TextCells<'a> {
-    /// The column's text, or None when it is neither `Utf8` nor `Dictionary(Int32, Utf8)`.
-    pub fn of(a: &'a dyn Array) -> Option<TextCells<'a>> {
+impl<'a> Text<'a> {
+    /// Column `name` of a batch as text; the error says what is wrong.
+    pub fn of(b: &'a RecordBatch, name: &str) -> std::result::Result<Text<'a>, String> {
+        let i = b
+            .schema()
+            .index_of(name)
+            .map_err(|_| format!("no column {name:?}"))?;
+        let a = b.column(i);
+        Text::of_array(a.as_ref())
+            .ok_or_else(|| format!("column {name}: text expected, found {}", a.data_type()))
+    }
+
+    /// An array as text, or None when it is neither `Utf8` nor `Dictionary(Int32, Utf8)`.
+    pub fn of_array(a: &'a dyn Array) -> Option<Text<'a>> {
         match a.data_type() {
-            DataType::Utf8 => Some(TextCells::Plain(a.as_string::<i32>())),
+            DataType::Utf8 => Some(Text::Plain(a.as_string::<i32>())),
             DataType::Dictionary(k, v) if **k == DataType::Int32 && **v == DataType::Utf8 => {
                 let d = a.as_dictionary::<Int32Type>();
-                Some(TextCells::Coded(
-                    d.keys().values(),
-                    d.values().as_string::<i32>(),
-                ))
+                Some(Text::Dict {
+                    keys: d.keys().values(),
+                    nulls: d.nulls(),
+                    values: d.values().as_string::<i32>(),
+                })
             }
             _ => None,
         }
     }
 
     #[inline]
-    pub fn value(&self, i: usize) -> &'a str {
+    pub fn get(&self, i: usize) -> Option<&'a str> {
         match self {
-            TextCells::Plain(a) => a.value(i),
-            TextCells::Coded(keys, values) => values.value(keys[i] as usize),
+            Text::Plain(a) => (!a.is_null(i)).then(|| a.value(i)),
+            Text::Dict {
+                keys,
+                nulls,
+                values,
+            } => {
+                if nulls.is_some_and(|n| n.is_null(i)) {
+                    None
+                } else {
+                    Some(values.value(keys[i] as usize))
+                }
+            }
+        }
+    }
+
+    /// The value of row `i` ("" when null).
+    #[inline]
+    pub fn value(&self, i: usize) -> &'a str {
+        self.get(i).unwrap_or("")
+    }
+
+    /// Dictionary: (per-row key, distinct values); plain: None.
+    pub fn dict(&self) -> Option<(&'a [i32], &'a StringArray)> {
+        match self {
+            Text::Dict { keys, values, .. } => Some((keys, values)),
+            Text::Plain(_) => None,
         }
     }
 }
@@ -839,10 +881,7 @@ fn safe_text(s: &str) -> std::borrow::Cow<'_, str> {
 /// dates as YYYY-MM-DD, text cells escaped against formula injection.
 pub fn csv_bytes(batch: &RecordBatch, header: bool) -> Result<Vec<u8>> {
     let schema = batch.schema();
-    let ccy_col = schema
-        .index_of("currency")
-        .ok()
-        .map(|i| batch.column(i).clone());
+    let ccy_col = schema.index_of("currency").ok();
     let table = currency::table();
     const CH: usize = 64 * 1024;
     let n = batch.num_rows();
@@ -856,11 +895,16 @@ pub fn csv_bytes(batch: &RecordBatch, header: bool) -> Result<Vec<u8>> {
                     .map_err(wr)?;
             }
             let mut cells: Vec<String> = vec![String::new(); schema.fields().len()];
+            // Each column's text reader, made once per chunk rather than once per cell.
+            let text: Vec<Option<Text>> = batch
+                .columns()
+                .iter()
+                .map(|col| Text::of_array(col.as_ref()))
+                .collect();
+            let ccy = ccy_col.and_then(|k| text[k].as_ref());
             for i in c * CH..((c + 1) * CH).min(n) {
-                let minor = ccy_col.as_ref().map(|a| {
-                    let code = TextCells::of(a.as_ref()).expect("text").value(i);
-                    table.minor_units(table.lookup(code).expect("accepted code"))
-                });
+                let minor = ccy
+                    .map(|t| table.minor_units(table.lookup(t.value(i)).expect("accepted code")));
                 for (k, col) in batch.columns().iter().enumerate() {
                     let cell = &mut cells[k];
                     cell.clear();
@@ -869,7 +913,8 @@ pub fn csv_bytes(batch: &RecordBatch, header: bool) -> Result<Vec<u8>> {
                     }
                     match col.data_type() {
                         DataType::Utf8 | DataType::Dictionary(..) => {
-                            let v = TextCells::of(col.as_ref())
+                            let v = text[k]
+                                .as_ref()
                                 .ok_or_else(|| {
                                     Error::Internal(format!(
                                         "csv: unexpected type {}",
