@@ -1,5 +1,6 @@
 //! Instruction status and flags (CONTRACT.md section 4). Pure.
 
+use arrow_array::Array;
 use hashbrown::{HashMap, HashSet, HashTable};
 use rayon::prelude::*;
 
@@ -255,6 +256,65 @@ fn classify_one(
 
 /// Flags that depend on groups of instructions: AMOUNT_OUTLIER, DUPLICATE_BENEFICIARY,
 /// SHARED_ACCOUNT.
+/// Each instruction's (program, cycle, currency) group, numbered in key order.
+fn outlier_groups(t: &Table, prog: &[u32], cyc: &[u32]) -> Vec<u32> {
+    let dims = [
+        t.text[ins::PROGRAM].dict_values().len(),
+        t.text[ins::CYCLE].dict_values().len(),
+        crate::currency::table().currencies.len(),
+    ];
+    number_keys(prog, cyc, &t.currency, dims, 1 << 22)
+}
+
+/// Numbers the distinct (program, cycle, currency) keys of the rows in key order; `dims`
+/// bound each part's codes. The codes are dense, so with few programmes and cycles (any
+/// real payroll) a cell per possible key, at most `max_cells`, replaces hashing; a
+/// hostile number of distinct values falls back to a hash set.
+fn number_keys(
+    prog: &[u32],
+    cyc: &[u32],
+    ccy: &[Ccy],
+    dims: [usize; 3],
+    max_cells: usize,
+) -> Vec<u32> {
+    let n = prog.len();
+    let [_, cycles, currencies] = dims;
+    let cells = dims.iter().product::<usize>();
+    if cells <= max_cells {
+        let cell =
+            |i: usize| (prog[i] as usize * cycles + cyc[i] as usize) * currencies + ccy[i] as usize;
+        let mut number = vec![u32::MAX; cells];
+        for i in 0..n {
+            number[cell(i)] = 0;
+        }
+        // Cell order is key order: programme, then cycle, then currency code.
+        for (g, x) in number.iter_mut().filter(|x| **x == 0).enumerate() {
+            *x = g as u32;
+        }
+        return (0..n).into_par_iter().map(|i| number[cell(i)]).collect();
+    }
+    let key = |i: usize| (prog[i], cyc[i], ccy[i]);
+    let mut keys: Vec<(u32, u32, Ccy)> = (0..n)
+        .into_par_iter()
+        .fold(HashSet::new, |mut set, i| {
+            set.insert(key(i));
+            set
+        })
+        .reduce(HashSet::new, |mut a, b| {
+            a.extend(b);
+            a
+        })
+        .into_iter()
+        .collect();
+    keys.sort_unstable();
+    let number: HashMap<(u32, u32, Ccy), u32> = keys
+        .iter()
+        .enumerate()
+        .map(|(g, &k)| (k, g as u32))
+        .collect();
+    (0..n).into_par_iter().map(|i| number[&key(i)]).collect()
+}
+
 pub fn group_flags(t: &Table, s: &Settings) -> Vec<u8> {
     let n = t.len();
     let mut flags = vec![0u8; n];
@@ -332,34 +392,16 @@ pub fn group_flags(t: &Table, s: &Settings) -> Vec<u8> {
     drop((duplicated, beneficiaries));
 
     // AMOUNT_OUTLIER: amount > factor x lower median of its (program, cycle, currency).
-    // The groups are few: their keys are collected in parallel and numbered (the numbering
-    // reaches no output), rows are ordered by group with a counting sort, and each
-    // group's median is taken from a copy of its amounts alone.
-    let key = |i: usize| (prog[i], cyc[i], t.currency[i]);
-    let mut keys: Vec<(u32, u32, Ccy)> = (0..n)
-        .into_par_iter()
-        .fold(HashSet::new, |mut set, i| {
-            set.insert(key(i));
-            set
-        })
-        .reduce(HashSet::new, |mut a, b| {
-            a.extend(b);
-            a
-        })
-        .into_iter()
-        .collect();
-    keys.sort_unstable();
-    let number: HashMap<(u32, u32, Ccy), u32> = keys
-        .iter()
-        .enumerate()
-        .map(|(g, &k)| (k, g as u32))
-        .collect();
-    let group_of: Vec<u32> = (0..n).into_par_iter().map(|i| number[&key(i)]).collect();
-    let mut starts = vec![0usize; keys.len() + 1];
+    // The groups are few: they are numbered in key order (the numbering reaches no
+    // output), rows are ordered by group with a counting sort, and each group's median is
+    // taken from a copy of its amounts alone.
+    let group_of = outlier_groups(t, prog, cyc);
+    let groups = group_of.iter().max().map_or(0, |&g| g as usize + 1);
+    let mut starts = vec![0usize; groups + 1];
     for &g in &group_of {
         starts[g as usize + 1] += 1;
     }
-    for g in 0..keys.len() {
+    for g in 0..groups {
         starts[g + 1] += starts[g];
     }
     let mut by_group = vec![0u32; n];
@@ -369,7 +411,7 @@ pub fn group_flags(t: &Table, s: &Settings) -> Vec<u8> {
         cursor[g as usize] += 1;
     }
     let amounts = &t.amounts[0];
-    let medians: Vec<i128> = (0..keys.len())
+    let medians: Vec<i128> = (0..groups)
         .into_par_iter()
         .map(|g| {
             let mut a: Vec<i128> = by_group[starts[g]..starts[g + 1]]
@@ -390,4 +432,27 @@ pub fn group_flags(t: &Table, s: &Settings) -> Vec<u8> {
             }
         });
     flags
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_numbers_are_the_same_with_cells_or_hashing() {
+        let n = 3000;
+        let prog: Vec<u32> = (0..n).map(|i| (i * 7 % 5) as u32).collect();
+        let cyc: Vec<u32> = (0..n).map(|i| (i * 13 % 3) as u32).collect();
+        let ccy: Vec<Ccy> = (0..n).map(|i| (i * 31 % 4) as Ccy).collect();
+        // Key order, the slow way.
+        let keys: std::collections::BTreeSet<_> =
+            (0..n).map(|i| (prog[i], cyc[i], ccy[i])).collect();
+        let keys: Vec<_> = keys.into_iter().collect();
+        let want: Vec<u32> = (0..n)
+            .map(|i| keys.binary_search(&(prog[i], cyc[i], ccy[i])).unwrap() as u32)
+            .collect();
+        let dims = [5, 3, 4];
+        assert_eq!(number_keys(&prog, &cyc, &ccy, dims, usize::MAX), want);
+        assert_eq!(number_keys(&prog, &cyc, &ccy, dims, 0), want);
+    }
 }

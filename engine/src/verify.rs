@@ -42,9 +42,18 @@ struct BatchTotals<'a> {
     last: usize,
 }
 
+/// What the self-check needs of a settlement's status.
+#[derive(Clone, Copy)]
+enum Outcome {
+    Settled,
+    Returned,
+    Failed,
+}
+
 impl<'a> BatchTotals<'a> {
-    /// The cell of a currency code (a batch holds a few: a linear scan from the last hit).
-    fn cell(&mut self, code: &'a str) -> &mut Totals {
+    /// The cell number of a currency code (a batch holds a few: a linear scan from the
+    /// last hit).
+    fn index(&mut self, code: &'a str) -> usize {
         if self.cells.get(self.last).is_none_or(|c| c.0 != code) {
             self.last = match self.cells.iter().position(|c| c.0 == code) {
                 Some(k) => k,
@@ -54,7 +63,12 @@ impl<'a> BatchTotals<'a> {
                 }
             };
         }
-        &mut self.cells[self.last].1
+        self.last
+    }
+
+    /// Each row's cell number, from the batch's currency column.
+    fn cells_of(&mut self, ccy: &Text<'a>, n: usize) -> Vec<usize> {
+        ccy.map_rows(n, |code| self.index(code))
     }
 
     /// Adds the batch's cells to `t`, amounts brought to minor units.
@@ -108,13 +122,16 @@ impl Rederived {
                     text(b, "currency")?,
                     text(b, "status")?,
                 );
+                let n = b.num_rows();
                 let mut bt = BatchTotals::default();
-                for i in 0..b.num_rows() {
-                    let e = bt.cell(ccy.value(i));
+                let cells = bt.cells_of(&ccy, n);
+                let unpaid = status.map_rows(n, |s| s == "UNPAID");
+                for i in 0..n {
+                    let e = &mut bt.cells[cells[i]].1;
                     let a = amount.value(i);
                     e.instructed_count += 1;
                     e.instructed_amount = e.instructed_amount.checked_add(a).ok_or_else(ov)?;
-                    if status.value(i) == "UNPAID" {
+                    if unpaid[i] {
                         e.unpaid_count += 1;
                         e.unpaid_amount = e.unpaid_amount.checked_add(a).ok_or_else(ov)?;
                     }
@@ -135,34 +152,42 @@ impl Rederived {
                     text(b, "status")?,
                     text(b, "match_method")?,
                 );
+                let n = b.num_rows();
                 let mut bt = BatchTotals::default();
-                for i in 0..b.num_rows() {
-                    let e = bt.cell(ccy.value(i));
+                let cells = bt.cells_of(&ccy, n);
+                let settled = status.map_rows(n, |s| match s {
+                    "SETTLED" => Outcome::Settled,
+                    "RETURNED" => Outcome::Returned,
+                    _ => Outcome::Failed,
+                });
+                let unmatched = method.map_rows(n, |m| m == "NONE");
+                for i in 0..n {
+                    let e = &mut bt.cells[cells[i]].1;
                     let a = amount.value(i);
                     e.fees = e.fees.checked_add(fee.value(i)).ok_or_else(ov)?;
-                    match status.value(i) {
-                        "SETTLED" => {
+                    match settled[i] {
+                        Outcome::Settled => {
                             e.settled_count += 1;
                             e.settled_amount = e.settled_amount.checked_add(a).ok_or_else(ov)?;
-                            if method.value(i) == "NONE" {
+                            if unmatched[i] {
                                 e.unexpected_count += 1;
                                 e.unexpected_amount =
                                     e.unexpected_amount.checked_add(a).ok_or_else(ov)?;
                             }
                         }
-                        "RETURNED" => {
+                        Outcome::Returned => {
                             e.returned_count += 1;
                             e.returned_amount = e.returned_amount.checked_add(a).ok_or_else(ov)?;
                         }
-                        _ => e.failed_count += 1,
+                        Outcome::Failed => e.failed_count += 1,
                     }
                 }
                 bt.add_to(t, scale)?;
             }
             Output::Rejects => {
-                let sides = text(b, "side")?;
-                for i in 0..b.num_rows() {
-                    self.rejected[usize::from(sides.value(i) != "instructions")] += 1;
+                let n = b.num_rows();
+                for other in text(b, "side")?.map_rows(n, |s| s != "instructions") {
+                    self.rejected[usize::from(other)] += 1;
                 }
             }
         }

@@ -229,6 +229,8 @@ impl<'a> Ctx<'a> {
     pub fn settlements(&self, r: Selection) -> Result<RecordBatch> {
         let (t, m, d) = (self.set_t, self.m, &self.dicts);
         let ids = self.ins_t.text[ins::ID].plain();
+        let own = t.text[set::INSTRUCTION_ID].plain();
+        let (matched, method) = (&*r.pick(&m.instruction), &*r.pick(&m.method));
         let ccy = &*r.pick(&t.currency);
         let sc = &self.set_schema;
         batch(
@@ -260,9 +262,15 @@ impl<'a> Ctx<'a> {
                     &d.settle_status,
                 ),
                 Arc::new(Date32Array::from(r.pick(&t.date).into_owned())),
-                coded(r.pick(&m.method).iter().map(|&x| x as i32), &d.method),
-                texts(&r.pick(&m.instruction), |&i| {
-                    (i != NO_MATCH).then(|| ids.value(i as usize))
+                coded(method.iter().map(|&x| x as i32), &d.method),
+                // A reference match's instruction id is the settlement's own (equal
+                // bytes, CONTRACT.md section 3): read in row order, not gathered.
+                texts(matched.len(), |j| {
+                    if method[j] == Method::Reference as u8 {
+                        Some(own.value(r.row(j)))
+                    } else {
+                        (matched[j] != NO_MATCH).then(|| ids.value(matched[j] as usize))
+                    }
                 }),
                 coded(r.pick(&m.ambiguous).iter().map(|&a| a as i32), &d.ambiguous),
             ],
@@ -327,6 +335,14 @@ pub enum Selection<'a> {
 }
 
 impl Selection<'_> {
+    /// The table row of the selection's `j`th row.
+    fn row(&self, j: usize) -> usize {
+        match self {
+            Selection::Range(r) => r.start + j,
+            Selection::List(rows) => rows[j],
+        }
+    }
+
     /// The selected values of a column: borrowed for a slice, gathered for a list.
     fn pick<'v, T: Clone>(&self, v: &'v [T]) -> Cow<'v, [T]> {
         match self {
@@ -390,14 +406,14 @@ pub fn rejects_batch<'a>(
     RecordBatch::try_new(
         rejects_schema(),
         vec![
-            texts(rej, |x| Some(x.side.as_str())),
+            texts(rej.len(), |j| Some(rej[j].side.as_str())),
             Arc::new(StringArray::from_iter_values(rej.iter().map(file))),
             Arc::new(Int64Array::from_iter_values(
                 rej.iter().map(|x| x.row as i64),
             )),
-            texts(rej, |x| x.column),
-            texts(rej, |x| Some(x.reason.as_str())),
-            texts(rej, |x| x.value.as_deref()),
+            texts(rej.len(), |j| rej[j].column),
+            texts(rej.len(), |j| Some(rej[j].reason.as_str())),
+            texts(rej.len(), |j| rej[j].value.as_deref()),
         ],
     )
     .map_err(|e| Error::Internal(format!("rejects batch: {e}")))
@@ -523,6 +539,29 @@ impl<'a> Text<'a> {
         self.get(i).unwrap_or("")
     }
 
+    /// `f` of each of the first `n` rows' values ("" when null), in row order, called
+    /// once per distinct value used when the column is coded (the self-check reads
+    /// status and currency columns this way instead of comparing a string per row).
+    pub fn map_rows<T: Copy>(&self, n: usize, mut f: impl FnMut(&'a str) -> T) -> Vec<T> {
+        match self {
+            Text::Dict {
+                keys,
+                nulls: None,
+                values,
+            } => {
+                // Only the values the rows use, in order of first use.
+                let mut per_key: Vec<Option<T>> = vec![None; values.len()];
+                keys[..n]
+                    .iter()
+                    .map(|&k| {
+                        *per_key[k as usize].get_or_insert_with(|| f(values.value(k as usize)))
+                    })
+                    .collect()
+            }
+            _ => (0..n).map(|i| f(self.value(i))).collect(),
+        }
+    }
+
     /// Dictionary: (per-row key, distinct values); plain: None.
     pub fn dict(&self) -> Option<(&'a [i32], &'a StringArray)> {
         match self {
@@ -532,22 +571,22 @@ impl<'a> Text<'a> {
     }
 }
 
-/// A text column with one value per item (None: null), its buffers allocated at their
+/// A text column of `n` values (`value(j)`, None: null), its buffers allocated at their
 /// exact size: the value of most output columns is a short name looked up per row.
-fn texts<'a, T>(items: &'a [T], value: impl Fn(&'a T) -> Option<&'a str>) -> ArrayRef {
+fn texts<'a>(n: usize, value: impl Fn(usize) -> Option<&'a str>) -> ArrayRef {
     let mut bytes = 0usize;
     let mut nulls = 0usize;
-    for x in items {
+    for x in 0..n {
         match value(x) {
             Some(v) => bytes += v.len(),
             None => nulls += 1,
         }
     }
     let mut data = Vec::with_capacity(bytes);
-    let mut offsets = Vec::with_capacity(items.len() + 1);
+    let mut offsets = Vec::with_capacity(n + 1);
     offsets.push(0i32);
-    let mut valid = (nulls > 0).then(|| BooleanBufferBuilder::new(items.len()));
-    for x in items {
+    let mut valid = (nulls > 0).then(|| BooleanBufferBuilder::new(n));
+    for x in 0..n {
         let v = value(x);
         if let Some(b) = valid.as_mut() {
             b.append(v.is_some());
@@ -969,4 +1008,30 @@ pub fn csv_bytes(batch: &RecordBatch, header: bool) -> Result<Vec<u8>> {
         out.extend_from_slice(&c?);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn map_rows_reads_coded_and_plain_text_alike() {
+        let values = StringArray::from(vec!["KWD", "UZS", "UGX"]);
+        let codes = coded([1, 1, 2, 1].into_iter(), &values);
+        let plain: ArrayRef = Arc::new(StringArray::from(vec!["UZS", "UZS", "UGX", "UZS"]));
+        for a in [&codes, &plain] {
+            let t = Text::of_array(a.as_ref()).expect("text");
+            // `f` sees each used value once when coded ("KWD" is unused), in first use.
+            let mut seen = Vec::new();
+            let got = t.map_rows(4, |s| {
+                if !seen.contains(&s) {
+                    seen.push(s);
+                }
+                s.len() + seen.len()
+            });
+            assert_eq!(seen, ["UZS", "UGX"]);
+            assert_eq!(got[0], 4);
+            assert_eq!(got[2], 5);
+        }
+    }
 }
