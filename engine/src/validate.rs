@@ -515,3 +515,34 @@ fn dict_value(values: &StringArray, k: usize) -> &str {
 fn is_blank(s: &str) -> bool {
     s.bytes().all(|c| c == b' ' || c == b'\t')
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The one-pass trim equals trimming value by value, with nulls, blanks,
+        /// skipped (rejected) rows and a sliced input.
+        #[test]
+        fn trimmed_equals_value_by_value(
+            values in proptest::collection::vec(
+                proptest::option::weighted(0.9, "[ \t]{0,2}[a-zé]{0,4}[ \t]{0,2}"),
+                0..40,
+            ),
+            skip in proptest::collection::vec(any::<bool>(), 40),
+            offset in 0usize..3,
+        ) {
+            let all = StringArray::from(values.clone());
+            let offset = offset.min(values.len());
+            let a = all.slice(offset, values.len() - offset);
+            let kept: Vec<usize> = (0..a.len()).filter(|&i| !skip[i]).collect();
+            let want: Vec<Option<&str>> = kept
+                .iter()
+                .map(|&i| values[offset + i].as_deref().map(trim).filter(|t| !t.is_empty()))
+                .collect();
+            let got = trimmed(&a, &kept);
+            prop_assert_eq!(got.iter().collect::<Vec<_>>(), want);
+        }
+    }
+}
