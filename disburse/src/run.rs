@@ -174,7 +174,7 @@ impl<'a> View<'a> {
     }
     fn amount(&self, i: usize) -> i128 {
         if i < self.n_pay {
-            self.pay.amounts[0][i]
+            self.pay.amounts[0][i] as i128
         } else {
             self.retry[i - self.n_pay].amount
         }

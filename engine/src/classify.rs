@@ -202,7 +202,7 @@ fn classify_one(
         let st = SettleStatus::from_u8(set_t.status[sj]);
         let same_ccy = set_t.currency[sj] == ccy;
         other_ccy |= !same_ccy;
-        let amt = set_t.amounts[set::AMOUNT][sj];
+        let amt = set_t.amounts[set::AMOUNT][sj] as i128;
         match st {
             SettleStatus::Settled => {
                 n_settled += 1;
@@ -231,7 +231,7 @@ fn classify_one(
             flags |= flag::FALLBACK_MATCH;
         }
     }
-    let amount = ins_t.amounts[0][i];
+    let amount = ins_t.amounts[0][i] as i128;
     let status = if sets.is_empty() {
         Status::Unpaid
     } else if other_ccy {
@@ -411,10 +411,10 @@ pub fn group_flags(t: &Table, s: &Settings) -> Vec<u8> {
         cursor[g as usize] += 1;
     }
     let amounts = &t.amounts[0];
-    let medians: Vec<i128> = (0..groups)
+    let medians: Vec<u64> = (0..groups)
         .into_par_iter()
         .map(|g| {
-            let mut a: Vec<i128> = by_group[starts[g]..starts[g + 1]]
+            let mut a: Vec<u64> = by_group[starts[g]..starts[g + 1]]
                 .iter()
                 .map(|&i| amounts[i as usize])
                 .collect();
@@ -427,7 +427,9 @@ pub fn group_flags(t: &Table, s: &Settings) -> Vec<u8> {
         .par_iter_mut()
         .zip(group_of.par_iter().zip(amounts))
         .for_each(|(f, (&g, &a))| {
-            if s.outlier_factor.exceeded(a, medians[g as usize]) {
+            if s.outlier_factor
+                .exceeded(a as i128, medians[g as usize] as i128)
+            {
                 *f |= flag::AMOUNT_OUTLIER;
             }
         });

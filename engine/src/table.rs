@@ -164,7 +164,8 @@ pub fn translate_codes(from: &TextCol, to: &TextCol) -> Vec<u32> {
 pub struct Table {
     pub side: Side,
     pub text: Vec<TextCol>,
-    pub amounts: Vec<Vec<i128>>,
+    /// Minor units, as in [`crate::validate::Chunk::amounts`].
+    pub amounts: Vec<Vec<u64>>,
     pub currency: Vec<Ccy>,
     pub date: Vec<i32>,
     pub status: Vec<u8>,
@@ -280,7 +281,7 @@ impl Table {
                     .collect()
             })
             .collect();
-        let amount_parts: Vec<Vec<Vec<i128>>> = (0..n_amount)
+        let amount_parts: Vec<Vec<Vec<u64>>> = (0..n_amount)
             .map(|a| {
                 chunks
                     .iter_mut()

@@ -179,11 +179,12 @@ pub fn compute(ins_t: &Table, set_t: &Table, m: &Matches, cl: &Classes) -> Resul
     let table = currency::table();
     let nc = table.currencies.len();
     let mut all = AllTotals::default();
-    let add_ins = |i: usize, t: &mut Totals| t.add_instruction(ins_t.amounts[0][i], cl.status[i]);
+    let add_ins =
+        |i: usize, t: &mut Totals| t.add_instruction(ins_t.amounts[0][i] as i128, cl.status[i]);
     let add_set = |s: usize, t: &mut Totals| {
         t.add_settlement(
-            set_t.amounts[set::AMOUNT][s],
-            set_t.amounts[set::FEE][s],
+            set_t.amounts[set::AMOUNT][s] as i128,
+            set_t.amounts[set::FEE][s] as i128,
             set_t.status[s],
             m.method[s],
         )

@@ -95,20 +95,26 @@ impl<'a> Ctx<'a> {
             .map(|c| POW10[(scale as u8).saturating_sub(table.minor_units(c as Ccy)) as usize])
             .collect();
         let f = &factors;
-        let resc = |v: &'a [i128], ccy: &'a [Ccy]| {
+        let resc = |v: &'a [u64], ccy: &'a [Ccy]| {
             v.par_iter()
                 .zip(ccy.par_iter())
-                .map(move |(&x, &c)| x * f[c as usize])
+                .map(move |(&x, &c)| x as i128 * f[c as usize])
         };
         let ins_amount = &ins_t.amounts[0];
         let dt_amount = dec_type(resc(ins_amount, &ins_t.currency), scale);
-        let dt_paid = dec_type(resc(&cl.paid, &ins_t.currency), scale);
+        let dt_paid = dec_type(
+            cl.paid
+                .par_iter()
+                .zip(ins_t.currency.par_iter())
+                .map(|(&p, &c)| p * f[c as usize]),
+            scale,
+        );
         let dt_diff = dec_type(
             cl.paid
                 .par_iter()
                 .zip(ins_amount.par_iter())
                 .zip(ins_t.currency.par_iter())
-                .map(|((p, a), &c)| (p - a) * f[c as usize]),
+                .map(|((p, &a), &c)| (p - a as i128) * f[c as usize]),
             scale,
         );
         let dt_samount = dec_type(resc(&set_t.amounts[set::AMOUNT], &set_t.currency), scale);
@@ -200,7 +206,7 @@ impl<'a> Ctx<'a> {
                 self.decimal(
                     sc,
                     "amount",
-                    amount.iter().copied().zip(ccy.iter().copied()),
+                    amount.iter().map(|&a| a as i128).zip(ccy.iter().copied()),
                 ),
                 coded(ccy.iter().map(|&c| c as i32), &d.currency),
                 Arc::new(Date32Array::from(r.pick(&t.date).into_owned())),
@@ -215,7 +221,7 @@ impl<'a> Ctx<'a> {
                     "difference",
                     paid.iter()
                         .zip(amount)
-                        .map(|(p, a)| p - a)
+                        .map(|(p, &a)| p - a as i128)
                         .zip(ccy.iter().copied()),
                 ),
                 Arc::new(Int64Array::from_iter_values(
@@ -245,7 +251,7 @@ impl<'a> Ctx<'a> {
                     "amount",
                     r.pick(&t.amounts[set::AMOUNT])
                         .iter()
-                        .copied()
+                        .map(|&a| a as i128)
                         .zip(ccy.iter().copied()),
                 ),
                 self.decimal(
@@ -253,7 +259,7 @@ impl<'a> Ctx<'a> {
                     "fee",
                     r.pick(&t.amounts[set::FEE])
                         .iter()
-                        .copied()
+                        .map(|&a| a as i128)
                         .zip(ccy.iter().copied()),
                 ),
                 coded(ccy.iter().map(|&c| c as i32), &d.currency),
