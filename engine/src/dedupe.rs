@@ -15,6 +15,7 @@ use crate::validate::Chunk;
 struct View<'a> {
     chunks: &'a [Chunk],
     starts: Vec<usize>,
+    len: usize,
 }
 
 impl<'a> View<'a> {
@@ -25,7 +26,16 @@ impl<'a> View<'a> {
             starts.push(n);
             n += c.origin.len();
         }
-        View { chunks, starts }
+        View {
+            chunks,
+            starts,
+            len: n,
+        }
+    }
+
+    /// Rows over all the chunks.
+    fn len(&self) -> usize {
+        self.len
     }
 
     #[inline]
@@ -59,18 +69,26 @@ pub fn dedupe(side: Side, chunks: &[Chunk]) -> Dedupe {
         // (beneficiary, programme, cycle) rows itself and never calls this.
         Side::Payroll => unreachable!("dedupe is not defined for a payroll"),
     };
-    let hashes: Vec<u64> = chunks
-        .par_iter()
-        .flat_map_iter(|c| {
-            (0..c.origin.len()).map(move |j| match side {
+    // Each chunk hashes its rows into its own slice of one exactly sized vector.
+    let mut hashes = vec![0u64; view.len()];
+    let mut slices = Vec::with_capacity(chunks.len());
+    let mut rest = hashes.as_mut_slice();
+    for c in chunks {
+        let (head, tail) = std::mem::take(&mut rest).split_at_mut(c.origin.len());
+        slices.push(head);
+        rest = tail;
+    }
+    chunks.par_iter().zip(slices).for_each(|(c, out)| {
+        for (j, h) in out.iter_mut().enumerate() {
+            *h = match side {
                 Side::Instructions => group::hash(c.text[ins::ID].value(j)),
                 Side::Settlements => {
                     group::hash((c.text[set::PROVIDER].value(j), c.text[set::REF].value(j)))
                 }
                 Side::Payroll => unreachable!("checked above"),
-            })
-        })
-        .collect();
+            };
+        }
+    });
     let eq = |a: u32, b: u32| {
         key_cols
             .iter()
