@@ -262,14 +262,11 @@ impl Table {
             .filter(|f| f.kind == crate::schema::Kind::Amount)
             .count();
         let rows_in = chunks.iter().map(|c| c.rows_in as u64).sum();
-        let mut starts = Vec::with_capacity(chunks.len());
-        let mut total = 0usize;
-        for c in &chunks {
-            starts.push(total);
-            total += c.origin.len();
-        }
-        let kept = |ci: usize, j: usize| keep.is_none_or(|k| k[starts[ci] + j]);
-        let kept: &(dyn Fn(usize, usize) -> bool + Sync) = &kept;
+        let total: usize = chunks.iter().map(|c| c.origin.len()).sum();
+        let kept = &Kept::new(
+            keep,
+            &chunks.iter().map(|c| c.origin.len()).collect::<Vec<_>>(),
+        );
         let n_kept = keep.map_or(total, |k| k.iter().filter(|&&b| b).count());
         // Every column is taken out of the chunks, joined as its own task, and its chunk
         // copies dropped as soon as it is joined.
@@ -296,19 +293,13 @@ impl Table {
         let date_parts = take(&mut chunks, |c| &mut c.date);
         let status_parts = take(&mut chunks, |c| &mut c.status);
         let origin_parts = take(&mut chunks, |c| &mut c.origin);
-        fn gather<T: Copy + Send>(
-            parts: Vec<Vec<T>>,
-            n: usize,
-            kept: &dyn Fn(usize, usize) -> bool,
-        ) -> Vec<T> {
+        fn gather<T: Copy + Send>(parts: Vec<Vec<T>>, n: usize, kept: &Kept) -> Vec<T> {
             let mut v = Vec::with_capacity(n);
             for (ci, c) in parts.into_iter().enumerate() {
-                v.extend(
-                    c.iter()
-                        .enumerate()
-                        .filter(|(j, _)| kept(ci, *j))
-                        .map(|(_, x)| *x),
-                );
+                match kept.mask(ci) {
+                    None => v.extend_from_slice(&c),
+                    Some(m) => v.extend(c.iter().zip(m).filter(|(_, &k)| k).map(|(x, _)| *x)),
+                }
             }
             v
         }
@@ -381,12 +372,43 @@ impl Table {
     }
 }
 
+/// Which rows of each chunk (part) a join keeps: `None` for a part whose rows all stay
+/// (a part is then copied whole), else the part's slice of the keep mask.
+struct Kept<'a>(Vec<Option<&'a [bool]>>);
+
+impl<'a> Kept<'a> {
+    /// `keep` over all the parts' rows (None: every row stays); `lens` the parts' rows.
+    fn new(keep: Option<&'a [bool]>, lens: &[usize]) -> Kept<'a> {
+        let mut start = 0;
+        Kept(
+            lens.iter()
+                .map(|&len| {
+                    let m = keep.map(|k| &k[start..start + len]);
+                    start += len;
+                    m.filter(|m| !m.iter().all(|&b| b))
+                })
+                .collect(),
+        )
+    }
+
+    /// The part's mask, None when all its rows stay.
+    #[inline]
+    fn mask(&self, part: usize) -> Option<&'a [bool]> {
+        self.0[part]
+    }
+
+    #[inline]
+    fn get(&self, part: usize, row: usize) -> bool {
+        self.0[part].is_none_or(|m| m[row])
+    }
+}
+
 /// Dictionary-codes a required text column over its parts, keeping the rows
-/// `kept(part, row)` says. Each part is coded on its own (in parallel: a plain part by
+/// `kept` keeps. Each part is coded on its own (in parallel: a plain part by
 /// hashing its values, a dictionary part through its keys, each distinct value looked at
 /// once), then the parts' small dictionaries are merged in part order, so codes follow
 /// first appearance in input order whatever the thread count and the input's encoding.
-fn join_dict(parts: &[TextCol], n: usize, kept: &(dyn Fn(usize, usize) -> bool + Sync)) -> TextCol {
+fn join_dict(parts: &[TextCol], n: usize, kept: &Kept) -> TextCol {
     // Per part: (codes of the kept rows, the value of each local code).
     let local: Vec<(Vec<u32>, Vec<&str>)> = parts
         .par_iter()
@@ -397,7 +419,7 @@ fn join_dict(parts: &[TextCol], n: usize, kept: &(dyn Fn(usize, usize) -> bool +
             match p {
                 TextCol::Plain(a) => {
                     let mut map: HashMap<&str, u32> = HashMap::new();
-                    for j in (0..a.len()).filter(|&j| kept(pi, j)) {
+                    for j in (0..a.len()).filter(|&j| kept.get(pi, j)) {
                         let v = a.value(j);
                         let next = firsts.len() as u32;
                         codes.push(*map.entry(v).or_insert_with(|| {
@@ -412,7 +434,7 @@ fn join_dict(parts: &[TextCol], n: usize, kept: &(dyn Fn(usize, usize) -> bool +
                 } => {
                     let mut local_of = vec![u32::MAX; values.len()];
                     for (j, &k) in keys.iter().enumerate() {
-                        if !kept(pi, j) {
+                        if !kept.get(pi, j) {
                             continue;
                         }
                         let l = &mut local_of[k as usize];
@@ -448,21 +470,21 @@ fn join_dict(parts: &[TextCol], n: usize, kept: &(dyn Fn(usize, usize) -> bool +
     }
 }
 
-/// Concatenates text parts, keeping the rows `kept(part, row)` says, into one array whose
+/// Concatenates text parts, keeping the rows `kept` keeps, into one array whose
 /// buffers are allocated at their exact size.
-fn join_text(
-    side: Side,
-    parts: &[StringArray],
-    n: usize,
-    kept: &dyn Fn(usize, usize) -> bool,
-) -> Result<StringArray> {
+fn join_text(side: Side, parts: &[StringArray], n: usize, kept: &Kept) -> Result<StringArray> {
     let mut bytes = 0usize;
     for (pi, p) in parts.iter().enumerate() {
-        for j in 0..p.len() {
-            if kept(pi, j) {
-                bytes += p.value_length(j) as usize;
+        bytes += match kept.mask(pi) {
+            None => {
+                let o = p.value_offsets();
+                (o[p.len()] - o[0]) as usize
             }
-        }
+            Some(m) => (0..p.len())
+                .filter(|&j| m[j])
+                .map(|j| p.value_length(j) as usize)
+                .sum(),
+        };
     }
     if bytes > i32::MAX as usize {
         return Err(Error::Usage(format!(
@@ -476,8 +498,7 @@ fn join_text(
     offsets.push(0);
     let mut nulls = any_null.then(|| BooleanBufferBuilder::new(n));
     for (pi, p) in parts.iter().enumerate() {
-        let all = (0..p.len()).all(|j| kept(pi, j));
-        if all && p.null_count() == 0 {
+        if kept.mask(pi).is_none() && p.null_count() == 0 {
             // Whole part: one copy of its value bytes, offsets shifted.
             let o = p.value_offsets();
             let (first, last) = (o[0] as usize, o[p.len()] as usize);
@@ -490,7 +511,7 @@ fn join_text(
             continue;
         }
         for j in 0..p.len() {
-            if !kept(pi, j) {
+            if !kept.get(pi, j) {
                 continue;
             }
             let valid = !p.is_null(j);
@@ -523,7 +544,7 @@ mod tests {
             TextCol::Plain(StringArray::from(vec!["A", "C", "B"])),
         ];
         let keep = [true, false, true, true, true, true];
-        let col = join_dict(&parts, 5, &|p, j| keep[p * 3 + j]);
+        let col = join_dict(&parts, 5, &Kept::new(Some(&keep), &[3, 3]));
         assert_eq!(col.codes(), &[0, 1, 1, 2, 0]);
         let values = col.dict_values();
         let names: Vec<&str> = (0..values.len()).map(|c| values.value(c)).collect();
@@ -549,8 +570,8 @@ mod tests {
             values: StringArray::from(vec!["A", "UNUSED", "B", "C"]),
         };
         let keep = [true, true, false, true];
-        let from_plain = join_dict(&[plain], 3, &|_, j| keep[j]);
-        let from_dict = join_dict(&[dict], 3, &|_, j| keep[j]);
+        let from_plain = join_dict(&[plain], 3, &Kept::new(Some(&keep), &[4]));
+        let from_dict = join_dict(&[dict], 3, &Kept::new(Some(&keep), &[4]));
         for col in [&from_plain, &from_dict] {
             assert_eq!(col.codes(), &[0, 1, 2]);
             let v = col.dict_values();
@@ -569,7 +590,7 @@ mod tests {
                 },
             ],
             3,
-            &|_, _| true,
+            &Kept::new(None, &[1, 2]),
         );
         assert_eq!(mixed.codes(), &[0, 1, 0]);
     }
@@ -577,8 +598,8 @@ mod tests {
     #[test]
     fn codes_translate_between_dictionaries() {
         let plain = |v: Vec<&str>| TextCol::Plain(StringArray::from(v));
-        let a = join_dict(&[plain(vec!["X", "Y", "Z"])], 3, &|_, _| true);
-        let b = join_dict(&[plain(vec!["Z", "X"])], 2, &|_, _| true);
+        let a = join_dict(&[plain(vec!["X", "Y", "Z"])], 3, &Kept::new(None, &[3]));
+        let b = join_dict(&[plain(vec!["Z", "X"])], 2, &Kept::new(None, &[2]));
         assert_eq!(translate_codes(&a, &b), [1, u32::MAX, 0]);
     }
 }
