@@ -95,6 +95,9 @@ run_tool() {  # tool run -> runs it once under /usr/bin/time -v into $RES/<tool>
     esac
     cmd+=(--instructions "$DATA/instructions" --settlements "$DATA/settlements" --out "$out")
     rm -rf "$out"
+    # Every tool starts with the file system idle: no deletion or writeback left over
+    # from the previous tool's outputs for its own writes to wait behind.
+    sync
     local log=$RES/logs/$tool.$run.log
     local rc=0
     "$TIME" -v -o "$RES/times/$tool.$run.time" "${cmd[@]}" >"$log" 2>&1 || rc=$?

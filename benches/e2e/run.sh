@@ -23,6 +23,9 @@ for i in $(seq "$runs"); do
   # A fresh output folder each run, as benches/compare/compare.sh gives every tool:
   # replacing the previous run's ~700 MB of outputs would add their deletion (~0.1 s).
   rm -rf "$out/r"
+  # Let the file system finish deleting the previous run's outputs (and any other
+  # pending writes) first: the run's own fsyncs would otherwise wait behind them.
+  sync
   /usr/bin/time -v "$bin" reconcile --instructions "$set_dir/instructions" \
     --settlements "$set_dir/settlements" --out "$out/r" --quiet --timings 2> "$out/time.txt"
   w=$(grep "Elapsed (wall clock)" "$out/time.txt" | awk '{print $NF}' | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }')
