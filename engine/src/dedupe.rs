@@ -15,7 +15,6 @@ use crate::validate::Chunk;
 struct View<'a> {
     chunks: &'a [Chunk],
     starts: Vec<usize>,
-    len: usize,
 }
 
 impl<'a> View<'a> {
@@ -26,16 +25,7 @@ impl<'a> View<'a> {
             starts.push(n);
             n += c.origin.len();
         }
-        View {
-            chunks,
-            starts,
-            len: n,
-        }
-    }
-
-    /// Rows over all the chunks.
-    fn len(&self) -> usize {
-        self.len
+        View { chunks, starts }
     }
 
     #[inline]
@@ -70,7 +60,7 @@ pub fn dedupe(side: Side, chunks: &[Chunk]) -> Dedupe {
         Side::Payroll => unreachable!("dedupe is not defined for a payroll"),
     };
     // Each chunk hashes its rows into its own slice of one exactly sized vector.
-    let mut hashes = vec![0u64; view.len()];
+    let mut hashes = vec![0u64; chunks.iter().map(|c| c.origin.len()).sum()];
     let mut slices = Vec::with_capacity(chunks.len());
     let mut rest = hashes.as_mut_slice();
     for c in chunks {

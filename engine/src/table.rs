@@ -262,12 +262,9 @@ impl Table {
             .filter(|f| f.kind == crate::schema::Kind::Amount)
             .count();
         let rows_in = chunks.iter().map(|c| c.rows_in as u64).sum();
-        let total: usize = chunks.iter().map(|c| c.origin.len()).sum();
-        let kept = &Kept::new(
-            keep,
-            &chunks.iter().map(|c| c.origin.len()).collect::<Vec<_>>(),
-        );
-        let n_kept = keep.map_or(total, |k| k.iter().filter(|&&b| b).count());
+        let lens: Vec<usize> = chunks.iter().map(|c| c.origin.len()).collect();
+        let kept = &Kept::new(keep, &lens);
+        let n_kept = keep.map_or(lens.iter().sum(), |k| k.iter().filter(|&&b| b).count());
         // Every column is taken out of the chunks, joined as its own task, and its chunk
         // copies dropped as soon as it is joined.
         let texts: Vec<Vec<TextCol>> = (0..n_text)

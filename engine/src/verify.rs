@@ -67,8 +67,8 @@ impl<'a> BatchTotals<'a> {
     }
 
     /// Each row's cell number, from the batch's currency column.
-    fn cells_of(&mut self, ccy: &Text<'a>, n: usize) -> Vec<usize> {
-        ccy.map_rows(n, |code| self.index(code))
+    fn cells_of(&mut self, ccy: &Text<'a>) -> Vec<usize> {
+        ccy.map_rows(|code| self.index(code))
     }
 
     /// Adds the batch's cells to `t`, amounts brought to minor units.
@@ -124,8 +124,8 @@ impl Rederived {
                 );
                 let n = b.num_rows();
                 let mut bt = BatchTotals::default();
-                let cells = bt.cells_of(&ccy, n);
-                let unpaid = status.map_rows(n, |s| s == "UNPAID");
+                let cells = bt.cells_of(&ccy);
+                let unpaid = status.map_rows(|s| s == "UNPAID");
                 for i in 0..n {
                     let e = &mut bt.cells[cells[i]].1;
                     let a = amount.value(i);
@@ -154,13 +154,13 @@ impl Rederived {
                 );
                 let n = b.num_rows();
                 let mut bt = BatchTotals::default();
-                let cells = bt.cells_of(&ccy, n);
-                let settled = status.map_rows(n, |s| match s {
+                let cells = bt.cells_of(&ccy);
+                let settled = status.map_rows(|s| match s {
                     "SETTLED" => Outcome::Settled,
                     "RETURNED" => Outcome::Returned,
                     _ => Outcome::Failed,
                 });
-                let unmatched = method.map_rows(n, |m| m == "NONE");
+                let unmatched = method.map_rows(|m| m == "NONE");
                 for i in 0..n {
                     let e = &mut bt.cells[cells[i]].1;
                     let a = amount.value(i);
@@ -185,8 +185,7 @@ impl Rederived {
                 bt.add_to(t, scale)?;
             }
             Output::Rejects => {
-                let n = b.num_rows();
-                for other in text(b, "side")?.map_rows(n, |s| s != "instructions") {
+                for other in text(b, "side")?.map_rows(|s| s != "instructions") {
                     self.rejected[usize::from(other)] += 1;
                 }
             }

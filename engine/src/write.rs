@@ -545,26 +545,52 @@ impl<'a> Text<'a> {
         self.get(i).unwrap_or("")
     }
 
-    /// `f` of each of the first `n` rows' values ("" when null), in row order, called
-    /// once per distinct value used when the column is coded (the self-check reads
-    /// status and currency columns this way instead of comparing a string per row).
-    pub fn map_rows<T: Copy>(&self, n: usize, mut f: impl FnMut(&'a str) -> T) -> Vec<T> {
+    /// Rows of the column.
+    pub fn len(&self) -> usize {
         match self {
-            Text::Dict {
-                keys,
-                nulls: None,
-                values,
-            } => {
-                // Only the values the rows use, in order of first use.
-                let mut per_key: Vec<Option<T>> = vec![None; values.len()];
-                keys[..n]
-                    .iter()
-                    .map(|&k| {
-                        *per_key[k as usize].get_or_insert_with(|| f(values.value(k as usize)))
-                    })
-                    .collect()
+            Text::Plain(a) => a.len(),
+            Text::Dict { keys, .. } => keys.len(),
+        }
+    }
+
+    /// Whether the column has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A coded column's rows as dense numbers of the values they use, with those values in
+    /// order of first use: a dictionary may hold others (every currency the engine knows,
+    /// say), which must not be looked up. Keys are read as they are (a null row's key
+    /// too). None for plain text.
+    pub fn used_values(&self) -> Option<(Vec<u32>, Vec<&'a str>)> {
+        let (keys, values) = self.dict()?;
+        let mut id_of = vec![u32::MAX; values.len()];
+        let mut names = Vec::new();
+        let ids = keys
+            .iter()
+            .map(|&k| {
+                let id = &mut id_of[k as usize];
+                if *id == u32::MAX {
+                    *id = names.len() as u32;
+                    names.push(values.value(k as usize));
+                }
+                *id
+            })
+            .collect();
+        Some((ids, names))
+    }
+
+    /// `f` of each row's value ("" when null), in row order; for a coded column without
+    /// nulls, called once per value used (the self-check reads status and currency columns
+    /// this way instead of comparing a string per row).
+    pub fn map_rows<T: Copy>(&self, mut f: impl FnMut(&'a str) -> T) -> Vec<T> {
+        match self {
+            Text::Dict { nulls: None, .. } => {
+                let (ids, names) = self.used_values().expect("a coded column");
+                let per_value: Vec<T> = names.into_iter().map(f).collect();
+                ids.iter().map(|&i| per_value[i as usize]).collect()
             }
-            _ => (0..n).map(|i| f(self.value(i))).collect(),
+            _ => (0..self.len()).map(|i| f(self.value(i))).collect(),
         }
     }
 
@@ -1029,7 +1055,7 @@ mod tests {
             let t = Text::of_array(a.as_ref()).expect("text");
             // `f` sees each used value once when coded ("KWD" is unused), in first use.
             let mut seen = Vec::new();
-            let got = t.map_rows(4, |s| {
+            let got = t.map_rows(|s| {
                 if !seen.contains(&s) {
                     seen.push(s);
                 }

@@ -374,22 +374,7 @@ struct Keys<'a> {
 }
 
 fn keys<'a>(t: &Text<'a>, n: usize) -> Keys<'a> {
-    if let Some((k, values)) = t.dict() {
-        // Only the values the rows use, in order of first use: a dictionary may hold
-        // others (every currency the engine knows, say), which must not be looked up.
-        let mut id_of = vec![u32::MAX; values.len()];
-        let mut names = Vec::new();
-        let ids = k[..n]
-            .iter()
-            .map(|&x| {
-                let id = &mut id_of[x as usize];
-                if *id == u32::MAX {
-                    *id = names.len() as u32;
-                    names.push(values.value(x as usize));
-                }
-                *id
-            })
-            .collect();
+    if let Some((ids, names)) = t.used_values() {
         return Keys { names, ids };
     }
     let mut names = Vec::new();
