@@ -211,7 +211,7 @@ impl Table {
             })
             .collect();
         for (a, x) in self.amounts.iter().enumerate() {
-            v.push((format!("amount{a}"), x.capacity() * 16));
+            v.push((format!("amount{a}"), x.capacity() * std::mem::size_of::<u64>()));
         }
         v.push((
             "currency".into(),
