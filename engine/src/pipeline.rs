@@ -356,8 +356,9 @@ pub fn reconcile_with(
     // re-derives figures from the batches it writes, and only when they prove
     // conservation and the totals is anything renamed into place.
     let out = &cfg.out;
-    // Totals are computed beside the writers (only the final check needs them).
-    let (results, (totals, delays)) = rayon::join(
+    // Totals and the summary are computed beside the writers (only the final check
+    // needs them).
+    let (results, figures) = rayon::join(
         || -> Vec<Result<(Vec<write::Pending>, verify::Rederived)>> {
             use rayon::prelude::*;
             write::Output::ALL
@@ -373,13 +374,20 @@ pub fn reconcile_with(
                 .collect()
         },
         || {
-            rayon::join(
+            let (totals, delays) = rayon::join(
                 || totals::compute(&ins.table, &set.table, &m, &cl),
                 || settlement_delays(&ins.table, &set.table, &m),
-            )
+            );
+            totals.map(|t| {
+                let mut summary = summary_json(
+                    cfg, &ins, &set, &rejects, &m, &cl, &t, &written, &warnings, ctx.scale,
+                );
+                summary["settlement_delay_by_provider"] = delays;
+                (t, summary)
+            })
         },
     );
-    let totals = match totals {
+    let (totals, summary) = match figures {
         Ok(t) => t,
         Err(e) => {
             for p in results.into_iter().flatten() {
@@ -388,10 +396,6 @@ pub fn reconcile_with(
             return Err(e);
         }
     };
-    let mut summary = summary_json(
-        cfg, &ins, &set, &rejects, &m, &cl, &totals, &written, &warnings, ctx.scale,
-    );
-    summary["settlement_delay_by_provider"] = delays;
     let mut pending = Vec::new();
     let mut again = verify::Rederived::default();
     let mut first_err = None;
@@ -543,10 +547,15 @@ fn summary_json(
     for &s in &cl.status {
         by_status[s as usize] += 1;
     }
-    let mut by_flag = [0u64; 7];
+    // Rows per flags byte first, then per bit: one increment a row.
+    let mut by_byte = [0u64; 256];
     for &f in &cl.flags {
+        by_byte[f as usize] += 1;
+    }
+    let mut by_flag = [0u64; 7];
+    for (f, &rows) in by_byte.iter().enumerate() {
         for (b, n) in by_flag.iter_mut().enumerate() {
-            *n += ((f >> b) & 1) as u64;
+            *n += ((f >> b) & 1) as u64 * rows;
         }
     }
     let ambiguous = m.ambiguous.iter().filter(|&&a| a).count() as u64;

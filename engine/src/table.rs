@@ -211,7 +211,10 @@ impl Table {
             })
             .collect();
         for (a, x) in self.amounts.iter().enumerate() {
-            v.push((format!("amount{a}"), x.capacity() * std::mem::size_of::<u64>()));
+            v.push((
+                format!("amount{a}"),
+                x.capacity() * std::mem::size_of::<u64>(),
+            ));
         }
         v.push((
             "currency".into(),
