@@ -290,7 +290,7 @@ pub fn reconcile_with(
     } else {
         // The instructions' freed decode buffers are not released: the settlements'
         // decoding reuses them (10M rows: 250 K fewer page faults, same peak, which is
-        // the settlements' join).
+        // the settlements' join when the sides are of like size).
         let a = load_side(Side::Instructions, ins_files, progress, false);
         let b = match &a {
             Ok(_) => load_side(Side::Settlements, set_files, progress, true),
