@@ -109,8 +109,9 @@ mod reuse {
         }
     }
 
-    /// A kept block made `len` bytes long: the smallest that holds `len`, its tail kept
-    /// as a block of its own; else the largest, grown (its pages stay, the rest is new).
+    /// A kept block made `len` bytes long: the smallest that holds `len`, its rest kept
+    /// as a block of its own when that is large, else unmapped; or else the largest kept
+    /// block, grown (its pages stay, the rest is new).
     unsafe fn take(len: usize) -> Option<*mut u8> {
         let mut kept = KEPT.lock().ok()?;
         let fits = kept
@@ -122,13 +123,19 @@ mod reuse {
             .map(|(i, _)| i);
         if let Some(i) = fits {
             let (addr, have) = kept.blocks[i];
-            if have > len {
-                // The tail stays kept: one mapping's pages serve two blocks.
+            if have - len >= LARGE {
+                // The rest stays kept: one mapping's pages serve two blocks.
                 kept.blocks[i] = (addr + len, have - len);
                 kept.bytes -= len;
-            } else {
-                kept.blocks.swap_remove(i);
-                kept.bytes -= have;
+                return Some(addr as *mut u8);
+            }
+            kept.blocks.swap_remove(i);
+            kept.bytes -= have;
+            drop(kept);
+            if have > len {
+                // A rest too small for a large block would only take up the keep.
+                // SAFETY: the tail of a kept block nobody else holds.
+                unsafe { libc::munmap((addr + len) as *mut libc::c_void, have - len) };
             }
             return Some(addr as *mut u8);
         }
