@@ -77,8 +77,10 @@ mod reuse {
     });
 
     /// The system allocator, with large blocks kept after free and reused (module docs).
-    /// Every large block is a mapping of exactly its layout's size rounded up to whole
-    /// pages, so that size is all `dealloc` and `realloc` need to know.
+    /// Every large block is a mapped range (a whole mapping, or part of one once a kept
+    /// block is split) of exactly its layout's size rounded up to whole pages, so that
+    /// size is all `dealloc` and `realloc` need to know; `munmap` and `mremap` work on
+    /// any such range.
     pub struct Reuse;
 
     fn is_large(l: &Layout) -> bool {
