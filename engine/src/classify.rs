@@ -254,10 +254,9 @@ fn classify_one(
     (status, paid, flags)
 }
 
-/// Flags that depend on groups of instructions: AMOUNT_OUTLIER, DUPLICATE_BENEFICIARY,
-/// SHARED_ACCOUNT.
-/// Each instruction's (program, cycle, currency) group, numbered in key order.
-fn outlier_groups(t: &Table, prog: &[u32], cyc: &[u32]) -> Vec<u32> {
+/// Each instruction's (program, cycle, currency) group, numbered in key order, and the
+/// number of groups.
+fn outlier_groups(t: &Table, prog: &[u32], cyc: &[u32]) -> (Vec<u32>, usize) {
     let dims = [
         t.text[ins::PROGRAM].dict_values().len(),
         t.text[ins::CYCLE].dict_values().len(),
@@ -266,17 +265,17 @@ fn outlier_groups(t: &Table, prog: &[u32], cyc: &[u32]) -> Vec<u32> {
     number_keys(prog, cyc, &t.currency, dims, 1 << 22)
 }
 
-/// Numbers the distinct (program, cycle, currency) keys of the rows in key order; `dims`
-/// bound each part's codes. The codes are dense, so with few programmes and cycles (any
-/// real payroll) a cell per possible key, at most `max_cells`, replaces hashing; a
-/// hostile number of distinct values falls back to a hash set.
+/// Numbers the distinct (program, cycle, currency) keys of the rows in key order, and
+/// counts them; `dims` bound each part's codes. The codes are dense, so with few
+/// programmes and cycles (any real payroll) a cell per possible key, at most `max_cells`,
+/// replaces hashing; a hostile number of distinct values falls back to a hash set.
 fn number_keys(
     prog: &[u32],
     cyc: &[u32],
     ccy: &[Ccy],
     dims: [usize; 3],
     max_cells: usize,
-) -> Vec<u32> {
+) -> (Vec<u32>, usize) {
     let n = prog.len();
     let [_, cycles, currencies] = dims;
     let cells = dims.iter().product::<usize>();
@@ -288,10 +287,15 @@ fn number_keys(
             number[cell(i)] = 0;
         }
         // Cell order is key order: programme, then cycle, then currency code.
-        for (g, x) in number.iter_mut().filter(|x| **x == 0).enumerate() {
-            *x = g as u32;
+        let mut groups = 0;
+        for x in number.iter_mut().filter(|x| **x == 0) {
+            *x = groups as u32;
+            groups += 1;
         }
-        return (0..n).into_par_iter().map(|i| number[cell(i)]).collect();
+        return (
+            (0..n).into_par_iter().map(|i| number[cell(i)]).collect(),
+            groups,
+        );
     }
     let key = |i: usize| (prog[i], cyc[i], ccy[i]);
     let mut keys: Vec<(u32, u32, Ccy)> = (0..n)
@@ -312,9 +316,14 @@ fn number_keys(
         .enumerate()
         .map(|(g, &k)| (k, g as u32))
         .collect();
-    (0..n).into_par_iter().map(|i| number[&key(i)]).collect()
+    (
+        (0..n).into_par_iter().map(|i| number[&key(i)]).collect(),
+        keys.len(),
+    )
 }
 
+/// Flags that depend on groups of instructions: AMOUNT_OUTLIER, DUPLICATE_BENEFICIARY,
+/// SHARED_ACCOUNT.
 pub fn group_flags(t: &Table, s: &Settings) -> Vec<u8> {
     let n = t.len();
     let mut flags = vec![0u8; n];
@@ -395,8 +404,7 @@ pub fn group_flags(t: &Table, s: &Settings) -> Vec<u8> {
     // The groups are few: they are numbered in key order (the numbering reaches no
     // output), rows are ordered by group with a counting sort, and each group's median is
     // taken from a copy of its amounts alone.
-    let group_of = outlier_groups(t, prog, cyc);
-    let groups = group_of.iter().max().map_or(0, |&g| g as usize + 1);
+    let (group_of, groups) = outlier_groups(t, prog, cyc);
     let mut starts = vec![0usize; groups + 1];
     for &g in &group_of {
         starts[g as usize + 1] += 1;
@@ -454,7 +462,7 @@ mod tests {
             .map(|i| keys.binary_search(&(prog[i], cyc[i], ccy[i])).unwrap() as u32)
             .collect();
         let dims = [5, 3, 4];
-        assert_eq!(number_keys(&prog, &cyc, &ccy, dims, usize::MAX), want);
-        assert_eq!(number_keys(&prog, &cyc, &ccy, dims, 0), want);
+        assert_eq!(number_keys(&prog, &cyc, &ccy, dims, usize::MAX).0, want);
+        assert_eq!(number_keys(&prog, &cyc, &ccy, dims, 0).0, want);
     }
 }

@@ -94,31 +94,39 @@ impl<'a> Ctx<'a> {
         let factors: Vec<i128> = (0..table.currencies.len())
             .map(|c| POW10[(scale as u8).saturating_sub(table.minor_units(c as Ccy)) as usize])
             .collect();
-        let f = &factors;
-        let resc = |v: &'a [u64], ccy: &'a [Ccy]| {
-            v.par_iter()
+        // Each row's value in the run's scale (for the column's precision).
+        fn rescaled<'v>(
+            minor: impl IndexedParallelIterator<Item = i128> + 'v,
+            ccy: &'v [Ccy],
+            factors: &'v [i128],
+        ) -> impl ParallelIterator<Item = i128> + 'v {
+            minor
                 .zip(ccy.par_iter())
-                .map(move |(&x, &c)| x as i128 * f[c as usize])
-        };
+                .map(move |(x, &c)| x * factors[c as usize])
+        }
+        let minor = |v: &'a [u64]| v.par_iter().map(|&x| x as i128);
         let ins_amount = &ins_t.amounts[0];
-        let dt_amount = dec_type(resc(ins_amount, &ins_t.currency), scale);
+        let ins_ccy = &ins_t.currency;
+        let dt_amount = dec_type(rescaled(minor(ins_amount), ins_ccy, &factors), scale);
         let dt_paid = dec_type(
-            cl.paid
-                .par_iter()
-                .zip(ins_t.currency.par_iter())
-                .map(|(&p, &c)| p * f[c as usize]),
+            rescaled(cl.paid.par_iter().copied(), ins_ccy, &factors),
             scale,
         );
-        let dt_diff = dec_type(
-            cl.paid
-                .par_iter()
-                .zip(ins_amount.par_iter())
-                .zip(ins_t.currency.par_iter())
-                .map(|((p, &a), &c)| (p - a as i128) * f[c as usize]),
+        let diff = cl
+            .paid
+            .par_iter()
+            .zip(ins_amount.par_iter())
+            .map(|(p, &a)| p - a as i128);
+        let dt_diff = dec_type(rescaled(diff, ins_ccy, &factors), scale);
+        let set_ccy = &set_t.currency;
+        let dt_samount = dec_type(
+            rescaled(minor(&set_t.amounts[set::AMOUNT]), set_ccy, &factors),
             scale,
         );
-        let dt_samount = dec_type(resc(&set_t.amounts[set::AMOUNT], &set_t.currency), scale);
-        let dt_fee = dec_type(resc(&set_t.amounts[set::FEE], &set_t.currency), scale);
+        let dt_fee = dec_type(
+            rescaled(minor(&set_t.amounts[set::FEE]), set_ccy, &factors),
+            scale,
+        );
         let ins_schema = Arc::new(Schema::new(vec![
             field("instruction_id", DataType::Utf8, false),
             field("beneficiary_id", DataType::Utf8, false),
