@@ -877,6 +877,62 @@ pub const WRITE_BATCH_ROWS: usize = 1 << 16;
 struct ParquetOut {
     pending: Pending,
     writer: crate::parquet_out::Writer<BufWriter<HashWriter<File>>>,
+    rows: usize,
+    syncer: Syncer,
+}
+
+/// Writes a file's data to disk in the background while the rest of it is still being
+/// encoded: each `nudge` asks a thread of its own to `fdatasync` what has been written so
+/// far, so the final `sync_all` before the commit waits only for the last part instead of
+/// the whole file (at 10M rows that wait was ~0.15 s per output, with a core idle).
+struct Syncer {
+    tx: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Syncer {
+    /// A syncer of `file` (none when the handle cannot be duplicated: the final
+    /// `sync_all` then does all the work, as it would anyway).
+    fn start(file: &File) -> Syncer {
+        let Ok(file) = file.try_clone() else {
+            return Syncer {
+                tx: None,
+                thread: None,
+            };
+        };
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("sverka-sync".into())
+            .spawn(move || {
+                while rx.recv().is_ok() {
+                    // Nudges that arrived during the last sync are served by this one.
+                    while rx.try_recv().is_ok() {}
+                    file.sync_data()?;
+                }
+                Ok(())
+            })
+            .ok();
+        Syncer {
+            tx: thread.as_ref().map(|_| tx),
+            thread,
+        }
+    }
+
+    fn nudge(&self) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(());
+        }
+    }
+
+    /// Waits for the background syncs; their error, if any.
+    fn finish(mut self) -> std::io::Result<()> {
+        self.tx = None;
+        match self.thread.take().map(|t| t.join()) {
+            Some(Ok(r)) => r,
+            Some(Err(_)) => Err(std::io::Error::other("the sync thread panicked")),
+            None => Ok(()),
+        }
+    }
 }
 
 impl ParquetOut {
@@ -901,6 +957,7 @@ impl ParquetOut {
             };
             props = props.set_column_statistics_enabled(col, stats);
         }
+        let syncer = Syncer::start(&file);
         let writer = crate::parquet_out::Writer::try_new(
             BufWriter::with_capacity(1 << 20, HashWriter::new(file)),
             schema,
@@ -908,17 +965,33 @@ impl ParquetOut {
             ROW_GROUP_ROWS,
         )
         .map_err(out_err(&pending.tmp))?;
-        Ok(ParquetOut { pending, writer })
+        Ok(ParquetOut {
+            pending,
+            writer,
+            rows: 0,
+            syncer,
+        })
     }
 
     fn write(&mut self, batch: &RecordBatch) -> Result<()> {
-        self.writer.write(batch).map_err(out_err(&self.pending.tmp))
+        self.writer
+            .write(batch)
+            .map_err(out_err(&self.pending.tmp))?;
+        let before = self.rows / ROW_GROUP_ROWS;
+        self.rows += batch.num_rows();
+        if self.rows / ROW_GROUP_ROWS > before {
+            // A row group has gone to the file.
+            self.syncer.nudge();
+        }
+        Ok(())
     }
 
     fn finish(self) -> Result<Pending> {
         let ParquetOut {
             mut pending,
             writer,
+            syncer,
+            ..
         } = self;
         let err = |m: String| Error::Output {
             path: pending.tmp.clone(),
@@ -926,7 +999,10 @@ impl ParquetOut {
         };
         let inner = writer.into_inner().map_err(|e| err(e.to_string()))?;
         let (file, digest) = inner.into_inner().map_err(|e| err(e.to_string()))?.finish();
-        file.sync_all().map_err(|e| err(e.to_string()))?;
+        syncer
+            .finish()
+            .and_then(|()| file.sync_all())
+            .map_err(|e| err(e.to_string()))?;
         pending.digest = Some(digest);
         Ok(pending)
     }
