@@ -10,7 +10,7 @@
 //! The file still declares these columns `Utf8`: readers see ordinary
 //! dictionary-encoded text columns.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
@@ -27,9 +27,10 @@ use parquet::column::page::{CompressedPage, Page, PageWriter};
 use parquet::column::writer::ColumnCloseResult;
 use parquet::errors::{ParquetError, Result};
 use parquet::file::metadata::{ColumnChunkMetaData, OffsetIndexBuilder, PageEncodingStats};
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
+use parquet::file::reader::{ChunkReader, Length};
 use parquet::file::writer::{SerializedFileWriter, SerializedPageWriter, TrackedWrite};
-use parquet::schema::types::ColumnDescPtr;
+use parquet::schema::types::{ColumnDescPtr, ColumnPath};
 use rayon::prelude::*;
 
 /// Rows per data page of a coded column (at most 64K indices of a few bits each).
@@ -40,11 +41,13 @@ const DATA_PAGE_ROWS: usize = 1 << 16;
 pub const MAX_CODED_VALUES: usize = 1 << 16;
 
 /// A Parquet file being written: `ArrowWriter`'s file writer and column writers, with
-/// the coded columns encoded here.
+/// the coded and the unique text columns encoded here.
 pub struct Writer<W: Write + Send> {
     file: SerializedFileWriter<W>,
     factory: ArrowRowGroupWriterFactory,
     schema: Arc<Schema>,
+    /// Per column: how its plain text pages are made here, when they are.
+    text: Vec<Option<TextPlan>>,
     rows_per_group: usize,
     group: Option<Group>,
     groups: usize,
@@ -60,6 +63,7 @@ struct Group {
 enum Chunk {
     Arrow(ArrowColumnChunk),
     Coded(Bytes, ColumnCloseResult),
+    Text(Pieces, ColumnCloseResult),
 }
 
 /// What a column of a row group holds, settled by its first batch.
@@ -67,6 +71,7 @@ enum Kind {
     Unset,
     Plain,
     Coded(Coded),
+    Text(PlainText),
 }
 
 impl<W: Write + Send> Writer<W> {
@@ -78,12 +83,24 @@ impl<W: Write + Send> Writer<W> {
         props: WriterProperties,
         rows_per_group: usize,
     ) -> Result<Writer<W>> {
+        let text = schema
+            .fields()
+            .iter()
+            .map(|f| TextPlan::of(f.name(), f.data_type(), &props))
+            .collect::<Vec<_>>();
         let (file, factory) =
             ArrowWriter::try_new(sink, schema.clone(), Some(props))?.into_serialized_writer()?;
+        let descr = file.schema_descr();
+        let text = text
+            .into_iter()
+            .enumerate()
+            .map(|(c, plan)| plan.filter(|_| text_column(&descr.column(c))))
+            .collect();
         Ok(Writer {
             file,
             factory,
             schema,
+            text,
             rows_per_group: rows_per_group.max(1),
             group: None,
             groups: 0,
@@ -121,6 +138,7 @@ impl<W: Write + Send> Writer<W> {
             let part = batch.slice(off, len);
             let descr = self.file.schema_descr();
             let schema = &self.schema;
+            let text = &self.text;
             // Columns are encoded in parallel: the outputs are written side by side, and
             // this lets a thread whose output is done help with the other's columns.
             group.columns.par_iter_mut().enumerate().try_for_each(
@@ -129,7 +147,10 @@ impl<W: Write + Send> Writer<W> {
                     let coded = matches!(array.data_type(), DataType::Dictionary(k, v)
                         if **k == DataType::Int32 && **v == DataType::Utf8);
                     if let Kind::Unset = kind {
-                        *kind = if !coded {
+                        *kind = if let (Some(plan), DataType::Utf8) = (&text[c], array.data_type())
+                        {
+                            Kind::Text(PlainText::new(*plan, descr.column(c).max_def_level() > 0))
+                        } else if !coded {
                             Kind::Plain
                         } else if codable(&descr.column(c)) {
                             Kind::Coded(Coded::default())
@@ -149,6 +170,9 @@ impl<W: Write + Send> Writer<W> {
                         }
                         Kind::Coded(codes) if coded => {
                             codes.push(array.as_dictionary::<Int32Type>())
+                        }
+                        Kind::Text(pages) if array.data_type() == &DataType::Utf8 => {
+                            pages.push(array.as_string::<i32>())
                         }
                         _ => Err(ParquetError::General(format!(
                             "column {} changed between coded and plain within a row group",
@@ -192,6 +216,10 @@ impl<W: Write + Send> Writer<W> {
                         }
                         Ok(Chunk::Arrow(writer.close()?))
                     }
+                    Kind::Text(pages) => {
+                        let (pieces, close) = pages.finish(descrs[c].clone())?;
+                        Ok(Chunk::Text(pieces, close))
+                    }
                     Kind::Unset | Kind::Plain => Ok(Chunk::Arrow(writer.close()?)),
                 }
             })
@@ -201,6 +229,7 @@ impl<W: Write + Send> Writer<W> {
             match chunk {
                 Chunk::Arrow(c) => c.append_to_row_group(&mut rg)?,
                 Chunk::Coded(bytes, close) => rg.append_column(&bytes, close)?,
+                Chunk::Text(pieces, close) => rg.append_column(&pieces, close)?,
             }
         }
         rg.close()?;
@@ -217,9 +246,204 @@ impl<W: Write + Send> Writer<W> {
 
 /// Whether a Parquet column can take coded text: a required, flat byte array.
 fn codable(d: &ColumnDescPtr) -> bool {
-    d.max_def_level() == 0
+    d.max_def_level() == 0 && text_column(d)
+}
+
+/// Whether a Parquet column is a flat byte array, required or optional.
+fn text_column(d: &ColumnDescPtr) -> bool {
+    d.max_def_level() <= 1
         && d.max_rep_level() == 0
         && d.physical_type() == PhysicalType::BYTE_ARRAY
+}
+
+/// How a text column's pages are made here: plain values, no statistics, the properties'
+/// page limits and compression.
+#[derive(Clone, Copy)]
+struct TextPlan {
+    lz4: bool,
+    page_rows: usize,
+    page_bytes: usize,
+}
+
+impl TextPlan {
+    /// The plan for a top-level `Utf8` field whose properties ask for what is done here
+    /// (no dictionary, no statistics, LZ4_RAW or no compression, version 1 data pages);
+    /// `None` leaves the column to arrow-rs.
+    fn of(name: &str, data_type: &DataType, props: &WriterProperties) -> Option<TextPlan> {
+        let col = ColumnPath::from(name);
+        let lz4 = match props.compression(&col) {
+            Compression::LZ4_RAW => true,
+            Compression::UNCOMPRESSED => false,
+            _ => return None,
+        };
+        (data_type == &DataType::Utf8
+            && !props.dictionary_enabled(&col)
+            && props.statistics_enabled(&col) == EnabledStatistics::None
+            && props.writer_version() == WriterVersion::PARQUET_1_0)
+            .then(|| TextPlan {
+                lz4,
+                page_rows: props.data_page_row_count_limit().max(1),
+                page_bytes: props.data_page_size_limit().max(1),
+            })
+    }
+}
+
+/// A unique-valued text column of the row group being filled (ids, accounts,
+/// references), written as PLAIN version 1 data pages as its batches arrive. arrow-rs
+/// would gather the values, copy them again behind the levels and compress into a
+/// zero-filled buffer per page; here each value is copied once into its page, a
+/// required column's page is compressed where it was built, and the compressed bytes
+/// are not copied before they go to the column chunk.
+struct PlainText {
+    plan: TextPlan,
+    nullable: bool,
+    /// The page being filled: each value's length (u32, little-endian) and bytes.
+    values: Vec<u8>,
+    /// The page's definition levels (optional columns): 1 for a value, 0 for a null.
+    levels: Vec<u32>,
+    /// Rows in the page being filled.
+    rows: usize,
+    /// The finished pages, headers included.
+    sink: TrackedWrite<Pieces>,
+    offsets: OffsetIndexBuilder,
+    data_pages: i32,
+    total_rows: u64,
+    uncompressed: u64,
+}
+
+impl PlainText {
+    fn new(plan: TextPlan, nullable: bool) -> PlainText {
+        PlainText {
+            plan,
+            nullable,
+            values: Vec::new(),
+            levels: Vec::new(),
+            rows: 0,
+            sink: TrackedWrite::new(Pieces::default()),
+            offsets: OffsetIndexBuilder::new(),
+            data_pages: 0,
+            total_rows: 0,
+            uncompressed: 0,
+        }
+    }
+
+    fn push(&mut self, a: &StringArray) -> Result<()> {
+        if !self.nullable && a.null_count() > 0 {
+            return Err(ParquetError::General(
+                "a required text column holds nulls".into(),
+            ));
+        }
+        let offsets = a.value_offsets();
+        let data = a.value_data();
+        let nulls = a.nulls().filter(|n| n.null_count() > 0);
+        for i in 0..a.len() {
+            if self.nullable {
+                let valid = nulls.is_none_or(|n| n.is_valid(i));
+                self.levels.push(valid as u32);
+                if !valid {
+                    self.end_row()?;
+                    continue;
+                }
+            }
+            let (start, end) = (offsets[i] as usize, offsets[i + 1] as usize);
+            self.values
+                .extend_from_slice(&((end - start) as u32).to_le_bytes());
+            self.values.extend_from_slice(&data[start..end]);
+            self.end_row()?;
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn end_row(&mut self) -> Result<()> {
+        self.rows += 1;
+        if self.rows >= self.plan.page_rows || self.values.len() >= self.plan.page_bytes {
+            self.flush_page()?;
+        }
+        Ok(())
+    }
+
+    fn flush_page(&mut self) -> Result<()> {
+        if self.rows == 0 {
+            return Ok(());
+        }
+        // A version 1 page: the definition levels (length-prefixed RLE/bit-packed hybrid
+        // of width 1) before the values, compressed together.
+        let with_levels;
+        let page: &[u8] = if self.nullable {
+            let mut buf = Vec::with_capacity(self.values.len() + self.levels.len() / 8 + 16);
+            buf.extend_from_slice(&[0; 4]);
+            hybrid(&self.levels, 1, &mut buf);
+            let len = (buf.len() - 4) as u32;
+            buf[..4].copy_from_slice(&len.to_le_bytes());
+            buf.extend_from_slice(&self.values);
+            with_levels = buf;
+            &with_levels
+        } else {
+            &self.values
+        };
+        let buf = if self.plan.lz4 {
+            Bytes::from(lz4_flex::block::compress(page))
+        } else {
+            Bytes::copy_from_slice(page)
+        };
+        self.sink.inner_mut().next = Some(buf.clone());
+        let spec = SerializedPageWriter::new(&mut self.sink).write_page(CompressedPage::new(
+            Page::DataPage {
+                buf,
+                num_values: self.rows as u32,
+                encoding: Encoding::PLAIN,
+                def_level_encoding: Encoding::RLE,
+                rep_level_encoding: Encoding::RLE,
+                statistics: None,
+            },
+            page.len(),
+        ))?;
+        self.offsets
+            .append_offset_and_size(spec.offset as i64, spec.compressed_size as i32);
+        self.offsets.append_row_count(self.rows as i64);
+        self.uncompressed += spec.uncompressed_size as u64;
+        self.data_pages += 1;
+        self.total_rows += self.rows as u64;
+        self.rows = 0;
+        self.values.clear();
+        self.levels.clear();
+        Ok(())
+    }
+
+    /// The column chunk's pages and metadata, offsets relative to the start of the pages.
+    fn finish(mut self, descr: ColumnDescPtr) -> Result<(Pieces, ColumnCloseResult)> {
+        self.flush_page()?;
+        let mut pieces = self.sink.into_inner()?;
+        pieces.seal();
+        let compressed = pieces.len;
+        let metadata = ColumnChunkMetaData::builder(descr)
+            .set_compression(if self.plan.lz4 {
+                Compression::LZ4_RAW
+            } else {
+                Compression::UNCOMPRESSED
+            })
+            .set_encodings(vec![Encoding::PLAIN, Encoding::RLE])
+            .set_page_encoding_stats(vec![PageEncodingStats {
+                page_type: PageType::DATA_PAGE,
+                encoding: Encoding::PLAIN,
+                count: self.data_pages,
+            }])
+            .set_total_compressed_size(compressed as i64)
+            .set_total_uncompressed_size(self.uncompressed as i64)
+            .set_num_values(self.total_rows as i64)
+            .set_data_page_offset(0)
+            .build()?;
+        let close = ColumnCloseResult {
+            bytes_written: compressed,
+            rows_written: self.total_rows,
+            metadata,
+            bloom_filter: None,
+            column_index: None,
+            offset_index: Some(self.offsets.build()),
+        };
+        Ok((pieces, close))
+    }
 }
 
 /// A coded column of the row group being filled.
@@ -375,6 +599,103 @@ impl Coded {
             offset_index: Some(offsets.build()),
         };
         Ok((Bytes::from(bytes), close))
+    }
+}
+
+/// A column chunk's bytes as the buffers they were made in: a page's compressed bytes are
+/// kept as they are (the page writer hands them over in one write, recognised by address)
+/// and the headers between them gathered into small buffers of their own.
+#[derive(Default)]
+struct Pieces {
+    parts: Vec<Bytes>,
+    /// Bytes written since the last kept page.
+    small: Vec<u8>,
+    /// The page data about to be written.
+    next: Option<Bytes>,
+    len: u64,
+}
+
+impl Pieces {
+    fn seal(&mut self) {
+        if !self.small.is_empty() {
+            self.parts
+                .push(Bytes::from(std::mem::take(&mut self.small)));
+        }
+    }
+}
+
+impl Write for Pieces {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self.next.take() {
+            Some(page) if page.as_ptr() == buf.as_ptr() && page.len() == buf.len() => {
+                self.seal();
+                self.parts.push(page);
+            }
+            next => {
+                self.next = next;
+                self.small.extend_from_slice(buf);
+            }
+        }
+        self.len += buf.len() as u64;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Length for Pieces {
+    fn len(&self) -> u64 {
+        self.len
+    }
+}
+
+impl ChunkReader for Pieces {
+    type T = PiecesRead;
+
+    fn get_read(&self, start: u64) -> Result<PiecesRead> {
+        let mut read = PiecesRead {
+            parts: self.parts.clone().into_iter(),
+            current: Bytes::new(),
+        };
+        std::io::copy(&mut (&mut read).take(start), &mut std::io::sink())?;
+        Ok(read)
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> Result<Bytes> {
+        let mut out = Vec::with_capacity(length);
+        self.get_read(start)?
+            .take(length as u64)
+            .read_to_end(&mut out)?;
+        if out.len() != length {
+            return Err(ParquetError::EOF(format!(
+                "{length} bytes at {start} of a column chunk of {}",
+                self.len
+            )));
+        }
+        Ok(Bytes::from(out))
+    }
+}
+
+/// Reads [`Pieces`] front to back.
+struct PiecesRead {
+    parts: std::vec::IntoIter<Bytes>,
+    current: Bytes,
+}
+
+impl Read for PiecesRead {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.parts.next() {
+                Some(p) => self.current = p,
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current[..n]);
+        bytes::Buf::advance(&mut self.current, n);
+        Ok(n)
     }
 }
 
@@ -595,6 +916,127 @@ mod tests {
             assert!(m
                 .page_encoding_stats_mask()
                 .is_some_and(|mask| mask.is_only(Encoding::RLE_DICTIONARY)));
+        }
+    }
+
+    /// Row i's text in the unique-text test: lengths from 0 to 300 bytes, some non-ASCII;
+    /// `None` (a null, in the optional column) on every 7th row and on a run of 500.
+    fn text_value(i: usize, optional: bool) -> Option<String> {
+        if optional && (i % 7 == 3 || (1000..1500).contains(&i)) {
+            return None;
+        }
+        let len = (i * 37) % 301;
+        Some(format!("{i}-ключ-").chars().cycle().take(len).collect())
+    }
+
+    #[test]
+    fn unique_text_columns_read_back_page_by_page() {
+        for (compression, page_rows, page_bytes, rows, batch, per_group) in [
+            (Compression::LZ4_RAW, 100, 1 << 20, 5_000, 999, 2_048),
+            (
+                Compression::UNCOMPRESSED,
+                20_000,
+                4_096,
+                3_000,
+                3_000,
+                3_000,
+            ),
+            (Compression::LZ4_RAW, 1, 1 << 20, 300, 7, 64),
+        ] {
+            let schema = Arc::new(Schema::new(vec![
+                Field::new("id", DataType::Utf8, false),
+                Field::new("opt", DataType::Utf8, true),
+            ]));
+            let mut props = WriterProperties::builder()
+                .set_compression(compression)
+                .set_data_page_row_count_limit(page_rows)
+                .set_data_page_size_limit(page_bytes);
+            for c in ["id", "opt"] {
+                props = props
+                    .set_column_dictionary_enabled(ColumnPath::from(c), false)
+                    .set_column_statistics_enabled(ColumnPath::from(c), EnabledStatistics::None);
+            }
+            let mut w =
+                Writer::try_new(Vec::new(), schema.clone(), props.build(), per_group).unwrap();
+            assert!(
+                w.text.iter().all(Option::is_some),
+                "both columns written here"
+            );
+            let mut off = 0;
+            while off < rows {
+                let n = batch.min(rows - off);
+                let col = |optional: bool| -> Arc<dyn Array> {
+                    Arc::new(StringArray::from_iter(
+                        (off..off + n).map(|i| text_value(i, optional)),
+                    ))
+                };
+                let b = RecordBatch::try_new(schema.clone(), vec![col(false), col(true)]).unwrap();
+                // A slice, so that the arrays' offsets do not start at 0.
+                let b = if n > 2 {
+                    w.write(&b.slice(0, 1)).unwrap();
+                    b.slice(1, n - 1)
+                } else {
+                    b
+                };
+                w.write(&b).unwrap();
+                off += n;
+            }
+            let bytes = Bytes::from(w.into_inner().unwrap());
+            let r = ParquetRecordBatchReaderBuilder::try_new(bytes.clone()).unwrap();
+            let meta = r.metadata().clone();
+            assert_eq!(meta.num_row_groups(), rows.div_ceil(per_group));
+            for g in meta.row_groups() {
+                for c in g.columns() {
+                    assert_eq!(c.compression(), compression);
+                    assert!(c.dictionary_page_offset().is_none());
+                }
+            }
+            let mut got: Vec<(Option<String>, Option<String>)> = Vec::new();
+            for b in r.build().unwrap() {
+                let b = b.unwrap();
+                let (id, opt) = (
+                    b.column(0).as_string::<i32>(),
+                    b.column(1).as_string::<i32>(),
+                );
+                assert_eq!(id.null_count(), 0);
+                for i in 0..b.num_rows() {
+                    got.push((
+                        id.is_valid(i).then(|| id.value(i).to_string()),
+                        opt.is_valid(i).then(|| opt.value(i).to_string()),
+                    ));
+                }
+            }
+            assert_eq!(got.len(), rows);
+            for (i, (id, opt)) in got.into_iter().enumerate() {
+                assert_eq!(id, text_value(i, false), "id of row {i}");
+                assert_eq!(opt, text_value(i, true), "opt of row {i}");
+            }
+            // Every page holds at most `page_rows` rows, and its values once it has
+            // reached `page_bytes` (the page ends at that row).
+            use parquet::file::reader::{FileReader, SerializedFileReader};
+            let file = SerializedFileReader::new(bytes).unwrap();
+            for g in 0..file.num_row_groups() {
+                let group = file.get_row_group(g).unwrap();
+                for c in 0..2 {
+                    let (mut total, mut pages) = (0, 0);
+                    for page in group.get_column_page_reader(c).unwrap() {
+                        let page = page.unwrap();
+                        assert!(page.num_values() as usize <= page_rows);
+                        assert_eq!(page.encoding(), Encoding::PLAIN);
+                        total += page.num_values() as i64;
+                        pages += 1;
+                    }
+                    let group_rows = file.metadata().row_group(g).num_rows();
+                    assert_eq!(total, group_rows);
+                    if page_bytes == 4_096 {
+                        // ~150 bytes a value: a page every ~27 rows.
+                        assert!(
+                            pages >= group_rows / 40,
+                            "{pages} pages of {group_rows} rows"
+                        );
+                    }
+                }
+            }
         }
     }
 
