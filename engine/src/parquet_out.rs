@@ -1,14 +1,19 @@
 //! Parquet output files, written a row group at a time.
 //!
-//! Most columns go through arrow-rs's column writers. Text columns that the batches carry
-//! as dictionaries (`Dictionary(Int32, Utf8)`: status, flags, currency, programme, cycle,
-//! provider, match method) are encoded here from their keys: a dictionary page of the
-//! values the row group uses, in order of first use, and data pages of indices in the
-//! RLE/bit-packing hybrid (a row group using more than `MAX_CODED_VALUES` values goes
-//! through arrow-rs as plain text instead). arrow-rs would hash and compare every row's text to rebuild a dictionary the
-//! engine already has (its interner was 7 % of a 10M-row run's CPU, BENCHMARKS.md).
+//! Text columns that the batches carry as dictionaries (`Dictionary(Int32, Utf8)`: status,
+//! flags, currency, programme, cycle, provider, match method) are encoded here from their
+//! keys: a dictionary page of the values the row group uses, in order of first use, and
+//! data pages of indices in the RLE/bit-packing hybrid (a row group using more than
+//! `MAX_CODED_VALUES` values goes through arrow-rs as plain text instead). arrow-rs would
+//! hash and compare every row's text to rebuild a dictionary the engine already has (its
+//! interner was 7 % of a 10M-row run's CPU, BENCHMARKS.md).
 //! The file still declares these columns `Utf8`: readers see ordinary
 //! dictionary-encoded text columns.
+//!
+//! Plain `Utf8` columns that the properties leave without dictionary and statistics (the
+//! unique ids, accounts and references) are written here too, as PLAIN version 1 data
+//! pages under the properties' page limits and LZ4_RAW (or no) compression, each value
+//! copied once (`PlainText`). Every other column goes through arrow-rs's column writers.
 
 use std::io::{Read, Write};
 use std::sync::Arc;
