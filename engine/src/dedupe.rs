@@ -105,15 +105,12 @@ pub fn dedupe(side: Side, chunks: &[Chunk]) -> Dedupe {
     };
     let mut rejects = Vec::with_capacity(dup_count);
     let mut keep = Vec::with_capacity(rep.len());
-    let mut new_pos = vec![u32::MAX; rep.len()];
-    let mut next = 0u32;
+    let mut removed = Vec::with_capacity(dup_count);
     for (k, &r) in rep.iter().enumerate() {
         let first = r as usize == k;
         keep.push(first);
-        if first {
-            new_pos[k] = next;
-            next += 1;
-        } else {
+        if !first {
+            removed.push(k as u32);
             let (c, j) = view.locate(k);
             let (file, row) = crate::validate::origin_parts(chunks[c].origin[j]);
             rejects.push(Reject {
@@ -126,7 +123,7 @@ pub fn dedupe(side: Side, chunks: &[Chunk]) -> Dedupe {
             });
         }
     }
-    index.remap(&new_pos);
+    index.remove_positions(&removed);
     Dedupe {
         keep: Some(keep),
         rejects,

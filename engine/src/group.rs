@@ -301,11 +301,39 @@ impl Index {
         found
     }
 
-    /// Rewrites stored positions (after rows were removed from the table).
-    pub fn remap(&mut self, new_pos: &[u32]) {
-        self.parts
-            .par_iter_mut()
-            .for_each(|t| t.iter_mut().for_each(|e| e.pos = new_pos[e.pos as usize]));
+    /// Rewrites stored positions after the rows at `removed` (ascending, none of them
+    /// stored) were taken out of the table: each moves down by the removed positions
+    /// before it. The count is found from a prefix count per block of 4,096 positions
+    /// and a search among the few removed positions of its block, all in cache (a table
+    /// of new positions read at the stored positions, in hash order, missed the cache on
+    /// nearly every entry).
+    pub fn remove_positions(&mut self, removed: &[u32]) {
+        let Some(&last) = removed.last() else {
+            return;
+        };
+        const SHIFT: u32 = 12;
+        let blocks = (last >> SHIFT) as usize + 1;
+        // before[b]: removed positions below block b's first position.
+        let mut before = Vec::with_capacity(blocks + 1);
+        let mut i = 0;
+        for b in 0..=blocks as u64 {
+            while i < removed.len() && (removed[i] as u64) < b << SHIFT {
+                i += 1;
+            }
+            before.push(i);
+        }
+        self.parts.par_iter_mut().for_each(|t| {
+            t.iter_mut().for_each(|e| {
+                let b = (e.pos >> SHIFT) as usize;
+                let shift = if b >= blocks {
+                    removed.len()
+                } else {
+                    let (lo, hi) = (before[b], before[b + 1]);
+                    lo + removed[lo..hi].partition_point(|&r| r < e.pos)
+                };
+                e.pos -= shift as u32;
+            })
+        });
     }
 }
 
@@ -419,6 +447,43 @@ mod tests {
         (0..keys.len() as u32)
             .map(|k| *first.entry(keys[k as usize]).or_insert(k))
             .collect()
+    }
+
+    #[test]
+    fn removing_positions_renumbers_the_stored_ones() {
+        // 20,000 rows, 3,000 keys: the repeats are removed, spread over many blocks,
+        // with runs of removed rows and blocks without any.
+        let keys: Vec<u32> = (0..20_000u64)
+            .map(|i| {
+                if (9_000..9_100).contains(&i) {
+                    5
+                } else {
+                    (i.wrapping_mul(2654435761) % 3000) as u32
+                }
+            })
+            .collect();
+        let h: Vec<u64> = keys.iter().map(hash).collect();
+        let eq = |a: u32, b: u32| keys[a as usize] == keys[b as usize];
+        let (rep, mut index) = group_first(&h, &eq);
+        let removed: Vec<u32> = (0..keys.len() as u32)
+            .filter(|&k| rep[k as usize] != k)
+            .collect();
+        let kept: Vec<u32> = (0..keys.len() as u32)
+            .filter(|&k| rep[k as usize] == k)
+            .collect();
+        index.remove_positions(&removed);
+        for (new, &old) in kept.iter().enumerate() {
+            let k = keys[old as usize];
+            let found = index.find(hash(k), |p| keys[kept[p as usize] as usize] == k);
+            assert_eq!(found, Some(new as u32), "key {k} first at {old}");
+        }
+        // Nothing removed: positions unchanged.
+        let (_, mut index) = group_first(&h, &eq);
+        index.remove_positions(&[]);
+        assert_eq!(
+            index.find(hash(keys[7]), |p| keys[p as usize] == keys[7]),
+            Some(rep[7])
+        );
     }
 
     #[test]
