@@ -1131,6 +1131,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_syncer_syncs_while_the_file_grows_and_finishes_cleanly() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out");
+        let mut file = File::create(&path).unwrap();
+        let syncer = Syncer::start(&file);
+        assert!(syncer.thread.is_some(), "a duplicated handle gets a thread");
+        let mut want = Vec::new();
+        for i in 0..50u8 {
+            let part = vec![i; 10_000];
+            file.write_all(&part).unwrap();
+            want.extend_from_slice(&part);
+            // Several nudges at once are served by one sync.
+            syncer.nudge();
+            syncer.nudge();
+        }
+        syncer.finish().unwrap();
+        file.sync_all().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), want);
+        // A syncer never nudged finishes at once.
+        Syncer::start(&file).finish().unwrap();
+    }
+
+    #[test]
     fn map_rows_reads_coded_and_plain_text_alike() {
         let values = StringArray::from(vec!["KWD", "UZS", "UGX"]);
         let codes = coded([1, 1, 2, 1].into_iter(), &values);
