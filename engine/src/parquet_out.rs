@@ -31,7 +31,9 @@ use parquet::basic::{Compression, Encoding, PageType, Type as PhysicalType};
 use parquet::column::page::{CompressedPage, Page, PageWriter};
 use parquet::column::writer::ColumnCloseResult;
 use parquet::errors::{ParquetError, Result};
-use parquet::file::metadata::{ColumnChunkMetaData, OffsetIndexBuilder, PageEncodingStats};
+use parquet::file::metadata::{
+    ColumnChunkMetaData, ColumnChunkMetaDataBuilder, OffsetIndexBuilder, PageEncodingStats,
+};
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
 use parquet::file::reader::{ChunkReader, Length};
 use parquet::file::writer::{SerializedFileWriter, SerializedPageWriter, TrackedWrite};
@@ -67,8 +69,8 @@ struct Group {
 /// A finished column chunk of a row group.
 enum Chunk {
     Arrow(ArrowColumnChunk),
-    Coded(Bytes, ColumnCloseResult),
-    Text(Pieces, ColumnCloseResult),
+    /// A coded or plain text column written here.
+    Pages(Pieces, ColumnCloseResult),
 }
 
 /// What a column of a row group holds, settled by its first batch.
@@ -211,8 +213,8 @@ impl<W: Write + Send> Writer<W> {
             .map(|(c, (mut writer, kind))| -> Result<Chunk> {
                 match kind {
                     Kind::Coded(codes) if codes.local.len() <= MAX_CODED_VALUES => {
-                        let (bytes, close) = codes.encode(descrs[c].clone())?;
-                        Ok(Chunk::Coded(bytes, close))
+                        let (pieces, close) = codes.encode(descrs[c].clone())?;
+                        Ok(Chunk::Pages(pieces, close))
                     }
                     Kind::Coded(codes) => {
                         let array: Arc<dyn Array> = Arc::new(codes.expand());
@@ -223,7 +225,7 @@ impl<W: Write + Send> Writer<W> {
                     }
                     Kind::Text(pages) => {
                         let (pieces, close) = pages.finish(descrs[c].clone())?;
-                        Ok(Chunk::Text(pieces, close))
+                        Ok(Chunk::Pages(pieces, close))
                     }
                     Kind::Unset | Kind::Plain => Ok(Chunk::Arrow(writer.close()?)),
                 }
@@ -233,13 +235,17 @@ impl<W: Write + Send> Writer<W> {
         for chunk in chunks {
             match chunk {
                 Chunk::Arrow(c) => c.append_to_row_group(&mut rg)?,
-                Chunk::Coded(bytes, close) => rg.append_column(&bytes, close)?,
-                Chunk::Text(pieces, close) => rg.append_column(&pieces, close)?,
+                Chunk::Pages(pieces, close) => rg.append_column(&pieces, close)?,
             }
         }
         rg.close()?;
         self.groups += 1;
         Ok(())
+    }
+
+    /// Row groups written to the sink so far.
+    pub fn row_groups(&self) -> usize {
+        self.groups
     }
 
     /// Writes the last row group and the footer; returns the sink.
@@ -308,12 +314,8 @@ struct PlainText {
     levels: Vec<u32>,
     /// Rows in the page being filled.
     rows: usize,
-    /// The finished pages, headers included.
-    sink: TrackedWrite<Pieces>,
-    offsets: OffsetIndexBuilder,
-    data_pages: i32,
-    total_rows: u64,
-    uncompressed: u64,
+    /// The finished pages.
+    pages: ChunkPages,
 }
 
 impl PlainText {
@@ -324,11 +326,7 @@ impl PlainText {
             values: Vec::new(),
             levels: Vec::new(),
             rows: 0,
-            sink: TrackedWrite::new(Pieces::default()),
-            offsets: OffsetIndexBuilder::new(),
-            data_pages: 0,
-            total_rows: 0,
-            uncompressed: 0,
+            pages: ChunkPages::new(),
         }
     }
 
@@ -392,8 +390,7 @@ impl PlainText {
         } else {
             Bytes::copy_from_slice(page)
         };
-        self.sink.inner_mut().next = Some(buf.clone());
-        let spec = SerializedPageWriter::new(&mut self.sink).write_page(CompressedPage::new(
+        self.pages.write(
             Page::DataPage {
                 buf,
                 num_values: self.rows as u32,
@@ -403,13 +400,7 @@ impl PlainText {
                 statistics: None,
             },
             page.len(),
-        ))?;
-        self.offsets
-            .append_offset_and_size(spec.offset as i64, spec.compressed_size as i32);
-        self.offsets.append_row_count(self.rows as i64);
-        self.uncompressed += spec.uncompressed_size as u64;
-        self.data_pages += 1;
-        self.total_rows += self.rows as u64;
+        )?;
         self.rows = 0;
         self.values.clear();
         self.levels.clear();
@@ -419,11 +410,9 @@ impl PlainText {
     /// The column chunk's pages and metadata, offsets relative to the start of the pages.
     fn finish(mut self, descr: ColumnDescPtr) -> Result<(Pieces, ColumnCloseResult)> {
         self.flush_page()?;
-        let mut pieces = self.sink.into_inner()?;
-        pieces.seal();
-        let compressed = pieces.len;
-        let metadata = ColumnChunkMetaData::builder(descr)
-            .set_compression(if self.plan.lz4 {
+        let (lz4, data_pages) = (self.plan.lz4, self.pages.data_pages);
+        self.pages.close(descr, |m| {
+            m.set_compression(if lz4 {
                 Compression::LZ4_RAW
             } else {
                 Compression::UNCOMPRESSED
@@ -432,16 +421,81 @@ impl PlainText {
             .set_page_encoding_stats(vec![PageEncodingStats {
                 page_type: PageType::DATA_PAGE,
                 encoding: Encoding::PLAIN,
-                count: self.data_pages,
+                count: data_pages,
             }])
-            .set_total_compressed_size(compressed as i64)
-            .set_total_uncompressed_size(self.uncompressed as i64)
-            .set_num_values(self.total_rows as i64)
-            .set_data_page_offset(0)
-            .build()?;
+        })
+    }
+}
+
+/// The pages of a column chunk written here, and what its metadata needs: the pages
+/// themselves (as [`Pieces`]: each page's buffer kept, not copied), the offset index,
+/// the uncompressed size, the rows and the data pages.
+struct ChunkPages {
+    sink: TrackedWrite<Pieces>,
+    offsets: OffsetIndexBuilder,
+    uncompressed: u64,
+    rows: u64,
+    data_pages: i32,
+    /// Where the first data page starts (after a dictionary page).
+    data_offset: Option<u64>,
+}
+
+impl ChunkPages {
+    fn new() -> ChunkPages {
+        ChunkPages {
+            sink: TrackedWrite::new(Pieces::default()),
+            offsets: OffsetIndexBuilder::new(),
+            uncompressed: 0,
+            rows: 0,
+            data_pages: 0,
+            data_offset: None,
+        }
+    }
+
+    /// Appends a page whose buffer is as it goes in the file (compressed or not) and was
+    /// `uncompressed` bytes before; a data page enters the offset index.
+    fn write(&mut self, page: Page, uncompressed: usize) -> Result<()> {
+        let data_rows = match &page {
+            Page::DataPage { num_values, .. } => Some(*num_values),
+            _ => None,
+        };
+        self.sink.inner_mut().next = Some(page.buffer().clone());
+        let spec = SerializedPageWriter::new(&mut self.sink)
+            .write_page(CompressedPage::new(page, uncompressed))?;
+        self.uncompressed += spec.uncompressed_size as u64;
+        if let Some(rows) = data_rows {
+            self.data_offset.get_or_insert(spec.offset);
+            self.offsets
+                .append_offset_and_size(spec.offset as i64, spec.compressed_size as i32);
+            self.offsets.append_row_count(rows as i64);
+            self.rows += rows as u64;
+            self.data_pages += 1;
+        }
+        Ok(())
+    }
+
+    /// The pages and the chunk's close result; `metadata` adds what is particular to the
+    /// column (compression, encodings, page statistics, a dictionary page's offset) to a
+    /// builder holding the sizes, the row count and the first data page's offset.
+    fn close(
+        self,
+        descr: ColumnDescPtr,
+        metadata: impl FnOnce(ColumnChunkMetaDataBuilder) -> ColumnChunkMetaDataBuilder,
+    ) -> Result<(Pieces, ColumnCloseResult)> {
+        let mut pieces = self.sink.into_inner()?;
+        pieces.seal();
+        let compressed = pieces.len;
+        let metadata = metadata(
+            ColumnChunkMetaData::builder(descr)
+                .set_total_compressed_size(compressed as i64)
+                .set_total_uncompressed_size(self.uncompressed as i64)
+                .set_num_values(self.rows as i64)
+                .set_data_page_offset(self.data_offset.unwrap_or(0) as i64),
+        )
+        .build()?;
         let close = ColumnCloseResult {
             bytes_written: compressed,
-            rows_written: self.total_rows,
+            rows_written: self.rows,
             metadata,
             bloom_filter: None,
             column_index: None,
@@ -507,15 +561,11 @@ impl Coded {
         )
     }
 
-    /// The column chunk's bytes (dictionary page first) and its metadata, offsets
-    /// relative to the start of the bytes.
-    fn encode(self, descr: ColumnDescPtr) -> Result<(Bytes, ColumnCloseResult)> {
+    /// The column chunk's pages (dictionary page first) and its metadata, offsets
+    /// relative to the start of the pages.
+    fn encode(self, descr: ColumnDescPtr) -> Result<(Pieces, ColumnCloseResult)> {
         let dict = self.dict.as_ref().expect("a coded column has a dictionary");
-        let rows = self.indices.len();
-        let mut sink = TrackedWrite::new(Vec::new());
-        let mut pages = SerializedPageWriter::new(&mut sink);
-        let (mut compressed, mut uncompressed) = (0u64, 0u64);
-
+        let mut pages = ChunkPages::new();
         let mut plain = Vec::new();
         for &k in &self.local {
             let v = dict.value(k as usize).as_bytes();
@@ -523,7 +573,7 @@ impl Coded {
             plain.extend_from_slice(v);
         }
         let len = plain.len();
-        let spec = pages.write_page(CompressedPage::new(
+        pages.write(
             Page::DictionaryPage {
                 buf: Bytes::from(plain),
                 num_values: self.local.len() as u32,
@@ -531,20 +581,14 @@ impl Coded {
                 is_sorted: false,
             },
             len,
-        ))?;
-        compressed += spec.compressed_size as u64;
-        uncompressed += spec.uncompressed_size as u64;
-
+        )?;
         let width = bit_width(self.local.len().saturating_sub(1) as u32);
-        let mut offsets = OffsetIndexBuilder::new();
-        let mut data_offset = None;
-        let mut data_pages = 0;
         for page in self.indices.chunks(DATA_PAGE_ROWS) {
             let mut buf = Vec::with_capacity(1 + page.len() * width as usize / 8 + 64);
             buf.push(width);
             hybrid(page, width, &mut buf);
             let len = buf.len();
-            let spec = pages.write_page(CompressedPage::new(
+            pages.write(
                 Page::DataPage {
                     buf: Bytes::from(buf),
                     num_values: page.len() as u32,
@@ -554,56 +598,30 @@ impl Coded {
                     statistics: None,
                 },
                 len,
-            ))?;
-            data_offset.get_or_insert(spec.offset);
-            offsets.append_offset_and_size(spec.offset as i64, spec.compressed_size as i32);
-            offsets.append_row_count(page.len() as i64);
-            compressed += spec.compressed_size as u64;
-            uncompressed += spec.uncompressed_size as u64;
-            data_pages += 1;
+            )?;
         }
-        pages.close()?;
-        let bytes = sink.into_inner()?;
-        if bytes.len() as u64 != compressed {
-            return Err(ParquetError::General(format!(
-                "coded column: {} bytes written, {compressed} counted",
-                bytes.len()
-            )));
-        }
-        let metadata = ColumnChunkMetaData::builder(descr)
-            .set_compression(Compression::UNCOMPRESSED)
-            .set_encodings(vec![
-                Encoding::PLAIN,
-                Encoding::RLE,
-                Encoding::RLE_DICTIONARY,
-            ])
-            .set_page_encoding_stats(vec![
-                PageEncodingStats {
-                    page_type: PageType::DICTIONARY_PAGE,
-                    encoding: Encoding::PLAIN,
-                    count: 1,
-                },
-                PageEncodingStats {
-                    page_type: PageType::DATA_PAGE,
-                    encoding: Encoding::RLE_DICTIONARY,
-                    count: data_pages,
-                },
-            ])
-            .set_total_compressed_size(compressed as i64)
-            .set_total_uncompressed_size(uncompressed as i64)
-            .set_num_values(rows as i64)
-            .set_dictionary_page_offset(Some(0))
-            .set_data_page_offset(data_offset.unwrap_or(0) as i64)
-            .build()?;
-        let close = ColumnCloseResult {
-            bytes_written: compressed,
-            rows_written: rows as u64,
-            metadata,
-            bloom_filter: None,
-            column_index: None,
-            offset_index: Some(offsets.build()),
-        };
-        Ok((Bytes::from(bytes), close))
+        let data_pages = pages.data_pages;
+        pages.close(descr, |m| {
+            m.set_compression(Compression::UNCOMPRESSED)
+                .set_encodings(vec![
+                    Encoding::PLAIN,
+                    Encoding::RLE,
+                    Encoding::RLE_DICTIONARY,
+                ])
+                .set_page_encoding_stats(vec![
+                    PageEncodingStats {
+                        page_type: PageType::DICTIONARY_PAGE,
+                        encoding: Encoding::PLAIN,
+                        count: 1,
+                    },
+                    PageEncodingStats {
+                        page_type: PageType::DATA_PAGE,
+                        encoding: Encoding::RLE_DICTIONARY,
+                        count: data_pages,
+                    },
+                ])
+                .set_dictionary_page_offset(Some(0))
+        })
     }
 }
 

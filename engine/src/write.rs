@@ -877,7 +877,6 @@ pub const WRITE_BATCH_ROWS: usize = 1 << 16;
 struct ParquetOut {
     pending: Pending,
     writer: crate::parquet_out::Writer<BufWriter<HashWriter<File>>>,
-    rows: usize,
     syncer: Syncer,
 }
 
@@ -968,18 +967,16 @@ impl ParquetOut {
         Ok(ParquetOut {
             pending,
             writer,
-            rows: 0,
             syncer,
         })
     }
 
     fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        let before = self.writer.row_groups();
         self.writer
             .write(batch)
             .map_err(out_err(&self.pending.tmp))?;
-        let before = self.rows / ROW_GROUP_ROWS;
-        self.rows += batch.num_rows();
-        if self.rows / ROW_GROUP_ROWS > before {
+        if self.writer.row_groups() > before {
             // A row group has gone to the file.
             self.syncer.nudge();
         }
@@ -991,7 +988,6 @@ impl ParquetOut {
             mut pending,
             writer,
             syncer,
-            ..
         } = self;
         let err = |m: String| Error::Output {
             path: pending.tmp.clone(),
