@@ -178,15 +178,25 @@ pub fn trace_rss(what: &str) {
         let t = START.get_or_init(std::time::Instant::now).elapsed();
         // Minor page faults so far: field 10 of /proc/self/stat, after the ")" of the name.
         let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-        let faults = stat
+        let fields: Vec<&str> = stat
             .rsplit(')')
             .next()
-            .and_then(|r| r.split_whitespace().nth(7))
-            .unwrap_or("?")
-            .to_string();
+            .unwrap_or("")
+            .split_whitespace()
+            .collect();
+        let field = |i: usize| fields.get(i).copied().unwrap_or("?");
+        // utime and stime (fields 14 and 15), in clock ticks (1/100 s on Linux).
+        let cpu = |i: usize| {
+            field(i)
+                .parse::<u64>()
+                .map_or("?".to_string(), |t| format!("{}.{:02}", t / 100, t % 100))
+        };
         eprintln!(
-            "memory at {what} ({:.3} s, {faults} faults): {} {}",
+            "memory at {what} ({:.3} s, {} faults, cpu {}+{} s): {} {}",
             t.as_secs_f64(),
+            field(7),
+            cpu(11),
+            cpu(12),
             f("VmRSS"),
             f("VmHWM")
         );

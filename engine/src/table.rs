@@ -1,7 +1,8 @@
 //! A side's accepted rows as one columnar table, in input order.
 
+use arrow_array::builder::StringBuilder;
 use arrow_array::{Array, StringArray};
-use arrow_buffer::{BooleanBufferBuilder, Buffer, OffsetBuffer, ScalarBuffer};
+use arrow_buffer::{Buffer, OffsetBuffer, ScalarBuffer};
 use hashbrown::HashMap;
 use rayon::prelude::*;
 
@@ -401,6 +402,29 @@ impl<'a> Kept<'a> {
     fn get(&self, part: usize, row: usize) -> bool {
         self.0[part].is_none_or(|m| m[row])
     }
+
+    /// The runs of consecutive kept rows of a part of `len` rows: (first row, rows).
+    fn runs(&self, part: usize, len: usize) -> Vec<(usize, usize)> {
+        let Some(m) = self.0[part] else {
+            return if len == 0 { Vec::new() } else { vec![(0, len)] };
+        };
+        let mut runs = Vec::new();
+        let mut start = None;
+        for (j, &k) in m.iter().enumerate() {
+            match (k, start) {
+                (true, None) => start = Some(j),
+                (false, Some(s)) => {
+                    runs.push((s, j - s));
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+        if let Some(s) = start {
+            runs.push((s, m.len() - s));
+        }
+        runs
+    }
 }
 
 /// Dictionary-codes a required text column over its parts, keeping the rows
@@ -471,20 +495,22 @@ fn join_dict(parts: &[TextCol], n: usize, kept: &Kept) -> TextCol {
 }
 
 /// Concatenates text parts, keeping the rows `kept` keeps, into one array whose
-/// buffers are allocated at their exact size.
+/// buffers are allocated at their exact size. Each run of consecutive kept rows is
+/// appended whole (its value bytes in one copy, its offsets shifted), and the parts'
+/// text is not validated as UTF-8 again.
 fn join_text(side: Side, parts: &[StringArray], n: usize, kept: &Kept) -> Result<StringArray> {
+    let runs: Vec<Vec<(usize, usize)>> = parts
+        .iter()
+        .enumerate()
+        .map(|(pi, p)| kept.runs(pi, p.len()))
+        .collect();
     let mut bytes = 0usize;
-    for (pi, p) in parts.iter().enumerate() {
-        bytes += match kept.mask(pi) {
-            None => {
-                let o = p.value_offsets();
-                (o[p.len()] - o[0]) as usize
-            }
-            Some(m) => (0..p.len())
-                .filter(|&j| m[j])
-                .map(|j| p.value_length(j) as usize)
-                .sum(),
-        };
+    for (p, runs) in parts.iter().zip(&runs) {
+        let o = p.value_offsets();
+        bytes += runs
+            .iter()
+            .map(|&(start, len)| (o[start + len] - o[start]) as usize)
+            .sum::<usize>();
     }
     if bytes > i32::MAX as usize {
         return Err(Error::Usage(format!(
@@ -492,45 +518,14 @@ fn join_text(side: Side, parts: &[StringArray], n: usize, kept: &Kept) -> Result
             side.as_str()
         )));
     }
-    let any_null = parts.iter().any(|p| p.null_count() > 0);
-    let mut values: Vec<u8> = Vec::with_capacity(bytes);
-    let mut offsets: Vec<i32> = Vec::with_capacity(n + 1);
-    offsets.push(0);
-    let mut nulls = any_null.then(|| BooleanBufferBuilder::new(n));
-    for (pi, p) in parts.iter().enumerate() {
-        if kept.mask(pi).is_none() && p.null_count() == 0 {
-            // Whole part: one copy of its value bytes, offsets shifted.
-            let o = p.value_offsets();
-            let (first, last) = (o[0] as usize, o[p.len()] as usize);
-            let base = values.len() as i32 - first as i32;
-            values.extend_from_slice(&p.value_data()[first..last]);
-            offsets.extend(o[1..].iter().map(|x| x + base));
-            if let Some(nb) = nulls.as_mut() {
-                nb.append_n(p.len(), true);
-            }
-            continue;
-        }
-        for j in 0..p.len() {
-            if !kept.get(pi, j) {
-                continue;
-            }
-            let valid = !p.is_null(j);
-            if valid {
-                values.extend_from_slice(p.value(j).as_bytes());
-            }
-            offsets.push(values.len() as i32);
-            if let Some(nb) = nulls.as_mut() {
-                nb.append(valid);
-            }
+    let mut b = StringBuilder::with_capacity(n, bytes);
+    for (p, runs) in parts.iter().zip(&runs) {
+        for &(start, len) in runs {
+            b.append_array(&p.slice(start, len))
+                .map_err(|e| Error::Internal(format!("joining text: {e}")))?;
         }
     }
-    let nulls = nulls.map(|mut b| arrow_buffer::NullBuffer::new(b.finish()));
-    StringArray::try_new(
-        OffsetBuffer::new(ScalarBuffer::from(offsets)),
-        Buffer::from_vec(values),
-        nulls,
-    )
-    .map_err(|e| Error::Internal(format!("joining text: {e}")))
+    Ok(b.finish())
 }
 
 #[cfg(test)]
@@ -593,6 +588,49 @@ mod tests {
             &Kept::new(None, &[1, 2]),
         );
         assert_eq!(mixed.codes(), &[0, 1, 0]);
+    }
+
+    proptest::proptest! {
+        /// The text join equals keeping the rows one by one: parts with nulls, sliced
+        /// parts, empty parts, and masks that keep all, none or scattered rows.
+        #[test]
+        fn text_join_keeps_exactly_the_kept_rows(
+            parts in proptest::collection::vec(
+                (
+                    proptest::collection::vec(
+                        proptest::option::weighted(0.9, "[a-z\u{e9}]{0,5}"),
+                        0..30,
+                    ),
+                    0usize..3,
+                ),
+                0..6,
+            ),
+            keep in proptest::collection::vec(proptest::bool::weighted(0.8), 200),
+            masked in proptest::bool::ANY,
+        ) {
+            let arrays: Vec<StringArray> = parts
+                .iter()
+                .map(|(values, offset)| {
+                    let offset = (*offset).min(values.len());
+                    StringArray::from(values.clone()).slice(offset, values.len() - offset)
+                })
+                .collect();
+            let lens: Vec<usize> = arrays.iter().map(|a| a.len()).collect();
+            let total: usize = lens.iter().sum();
+            let keep = &keep[..total];
+            let mask = masked.then_some(keep);
+            let kept = Kept::new(mask, &lens);
+            let want: Vec<Option<&str>> = arrays
+                .iter()
+                .flat_map(|a| a.iter())
+                .zip(0..)
+                .filter(|&(_, i)| mask.is_none_or(|m| m[i]))
+                .map(|(v, _)| v)
+                .collect();
+            let got = join_text(Side::Instructions, &arrays, want.len(), &kept).unwrap();
+            proptest::prop_assert_eq!(got.iter().collect::<Vec<_>>(), want.clone());
+            proptest::prop_assert_eq!(got.value_data().len(), want.iter().flatten().map(|v| v.len()).sum::<usize>());
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 
 use arrow_array::builder::StringBuilder;
-use arrow_array::{Array, BooleanArray, StringArray};
+use arrow_array::{Array, StringArray};
 
 use crate::currency::{self, Ccy};
 use crate::date;
@@ -152,9 +152,6 @@ fn raw_null_count_nonzero(col: &RawCol) -> bool {
 /// Whether every value can be used as it is: no surrounding spaces or tabs, no blank
 /// strings (those become missing).
 fn is_clean(a: &StringArray) -> bool {
-    let blankish = |v: &[u8]| {
-        v.is_empty() || matches!(v[0], b' ' | b'\t') || matches!(v[v.len() - 1], b' ' | b'\t')
-    };
     (0..a.len()).all(|i| a.is_null(i) || !blankish(a.value(i).as_bytes()))
 }
 
@@ -329,23 +326,11 @@ pub fn validate(side: Side, batch: RawBatch) -> Chunk {
 
     // Accepted rows, in input order.
     let kept: Vec<usize> = (0..n).filter(|&i| !dead[i]).collect();
-    let all_kept = kept.len() == n;
-    let keep = BooleanArray::from(dead.iter().map(|&d| !d).collect::<Vec<bool>>());
     let text = fields
         .iter()
         .zip(&batch.cols)
         .filter(|(f, _)| f.kind == Kind::Text)
         .map(|(_, c)| match c {
-            // Passed through without copying when no value needs trimming or is blank.
-            Some(RawCol::Text(a)) if is_clean(a) => TextCol::Plain(if all_kept {
-                a.clone()
-            } else {
-                let f = arrow_select::filter::filter(a, &keep).expect("same length");
-                f.as_any()
-                    .downcast_ref::<StringArray>()
-                    .expect("utf8")
-                    .clone()
-            }),
             // A dictionary column (required, so every kept row has a value): the kept
             // rows' keys into the trimmed dictionary.
             Some(RawCol::Dict(keys, values)) => TextCol::Dict {
@@ -487,23 +472,52 @@ impl<'a> Rows<'_, 'a> {
 }
 
 /// The rows `kept` of a text column, trimmed, blank values null; one pass over the bytes.
+/// Runs of consecutive kept rows that need no change (no null, no surrounding space or
+/// tab, not empty) are appended whole; when that is every row, the column is returned
+/// as it is, uncopied.
 fn trimmed(a: &StringArray, kept: &[usize]) -> StringArray {
+    let nulls = a.null_count() > 0;
+    let changes = |i: usize| (nulls && a.is_null(i)) || blankish(a.value(i).as_bytes());
+    if kept.len() == a.len() && !(0..a.len()).any(changes) {
+        return a.clone();
+    }
     let bytes: usize = kept.iter().map(|&i| a.value_length(i) as usize).sum();
     let mut b = StringBuilder::with_capacity(kept.len(), bytes);
-    let nulls = a.null_count() > 0;
+    // The run of unchanged rows not yet appended: [start, end).
+    let mut run = (0, 0);
+    let flush = |b: &mut StringBuilder, (start, end): (usize, usize)| {
+        if end > start {
+            b.append_array(&a.slice(start, end - start))
+                .expect("a run of one column fits its offsets");
+        }
+    };
     for &i in kept {
-        let t = if nulls && a.is_null(i) {
-            ""
-        } else {
-            trim(a.value(i))
-        };
+        if !changes(i) {
+            if run.1 != i {
+                flush(&mut b, run);
+                run.0 = i;
+            }
+            run.1 = i + 1;
+            continue;
+        }
+        flush(&mut b, run);
+        run = (0, 0);
+        let t = if a.is_null(i) { "" } else { trim(a.value(i)) };
         if t.is_empty() {
             b.append_null();
         } else {
             b.append_value(t);
         }
     }
+    flush(&mut b, run);
     b.finish()
+}
+
+/// Whether a value must change to be used: it is empty or starts or ends with a space
+/// or a tab.
+#[inline]
+fn blankish(v: &[u8]) -> bool {
+    v.is_empty() || matches!(v[0], b' ' | b'\t') || matches!(v[v.len() - 1], b' ' | b'\t')
 }
 
 /// A dictionary value as text (a null value reads as empty).
