@@ -297,9 +297,12 @@ impl Table {
         fn gather<T: Copy + Send>(parts: Vec<Vec<T>>, n: usize, kept: &Kept) -> Vec<T> {
             let mut v = Vec::with_capacity(n);
             for (ci, c) in parts.into_iter().enumerate() {
-                match kept.mask(ci) {
-                    None => v.extend_from_slice(&c),
-                    Some(m) => v.extend(c.iter().zip(m).filter(|(_, &k)| k).map(|(x, _)| *x)),
+                if c.is_empty() {
+                    // A column the side does not have (instructions' status).
+                    continue;
+                }
+                for (start, len) in kept.runs(ci, c.len()) {
+                    v.extend_from_slice(&c[start..start + len]);
                 }
             }
             v
@@ -392,12 +395,6 @@ impl<'a> Kept<'a> {
         )
     }
 
-    /// The part's mask, None when all its rows stay.
-    #[inline]
-    fn mask(&self, part: usize) -> Option<&'a [bool]> {
-        self.0[part]
-    }
-
     #[inline]
     fn get(&self, part: usize, row: usize) -> bool {
         self.0[part].is_none_or(|m| m[row])
@@ -408,6 +405,7 @@ impl<'a> Kept<'a> {
         let Some(m) = self.0[part] else {
             return if len == 0 { Vec::new() } else { vec![(0, len)] };
         };
+        debug_assert_eq!(m.len(), len, "a part's mask covers its rows");
         let mut runs = Vec::new();
         let mut start = None;
         for (j, &k) in m.iter().enumerate() {
