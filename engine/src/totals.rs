@@ -54,6 +54,11 @@ impl Totals {
         Ok(())
     }
 
+    /// Whether any row was added (each adds to one of the counts).
+    fn counted(&self) -> bool {
+        self.instructed_count + self.settled_count + self.returned_count + self.failed_count > 0
+    }
+
     fn add_instruction(&mut self, amount: i128, status: u8) {
         self.instructed_count += 1;
         self.instructed_amount += amount;
@@ -131,45 +136,56 @@ fn groups(t: &Table, col: usize) -> Groups {
 /// Most (group, currency) cells summed in a flat array per chunk; more go to a map.
 const MAX_DENSE_CELLS: usize = 1 << 16;
 
-/// Sums rows into (group, currency) cells in parallel 64K-row chunks. `cell(i)` names a
-/// row's cell (None: the row is not counted); `add` adds it. One chunk of 15-digit
-/// amounts cannot overflow i128; chunks merge with checked additions.
-fn fold(
+/// Sums rows into the (group, currency) cells of `K` groupings at once, in parallel
+/// 64K-row chunks: `cell(i)` names a row's cell in each grouping (None: the row is not
+/// counted there), `add` adds the row to a cell. One chunk of 15-digit amounts cannot
+/// overflow i128; chunks merge with checked additions.
+fn fold<const K: usize>(
     n: usize,
-    cells: usize,
-    cell: &(dyn Fn(usize) -> Option<usize> + Sync),
-    add: &(dyn Fn(usize, &mut Totals) + Sync),
-) -> Result<HashMap<usize, Totals>> {
-    let parts: Vec<HashMap<usize, Totals>> = (0..n.div_ceil(65536))
+    cells: [usize; K],
+    cell: impl Fn(usize) -> [Option<usize>; K] + Sync,
+    add: impl Fn(usize, &mut Totals) + Sync,
+) -> Result<[HashMap<usize, Totals>; K]> {
+    let dense = cells.iter().all(|&c| c <= MAX_DENSE_CELLS);
+    let parts: Vec<[HashMap<usize, Totals>; K]> = (0..n.div_ceil(65536))
         .into_par_iter()
         .map(|c| {
             let rows = c * 65536..((c + 1) * 65536).min(n);
-            if cells <= MAX_DENSE_CELLS {
-                let mut v: Vec<Option<Totals>> = vec![None; cells];
+            if dense {
+                // Every row adds a count, so an untouched cell is one with no count.
+                let mut sums = cells.map(|c| vec![Totals::default(); c]);
                 for i in rows {
-                    if let Some(k) = cell(i) {
-                        add(i, v[k].get_or_insert_with(Totals::default));
+                    for (sum, k) in sums.iter_mut().zip(cell(i)) {
+                        if let Some(k) = k {
+                            add(i, &mut sum[k]);
+                        }
                     }
                 }
-                v.into_iter()
-                    .enumerate()
-                    .filter_map(|(k, t)| t.map(|t| (k, t)))
-                    .collect()
+                sums.map(|v| {
+                    v.into_iter()
+                        .enumerate()
+                        .filter(|(_, t)| t.counted())
+                        .collect()
+                })
             } else {
-                let mut m: HashMap<usize, Totals> = HashMap::new();
+                let mut sums: [HashMap<usize, Totals>; K] = std::array::from_fn(|_| HashMap::new());
                 for i in rows {
-                    if let Some(k) = cell(i) {
-                        add(i, m.entry(k).or_default());
+                    for (sum, k) in sums.iter_mut().zip(cell(i)) {
+                        if let Some(k) = k {
+                            add(i, sum.entry(k).or_default());
+                        }
                     }
                 }
-                m
+                sums
             }
         })
         .collect();
-    let mut out: HashMap<usize, Totals> = HashMap::new();
+    let mut out: [HashMap<usize, Totals>; K] = std::array::from_fn(|_| HashMap::new());
     for p in parts {
-        for (k, v) in p {
-            out.entry(k).or_default().merge(&v)?;
+        for (o, p) in out.iter_mut().zip(p) {
+            for (k, v) in p {
+                o.entry(k).or_default().merge(&v)?;
+            }
         }
     }
     Ok(out)
@@ -203,65 +219,51 @@ pub fn compute(ins_t: &Table, set_t: &Table, m: &Matches, cl: &Classes) -> Resul
             }
             Ok(())
         };
-    // Per currency.
-    put(
-        fold(
-            ins_t.len(),
-            nc,
-            &|i| Some(ins_t.currency[i] as usize),
-            &add_ins,
-        )?,
-        None,
-        0,
-    )?;
-    put(
-        fold(
-            set_t.len(),
-            nc,
-            &|s| Some(set_t.currency[s] as usize),
-            &add_set,
-        )?,
-        None,
-        0,
-    )?;
-    // Per provider: each row by its own provider.
-    let (ip, sp) = rayon::join(
-        || groups(ins_t, ins::PROVIDER),
-        || groups(set_t, set::PROVIDER),
-    );
-    let cells = fold(
-        ins_t.len(),
-        ip.names.len() * nc,
-        &|i| Some(ip.ids[i] as usize * nc + ins_t.currency[i] as usize),
-        &add_ins,
-    )?;
-    put(cells, Some(&ip.names), 1)?;
-    let cells = fold(
-        set_t.len(),
-        sp.names.len() * nc,
-        &|s| Some(sp.ids[s] as usize * nc + set_t.currency[s] as usize),
-        &add_set,
-    )?;
-    put(cells, Some(&sp.names), 1)?;
-    // Per programme: instructions, and the settlements matched to them.
-    let pg = groups(ins_t, ins::PROGRAM);
-    let cells = fold(
-        ins_t.len(),
-        pg.names.len() * nc,
-        &|i| Some(pg.ids[i] as usize * nc + ins_t.currency[i] as usize),
-        &add_ins,
-    )?;
-    put(cells, Some(&pg.names), 2)?;
-    let cells = fold(
-        set_t.len(),
-        pg.names.len() * nc,
-        &|s| {
-            let i = m.instruction[s];
-            (i != NO_MATCH).then(|| pg.ids[i as usize] as usize * nc + set_t.currency[s] as usize)
+    let ((ip, sp), pg) = rayon::join(
+        || {
+            rayon::join(
+                || groups(ins_t, ins::PROVIDER),
+                || groups(set_t, set::PROVIDER),
+            )
         },
-        &add_set,
+        || groups(ins_t, ins::PROGRAM),
+    );
+    // Instructions: per currency, per their provider, per their programme.
+    let [by_ccy, by_prov, by_prog] = fold(
+        ins_t.len(),
+        [nc, ip.names.len() * nc, pg.names.len() * nc],
+        |i| {
+            let c = ins_t.currency[i] as usize;
+            [
+                Some(c),
+                Some(ip.ids[i] as usize * nc + c),
+                Some(pg.ids[i] as usize * nc + c),
+            ]
+        },
+        add_ins,
     )?;
-    put(cells, Some(&pg.names), 2)?;
+    put(by_ccy, None, 0)?;
+    put(by_prov, Some(&ip.names), 1)?;
+    put(by_prog, Some(&pg.names), 2)?;
+    // Settlements: per currency, per their own provider, and per the programme of the
+    // instruction they are matched to.
+    let [by_ccy, by_prov, by_prog] = fold(
+        set_t.len(),
+        [nc, sp.names.len() * nc, pg.names.len() * nc],
+        |s| {
+            let c = set_t.currency[s] as usize;
+            let i = m.instruction[s];
+            [
+                Some(c),
+                Some(sp.ids[s] as usize * nc + c),
+                (i != NO_MATCH).then(|| pg.ids[i as usize] as usize * nc + c),
+            ]
+        },
+        add_set,
+    )?;
+    put(by_ccy, None, 0)?;
+    put(by_prov, Some(&sp.names), 1)?;
+    put(by_prog, Some(&pg.names), 2)?;
     Ok(all)
 }
 
@@ -281,4 +283,27 @@ pub fn nested_json(m: &BTreeMap<String, ByCcy>) -> serde_json::Value {
         o.insert(k.clone(), by_ccy_json(v));
     }
     serde_json::Value::Object(o)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The flat per-chunk cells and the map cells give the same sums, over several
+    /// chunks and with rows left out of a grouping.
+    #[test]
+    fn dense_and_sparse_cells_sum_alike() {
+        let n = 150_000;
+        let cell = |i: usize| [Some(i % 7), (i % 3 != 0).then_some(i % 1000)];
+        let add = |i: usize, t: &mut Totals| t.add_instruction(i as i128, (i % 5) as u8);
+        let dense = fold(n, [7, 1000], cell, add).unwrap();
+        let sparse = fold(n, [7, MAX_DENSE_CELLS + 1], cell, add).unwrap();
+        assert_eq!(dense, sparse);
+        assert_eq!(dense[0].len(), 7);
+        assert_eq!(dense[1].len(), 1000);
+        let counted: u64 = dense[1].values().map(|t| t.instructed_count).sum();
+        assert_eq!(counted, (0..n).filter(|i| i % 3 != 0).count() as u64);
+        let amount: i128 = dense[0].values().map(|t| t.instructed_amount).sum();
+        assert_eq!(amount, (0..n as i128).sum::<i128>());
+    }
 }
