@@ -484,29 +484,40 @@ pub const DELAY_DAYS: i32 = 30;
 fn settlement_delays(ins_t: &Table, set_t: &Table, m: &Matches) -> Value {
     use crate::matching::NO_MATCH;
     use crate::schema::{set as scol, SettleStatus};
+    use arrow_array::Array;
     use rayon::prelude::*;
-    type Hist<'a> = hashbrown::HashMap<&'a str, Vec<u64>>;
     let width = (2 * DELAY_DAYS + 1) as usize;
-    let providers = &set_t.text[scol::PROVIDER];
-    let hist: Hist = (0..set_t.len())
+    // One row of `width` day counts per provider code, summed over 64K-row chunks.
+    let codes = set_t.codes(scol::PROVIDER);
+    let names = set_t.text[scol::PROVIDER].dict_values();
+    let cells = names.len() * width;
+    let counts: Vec<u64> = (0..set_t.len().div_ceil(1 << 16))
         .into_par_iter()
-        .fold(Hist::new, |mut h, s| {
-            let i = m.instruction[s];
-            if i != NO_MATCH && set_t.status[s] == SettleStatus::Settled as u8 {
-                let d = (set_t.date[s] - ins_t.date[i as usize]).clamp(-DELAY_DAYS, DELAY_DAYS);
-                h.entry(providers.value(s))
-                    .or_insert_with(|| vec![0; width])[(d + DELAY_DAYS) as usize] += 1;
+        .map(|c| {
+            let mut h = vec![0u64; cells];
+            for s in c << 16..((c + 1) << 16).min(set_t.len()) {
+                let i = m.instruction[s];
+                if i != NO_MATCH && set_t.status[s] == SettleStatus::Settled as u8 {
+                    let d = (set_t.date[s] - ins_t.date[i as usize]).clamp(-DELAY_DAYS, DELAY_DAYS);
+                    h[codes[s] as usize * width + (d + DELAY_DAYS) as usize] += 1;
+                }
             }
             h
         })
-        .reduce(Hist::new, |mut a, b| {
-            for (k, v) in b {
-                let e = a.entry(k).or_insert_with(|| vec![0; width]);
-                e.iter_mut().zip(v).for_each(|(x, y)| *x += y);
-            }
-            a
-        });
-    let sorted: BTreeMap<&str, Vec<u64>> = hist.into_iter().collect();
+        .reduce(
+            || vec![0; cells],
+            |mut a, b| {
+                a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+                a
+            },
+        );
+    // A provider is listed when at least one of its settlements counted.
+    let sorted: BTreeMap<&str, &[u64]> = counts
+        .chunks(width)
+        .enumerate()
+        .filter(|(_, v)| v.iter().any(|&x| x > 0))
+        .map(|(code, v)| (names.value(code), v))
+        .collect();
     let mut o = Map::new();
     for (k, v) in sorted {
         o.insert(
