@@ -489,12 +489,12 @@ impl<'a> Rows<'_, 'a> {
 }
 
 /// The rows `kept` of a text column, trimmed, blank values null; one pass over the bytes.
-/// Runs of consecutive kept rows that need no change (no null, no surrounding space or
-/// tab, not empty) are appended whole; when that is every row, the column is returned
-/// as it is, uncopied.
+/// Runs of consecutive kept rows that need no change (nulls, and values that are not
+/// empty and neither start nor end with a space or tab) are appended whole; when that is
+/// every row, the column is returned as it is, uncopied.
 fn trimmed(a: &StringArray, kept: &[usize]) -> StringArray {
     let nulls = a.null_count() > 0;
-    let changes = |i: usize| (nulls && a.is_null(i)) || blankish(a.value(i).as_bytes());
+    let changes = |i: usize| !(nulls && a.is_null(i)) && blankish(a.value(i).as_bytes());
     if kept.len() == a.len() && !(0..a.len()).any(changes) {
         return a.clone();
     }
@@ -519,7 +519,8 @@ fn trimmed(a: &StringArray, kept: &[usize]) -> StringArray {
         }
         flush(&mut b, run);
         run = (0, 0);
-        let t = if a.is_null(i) { "" } else { trim(a.value(i)) };
+        // A value to trim; blank ones become null.
+        let t = trim(a.value(i));
         if t.is_empty() {
             b.append_null();
         } else {
