@@ -154,13 +154,7 @@ fn fold<const K: usize>(
             if dense {
                 // Every row adds a count, so an untouched cell is one with no count.
                 let mut sums = cells.map(|c| vec![Totals::default(); c]);
-                for i in rows {
-                    for (sum, k) in sums.iter_mut().zip(cell(i)) {
-                        if let Some(k) = k {
-                            add(i, &mut sum[k]);
-                        }
-                    }
-                }
+                add_rows(rows, &mut sums, &cell, &add, |v, k| &mut v[k]);
                 sums.map(|v| {
                     v.into_iter()
                         .enumerate()
@@ -169,13 +163,7 @@ fn fold<const K: usize>(
                 })
             } else {
                 let mut sums: [HashMap<usize, Totals>; K] = std::array::from_fn(|_| HashMap::new());
-                for i in rows {
-                    for (sum, k) in sums.iter_mut().zip(cell(i)) {
-                        if let Some(k) = k {
-                            add(i, sum.entry(k).or_default());
-                        }
-                    }
-                }
+                add_rows(rows, &mut sums, &cell, &add, |m, k| m.entry(k).or_default());
                 sums
             }
         })
@@ -189,6 +177,24 @@ fn fold<const K: usize>(
         }
     }
     Ok(out)
+}
+
+/// Adds `rows` to their cells in each grouping's `sums`; `slot` finds a cell in one
+/// grouping's sums (a flat vector or a map).
+fn add_rows<S, const K: usize>(
+    rows: std::ops::Range<usize>,
+    sums: &mut [S; K],
+    cell: &impl Fn(usize) -> [Option<usize>; K],
+    add: &impl Fn(usize, &mut Totals),
+    slot: impl Fn(&mut S, usize) -> &mut Totals,
+) {
+    for i in rows {
+        for (sum, k) in sums.iter_mut().zip(cell(i)) {
+            if let Some(k) = k {
+                add(i, slot(sum, k));
+            }
+        }
+    }
 }
 
 pub fn compute(ins_t: &Table, set_t: &Table, m: &Matches, cl: &Classes) -> Result<AllTotals> {

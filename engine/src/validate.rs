@@ -152,7 +152,18 @@ fn raw_null_count_nonzero(col: &RawCol) -> bool {
 /// Whether every value can be used as it is: no surrounding spaces or tabs, no blank
 /// strings (those become missing).
 fn is_clean(a: &StringArray) -> bool {
-    (0..a.len()).all(|i| a.is_null(i) || !blankish(a.value(i).as_bytes()))
+    !(0..a.len()).any(|i| changes(a, i))
+}
+
+/// Whether row `i`'s value must change to be used: it is empty or starts or ends with a
+/// space or a tab (a null stays as it is).
+#[inline]
+fn changes(a: &StringArray, i: usize) -> bool {
+    if a.is_null(i) {
+        return false;
+    }
+    let v = a.value(i).as_bytes();
+    v.is_empty() || matches!(v[0], b' ' | b'\t') || matches!(v[v.len() - 1], b' ' | b'\t')
 }
 
 /// What a value of a field comes to once checked: its parsed form, or the reason its row
@@ -493,9 +504,7 @@ impl<'a> Rows<'_, 'a> {
 /// empty and neither start nor end with a space or tab) are appended whole; when that is
 /// every row, the column is returned as it is, uncopied.
 fn trimmed(a: &StringArray, kept: &[usize]) -> StringArray {
-    let nulls = a.null_count() > 0;
-    let changes = |i: usize| !(nulls && a.is_null(i)) && blankish(a.value(i).as_bytes());
-    if kept.len() == a.len() && !(0..a.len()).any(changes) {
+    if kept.len() == a.len() && is_clean(a) {
         return a.clone();
     }
     let bytes: usize = kept.iter().map(|&i| a.value_length(i) as usize).sum();
@@ -509,7 +518,7 @@ fn trimmed(a: &StringArray, kept: &[usize]) -> StringArray {
         }
     };
     for &i in kept {
-        if !changes(i) {
+        if !changes(a, i) {
             if run.1 != i {
                 flush(&mut b, run);
                 run.0 = i;
@@ -529,13 +538,6 @@ fn trimmed(a: &StringArray, kept: &[usize]) -> StringArray {
     }
     flush(&mut b, run);
     b.finish()
-}
-
-/// Whether a value must change to be used: it is empty or starts or ends with a space
-/// or a tab.
-#[inline]
-fn blankish(v: &[u8]) -> bool {
-    v.is_empty() || matches!(v[0], b' ' | b'\t') || matches!(v[v.len() - 1], b' ' | b'\t')
 }
 
 /// A dictionary value as text (a null value reads as empty).

@@ -885,19 +885,19 @@ struct ParquetOut {
 /// far, so the final `sync_all` before the commit waits only for the last part instead of
 /// the whole file (at 10M rows that wait was ~0.15 s per output, with a core idle).
 struct Syncer {
-    tx: Option<std::sync::mpsc::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
+    /// The channel to the sync thread, and the thread; none when no thread could be
+    /// started (the final `sync_all` then does all the work, as it would anyway).
+    thread: Option<(
+        std::sync::mpsc::Sender<()>,
+        std::thread::JoinHandle<std::io::Result<()>>,
+    )>,
 }
 
 impl Syncer {
-    /// A syncer of `file` (none when the handle cannot be duplicated: the final
-    /// `sync_all` then does all the work, as it would anyway).
+    /// A syncer of `file`.
     fn start(file: &File) -> Syncer {
         let Ok(file) = file.try_clone() else {
-            return Syncer {
-                tx: None,
-                thread: None,
-            };
+            return Syncer { thread: None };
         };
         let (tx, rx) = std::sync::mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
@@ -912,25 +912,26 @@ impl Syncer {
             })
             .ok();
         Syncer {
-            tx: thread.as_ref().map(|_| tx),
-            thread,
+            thread: thread.map(|t| (tx, t)),
         }
     }
 
     fn nudge(&self) {
-        if let Some(tx) = &self.tx {
+        if let Some((tx, _)) = &self.thread {
             let _ = tx.send(());
         }
     }
 
     /// Waits for the background syncs; their error, if any.
-    fn finish(mut self) -> std::io::Result<()> {
-        self.tx = None;
-        match self.thread.take().map(|t| t.join()) {
-            Some(Ok(r)) => r,
-            Some(Err(_)) => Err(std::io::Error::other("the sync thread panicked")),
-            None => Ok(()),
-        }
+    fn finish(self) -> std::io::Result<()> {
+        let Some((tx, thread)) = self.thread else {
+            return Ok(());
+        };
+        // Closing the channel ends the thread's loop.
+        drop(tx);
+        thread
+            .join()
+            .unwrap_or_else(|_| Err(std::io::Error::other("the sync thread panicked")))
     }
 }
 
