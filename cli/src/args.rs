@@ -132,6 +132,12 @@ pub struct GenerateArgs {
     /// Planting rates: `default`, `clean` (nothing planted) or `messy` (four times the default).
     #[arg(long, default_value = "default", value_parser = ["default", "clean", "messy"])]
     pub profile: String,
+    /// Set one planting rate over the profile's, in parts per million (`late=30000`) or
+    /// percent (`late=3%`, at most four decimals); repeatable. The names (`unpaid`, `late`,
+    /// `fallback`, `shared_account`, `resent_settlement`, ...) are listed in
+    /// docs/REFERENCE-DATA.md and in the truth's summary.json; an unknown name lists them.
+    #[arg(long = "rate", value_name = "NAME=VALUE")]
+    pub rates: Vec<String>,
     /// Print nothing but errors.
     #[arg(long, short)]
     pub quiet: bool,

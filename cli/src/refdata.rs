@@ -20,6 +20,7 @@ pub fn generate(a: GenerateArgs) -> Result<u8, Error> {
         seed: a.seed,
         format: a.format.parse().map_err(engine_error)?,
         profile: a.profile,
+        rates: a.rates,
     };
     let report = sverka_refdata::generate(&cfg).map_err(engine_error)?;
     if !a.quiet {

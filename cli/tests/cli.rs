@@ -294,6 +294,65 @@ fn score_catches_a_tampered_result() {
 }
 
 #[test]
+fn generate_with_rate_settings_scores_full_agreement() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("g");
+    let o = bin()
+        .args(["generate", "--instructions", "3000", "--profile", "clean"])
+        .args([
+            "--rate",
+            "fallback=5%",
+            "--rate",
+            "resent_settlement=20000",
+            "--out",
+        ])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stdout).contains("profile clean with fallback=5% resent_settlement=20000"),
+        "{}",
+        text(&o.stdout)
+    );
+    let out = dir.path().join("out");
+    let o = reconcile(
+        &data.join("instructions"),
+        &data.join("settlements"),
+        &out,
+        &["--json"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(s["counts"]["by_flag"]["FALLBACK_MATCH"].as_u64().unwrap() > 0);
+    let o = bin()
+        .args(["score", "--truth"])
+        .arg(data.join("truth"))
+        .arg("--results")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+    // A rate that does not exist is a usage error naming the rates; nothing is written.
+    let bad = dir.path().join("bad");
+    let o = bin()
+        .args([
+            "generate",
+            "--instructions",
+            "10",
+            "--rate",
+            "fallbak=1%",
+            "--out",
+        ])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("unknown rate \"fallbak\": the rates are unpaid,"));
+    assert!(!bad.exists());
+}
+
+#[test]
 fn generate_is_deterministic() {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     for d in [&a, &b] {

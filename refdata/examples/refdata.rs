@@ -31,6 +31,7 @@ fn run(args: &[String]) -> Result<ExitCode, RefdataError> {
                 seed,
                 format,
                 profile,
+                rates: Vec::new(),
             })?;
             println!("{report}");
             Ok(ExitCode::SUCCESS)

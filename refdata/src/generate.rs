@@ -48,6 +48,8 @@ pub struct GenerateReport {
     pub out: PathBuf,
     pub format: Format,
     pub profile: String,
+    /// The `NAME=VALUE` rate settings applied over the profile.
+    pub rates_set: Vec<String>,
     pub seed: u64,
     pub instructions_in: u64,
     pub instructions_accepted: u64,
@@ -82,9 +84,14 @@ impl std::fmt::Display for GenerateReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let secs = self.elapsed_ms / 1000;
         let tenths = self.elapsed_ms % 1000 / 100;
+        let set = if self.rates_set.is_empty() {
+            String::new()
+        } else {
+            format!(" with {}", self.rates_set.join(" "))
+        };
         writeln!(
             f,
-            "generated {} ({}, profile {}, seed {}) in {secs}.{tenths} s",
+            "generated {} ({}, profile {}{set}, seed {}) in {secs}.{tenths} s",
             self.out.display(),
             self.format,
             self.profile,
@@ -138,13 +145,14 @@ pub(crate) fn group_digits(n: u64) -> String {
     out
 }
 
-/// Generates a data set with the rates of `cfg.profile`.
+/// Generates a data set with the rates of `cfg.profile`, with `cfg.rates` set over them.
 pub fn generate(cfg: &GenerateConfig) -> Result<GenerateReport, RefdataError> {
-    let rates = Rates::for_profile(&cfg.profile)?;
+    let rates = Rates::with_settings(&cfg.profile, &cfg.rates)?;
     generate_with_rates(cfg, &rates)
 }
 
-/// Generates a data set with explicit rates (`cfg.profile` is only recorded).
+/// Generates a data set with explicit rates (`cfg.profile` and `cfg.rates` are only
+/// recorded).
 pub fn generate_with_rates(
     cfg: &GenerateConfig,
     rates: &Rates,
@@ -190,6 +198,7 @@ pub fn generate_with_part_rows(
         out: cfg.out.clone(),
         format: cfg.format,
         profile: cfg.profile.clone(),
+        rates_set: cfg.rates.clone(),
         seed: cfg.seed,
         instructions_in: stats.instructions_in,
         instructions_accepted: stats.instructions_accepted,
@@ -524,6 +533,7 @@ impl Stats {
             "generator": {"name": "sverka-refdata", "version": env!("CARGO_PKG_VERSION")},
             "seed": cfg.seed,
             "profile": cfg.profile,
+            "rates_set": cfg.rates,
             "format": cfg.format,
             "counts": {
                 "instructions_in": self.instructions_in,
@@ -560,6 +570,7 @@ fn settings_json(cfg: &GenerateConfig, rates: &Rates, part_rows: u64) -> Value {
         "generator": {"name": "sverka-refdata", "version": env!("CARGO_PKG_VERSION")},
         "seed": cfg.seed,
         "profile": cfg.profile,
+        "rates_set": cfg.rates,
         "format": cfg.format,
         "instructions": cfg.instructions,
         "rows_per_instruction_file": part_rows,

@@ -91,4 +91,7 @@ pub struct GenerateConfig {
     pub format: Format,
     /// `default`, `clean` (nothing planted) or `messy` (four times the default rates).
     pub profile: String,
+    /// `NAME=VALUE` rate settings applied over the profile's rates, in order
+    /// ([`Rates::set`]: parts per million, or a percentage).
+    pub rates: Vec<String>,
 }

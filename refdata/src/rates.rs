@@ -147,6 +147,62 @@ impl Rates {
         }
     }
 
+    /// The rates of `profile` with each `NAME=VALUE` of `settings` applied over them, in
+    /// order (see [`Rates::set`]); a rate may be set once.
+    pub fn with_settings(profile: &str, settings: &[String]) -> Result<Rates, RefdataError> {
+        let mut rates = Rates::for_profile(profile)?;
+        let mut seen: Vec<&str> = Vec::new();
+        for s in settings {
+            let name = rates.set(s)?;
+            if seen.contains(&name) {
+                return Err(RefdataError::BadArgument(format!(
+                    "rate {name} is set twice: keep one --rate {name}=..."
+                )));
+            }
+            seen.push(name);
+        }
+        rates.validate()?;
+        Ok(rates)
+    }
+
+    /// Sets one rate from `NAME=VALUE` and returns the rate's name. VALUE is parts per
+    /// million (`30000`) or a percentage with at most four decimals (`3%`, `0.15%`), so
+    /// that every accepted value is a whole number of parts per million.
+    pub fn set(&mut self, setting: &str) -> Result<&'static str, RefdataError> {
+        let bad = |why: String| RefdataError::BadArgument(why);
+        let Some((name, value)) = setting.split_once('=') else {
+            return Err(bad(format!(
+                "rate setting {setting:?} is not NAME=VALUE: write e.g. late=30000 or late=3%"
+            )));
+        };
+        let (name, value) = (name.trim(), value.trim());
+        let ppm = parse_ppm(value).ok_or_else(|| {
+            bad(format!(
+                "rate {name}: {value:?} is neither parts per million (30000) nor a \
+                 percentage with at most four decimals (3%, 0.15%)"
+            ))
+        })?;
+        let names = Rates::names();
+        let Some(slot) = self.fields_mut().into_iter().find(|(n, _)| *n == name) else {
+            return Err(bad(format!(
+                "unknown rate {name:?}: the rates are {}",
+                names.join(", ")
+            )));
+        };
+        if ppm > PER_MILLION {
+            return Err(bad(format!(
+                "rate {name} is {value}, more than one million per million (100%): lower it"
+            )));
+        }
+        *slot.1 = ppm;
+        Ok(slot.0)
+    }
+
+    /// Every rate's name, in the order of the struct.
+    pub fn names() -> Vec<&'static str> {
+        Rates::default().fields_mut().map(|(n, _)| n).to_vec()
+    }
+
     /// Nothing planted but ordinary arrears (which are not findings).
     pub fn clean() -> Rates {
         let mut r = Rates::default().scaled(0);
@@ -267,6 +323,22 @@ impl Rates {
     }
 }
 
+/// `30000` (parts per million) or `3%` / `0.15%` (at most four decimals): a whole number
+/// of parts per million, or `None`. No float is involved.
+fn parse_ppm(v: &str) -> Option<u32> {
+    let digits = |s: &str| !s.is_empty() && s.len() <= 9 && s.bytes().all(|b| b.is_ascii_digit());
+    let Some(pct) = v.strip_suffix('%') else {
+        return if digits(v) { v.parse().ok() } else { None };
+    };
+    let (int, frac) = pct.split_once('.').unwrap_or((pct, ""));
+    if !digits(int) || frac.len() > 4 || !(frac.is_empty() || digits(frac)) {
+        return None;
+    }
+    let int: u64 = int.parse().ok()?;
+    let frac_ppm: u64 = format!("{frac:0<4}").parse().ok()?;
+    u32::try_from(int * 10_000 + frac_ppm).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,5 +353,48 @@ mod tests {
         assert_eq!(clean.unpaid, 0);
         assert_eq!(clean.padding, 0);
         assert_eq!(clean.arrears_pair, Rates::default().arrears_pair);
+    }
+
+    #[test]
+    fn rates_set_by_name_in_ppm_or_percent() {
+        let r = Rates::with_settings(
+            "clean",
+            &[
+                "late=30000".into(),
+                "unpaid=2.5%".into(),
+                " padding = 0.0001% ".into(),
+            ],
+        )
+        .unwrap();
+        assert_eq!((r.late, r.unpaid, r.padding), (30_000, 25_000, 1));
+        assert_eq!(r.failed, 0);
+        let full = Rates::with_settings("clean", &["zero_amount_failed=100%".into()]).unwrap();
+        assert_eq!(full.zero_amount_failed, PER_MILLION);
+        assert_eq!(Rates::names().len(), 35);
+        for (setting, says) in [
+            ("late", "not NAME=VALUE"),
+            ("late=", "neither parts per million"),
+            ("late=-1", "neither parts per million"),
+            ("late=1e3", "neither parts per million"),
+            ("late=0.5", "neither parts per million"),
+            ("late=0.00001%", "neither parts per million"),
+            ("late=1,5%", "neither parts per million"),
+            ("late=%", "neither parts per million"),
+            ("late=1000001", "more than one million"),
+            ("late=100.01%", "more than one million"),
+            (
+                "lates=1",
+                "unknown rate \"lates\": the rates are unpaid, failed,",
+            ),
+        ] {
+            let e = Rates::with_settings("default", &[setting.into()]).unwrap_err();
+            assert!(e.is_bad_input(), "{setting}");
+            assert!(e.to_string().contains(says), "{setting}: {e}");
+        }
+        let twice = Rates::with_settings("default", &["late=1".into(), "late=2".into()]);
+        assert!(twice.unwrap_err().to_string().contains("set twice"));
+        // Unit kinds together may not exceed one unit in one.
+        let over = Rates::with_settings("default", &["unpaid=99%".into()]).unwrap_err();
+        assert!(over.to_string().contains("unit rates add up to"), "{over}");
     }
 }

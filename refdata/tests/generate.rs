@@ -164,6 +164,64 @@ fn clean_profile_plants_nothing() {
     assert!(tr.is_empty());
 }
 
+#[test]
+fn rate_settings_plant_what_they_set_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("set");
+    let report = generate(&GenerateConfig {
+        instructions: 3_000,
+        out: out.clone(),
+        seed: 5,
+        format: Format::Parquet,
+        profile: "clean".into(),
+        rates: vec!["late=10%".into(), "unexpected_settlement=20000".into()],
+    })
+    .unwrap();
+    assert_eq!(
+        report.rates_set,
+        ["late=10%", "unexpected_settlement=20000"]
+    );
+    assert_eq!(report.by_flag.keys().collect::<Vec<_>>(), ["LATE"]);
+    assert_eq!(
+        report.by_match.keys().collect::<Vec<_>>(),
+        ["NONE", "REFERENCE"]
+    );
+    let s = read_json(&out.join("truth/summary.json"));
+    assert_eq!(s["rates"]["late"], 100_000);
+    assert_eq!(s["rates"]["unexpected_settlement"], 20_000);
+    assert_eq!(s["rates"]["unpaid"], 0);
+    assert_eq!(s["rates_set"][1], "unexpected_settlement=20000");
+    let planted: BTreeSet<String> = s["planted"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, v)| v.as_u64().unwrap() > 0)
+        .map(|(k, _)| k.clone())
+        .collect();
+    let expected = [
+        "unit.arrears_pair",
+        "unit.late",
+        "unit.paid",
+        "unit.unexpected_settlement",
+    ];
+    assert_eq!(planted, expected.iter().map(|x| x.to_string()).collect());
+    // About one unit in ten is late (a binomial draw: 3 sigma is ~50 units).
+    let late = s["planted"]["unit.late"].as_u64().unwrap();
+    assert!((220..=380).contains(&late), "{late}");
+    let e = generate(&GenerateConfig {
+        instructions: 10,
+        out: dir.path().join("bad"),
+        seed: 5,
+        format: Format::Parquet,
+        profile: "default".into(),
+        rates: vec!["late=10".into(), "late=20".into()],
+    })
+    .unwrap_err();
+    assert_eq!(e.exit_code(), 2);
+    assert!(e.to_string().contains("rate late is set twice"), "{e}");
+    assert!(!dir.path().join("bad").exists());
+}
+
 /// Reject rows differ only where a CSV-only defect is rendered by other means.
 fn comparable_rejects(
     rows: &[Vec<Option<String>>],
@@ -227,6 +285,7 @@ fn instruction_files_are_split_into_parts() {
         seed: 1,
         format: Format::Csv,
         profile: "default".into(),
+        rates: Vec::new(),
     };
     let report = generate_with_part_rows(&cfg, &Rates::default(), 1_000).unwrap();
     let parts: Vec<_> = report
@@ -317,6 +376,7 @@ fn bad_arguments_are_bad_input() {
         seed: 1,
         format: Format::Parquet,
         profile: profile.into(),
+        rates: Vec::new(),
     };
     let e = generate(&cfg(busy.clone(), "default")).unwrap_err();
     assert!(e.is_bad_input(), "{e}");

@@ -30,6 +30,7 @@ pub fn gen(
         seed,
         format,
         profile: profile.into(),
+        rates: Vec::new(),
     })
     .expect("generate");
     (out, report)
