@@ -39,6 +39,23 @@ impl Dec {
         Some((up(self)?, up(other)?))
     }
 
+    /// The same value written with `like`'s decimals when that is exact (`0.000` beside
+    /// `1687500.00` reads `0.00`), else as it is: examples then compare digit by digit.
+    pub(crate) fn scaled_like(self, like: Dec) -> Dec {
+        let k = |d: i32| u32::try_from(d).ok().and_then(|k| 10i128.checked_pow(k));
+        let v = if self.scale >= like.scale {
+            k(self.scale - like.scale)
+                .filter(|&p| self.v % p == 0)
+                .map(|p| self.v / p)
+        } else {
+            k(like.scale - self.scale).and_then(|p| self.v.checked_mul(p))
+        };
+        v.map_or(self, |v| Dec {
+            v,
+            scale: like.scale,
+        })
+    }
+
     pub(crate) fn same_value(self, other: Dec) -> bool {
         self.aligned(other).is_some_and(|(a, b)| a == b)
     }
@@ -368,5 +385,21 @@ mod tests {
         assert!(Dec::parse("5.").is_none());
         assert_eq!(Dec { v: -150, scale: 2 }.to_string(), "-1.50");
         assert_eq!(Dec { v: 7, scale: -2 }.to_string(), "700");
+        let two = Dec::parse("1687500.00").unwrap();
+        for (v, like, shown) in [
+            ("0.000", two, "0.00"),
+            ("12.340", two, "12.34"),
+            ("12.345", two, "12.345"),
+        ] {
+            assert_eq!(Dec::parse(v).unwrap().scaled_like(like).to_string(), shown);
+        }
+        assert_eq!(
+            Dec::parse("7").unwrap().scaled_like(two).to_string(),
+            "7.00"
+        );
+        assert_eq!(
+            two.scaled_like(Dec::parse("1").unwrap()).to_string(),
+            "1687500"
+        );
     }
 }

@@ -541,6 +541,11 @@ pub fn score(truth: &Path, results: &Path) -> Result<ScoreReport, RefdataError> 
             (Some(x), Some(y)) if x.same_value(y) => s.paid_amount_agree += 1,
             (x, y) => ex.add(|| {
                 let show = |d: Option<Dec>| d.map_or("null".to_string(), |d| d.to_string());
+                // The results' column may carry more decimals than the currency's.
+                let y = match (x, y) {
+                    (Some(x), Some(y)) => Some(y.scaled_like(x)),
+                    _ => y,
+                };
                 format!(
                     "instruction {id}: paid_amount {} expected, {} in results",
                     show(x),
