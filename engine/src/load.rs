@@ -371,12 +371,15 @@ fn read_csv<T: Send>(
     let cols = resolve_columns(path, file.side, &names)?;
     let width = names.len();
 
-    let mut batches: Vec<RawBatch> = Vec::new();
     let mut builders: Vec<TextBuilder> = cols.iter().map(|_| TextBuilder::default()).collect();
     let mut pre_rejects = Vec::new();
     let mut len = 0usize;
     let mut rows: u64 = 0;
     let mut last_start = 0u64;
+    // Each batch is handed to `f` (validation) as soon as it is cut, on the pool: the
+    // other core validates while this one parses. Results come back by batch number.
+    let (done, results) = std::sync::mpsc::channel::<(usize, T)>();
+    let mut cut = 0usize;
     let flush = |builders: &mut Vec<TextBuilder>,
                  pre: &mut Vec<(usize, Reject)>,
                  len: &mut usize,
@@ -403,68 +406,82 @@ fn read_csv<T: Send>(
         *len = 0;
         Ok(batch)
     };
-    loop {
-        let ok = rdr.read_byte_record(&mut record).map_err(|e| {
-            Error::input(
-                path,
-                format!("cannot parse CSV near line {}: {e}", rdr.position().line()),
-            )
-        })?;
-        if !ok {
-            break;
-        }
-        let pos = record.position().expect("csv records carry positions");
-        last_start = pos.byte();
-        if record.as_slice().len() > MAX_RECORD_BYTES {
-            return Err(Error::input(
-                path,
-                format!(
-                    "record starting at line {} is larger than {} bytes: probably an unbalanced quote starting there; fix the quoting",
-                    pos.line(),
-                    MAX_RECORD_BYTES
-                ),
-            ));
-        }
-        rows += 1;
-        if record.len() != width {
-            let raw: Vec<&str> = record
-                .iter()
-                .map(|b| std::str::from_utf8(b).unwrap_or(""))
-                .collect();
-            pre_rejects.push((
-                len,
-                Reject {
-                    side: file.side,
-                    file: index,
-                    row: rows,
-                    column: None,
-                    reason: crate::schema::Reason::MalformedRow,
-                    value: Some(crate::schema::cut_value(&raw.join(","))),
-                },
-            ));
-            for (b, c) in builders.iter_mut().zip(&cols) {
-                if c.is_some() {
-                    b.push_null();
+    rayon::scope(|scope| -> Result<()> {
+        let mut hand_on = |batch: RawBatch| {
+            let done = done.clone();
+            let i = cut;
+            cut += 1;
+            scope.spawn(move |_| {
+                // The receiver outlives the scope: a send cannot fail.
+                let _ = done.send((i, f(batch)));
+            });
+        };
+        loop {
+            let ok = rdr.read_byte_record(&mut record).map_err(|e| {
+                Error::input(
+                    path,
+                    format!("cannot parse CSV near line {}: {e}", rdr.position().line()),
+                )
+            })?;
+            if !ok {
+                break;
+            }
+            let pos = record.position().expect("csv records carry positions");
+            last_start = pos.byte();
+            if record.as_slice().len() > MAX_RECORD_BYTES {
+                return Err(Error::input(
+                    path,
+                    format!(
+                        "record starting at line {} is larger than {} bytes: probably an unbalanced quote starting there; fix the quoting",
+                        pos.line(),
+                        MAX_RECORD_BYTES
+                    ),
+                ));
+            }
+            rows += 1;
+            if record.len() != width {
+                let raw: Vec<&str> = record
+                    .iter()
+                    .map(|b| std::str::from_utf8(b).unwrap_or(""))
+                    .collect();
+                pre_rejects.push((
+                    len,
+                    Reject {
+                        side: file.side,
+                        file: index,
+                        row: rows,
+                        column: None,
+                        reason: crate::schema::Reason::MalformedRow,
+                        value: Some(crate::schema::cut_value(&raw.join(","))),
+                    },
+                ));
+                for (b, c) in builders.iter_mut().zip(&cols) {
+                    if c.is_some() {
+                        b.push_null();
+                    }
+                }
+            } else {
+                for (b, c) in builders.iter_mut().zip(&cols) {
+                    if let Some(c) = c {
+                        b.push(&record[*c]);
+                    }
                 }
             }
-        } else {
-            for (b, c) in builders.iter_mut().zip(&cols) {
-                if let Some(c) = c {
-                    b.push(&record[*c]);
-                }
+            len += 1;
+            if len == BATCH_ROWS {
+                hand_on(flush(&mut builders, &mut pre_rejects, &mut len, rows)?);
             }
         }
-        len += 1;
-        if len == BATCH_ROWS {
-            batches.push(flush(&mut builders, &mut pre_rejects, &mut len, rows)?);
+        if len > 0 {
+            hand_on(flush(&mut builders, &mut pre_rejects, &mut len, rows)?);
         }
-    }
-    if len > 0 {
-        batches.push(flush(&mut builders, &mut pre_rejects, &mut len, rows)?);
-    }
+        Ok(())
+    })?;
     check_final_quote(path, &body[last_start as usize..], rows)?;
-    let results = batches.into_par_iter().map(f).collect();
-    Ok((results, rows))
+    drop(done);
+    let mut results: Vec<(usize, T)> = results.into_iter().collect();
+    results.sort_unstable_by_key(|&(i, _)| i);
+    Ok((results.into_iter().map(|(_, t)| t).collect(), rows))
 }
 
 /// File-level checks on CSV bytes: encoding and padding (PITFALLS.md E2, E3, E9).

@@ -340,6 +340,74 @@ fn regression_parallel_row_groups_read_their_own_bytes() {
         .all(|(i, id)| *id == format!("INS-{i:08}")));
 }
 
+/// A CSV file of several 64K-row batches (validated on the pool while the parse goes on)
+/// gives the results, rejects and row numbers of the same rows read as text Parquet,
+/// whose reader cuts batches its own way; in a pool of 1, 2 and 4 threads.
+#[test]
+fn csv_batches_keep_their_order_and_row_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 150_000;
+    let mut ins = String::from(
+        "instruction_id,beneficiary_id,program,cycle,provider,account,amount,currency,due_date\n",
+    );
+    for i in 0..n {
+        // Rejects in every batch: bad amounts, unknown currencies, a blank id, and ids
+        // sent again in a later batch (the first row wins).
+        let id = match i {
+            140_000 => "INS-00000007".to_string(),
+            100_001 => " ".to_string(),
+            _ => format!("INS-{i:08}"),
+        };
+        let amount = if i % 9_973 == 5 {
+            "\"12,50\""
+        } else {
+            "1500.00"
+        };
+        let ccy = if i % 31_337 == 30_000 { "XYZ" } else { "UZS" };
+        ins.push_str(&format!(
+            "{id},B{},P{},2026-11,HUMO,8600{i:012},{amount},{ccy},2026-11-05\n",
+            i % 120_000,
+            i % 3
+        ));
+    }
+    let mut set = String::from(
+        "provider,provider_ref,instruction_id,account,amount,currency,status,value_date\n",
+    );
+    for i in (0..n).step_by(2) {
+        let status = if i % 20_000 == 0 { "PAID" } else { "SETTLED" };
+        set.push_str(&format!(
+            "HUMO,R{i},INS-{i:08},8600{i:012},1500.00,UZS,{status},2026-11-06\n"
+        ));
+    }
+    let (ic, sc) = (dir.path().join("i.csv"), dir.path().join("s.csv"));
+    std::fs::write(&ic, ins).unwrap();
+    std::fs::write(&sc, set).unwrap();
+    let (ip, sp) = (dir.path().join("i.parquet"), dir.path().join("s.parquet"));
+    write_parquet(&ip, &[text_batch(&ic, false).unwrap()]);
+    write_parquet(&sp, &[text_batch(&sc, false).unwrap()]);
+    let parquet_out = dir.path().join("parquet");
+    run(&ip, &sp, &parquet_out).unwrap();
+    let rejects = rejects_without_file(&parquet_out);
+    // Rejects come from every batch of both sides, the duplicate among them.
+    assert_eq!(rejects.len(), 30, "{rejects:?}");
+    assert!(rejects
+        .iter()
+        .any(|r| r[1] == "140001" && r[3] == "duplicate_instruction_id"));
+    assert!(rejects
+        .iter()
+        .any(|r| r[0] == "settlements" && r[1].parse::<u64>().unwrap() > 65_536));
+    for threads in [1, 2, 4] {
+        let out = dir.path().join(format!("csv-{threads}"));
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| run(&ic, &sc, &out)).unwrap();
+        assert_eq!(results(&out), results(&parquet_out), "{threads} threads");
+        assert_eq!(rejects_without_file(&out), rejects, "{threads} threads");
+    }
+}
+
 /// The rows of rejects.csv without the file column (the inputs' names differ).
 fn rejects_without_file(out: &Path) -> Vec<Vec<String>> {
     csv::Reader::from_path(out.join("rejects.csv"))
