@@ -343,21 +343,47 @@ fn read_csv<T: Send>(
     f: &(dyn Fn(RawBatch) -> T + Sync),
 ) -> Result<(Vec<T>, u64)> {
     let path = &file.path;
-    let mut bytes = Vec::new();
-    handle
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::input(path, format!("cannot read: {e}")))?;
-    check_csv_bytes(path, &bytes)?;
-    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
-
+    let cannot_read = |e: std::io::Error| Error::input(path, format!("cannot read: {e}"));
+    // The file is streamed, never held whole. What only the whole file can tell (empty,
+    // UTF-16, NUL padding at the end, where it stops being UTF-8) is told by
+    // `check_csv_bytes` over the whole file, read only when a cheap look at the file's
+    // two ends or the streaming UTF-8 check finds something wrong.
+    let size = handle.metadata().map_err(cannot_read)?.len();
+    let head = read_at(&mut handle, 0, 3).map_err(cannot_read)?;
+    let tail =
+        read_at(&mut handle, size.saturating_sub(TAIL_BYTES), TAIL_BYTES).map_err(cannot_read)?;
+    if size == 0
+        || head.starts_with(b"\xFF\xFE")
+        || head.starts_with(b"\xFE\xFF")
+        || nul_padded(&tail)
+    {
+        return Err(whole_file_problem(path));
+    }
+    let bom: u64 = if head.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
+    handle.seek(SeekFrom::Start(bom)).map_err(cannot_read)?;
+    let utf8 = Utf8Stream::new(handle);
+    let failed = utf8.failed.clone();
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(body);
+        .buffer_capacity(CSV_BUFFER)
+        .from_reader(utf8);
+    // A read error from the UTF-8 check becomes the whole-file message.
+    let parse_error = |e: csv::Error, what: String| {
+        if failed.load(std::sync::atomic::Ordering::Relaxed) {
+            whole_file_problem(path)
+        } else {
+            Error::input(path, format!("{what}: {e}"))
+        }
+    };
     let mut record = csv::ByteRecord::new();
     let header_ok = rdr
         .read_byte_record(&mut record)
-        .map_err(|e| Error::input(path, format!("cannot parse the header: {e}")))?;
+        .map_err(|e| parse_error(e, "cannot parse the header".into()))?;
     if !header_ok {
         return Err(Error::input(
             path,
@@ -418,10 +444,8 @@ fn read_csv<T: Send>(
         };
         loop {
             let ok = rdr.read_byte_record(&mut record).map_err(|e| {
-                Error::input(
-                    path,
-                    format!("cannot parse CSV near line {}: {e}", rdr.position().line()),
-                )
+                let line = rdr.position().line();
+                parse_error(e, format!("cannot parse CSV near line {line}"))
             })?;
             if !ok {
                 break;
@@ -477,11 +501,127 @@ fn read_csv<T: Send>(
         }
         Ok(())
     })?;
-    check_final_quote(path, &body[last_start as usize..], rows)?;
+    if !rdr.get_ref().is_whole() {
+        return Err(whole_file_problem(path));
+    }
+    let mut handle = rdr.into_inner().into_inner();
+    let last = read_at(&mut handle, bom + last_start, u64::MAX).map_err(cannot_read)?;
+    check_final_quote(path, &last, rows)?;
     drop(done);
     let mut results: Vec<(usize, T)> = results.into_iter().collect();
     results.sort_unstable_by_key(|&(i, _)| i);
     Ok((results.into_iter().map(|(_, t)| t).collect(), rows))
+}
+
+/// Bytes of a CSV file looked at for NUL padding before it is parsed.
+const TAIL_BYTES: u64 = 64 << 10;
+/// The CSV reader's buffer: each read of the file is this large.
+const CSV_BUFFER: usize = 1 << 20;
+
+/// Up to `len` bytes of the file from `offset` on.
+fn read_at(f: &mut File, offset: u64, len: u64) -> std::io::Result<Vec<u8>> {
+    f.seek(SeekFrom::Start(offset))?;
+    let mut out = Vec::new();
+    f.take(len).read_to_end(&mut out)?;
+    Ok(out)
+}
+
+/// Whether the file ends in NUL bytes (before its last line breaks): `check_csv_bytes`
+/// says where they start.
+fn nul_padded(tail: &[u8]) -> bool {
+    tail.iter()
+        .rev()
+        .find(|&&b| b != b'\n' && b != b'\r')
+        .is_some_and(|&b| b == 0)
+}
+
+/// The error `check_csv_bytes` gives for the whole file, which a cheap check has found
+/// unusable (the whole file is read for the message only, on this failing path).
+fn whole_file_problem(path: &Path) -> Error {
+    match std::fs::read(path) {
+        Err(e) => Error::input(path, format!("cannot read: {e}")),
+        Ok(bytes) => check_csv_bytes(path, &bytes).err().unwrap_or_else(|| {
+            Error::Internal(format!(
+                "{}: a streaming check failed but the whole file passes",
+                path.display()
+            ))
+        }),
+    }
+}
+
+/// A reader that checks that the bytes passing through are UTF-8 (PITFALLS.md E2),
+/// carrying a character cut by a read over to the next. On the first invalid byte it
+/// sets `failed` and returns an error; `is_whole` says whether the stream ended on a
+/// whole character.
+struct Utf8Stream<R> {
+    inner: R,
+    /// The start of a character cut at the end of the last read (at most 3 bytes).
+    cut: Vec<u8>,
+    failed: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl<R: Read> Utf8Stream<R> {
+    fn new(inner: R) -> Utf8Stream<R> {
+        Utf8Stream {
+            inner,
+            cut: Vec::new(),
+            failed: Arc::default(),
+        }
+    }
+
+    fn is_whole(&self) -> bool {
+        self.cut.is_empty() && !self.failed.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn into_inner(self) -> R {
+        self.inner
+    }
+
+    /// Checks `data`, which follows the bytes checked so far.
+    fn check(&mut self, mut data: &[u8]) -> bool {
+        if !self.cut.is_empty() {
+            // Complete the cut character first: its width is in its first byte.
+            let width = match self.cut[0] {
+                0xC0..=0xDF => 2,
+                0xE0..=0xEF => 3,
+                _ => 4,
+            };
+            let take = (width - self.cut.len()).min(data.len());
+            self.cut.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            if self.cut.len() < width {
+                return data.is_empty()
+                    && std::str::from_utf8(&self.cut).is_err_and(|e| e.error_len().is_none());
+            }
+            if std::str::from_utf8(&self.cut).is_err() {
+                return false;
+            }
+            self.cut.clear();
+        }
+        match std::str::from_utf8(data) {
+            Ok(_) => true,
+            Err(e) if e.error_len().is_none() => {
+                self.cut.extend_from_slice(&data[e.valid_up_to()..]);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+}
+
+impl<R: Read> Read for Utf8Stream<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if !self.check(&buf[..n]) {
+            self.failed
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "not UTF-8",
+            ));
+        }
+        Ok(n)
+    }
 }
 
 /// File-level checks on CSV bytes: encoding and padding (PITFALLS.md E2, E3, E9).
@@ -964,5 +1104,74 @@ pub fn is_null(col: &RawCol, i: usize) -> bool {
         RawCol::Date32(a) => a.is_null(i),
         RawCol::Date64(a) => a.is_null(i),
         RawCol::Dict(k, v) => k.is_null(i) || v.is_null(k.value(i) as usize),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Hands out `data` in reads of the given sizes (cycled), as a file read in blocks
+    /// that cut characters anywhere would.
+    struct Pieces<'a> {
+        data: &'a [u8],
+        sizes: Vec<usize>,
+        k: usize,
+    }
+
+    impl Read for Pieces<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.sizes[self.k % self.sizes.len()]
+                .min(buf.len())
+                .min(self.data.len());
+            self.k += 1;
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    /// The streaming check's verdict: the whole stream read, and ended on a whole
+    /// character.
+    fn streams_as_utf8(data: &[u8], sizes: Vec<usize>) -> bool {
+        let mut s = Utf8Stream::new(Pieces { data, sizes, k: 0 });
+        let mut sink = Vec::new();
+        s.read_to_end(&mut sink).is_ok() && s.is_whole() && sink == data
+    }
+
+    proptest! {
+        /// Cut into reads anywhere, a stream passes exactly when the whole is UTF-8.
+        #[test]
+        fn utf8_stream_agrees_with_the_whole(
+            text in "[a-z,\"\n é€😀Ж]{0,40}",
+            garbage in proptest::collection::vec(any::<u8>(), 0..3),
+            at in 0usize..200,
+            sizes in proptest::collection::vec(1usize..7, 1..4),
+        ) {
+            let mut data = text.into_bytes();
+            let at = at.min(data.len());
+            data.splice(at..at, garbage);
+            let whole = std::str::from_utf8(&data).is_ok();
+            prop_assert_eq!(streams_as_utf8(&data, sizes), whole);
+        }
+    }
+
+    #[test]
+    fn cut_characters_and_truncated_ends() {
+        let text = "Ж€😀".as_bytes();
+        for size in 1..=text.len() {
+            assert!(streams_as_utf8(text, vec![size]), "{size}");
+            // Cut off inside the last character: not UTF-8.
+            assert!(
+                !streams_as_utf8(&text[..text.len() - 1], vec![size]),
+                "{size}"
+            );
+        }
+        // A stray continuation byte, an overlong form, a surrogate.
+        for bad in [&b"a\x80b"[..], b"\xC0\xAF", b"\xED\xA0\x80"] {
+            assert!(!streams_as_utf8(bad, vec![1]));
+            assert!(!streams_as_utf8(bad, vec![64]));
+        }
     }
 }

@@ -262,6 +262,41 @@ fn hostile_csv_inputs() {
     expect_exit2(&write("padded.csv", &padded), &set, &["padded.csv", "NUL"]);
     // Not a regular file.
     expect_exit2(Path::new("/dev/null/x.csv"), &set, &["x.csv"]);
+    // The file is read in 1 MiB blocks: a character cut by a block boundary is whole
+    // again, and a bad byte far into the file is found there, with its line and byte.
+    let row = |i: usize, pad: &str| {
+        format!("I{i:07},B{i}{pad},P,2026-11,P1,Счёт-{i:07},10.00,UZS,2026-11-05\n")
+    };
+    let mut rows = String::new();
+    let mut i = 1;
+    while rows.len() < 3 << 20 {
+        rows.push_str(&row(i, ""));
+        i += 1;
+    }
+    // The first row padded so that the first block boundary cuts a character in two.
+    let big = (0..64)
+        .map(|p| format!("{header}{}{rows}", row(0, &"x".repeat(p))))
+        .find(|b| !b.is_char_boundary(1 << 20))
+        .expect("some padding puts the boundary inside a character");
+    let out = dir.path().join("big-out");
+    let o = run(&write("big.csv", big.as_bytes()), &set, &out).unwrap();
+    assert_eq!(o.summary["counts"]["instructions_in"], i);
+    assert!(std::fs::read_to_string(out.join("instructions.csv"))
+        .unwrap()
+        .contains(&format!("Счёт-{:07}", i - 1)));
+    let mut bad = big.into_bytes();
+    let at = (5 << 19) + 7;
+    bad[at] = 0xFF;
+    let line = bad[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+    expect_exit2(
+        &write("bad.csv", &bad),
+        &set,
+        &["bad.csv", &format!("not UTF-8 (line {line}, byte {at})")],
+    );
+    // A file cut inside its last character.
+    let mut cut = format!("{header}I1,B1,P,2026-11,P1,Ж").into_bytes();
+    cut.pop();
+    expect_exit2(&write("cut.csv", &cut), &set, &["cut.csv", "not UTF-8"]);
 }
 
 /// Regression: row groups are decoded in parallel; tasks once shared one cloned file
