@@ -7,7 +7,7 @@
 //! decoder panic becomes an exit-2 message naming the file.
 
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{BufRead, Read, Seek, SeekFrom};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -366,20 +366,18 @@ fn read_csv<T: Send>(
     };
     handle.seek(SeekFrom::Start(bom)).map_err(cannot_read)?;
     let utf8 = Utf8Stream::new(handle);
-    let failed = utf8.failed.clone();
+    let bad = utf8.bad.clone();
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .buffer_capacity(CSV_BUFFER)
         .from_reader(utf8);
-    // A read error from the UTF-8 check becomes the whole-file message.
-    let parse_error = |e: csv::Error, what: String| {
-        if failed.load(std::sync::atomic::Ordering::Relaxed) {
-            whole_file_problem(path)
-        } else {
-            Error::input(path, format!("{what}: {e}"))
-        }
-    };
+    // A read error from the UTF-8 check says where the file stops being UTF-8.
+    let parse_error =
+        |e: csv::Error, what: String| match bad.load(std::sync::atomic::Ordering::Relaxed) {
+            u64::MAX => Error::input(path, format!("{what}: {e}")),
+            at => not_utf8_at(path, bom + at),
+        };
     let mut record = csv::ByteRecord::new();
     let header_ok = rdr
         .read_byte_record(&mut record)
@@ -501,8 +499,8 @@ fn read_csv<T: Send>(
         }
         Ok(())
     })?;
-    if !rdr.get_ref().is_whole() {
-        return Err(whole_file_problem(path));
+    if let Some(at) = rdr.get_ref().bad_at() {
+        return Err(not_utf8_at(path, bom + at));
     }
     let mut handle = rdr.into_inner().into_inner();
     let last = read_at(&mut handle, bom + last_start, u64::MAX).map_err(cannot_read)?;
@@ -551,13 +549,16 @@ fn whole_file_problem(path: &Path) -> Error {
 
 /// A reader that checks that the bytes passing through are UTF-8 (PITFALLS.md E2),
 /// carrying a character cut by a read over to the next. On the first invalid byte it
-/// sets `failed` and returns an error; `is_whole` says whether the stream ended on a
-/// whole character.
+/// records where it is (`bad`, shared with the caller, who sees only the reader's error)
+/// and returns an error; `bad_at` also counts a character cut off by the end.
 struct Utf8Stream<R> {
     inner: R,
     /// The start of a character cut at the end of the last read (at most 3 bytes).
     cut: Vec<u8>,
-    failed: Arc<std::sync::atomic::AtomicBool>,
+    /// Bytes passed through so far.
+    offset: u64,
+    /// Where the first invalid byte is, from the start of the stream; `u64::MAX`: none.
+    bad: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl<R: Read> Utf8Stream<R> {
@@ -565,46 +566,58 @@ impl<R: Read> Utf8Stream<R> {
         Utf8Stream {
             inner,
             cut: Vec::new(),
-            failed: Arc::default(),
+            offset: 0,
+            bad: Arc::new(std::sync::atomic::AtomicU64::new(u64::MAX)),
         }
     }
 
-    fn is_whole(&self) -> bool {
-        self.cut.is_empty() && !self.failed.load(std::sync::atomic::Ordering::Relaxed)
+    /// Where the stream stopped being UTF-8, if it did: an invalid byte, or a character
+    /// the end of the stream cut off.
+    fn bad_at(&self) -> Option<u64> {
+        let bad = self.bad.load(std::sync::atomic::Ordering::Relaxed);
+        if bad != u64::MAX {
+            Some(bad)
+        } else {
+            (!self.cut.is_empty()).then(|| self.offset - self.cut.len() as u64)
+        }
     }
 
     fn into_inner(self) -> R {
         self.inner
     }
 
-    /// Checks `data`, which follows the bytes checked so far.
-    fn check(&mut self, mut data: &[u8]) -> bool {
+    /// Checks `data`, which follows the bytes checked so far; returns where its first
+    /// invalid byte is (from the start of the stream), if any.
+    fn check(&mut self, data: &[u8]) -> Option<u64> {
+        let start = self.offset;
+        self.offset += data.len() as u64;
+        let mut rest = data;
         if !self.cut.is_empty() {
+            let cut_at = start - self.cut.len() as u64;
             // Complete the cut character first: its width is in its first byte.
             let width = match self.cut[0] {
                 0xC0..=0xDF => 2,
                 0xE0..=0xEF => 3,
                 _ => 4,
             };
-            let take = (width - self.cut.len()).min(data.len());
-            self.cut.extend_from_slice(&data[..take]);
-            data = &data[take..];
-            if self.cut.len() < width {
-                return data.is_empty()
-                    && std::str::from_utf8(&self.cut).is_err_and(|e| e.error_len().is_none());
+            let take = (width - self.cut.len()).min(rest.len());
+            self.cut.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
+            match std::str::from_utf8(&self.cut) {
+                Ok(_) => self.cut.clear(),
+                // Still a valid beginning: the data ran out first.
+                Err(e) if e.error_len().is_none() && rest.is_empty() => return None,
+                Err(_) => return Some(cut_at),
             }
-            if std::str::from_utf8(&self.cut).is_err() {
-                return false;
-            }
-            self.cut.clear();
         }
-        match std::str::from_utf8(data) {
-            Ok(_) => true,
+        let rest_at = self.offset - rest.len() as u64;
+        match std::str::from_utf8(rest) {
+            Ok(_) => None,
             Err(e) if e.error_len().is_none() => {
-                self.cut.extend_from_slice(&data[e.valid_up_to()..]);
-                true
+                self.cut.extend_from_slice(&rest[e.valid_up_to()..]);
+                None
             }
-            Err(_) => false,
+            Err(e) => Some(rest_at + e.valid_up_to() as u64),
         }
     }
 }
@@ -612,9 +625,8 @@ impl<R: Read> Utf8Stream<R> {
 impl<R: Read> Read for Utf8Stream<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        if !self.check(&buf[..n]) {
-            self.failed
-                .store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(at) = self.check(&buf[..n]) {
+            self.bad.store(at, std::sync::atomic::Ordering::Relaxed);
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
                 "not UTF-8",
@@ -622,6 +634,36 @@ impl<R: Read> Read for Utf8Stream<R> {
         }
         Ok(n)
     }
+}
+
+/// "Not UTF-8" for the file's byte `at`, with its line, counted in a streaming pass.
+fn not_utf8_at(path: &Path, at: u64) -> Error {
+    let lines = File::open(path).and_then(|f| {
+        let mut r = std::io::BufReader::with_capacity(CSV_BUFFER, f.take(at));
+        let mut n = 0usize;
+        loop {
+            let buf = r.fill_buf()?;
+            if buf.is_empty() {
+                return Ok(n);
+            }
+            n += buf.iter().filter(|&&b| b == b'\n').count();
+            let k = buf.len();
+            r.consume(k);
+        }
+    });
+    match lines {
+        Ok(n) => not_utf8(path, n + 1, at),
+        Err(e) => Error::input(path, format!("cannot read: {e}")),
+    }
+}
+
+fn not_utf8(path: &Path, line: usize, at: u64) -> Error {
+    Error::input(
+        path,
+        format!(
+            "file is not UTF-8 (line {line}, byte {at}); convert it (e.g. iconv -f CP1251 -t UTF-8) before reconciling"
+        ),
+    )
 }
 
 /// File-level checks on CSV bytes: encoding and padding (PITFALLS.md E2, E3, E9).
@@ -648,12 +690,7 @@ fn check_csv_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Err(e) = std::str::from_utf8(bytes) {
         let at = e.valid_up_to();
         let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
-        return Err(Error::input(
-            path,
-            format!(
-                "file is not UTF-8 (line {line}, byte {at}); convert it (e.g. iconv -f CP1251 -t UTF-8) before reconciling"
-            ),
-        ));
+        return Err(not_utf8(path, line, at as u64));
     }
     let trimmed = bytes
         .iter()
@@ -1132,16 +1169,29 @@ mod tests {
         }
     }
 
-    /// The streaming check's verdict: the whole stream read, and ended on a whole
-    /// character.
-    fn streams_as_utf8(data: &[u8], sizes: Vec<usize>) -> bool {
+    /// Where the streaming check finds the stream stops being UTF-8 (`None`: it does
+    /// not), having passed every byte on until then.
+    fn streamed_bad_at(data: &[u8], sizes: Vec<usize>) -> Option<u64> {
         let mut s = Utf8Stream::new(Pieces { data, sizes, k: 0 });
         let mut sink = Vec::new();
-        s.read_to_end(&mut sink).is_ok() && s.is_whole() && sink == data
+        let read = s.read_to_end(&mut sink);
+        assert_eq!(
+            read.is_err(),
+            s.bad.load(std::sync::atomic::Ordering::Relaxed) != u64::MAX
+        );
+        if read.is_ok() {
+            assert_eq!(sink, data);
+        }
+        s.bad_at()
+    }
+
+    fn streams_as_utf8(data: &[u8], sizes: Vec<usize>) -> bool {
+        streamed_bad_at(data, sizes).is_none()
     }
 
     proptest! {
-        /// Cut into reads anywhere, a stream passes exactly when the whole is UTF-8.
+        /// Cut into reads anywhere, a stream stops being UTF-8 exactly where the whole
+        /// does (the whole file's check gives the same byte).
         #[test]
         fn utf8_stream_agrees_with_the_whole(
             text in "[a-z,\"\n é€😀Ж]{0,40}",
@@ -1152,8 +1202,8 @@ mod tests {
             let mut data = text.into_bytes();
             let at = at.min(data.len());
             data.splice(at..at, garbage);
-            let whole = std::str::from_utf8(&data).is_ok();
-            prop_assert_eq!(streams_as_utf8(&data, sizes), whole);
+            let whole = std::str::from_utf8(&data).err().map(|e| e.valid_up_to() as u64);
+            prop_assert_eq!(streamed_bad_at(&data, sizes), whole);
         }
     }
 
