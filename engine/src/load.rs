@@ -344,10 +344,9 @@ fn read_csv<T: Send>(
 ) -> Result<(Vec<T>, u64)> {
     let path = &file.path;
     let cannot_read = |e: std::io::Error| Error::input(path, format!("cannot read: {e}"));
-    // The file is streamed, never held whole. What only the whole file can tell (empty,
-    // UTF-16, NUL padding at the end, where it stops being UTF-8) is told by
-    // `check_csv_bytes` over the whole file, read only when a cheap look at the file's
-    // two ends or the streaming UTF-8 check finds something wrong.
+    // The file is streamed, never held whole; `Utf8Stream` checks its encoding on the
+    // way. An empty, UTF-16 or NUL-padded file, seen at the file's two ends, is
+    // described by `check_csv_bytes` over the whole file (read for that message only).
     let size = handle.metadata().map_err(cannot_read)?.len();
     let head = read_at(&mut handle, 0, 3).map_err(cannot_read)?;
     let tail =
@@ -365,23 +364,20 @@ fn read_csv<T: Send>(
         0
     };
     handle.seek(SeekFrom::Start(bom)).map_err(cannot_read)?;
-    let utf8 = Utf8Stream::new(handle);
-    let bad = utf8.bad.clone();
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .buffer_capacity(CSV_BUFFER)
-        .from_reader(utf8);
-    // A read error from the UTF-8 check says where the file stops being UTF-8.
-    let parse_error =
-        |e: csv::Error, what: String| match bad.load(std::sync::atomic::Ordering::Relaxed) {
-            u64::MAX => Error::input(path, format!("{what}: {e}")),
-            at => not_utf8_at(path, bom + at),
-        };
+        .from_reader(Utf8Stream::new(handle));
+    // A parse error where the stream stopped being UTF-8 says where that is.
+    let parse_error = |e: csv::Error, what: String, bad_at: Option<u64>| match bad_at {
+        Some(at) => not_utf8_at(path, bom + at),
+        None => Error::input(path, format!("{what}: {e}")),
+    };
     let mut record = csv::ByteRecord::new();
     let header_ok = rdr
         .read_byte_record(&mut record)
-        .map_err(|e| parse_error(e, "cannot parse the header".into()))?;
+        .map_err(|e| parse_error(e, "cannot parse the header".into(), rdr.get_ref().bad_at()))?;
     if !header_ok {
         return Err(Error::input(
             path,
@@ -443,7 +439,8 @@ fn read_csv<T: Send>(
         loop {
             let ok = rdr.read_byte_record(&mut record).map_err(|e| {
                 let line = rdr.position().line();
-                parse_error(e, format!("cannot parse CSV near line {line}"))
+                let what = format!("cannot parse CSV near line {line}");
+                parse_error(e, what, rdr.get_ref().bad_at())
             })?;
             if !ok {
                 break;
@@ -549,16 +546,16 @@ fn whole_file_problem(path: &Path) -> Error {
 
 /// A reader that checks that the bytes passing through are UTF-8 (PITFALLS.md E2),
 /// carrying a character cut by a read over to the next. On the first invalid byte it
-/// records where it is (`bad`, shared with the caller, who sees only the reader's error)
-/// and returns an error; `bad_at` also counts a character cut off by the end.
+/// records where it is and returns an error; `bad_at` says where, and also counts a
+/// character cut off by the end.
 struct Utf8Stream<R> {
     inner: R,
     /// The start of a character cut at the end of the last read (at most 3 bytes).
     cut: Vec<u8>,
     /// Bytes passed through so far.
     offset: u64,
-    /// Where the first invalid byte is, from the start of the stream; `u64::MAX`: none.
-    bad: Arc<std::sync::atomic::AtomicU64>,
+    /// Where the first invalid byte is, from the start of the stream.
+    bad: Option<u64>,
 }
 
 impl<R: Read> Utf8Stream<R> {
@@ -567,19 +564,15 @@ impl<R: Read> Utf8Stream<R> {
             inner,
             cut: Vec::new(),
             offset: 0,
-            bad: Arc::new(std::sync::atomic::AtomicU64::new(u64::MAX)),
+            bad: None,
         }
     }
 
     /// Where the stream stopped being UTF-8, if it did: an invalid byte, or a character
     /// the end of the stream cut off.
     fn bad_at(&self) -> Option<u64> {
-        let bad = self.bad.load(std::sync::atomic::Ordering::Relaxed);
-        if bad != u64::MAX {
-            Some(bad)
-        } else {
-            (!self.cut.is_empty()).then(|| self.offset - self.cut.len() as u64)
-        }
+        self.bad
+            .or_else(|| (!self.cut.is_empty()).then(|| self.offset - self.cut.len() as u64))
     }
 
     fn into_inner(self) -> R {
@@ -626,7 +619,7 @@ impl<R: Read> Read for Utf8Stream<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         if let Some(at) = self.check(&buf[..n]) {
-            self.bad.store(at, std::sync::atomic::Ordering::Relaxed);
+            self.bad = Some(at);
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
                 "not UTF-8",
@@ -1175,10 +1168,7 @@ mod tests {
         let mut s = Utf8Stream::new(Pieces { data, sizes, k: 0 });
         let mut sink = Vec::new();
         let read = s.read_to_end(&mut sink);
-        assert_eq!(
-            read.is_err(),
-            s.bad.load(std::sync::atomic::Ordering::Relaxed) != u64::MAX
-        );
+        assert_eq!(read.is_err(), s.bad.is_some());
         if read.is_ok() {
             assert_eq!(sink, data);
         }

@@ -182,11 +182,10 @@ impl Rates {
                  percentage with at most four decimals (3%, 0.15%)"
             ))
         })?;
-        let names = Rates::names();
         let Some(slot) = self.fields_mut().into_iter().find(|(n, _)| *n == name) else {
             return Err(bad(format!(
                 "unknown rate {name:?}: the rates are {}",
-                names.join(", ")
+                Rates::names().join(", ")
             )));
         };
         if ppm > PER_MILLION {
