@@ -13,6 +13,7 @@ pub mod group;
 pub mod load;
 pub mod matching;
 pub mod money;
+pub mod outfile;
 pub mod parquet_out;
 pub mod pipeline;
 pub mod schema;
