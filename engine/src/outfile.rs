@@ -139,7 +139,8 @@ pub struct OutFile {
     current: Block,
     jobs: SyncSender<Job>,
     back: Receiver<Block>,
-    thread: JoinHandle<io::Result<(File, Digest)>>,
+    /// Taken when the thread has stopped early and its error was reported.
+    thread: Option<JoinHandle<io::Result<(File, Digest)>>>,
 }
 
 /// Asks the file's thread to `fdatasync` what it has written so far; cloned out of an
@@ -175,7 +176,7 @@ impl OutFile {
             current: Block::new(),
             jobs,
             back,
-            thread,
+            thread: Some(thread),
         })
     }
 
@@ -195,9 +196,13 @@ impl OutFile {
         Ok(())
     }
 
-    /// The thread has stopped early: its error comes with `finish`.
-    fn failed(&self) -> io::Error {
-        io::Error::other("the output file's writer thread stopped; see the error at finish")
+    /// The thread has stopped early: its error (a full disk, say).
+    fn failed(&mut self) -> io::Error {
+        match self.thread.take().map(JoinHandle::join) {
+            Some(Ok(Err(e))) => e,
+            Some(Err(_)) => io::Error::other("the output file's writer thread panicked"),
+            Some(Ok(Ok(_))) | None => io::Error::other("the output file's writer thread stopped"),
+        }
     }
 
     /// Writes what is left, waits for the thread and makes the file durable
@@ -209,6 +214,9 @@ impl OutFile {
             back,
             thread,
         } = self;
+        let Some(thread) = thread else {
+            return Err(io::Error::other("the output file's writer thread stopped"));
+        };
         let sent = jobs.send(Job::Write {
             block: current,
             last: true,
@@ -320,6 +328,29 @@ mod tests {
             assert_eq!(digest.size, len as u64);
             assert_eq!(digest.sha256, hex::encode(sha2::Sha256::digest(&data)));
         }
+    }
+
+    /// A full disk is reported with the system's own message, from the next block on.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_write_error_is_reported_as_it_is() {
+        let path = Path::new("/dev/full");
+        let Ok(file) = OpenOptions::new().write(true).open(path) else {
+            return; // no /dev/full in this sandbox
+        };
+        let mut out = OutFile::new(file, path).unwrap();
+        let data = bytes(BLOCK, 1);
+        let mut err = None;
+        for _ in 0..4 {
+            if let Err(e) = out.write_all(&data) {
+                err = Some(e);
+                break;
+            }
+        }
+        let err = err.expect("a block of a full disk fails by the third write");
+        assert_eq!(err.raw_os_error(), Some(libc::ENOSPC), "{err}");
+        // The error was taken with the thread: finish says the thread stopped.
+        assert!(out.finish().is_err());
     }
 
     #[test]
