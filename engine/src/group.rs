@@ -397,15 +397,20 @@ pub fn number_groups(
     let mut first_hash: Vec<u64> = Vec::new();
     for ((o, &k), &h) in out.iter_mut().zip(rows).zip(hashes) {
         let c = check(h);
-        *o = match table.find(h, |e| e.check == c && eq(firsts[e.pos as usize], k)) {
-            Some(e) => e.pos,
-            None => {
+        // One probe sequence finds the key or the slot for it (`find`, then
+        // `insert_unique`, walked it twice for every new key).
+        let entry = table.entry(
+            h,
+            |e| e.check == c && eq(firsts[e.pos as usize], k),
+            |e| first_hash[e.pos as usize],
+        );
+        *o = match entry {
+            hashbrown::hash_table::Entry::Occupied(e) => e.get().pos,
+            hashbrown::hash_table::Entry::Vacant(v) => {
                 let g = firsts.len() as u32;
+                v.insert(Entry { pos: g, check: c });
                 firsts.push(k);
                 first_hash.push(h);
-                table.insert_unique(h, Entry { pos: g, check: c }, |e| {
-                    first_hash[e.pos as usize]
-                });
                 g
             }
         };
