@@ -80,37 +80,46 @@ struct Io {
 }
 
 impl Io {
+    fn new(plain: File, direct: Option<File>) -> Io {
+        Io {
+            plain,
+            direct,
+            hasher: <sha2::Sha256 as sha2::Digest>::new(),
+            size: 0,
+        }
+    }
+
     fn write(&mut self, block: &mut Block, last: bool) -> io::Result<()> {
         use sha2::Digest as _;
         self.hasher.update(block.filled());
-        let len = block.len as u64;
-        if let Some(direct) = self.direct.as_mut() {
-            let ok = direct.write_all(block.padded()).is_ok();
-            if ok && last && len % ALIGN as u64 != 0 {
-                // Cut the padding back off.
-                self.plain.set_len(self.size + len)?;
-            }
-            if ok {
-                self.size += len;
-                return Ok(());
-            }
-            // Refused (an alignment this file system wants bigger, say): this block and
-            // every later one through the ordinary handle, from this block's offset.
+        if self
+            .direct
+            .as_mut()
+            .is_none_or(|d| d.write_all(block.padded()).is_err())
+        {
+            // No direct handle, or refused (an alignment this file system wants bigger,
+            // say): this block and every later one through the ordinary handle, from
+            // this block's offset.
             self.direct = None;
+            self.plain.seek(SeekFrom::Start(self.size))?;
+            self.plain.write_all(block.filled())?;
         }
-        self.plain.seek(SeekFrom::Start(self.size))?;
-        self.plain.write_all(block.filled())?;
+        self.size += block.len as u64;
         if last {
-            // A refused direct write may have left padding past the end.
-            self.plain.set_len(self.size + len)?;
+            // Cut off the padding of a direct write (or of a refused one).
+            self.plain.set_len(self.size)?;
         }
-        self.size += len;
         Ok(())
     }
 
     fn run(mut self, jobs: Receiver<Job>, back: SyncSender<Block>) -> io::Result<(File, Digest)> {
         use sha2::Digest as _;
-        while let Ok(job) = jobs.recv() {
+        loop {
+            // A writer gone without its last block has failed: its file is discarded,
+            // not made durable.
+            let Ok(job) = jobs.recv() else {
+                return Err(io::Error::other("the output file was abandoned"));
+            };
             match job {
                 Job::Write { mut block, last } => {
                     self.write(&mut block, last)?;
@@ -158,12 +167,7 @@ impl OutFile {
     /// Writes to `file`, just created at `path` (a second, direct handle is opened by
     /// path where possible).
     pub fn new(file: File, path: &Path) -> io::Result<OutFile> {
-        let io = Io {
-            plain: file,
-            direct: open_direct(path),
-            hasher: <sha2::Sha256 as sha2::Digest>::new(),
-            size: 0,
-        };
+        let io = Io::new(file, open_direct(path));
         let (jobs, jobs_rx) = sync_channel(BLOCKS);
         let (back_tx, back) = sync_channel(BLOCKS);
         for _ in 1..BLOCKS {
@@ -272,13 +276,12 @@ fn open_direct(_path: &Path) -> Option<File> {
 mod tests {
     use super::*;
 
-    fn io(plain: File, direct: Option<File>) -> Io {
-        Io {
-            plain,
-            direct,
-            hasher: <sha2::Sha256 as sha2::Digest>::new(),
-            size: 0,
-        }
+    /// A block holding `part`.
+    fn block_of(part: &[u8]) -> Block {
+        let mut block = Block::new();
+        block.mem[block.start..block.start + part.len()].copy_from_slice(part);
+        block.len = part.len();
+        block
     }
 
     fn bytes(n: usize, seed: u8) -> Vec<u8> {
@@ -353,28 +356,27 @@ mod tests {
         assert!(out.finish().is_err());
     }
 
-    #[test]
-    fn without_a_direct_handle_the_bytes_are_the_same() {
+    /// Writes two blocks and a tail through the `Io` that `direct` gives a direct handle
+    /// (or none) and checks the file's bytes.
+    fn written_whole(seed: u8, direct: impl FnOnce(&Path) -> Option<File>) {
         let dir = tempfile::tempdir().unwrap();
-        let data = bytes(2 * BLOCK + 12_345, 9);
-        let path = dir.path().join("plain");
-        let file = File::create(&path).unwrap();
-        let io = io(file, None);
-        run_blocks(io, &data, 0);
+        let data = bytes(2 * BLOCK + 12_345, seed);
+        let path = dir.path().join("out");
+        let plain = File::create(&path).unwrap();
+        run_blocks(Io::new(plain, direct(&path)), &data, 0);
         assert_eq!(std::fs::read(&path).unwrap(), data);
     }
 
     #[test]
+    fn without_a_direct_handle_the_bytes_are_the_same() {
+        written_whole(9, |_| None);
+    }
+
+    #[test]
     fn a_refused_direct_write_goes_through_the_plain_handle_from_its_offset() {
-        let dir = tempfile::tempdir().unwrap();
-        let data = bytes(2 * BLOCK + 12_345, 5);
-        let path = dir.path().join("refused");
-        let file = File::create(&path).unwrap();
         // A read-only handle refuses every write, as a file system refusing an
         // alignment would: the first block already takes the plain path.
-        let io = io(file, Some(File::open(&path).unwrap()));
-        run_blocks(io, &data, 0);
-        assert_eq!(std::fs::read(&path).unwrap(), data);
+        written_whole(5, |path| Some(File::open(path).unwrap()));
     }
 
     #[test]
@@ -384,14 +386,11 @@ mod tests {
         let path = dir.path().join("midway");
         // A second ordinary handle stands in for the direct one: it takes the first
         // block, then is swapped for one that refuses.
-        let mut io = io(
+        let mut io = Io::new(
             File::create(&path).unwrap(),
             Some(OpenOptions::new().write(true).open(&path).unwrap()),
         );
-        let mut first = Block::new();
-        first.mem[first.start..first.start + BLOCK].copy_from_slice(&data[..BLOCK]);
-        first.len = BLOCK;
-        io.write(&mut first, false).unwrap();
+        io.write(&mut block_of(&data[..BLOCK]), false).unwrap();
         io.direct = Some(File::open(&path).unwrap());
         run_blocks(io, &data, BLOCK);
         assert_eq!(std::fs::read(&path).unwrap(), data);
@@ -404,15 +403,7 @@ mod tests {
             use sha2::Digest as _;
             hex::encode(sha2::Sha256::digest(data))
         };
-        let mut blocks: Vec<Block> = data[from..]
-            .chunks(BLOCK)
-            .map(|part| {
-                let mut block = Block::new();
-                block.mem[block.start..block.start + part.len()].copy_from_slice(part);
-                block.len = part.len();
-                block
-            })
-            .collect();
+        let mut blocks: Vec<Block> = data[from..].chunks(BLOCK).map(block_of).collect();
         let last = blocks.pop().unwrap();
         for mut b in blocks {
             io.write(&mut b, false).unwrap();

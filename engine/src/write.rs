@@ -661,11 +661,7 @@ pub fn write_output(
     let result = (|| -> Result<()> {
         let mut pq = ParquetOut::create(dir, &format!("{name}.parquet"), ctx.schema(output))?;
         let mut csv_out = if csv {
-            let (p, f) = Pending::create(dir, &format!("{name}.csv"))?;
-            let w = OutFile::new(f, &p.tmp).map_err(|e| Error::Output {
-                path: p.tmp.clone(),
-                message: e.to_string(),
-            })?;
+            let (p, w) = Pending::create_out(dir, &format!("{name}.csv"))?;
             pending.push(p);
             Some(w)
         } else {
@@ -735,6 +731,16 @@ pub struct Digest {
 }
 
 impl Pending {
+    /// [`Pending::create`] for a large output, written by an [`OutFile`].
+    pub fn create_out(dir: &Path, name: &str) -> Result<(Pending, OutFile)> {
+        let (pending, file) = Pending::create(dir, name)?;
+        let out = OutFile::new(file, &pending.tmp).map_err(|e| Error::Output {
+            path: pending.tmp.clone(),
+            message: e.to_string(),
+        })?;
+        Ok((pending, out))
+    }
+
     /// Creates the temporary file with create-new semantics (never follows a planted link).
     pub fn create(dir: &Path, name: &str) -> Result<(Pending, File)> {
         let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
@@ -839,7 +845,7 @@ struct ParquetOut {
 
 impl ParquetOut {
     fn create(dir: &Path, name: &str, schema: Arc<Schema>) -> Result<ParquetOut> {
-        let (pending, file) = Pending::create(dir, name)?;
+        let (pending, file) = Pending::create_out(dir, name)?;
         let mut props = WriterProperties::builder()
             // LZ4_RAW: as small as Snappy here and cheaper to write (BENCHMARKS.md).
             .set_compression(Compression::LZ4_RAW)
@@ -859,10 +865,6 @@ impl ParquetOut {
             };
             props = props.set_column_statistics_enabled(col, stats);
         }
-        let file = OutFile::new(file, &pending.tmp).map_err(|e| Error::Output {
-            path: pending.tmp.clone(),
-            message: e.to_string(),
-        })?;
         let nudge = file.nudge();
         let writer =
             crate::parquet_out::Writer::try_new(file, schema, props.build(), ROW_GROUP_ROWS)
@@ -890,9 +892,8 @@ impl ParquetOut {
         let ParquetOut {
             mut pending,
             writer,
-            nudge,
+            nudge: _,
         } = self;
-        drop(nudge);
         let err = |m: String| Error::Output {
             path: pending.tmp.clone(),
             message: m,
