@@ -654,7 +654,7 @@ pub fn write_output(
     ctx: &Ctx,
     output: Output,
     csv: bool,
-    seen: &mut dyn FnMut(usize, &RecordBatch) -> Result<()>,
+    seen: &mut (dyn FnMut(usize, &RecordBatch) -> Result<()> + Send),
 ) -> Result<Vec<Pending>> {
     let name = output.name();
     let mut pending = Vec::new();
@@ -672,15 +672,24 @@ pub fn write_output(
         loop {
             let len = WRITE_BATCH_ROWS.min(n - off);
             let batch = ctx.batch(output, off..off + len)?;
-            seen(off, &batch)?;
-            if let Some(w) = csv_out.as_mut() {
-                let bytes = csv_bytes(&batch, off == 0)?;
-                w.write_all(&bytes).map_err(|e| Error::Output {
-                    path: dir.join(format!("{name}.csv")),
-                    message: e.to_string(),
-                })?;
-            }
-            pq.write(&batch)?;
+            // The observers (verifier, audit report) read the batch while it is encoded:
+            // both only read it, and once the other output is written this keeps the
+            // second core busy with what would otherwise run alone.
+            let (observed, encoded) = rayon::join(
+                || seen(off, &batch),
+                || -> Result<()> {
+                    if let Some(w) = csv_out.as_mut() {
+                        let bytes = csv_bytes(&batch, off == 0)?;
+                        w.write_all(&bytes).map_err(|e| Error::Output {
+                            path: dir.join(format!("{name}.csv")),
+                            message: e.to_string(),
+                        })?;
+                    }
+                    pq.write(&batch)
+                },
+            );
+            observed?;
+            encoded?;
             off += len;
             if off >= n {
                 break;
