@@ -10,17 +10,17 @@
 //! the device.
 //!
 //! The caller fills a block (the [`Write`] impl); a full block goes to the file's thread,
-//! which hashes it (SHA-256 for manifest.json), writes it and hands it back; with two
-//! blocks the caller fills one while the thread writes the other. The last, partial block
-//! is padded to the device's alignment for the direct write and the file cut back to its
-//! length (`set_len`). Where a direct handle cannot be opened (tmpfs before Linux 6.6,
+//! which hashes it (SHA-256 for manifest.json), writes it and hands it back; the caller
+//! fills another meanwhile, made anew when none is free (up to `MAX_BLOCKS`). The last,
+//! partial block is padded to the device's alignment for the direct write and the file
+//! cut back to its length (`set_len`). Where a direct handle cannot be opened (tmpfs before Linux 6.6,
 //! other systems) or a direct write is refused, the block is written through the ordinary
 //! handle at the same offset, and every later one too: the bytes are the same either way.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Seek, SeekFrom, Write};
 use std::path::Path;
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
 use std::thread::JoinHandle;
 
 use crate::write::Digest;
@@ -30,9 +30,14 @@ pub const BLOCK: usize = 4 << 20;
 /// Address, length and offset alignment of direct writes: 4096 covers the 512- and
 /// 4096-byte logical blocks of disks in use.
 const ALIGN: usize = 4096;
-/// Blocks per file: one being filled while the other is written. A 10M run fills a block
-/// in ~35 ms and writes it in ~2 ms, so a third would only add memory.
-const BLOCKS: usize = 2;
+/// Blocks per file at most. Two are made at the start: one being filled while the other
+/// is written, enough while batches are encoded (a 10M run fills a block in ~35 ms and
+/// writes it in ~2 ms). At the end of each Parquet row group the writer copies the whole
+/// group's compressed pages at once (~35-70 MB at 10M rows): with two blocks it would then
+/// wait for every direct write in turn, its core idle while the device works. More blocks
+/// are made when none is free, up to this many, so that the writer hands over the group
+/// and goes on while the thread drains it (BENCHMARKS.md, session 12).
+const MAX_BLOCKS: usize = 12;
 
 /// One block: an allocation with an `ALIGN`-aligned window of `BLOCK` bytes (found with
 /// `align_offset`, no unsafe code), `len` of them filled.
@@ -148,6 +153,8 @@ pub struct OutFile {
     current: Block,
     jobs: SyncSender<Job>,
     back: Receiver<Block>,
+    /// Blocks made so far (at most `MAX_BLOCKS`).
+    blocks: usize,
     /// Taken when the thread has stopped early and its error was reported.
     thread: Option<JoinHandle<io::Result<(File, Digest)>>>,
 }
@@ -168,11 +175,10 @@ impl OutFile {
     /// path where possible).
     pub fn new(file: File, path: &Path) -> io::Result<OutFile> {
         let io = Io::new(file, open_direct(path));
-        let (jobs, jobs_rx) = sync_channel(BLOCKS);
-        let (back_tx, back) = sync_channel(BLOCKS);
-        for _ in 1..BLOCKS {
-            back_tx.send(Block::new()).expect("the channel has room");
-        }
+        // Room for every block and a sync request: sending never waits on the thread.
+        let (jobs, jobs_rx) = sync_channel(MAX_BLOCKS + 1);
+        let (back_tx, back) = sync_channel(MAX_BLOCKS);
+        back_tx.send(Block::new()).expect("the channel has room");
         let thread = std::thread::Builder::new()
             .name("sverka-out".into())
             .spawn(move || io.run(jobs_rx, back_tx))?;
@@ -180,6 +186,7 @@ impl OutFile {
             current: Block::new(),
             jobs,
             back,
+            blocks: 2,
             thread: Some(thread),
         })
     }
@@ -188,9 +195,19 @@ impl OutFile {
         Nudge(self.jobs.clone())
     }
 
-    /// Hands the full block to the thread and takes an empty one back.
+    /// Hands the full block to the thread and takes an empty one: one it has written, or
+    /// a new one while fewer than `MAX_BLOCKS` exist, or else the next it writes.
     fn pass(&mut self) -> io::Result<()> {
-        let Ok(next) = self.back.recv() else {
+        let next = match self.back.try_recv() {
+            Ok(block) => Ok(block),
+            Err(TryRecvError::Empty) if self.blocks < MAX_BLOCKS => {
+                self.blocks += 1;
+                Ok(Block::new())
+            }
+            Err(TryRecvError::Empty) => self.back.recv().map_err(|_| ()),
+            Err(TryRecvError::Disconnected) => Err(()),
+        };
+        let Ok(next) = next else {
             return Err(self.failed());
         };
         let block = std::mem::replace(&mut self.current, next);
@@ -217,6 +234,7 @@ impl OutFile {
             jobs,
             back,
             thread,
+            ..
         } = self;
         let Some(thread) = thread else {
             return Err(io::Error::other("the output file's writer thread stopped"));
@@ -304,6 +322,7 @@ mod tests {
                 nudge.sync_soon();
             }
         }
+        assert!(out.blocks <= MAX_BLOCKS, "{} blocks made", out.blocks);
         out.finish().unwrap().1
     }
 
@@ -320,6 +339,8 @@ mod tests {
             (BLOCK + 1, 65_537),
             (3 * BLOCK + ALIGN + 5, 1_000_003),
             (7 * BLOCK - 3, 4 * BLOCK),
+            // More blocks at once than the writer may make: it waits for written ones.
+            (3 * MAX_BLOCKS * BLOCK + 17, 4 * BLOCK),
         ]
         .into_iter()
         .enumerate()
@@ -333,7 +354,8 @@ mod tests {
         }
     }
 
-    /// A full disk is reported with the system's own message, from the next block on.
+    /// A full disk is reported with the system's own message, at the latest once every
+    /// block has been handed over (the writer does not wait for each block's write).
     #[cfg(target_os = "linux")]
     #[test]
     fn a_write_error_is_reported_as_it_is() {
@@ -344,13 +366,13 @@ mod tests {
         let mut out = OutFile::new(file, path).unwrap();
         let data = bytes(BLOCK, 1);
         let mut err = None;
-        for _ in 0..4 {
+        for _ in 0..MAX_BLOCKS + 2 {
             if let Err(e) = out.write_all(&data) {
                 err = Some(e);
                 break;
             }
         }
-        let err = err.expect("a block of a full disk fails by the third write");
+        let err = err.expect("a full disk fails before more than MAX_BLOCKS blocks are out");
         assert_eq!(err.raw_os_error(), Some(libc::ENOSPC), "{err}");
         // The error was taken with the thread: finish says the thread stopped.
         assert!(out.finish().is_err());
@@ -408,8 +430,8 @@ mod tests {
         for mut b in blocks {
             io.write(&mut b, false).unwrap();
         }
-        let (tx, rx) = sync_channel(BLOCKS);
-        let (back_tx, _back) = sync_channel(BLOCKS);
+        let (tx, rx) = sync_channel(MAX_BLOCKS);
+        let (back_tx, _back) = sync_channel(MAX_BLOCKS);
         tx.send(Job::Write {
             block: last,
             last: true,
