@@ -13,9 +13,10 @@
 //! which hashes it (SHA-256 for manifest.json), writes it and hands it back; the caller
 //! fills another meanwhile, made anew when none is free (up to `MAX_BLOCKS`). The last,
 //! partial block is padded to the device's alignment for the direct write and the file
-//! cut back to its length (`set_len`). Where a direct handle cannot be opened (tmpfs before Linux 6.6,
-//! other systems) or a direct write is refused, the block is written through the ordinary
-//! handle at the same offset, and every later one too: the bytes are the same either way.
+//! cut back to its length (`set_len`). Where a direct handle cannot be opened (tmpfs
+//! before Linux 6.6, other systems) or a direct write is refused, the block is written
+//! through the ordinary handle at the same offset, and every later one too: the bytes are
+//! the same either way.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Seek, SeekFrom, Write};
@@ -175,7 +176,8 @@ impl OutFile {
     /// path where possible).
     pub fn new(file: File, path: &Path) -> io::Result<OutFile> {
         let io = Io::new(file, open_direct(path));
-        // Room for every block and a sync request: sending never waits on the thread.
+        // Room for every block and a sync request: handing over a block waits on the
+        // thread only behind extra sync requests.
         let (jobs, jobs_rx) = sync_channel(MAX_BLOCKS + 1);
         let (back_tx, back) = sync_channel(MAX_BLOCKS);
         back_tx.send(Block::new()).expect("the channel has room");
