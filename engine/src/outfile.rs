@@ -31,8 +31,8 @@ pub const BLOCK: usize = 4 << 20;
 /// Address, length and offset alignment of direct writes: 4096 covers the 512- and
 /// 4096-byte logical blocks of disks in use.
 const ALIGN: usize = 4096;
-/// Blocks per file at most. Two are made at the start: one being filled while the other
-/// is written, enough while batches are encoded (a 10M run fills a block in ~35 ms and
+/// Blocks per file at most. One is made at the start and a second at the first hand-over:
+/// one being filled while the other is written, enough while batches are encoded (a 10M run fills a block in ~35 ms and
 /// writes it in ~2 ms). At the end of each Parquet row group the writer copies the whole
 /// group's compressed pages at once (~35-70 MB at 10M rows): with two blocks it would then
 /// wait for every direct write in turn, its core idle while the device works. More blocks
@@ -180,7 +180,6 @@ impl OutFile {
         // thread only behind extra sync requests.
         let (jobs, jobs_rx) = sync_channel(MAX_BLOCKS + 1);
         let (back_tx, back) = sync_channel(MAX_BLOCKS);
-        back_tx.send(Block::new()).expect("the channel has room");
         let thread = std::thread::Builder::new()
             .name("sverka-out".into())
             .spawn(move || io.run(jobs_rx, back_tx))?;
@@ -188,7 +187,7 @@ impl OutFile {
             current: Block::new(),
             jobs,
             back,
-            blocks: 2,
+            blocks: 1,
             thread: Some(thread),
         })
     }
@@ -201,15 +200,15 @@ impl OutFile {
     /// a new one while fewer than `MAX_BLOCKS` exist, or else the next it writes.
     fn pass(&mut self) -> io::Result<()> {
         let next = match self.back.try_recv() {
-            Ok(block) => Ok(block),
+            Ok(block) => Some(block),
             Err(TryRecvError::Empty) if self.blocks < MAX_BLOCKS => {
                 self.blocks += 1;
-                Ok(Block::new())
+                Some(Block::new())
             }
-            Err(TryRecvError::Empty) => self.back.recv().map_err(|_| ()),
-            Err(TryRecvError::Disconnected) => Err(()),
+            Err(TryRecvError::Empty) => self.back.recv().ok(),
+            Err(TryRecvError::Disconnected) => None,
         };
-        let Ok(next) = next else {
+        let Some(next) = next else {
             return Err(self.failed());
         };
         let block = std::mem::replace(&mut self.current, next);

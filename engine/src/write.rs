@@ -657,6 +657,10 @@ pub fn write_output(
     seen: &mut (dyn FnMut(usize, &RecordBatch) -> Result<()> + Send),
 ) -> Result<Vec<Pending>> {
     let name = output.name();
+    let csv_error = |e: std::io::Error| Error::Output {
+        path: dir.join(format!("{name}.csv")),
+        message: e.to_string(),
+    };
     let mut pending = Vec::new();
     let result = (|| -> Result<()> {
         let mut pq = ParquetOut::create(dir, &format!("{name}.parquet"), ctx.schema(output))?;
@@ -680,10 +684,7 @@ pub fn write_output(
                 || -> Result<()> {
                     if let Some(w) = csv_out.as_mut() {
                         let bytes = csv_bytes(&batch, off == 0)?;
-                        w.write_all(&bytes).map_err(|e| Error::Output {
-                            path: dir.join(format!("{name}.csv")),
-                            message: e.to_string(),
-                        })?;
+                        w.write_all(&bytes).map_err(csv_error)?;
                     }
                     pq.write(&batch)
                 },
@@ -697,10 +698,7 @@ pub fn write_output(
         }
         pending.push(pq.finish()?);
         if let Some(w) = csv_out {
-            let (_, digest) = w.finish().map_err(|e| Error::Output {
-                path: dir.join(format!("{name}.csv")),
-                message: e.to_string(),
-            })?;
+            let (_, digest) = w.finish().map_err(csv_error)?;
             // The CSV's pending entry was pushed first.
             pending[0].digest = Some(digest);
         }
