@@ -31,39 +31,45 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 . "$root/benches/e2e/common.sh"
 data=${DATA_DIR:-$root/target/e2e-data}
 set_dir=$data/$n
-if [ ! -d "$set_dir/truth" ]; then
-  rm -rf "$set_dir"
-  "${bins[0]}" generate --instructions "$n" --out "$set_dir" --seed 42 --quiet
-fi
+ensure_data "${bins[0]}" "$set_dir" "$n"
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
+# runs.txt: one line per run, "binary wall peak user sys faults"; laps.txt: one line per
+# run and stage, "binary stage seconds".
 for r in $(seq "$runs"); do
   for k in "${!bins[@]}"; do
-    b=${bins[$k]}
-    rm -rf "$out/r$k"
-    timed_reconcile "$b" "$set_dir" "$out/r$k" "$out/time.txt"
+    timed_reconcile "${bins[$k]}" "$set_dir" "$out/r$k" "$out/time.txt"
     w=$(wall_s "$out/time.txt")
     m=$(( $(time_field "Maximum resident set size" "$out/time.txt") / 1024 ))
     u=$(time_field "User time" "$out/time.txt")
     s=$(time_field "System time" "$out/time.txt")
     f=$(time_field "Minor (reclaiming a frame)" "$out/time.txt")
     laps=$(laps "$out/time.txt")
-    echo "$k $w $m $u $s $f $laps" >> "$out/runs.txt"
+    echo "$k $w $m $u $s $f" >> "$out/runs.txt"
+    for lap in $laps; do
+      echo "$k ${lap%%=*} ${lap#*=}" >> "$out/laps.txt"
+    done
     echo "run $r, binary $k: wall ${w} s, peak ${m} MB, user ${u} s, sys ${s} s, faults ${f} | ${laps}"
   done
 done
 
+# of K COLUMN [STAGE]: binary K's values in runs.txt's COLUMN, or of STAGE in laps.txt.
+of() {
+  if [ $# = 2 ]; then
+    awk -v k="$1" -v c="$2" '$1==k {print $c}' "$out/runs.txt"
+  else
+    awk -v k="$1" -v l="$3" '$1==k && $2==l {print $3}' "$out/laps.txt"
+  fi
+}
 echo
 for k in "${!bins[@]}"; do
-  col() { awk -v k="$k" -v c="$1" '$1==k {print $c}' "$out/runs.txt"; }
   # shellcheck disable=SC2046
-  echo "binary $k (${bins[$k]}): median wall $(median $(col 2)) s, peak $(median $(col 3)) MB, user $(median $(col 4)) s, sys $(median $(col 5)) s, faults $(median $(col 6))"
-  laps=$(awk -v k="$k" '$1==k {for (i=7; i<=NF; i++) print $i}' "$out/runs.txt" | cut -d= -f1 | awk '!seen[$0]++')
+  echo "binary $k (${bins[$k]}): median wall $(median $(of "$k" 2)) s, peak $(median $(of "$k" 3)) MB, user $(median $(of "$k" 4)) s, sys $(median $(of "$k" 5)) s, faults $(median $(of "$k" 6))"
   line="  laps:"
-  for lap in $laps; do
+  for lap in $(awk -v k="$k" '$1==k && !seen[$2]++ {print $2}' "$out/laps.txt"); do
     # shellcheck disable=SC2046
-    line+=" $lap=$(median $(awk -v k="$k" -v l="$lap" '$1==k {for (i=7; i<=NF; i++) { split($i, p, "="); if (p[1]==l) print p[2] }}' "$out/runs.txt"))"
+    line+=" $lap=$(median $(of "$k" - "$lap"))"
   done
   echo "$line"
 done

@@ -1,11 +1,24 @@
 # Shared by run.sh and ab.sh (sourced, not run).
 
-# One timed reconcile: BIN SET_DIR OUT_DIR TIME_FILE. OUT_DIR must not exist yet (a fresh
-# folder each run, as benches/compare/compare.sh gives every tool: replacing the previous
-# run's ~700 MB of outputs would add their deletion, ~0.1 s). Pending writes are flushed
-# first, since the run's own fsyncs would wait behind them; with DROP_CACHES=1 (root) the
-# page cache is dropped too, as a full cache slows page faults on the reference VM.
+# ensure_data BIN SET_DIR N: generates the reference data set of N instructions (seed 42)
+# into SET_DIR with BIN unless it is already there, complete with its truth.
+ensure_data() {
+  if [ ! -d "$2/truth" ]; then
+    rm -rf "$2"
+    mkdir -p "$(dirname "$2")"
+    /usr/bin/time -f "generate $3: %e s wall, %M KB peak" "$1" generate --instructions "$3" \
+      --out "$2" --seed 42 --quiet
+  fi
+}
+
+# One timed reconcile: BIN SET_DIR OUT_DIR TIME_FILE. OUT_DIR is removed first: a fresh
+# folder each run, as benches/compare/compare.sh gives every tool (replacing the previous
+# run's ~700 MB of outputs would add their deletion, ~0.1 s). Pending writes, that
+# deletion among them, are flushed first, since the run's own fsyncs would wait behind
+# them; with DROP_CACHES=1 (root) the page cache is dropped too, as a full cache slows
+# page faults on the reference VM.
 timed_reconcile() {
+  rm -rf "$3"
   sync
   if [ "${DROP_CACHES:-0}" = 1 ]; then
     echo 3 > /proc/sys/vm/drop_caches

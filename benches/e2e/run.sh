@@ -18,15 +18,11 @@ data=${3:-$root/target/e2e-data}
 bin=$root/target/release/sverka
 (cd "$root" && cargo build --release -q -p sverka)
 set_dir=$data/$n
-if [ ! -d "$set_dir/truth" ]; then
-  rm -rf "$set_dir"
-  /usr/bin/time -f "generate $n: %e s wall, %M KB peak" "$bin" generate --instructions "$n" --out "$set_dir" --seed 42 --quiet
-fi
+ensure_data "$bin" "$set_dir" "$n"
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 walls=(); rss=()
 for i in $(seq "$runs"); do
-  rm -rf "$out/r"
   timed_reconcile "$bin" "$set_dir" "$out/r" "$out/time.txt"
   w=$(wall_s "$out/time.txt")
   m=$(time_field "Maximum resident set size" "$out/time.txt")
