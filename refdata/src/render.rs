@@ -98,6 +98,16 @@ impl RowText {
         self.null[i] = false;
     }
 
+    /// A missing value, written both ways CONTRACT.md reads as missing: null for an even
+    /// `variant`, else `blank` (empty, or spaces that trimming empties).
+    fn set_missing(&mut self, i: usize, variant: u8, blank: &str) {
+        if variant % 2 == 0 {
+            self.set_null(i)
+        } else {
+            self.set(i, blank)
+        }
+    }
+
     fn pad(&mut self, st: &Style) {
         let i = usize::from(st.pad_col);
         if st.pad_col == Style::NO_PAD || i >= self.n || self.null[i] {
@@ -431,22 +441,10 @@ pub(crate) fn render_instruction(r: &IRow, out: &mut RowText) {
     };
     match r.defect {
         D::None | D::DuplicateId => {}
-        D::MissingId => {
-            if v % 2 == 0 {
-                out.set_null(0)
-            } else {
-                out.set(0, "")
-            }
-        }
+        D::MissingId => out.set_missing(0, v, ""),
         D::MissingBeneficiary => out.set_null(1),
         D::MissingAccount => out.set(5, ["  ", "\t", " \t "][usize::from(v % 3)]),
-        D::MissingCurrency => {
-            if v % 2 == 0 {
-                out.set_null(7)
-            } else {
-                out.set(7, "")
-            }
-        }
+        D::MissingCurrency => out.set_missing(7, v, ""),
         D::MissingDueDate => match v % 3 {
             0 => out.set_null(8),
             1 => out.set(8, ""),
@@ -576,41 +574,11 @@ pub(crate) fn render_settlement(r: &SRow, out: &mut RowText) {
     match r.defect {
         D::None | D::DuplicateRef | D::ReusedRef => {}
         D::MissingProvider => out.set(0, ""),
-        D::MissingRef => {
-            if v % 2 == 0 {
-                out.set_null(1)
-            } else {
-                out.set(1, " ")
-            }
-        }
-        D::MissingAccount => {
-            if v % 2 == 0 {
-                out.set_null(3)
-            } else {
-                out.set(3, "  ")
-            }
-        }
-        D::MissingAmount => {
-            if v % 2 == 0 {
-                out.set_null(4)
-            } else {
-                out.set(4, "")
-            }
-        }
-        D::MissingStatus => {
-            if v % 2 == 0 {
-                out.set_null(7)
-            } else {
-                out.set(7, "  ")
-            }
-        }
-        D::MissingValueDate => {
-            if v % 2 == 0 {
-                out.set_null(8)
-            } else {
-                out.set(8, "")
-            }
-        }
+        D::MissingRef => out.set_missing(1, v, " "),
+        D::MissingAccount => out.set_missing(3, v, "  "),
+        D::MissingAmount => out.set_missing(4, v, ""),
+        D::MissingStatus => out.set_missing(7, v, "  "),
+        D::MissingValueDate => out.set_missing(8, v, ""),
         D::AmountThousands => bad_amount(out, BadAmount::Thousands),
         D::AmountExponent => bad_amount(out, BadAmount::Exponent),
         D::AmountDecimalComma => bad_amount(out, BadAmount::DecimalComma),

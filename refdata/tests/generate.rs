@@ -411,3 +411,40 @@ fn zero_instructions() {
         "instruction_id,beneficiary_id,program,cycle,provider,account,amount,currency,due_date\n"
     );
 }
+
+/// A missing value is written both ways the contract reads as missing: as a null and as
+/// empty or space-only text, in each column where the generator plants it.
+#[test]
+fn missing_values_are_written_as_nulls_and_as_blanks() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, report) = gen(dir.path(), "messy", 20_000, 11, Format::Parquet, "messy");
+    for (side, columns) in [
+        ("instructions", &["instruction_id", "currency"][..]),
+        (
+            "settlements",
+            &["provider_ref", "account", "amount", "status", "value_date"][..],
+        ),
+    ] {
+        // Per column: (nulls, blank texts).
+        let mut seen = vec![(0u32, 0u32); columns.len()];
+        for f in report.files.iter().filter(|f| f.side == side) {
+            let (names, rows) = read_rows(&out.join(&f.path));
+            for (c, name) in columns.iter().enumerate() {
+                let i = names.iter().position(|n| n == name).unwrap();
+                for r in &rows {
+                    match &r[i] {
+                        None => seen[c].0 += 1,
+                        Some(v) if v.trim_matches([' ', '\t']).is_empty() => seen[c].1 += 1,
+                        Some(_) => {}
+                    }
+                }
+            }
+        }
+        for (name, (nulls, blanks)) in columns.iter().zip(seen) {
+            assert!(
+                nulls > 0 && blanks > 0,
+                "{side}.{name}: {nulls} nulls, {blanks} blanks"
+            );
+        }
+    }
+}
