@@ -78,14 +78,89 @@ fn percent(num: u64, den: u64) -> String {
     format!("{}.{:02}%", bp / 100, bp % 100)
 }
 
+/// Rows of one kind (instructions or settlements) in the truth and in the results,
+/// joined by key.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct RowCounts {
+    pub expected: u64,
+    pub actual: u64,
+    /// Expected rows absent from the results.
+    pub missing: u64,
+    /// Result rows absent from the truth (or their key's second row).
+    pub extra: u64,
+    pub paired: u64,
+}
+
+impl RowCounts {
+    /// Counts a joined row (`truth`, `results`: either may be absent) and its cell of
+    /// `table` (expected `label` -> actual `label`; `(extra)` or `(missing)` for an absent
+    /// side). Hands a pair back; an unpaired row is counted missing or extra, with an
+    /// example naming it (`name`).
+    fn pair<T>(
+        &mut self,
+        (truth, results): (Option<T>, Option<T>),
+        table: &mut BTreeMap<String, BTreeMap<String, u64>>,
+        label: impl Fn(&T) -> &str,
+        name: impl Fn() -> String,
+        ex: &mut Examples,
+    ) -> Option<(T, T)> {
+        self.expected += u64::from(truth.is_some());
+        self.actual += u64::from(results.is_some());
+        let of = |x: &Option<T>, absent: &str| x.as_ref().map_or(absent, &label).to_string();
+        *table
+            .entry(of(&truth, "(extra)"))
+            .or_default()
+            .entry(of(&results, "(missing)"))
+            .or_default() += 1;
+        match (truth, results) {
+            (Some(e), Some(a)) => {
+                self.paired += 1;
+                return Some((e, a));
+            }
+            (Some(e), None) => {
+                self.missing += 1;
+                ex.add(|| {
+                    format!(
+                        "{}: expected ({}) but missing from the results",
+                        name(),
+                        label(&e)
+                    )
+                });
+            }
+            (None, Some(a)) => {
+                self.extra += 1;
+                ex.add(|| {
+                    format!(
+                        "{}: in the results ({}) but not expected",
+                        name(),
+                        label(&a)
+                    )
+                });
+            }
+            (None, None) => {}
+        }
+        None
+    }
+}
+
+impl std::fmt::Display for RowCounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} expected, {} in results, {} missing, {} extra",
+            group_digits(self.expected),
+            group_digits(self.actual),
+            group_digits(self.missing),
+            group_digits(self.extra),
+        )
+    }
+}
+
 /// Instruction results against the truth.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct InstructionScore {
-    pub expected: u64,
-    pub actual: u64,
-    pub missing: u64,
-    pub extra: u64,
-    pub paired: u64,
+    #[serde(flatten)]
+    pub rows: RowCounts,
     pub status_agree: u64,
     pub flags_agree: u64,
     pub paid_amount_agree: u64,
@@ -103,11 +178,8 @@ pub struct InstructionScore {
 /// Settlement results against the truth.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct SettlementScore {
-    pub expected: u64,
-    pub actual: u64,
-    pub missing: u64,
-    pub extra: u64,
-    pub paired: u64,
+    #[serde(flatten)]
+    pub rows: RowCounts,
     /// Same method and same matched instruction.
     pub match_agree: u64,
     pub flags_agree: u64,
@@ -183,6 +255,17 @@ enum Joined<T, R> {
     Extra(R),
 }
 
+impl<T> Joined<T, T> {
+    /// The truth's row and the results' row, either absent for an unpaired row.
+    fn sides(self) -> (Option<T>, Option<T>) {
+        match self {
+            Joined::Pair(e, a) => (Some(e), Some(a)),
+            Joined::Missing(e) => (Some(e), None),
+            Joined::Extra(a) => (None, Some(a)),
+        }
+    }
+}
+
 /// Walks two keyed row streams in step; see the module documentation.
 fn zip_join<K, T, R>(
     truth: impl Iterator<Item = Result<(K, T), RefdataError>>,
@@ -250,10 +333,24 @@ struct InstrRec {
     count: Option<i64>,
 }
 
+impl InstrRec {
+    /// What the status confusion table counts.
+    fn status(&self) -> &str {
+        &self.status
+    }
+}
+
 struct SettRec {
     method: String,
     matched: String,
     flags: String,
+}
+
+impl SettRec {
+    /// What the method table counts.
+    fn method(&self) -> &str {
+        &self.method
+    }
 }
 
 /// Parses a flags value: known flag bits, and whether it is canonical.
@@ -456,59 +553,25 @@ pub fn score(truth: &Path, results: &Path) -> Result<ScoreReport, RefdataError> 
     )?;
     zip_join(instr_rows(t), instr_rows(r), |id, joined| {
         let s = &mut is;
-        let (e, a) = match joined {
-            Joined::Pair(e, a) => (Some(e), Some(a)),
-            Joined::Missing(e) => (Some(e), None),
-            Joined::Extra(a) => (None, Some(a)),
-        };
+        let (e, a) = joined.sides();
         if let Some(a) = &a {
-            s.actual += 1;
             *actual_status.entry(a.status.clone()).or_default() += 1;
             for tok in a.flags.split(';').filter(|t| !t.is_empty()) {
                 *actual_flags.entry(tok.to_string()).or_default() += 1;
             }
-        }
-        if e.is_some() {
-            s.expected += 1;
         }
         let eb = e.as_ref().map_or(0, |e| parse_flags(&e.flags).0);
         let (ab, canonical) = a.as_ref().map_or((0, true), |a| parse_flags(&a.flags));
         for (k, f) in flag_scores.iter_mut().enumerate() {
             f.add(eb & (1 << k) != 0, ab & (1 << k) != 0);
         }
-        let status_of = |x: &Option<InstrRec>, absent: &str| {
-            x.as_ref().map_or(absent.to_string(), |x| x.status.clone())
+        let name = || format!("instruction {id}");
+        let Some((e, a)) = s
+            .rows
+            .pair((e, a), &mut s.confusion, InstrRec::status, name, &mut ex)
+        else {
+            return;
         };
-        *s.confusion
-            .entry(status_of(&e, "(extra)"))
-            .or_default()
-            .entry(status_of(&a, "(missing)"))
-            .or_default() += 1;
-        let (e, a) = match (e, a) {
-            (Some(e), Some(a)) => (e, a),
-            (Some(e), None) => {
-                s.missing += 1;
-                ex.add(|| {
-                    format!(
-                        "instruction {id}: expected ({}) but missing from the results",
-                        e.status
-                    )
-                });
-                return;
-            }
-            (None, Some(a)) => {
-                s.extra += 1;
-                ex.add(|| {
-                    format!(
-                        "instruction {id}: in the results ({}) but not expected",
-                        a.status
-                    )
-                });
-                return;
-            }
-            (None, None) => return,
-        };
-        s.paired += 1;
         if e.status == a.status {
             s.status_agree += 1;
         } else {
@@ -581,57 +644,23 @@ pub fn score(truth: &Path, results: &Path) -> Result<ScoreReport, RefdataError> 
     )?;
     zip_join(sett_rows(t), sett_rows(r), |(p, pr), joined| {
         let s = &mut ss;
-        let (e, a) = match joined {
-            Joined::Pair(e, a) => (Some(e), Some(a)),
-            Joined::Missing(e) => (Some(e), None),
-            Joined::Extra(a) => (None, Some(a)),
-        };
+        let (e, a) = joined.sides();
         let e_amb = e.as_ref().is_some_and(|e| e.flags == flag::AMBIGUOUS);
         let a_amb = a.as_ref().is_some_and(|a| a.flags == flag::AMBIGUOUS);
         s.ambiguous.add(e_amb, a_amb);
         if let Some(a) = &a {
-            s.actual += 1;
             *actual_methods.entry(a.method.clone()).or_default() += 1;
             if a_amb {
                 actual_ambiguous += 1;
             }
         }
-        if e.is_some() {
-            s.expected += 1;
-        }
-        let method_of = |x: &Option<SettRec>, absent: &str| {
-            x.as_ref().map_or(absent.to_string(), |x| x.method.clone())
+        let name = || format!("settlement {p}/{pr}");
+        let Some((e, a)) = s
+            .rows
+            .pair((e, a), &mut s.methods, SettRec::method, name, &mut ex)
+        else {
+            return;
         };
-        *s.methods
-            .entry(method_of(&e, "(extra)"))
-            .or_default()
-            .entry(method_of(&a, "(missing)"))
-            .or_default() += 1;
-        let (e, a) = match (e, a) {
-            (Some(e), Some(a)) => (e, a),
-            (Some(e), None) => {
-                s.missing += 1;
-                ex.add(|| {
-                    format!(
-                        "settlement {p}/{pr}: expected ({}) but missing from the results",
-                        e.method
-                    )
-                });
-                return;
-            }
-            (None, Some(a)) => {
-                s.extra += 1;
-                ex.add(|| {
-                    format!(
-                        "settlement {p}/{pr}: in the results ({}) but not expected",
-                        a.method
-                    )
-                });
-                return;
-            }
-            (None, None) => return,
-        };
-        s.paired += 1;
         if e.method == a.method && e.matched == a.matched {
             s.match_agree += 1;
         } else {
@@ -715,19 +744,19 @@ pub fn score(truth: &Path, results: &Path) -> Result<ScoreReport, RefdataError> 
     let num = |v: &Value| v.as_u64().map_or_else(|| format!("{v}"), |n| n.to_string());
     check(
         "conservation: truth instructions + rejects = result instructions + rejects".into(),
-        (is.expected + expected_reject_sides[0]).to_string(),
-        (is.actual + actual_reject_sides[0]).to_string(),
+        (is.rows.expected + expected_reject_sides[0]).to_string(),
+        (is.rows.actual + actual_reject_sides[0]).to_string(),
     );
     check(
         "conservation: truth settlements + rejects = result settlements + rejects".into(),
-        (ss.expected + expected_reject_sides[1]).to_string(),
-        (ss.actual + actual_reject_sides[1]).to_string(),
+        (ss.rows.expected + expected_reject_sides[1]).to_string(),
+        (ss.rows.actual + actual_reject_sides[1]).to_string(),
     );
     let files_say = [
-        ("instructions_in", is.actual + actual_reject_sides[0]),
-        ("instructions_accepted", is.actual),
-        ("settlements_in", ss.actual + actual_reject_sides[1]),
-        ("settlements_accepted", ss.actual),
+        ("instructions_in", is.rows.actual + actual_reject_sides[0]),
+        ("instructions_accepted", is.rows.actual),
+        ("settlements_in", ss.rows.actual + actual_reject_sides[1]),
+        ("settlements_accepted", ss.rows.actual),
     ];
     for (key, n) in files_say {
         check(
@@ -772,17 +801,17 @@ pub fn score(truth: &Path, results: &Path) -> Result<ScoreReport, RefdataError> 
         ex.add(|| format!("{}: {} expected, {} found", c.name, c.expected, c.actual));
     }
 
-    let full = is.missing == 0
-        && is.extra == 0
-        && is.status_agree == is.paired
-        && is.flags_agree == is.paired
-        && is.paid_amount_agree == is.paired
+    let full = is.rows.missing == 0
+        && is.rows.extra == 0
+        && is.status_agree == is.rows.paired
+        && is.flags_agree == is.rows.paired
+        && is.paid_amount_agree == is.rows.paired
         && is.settlement_count_agree == is.settlement_count_compared
         && is.flags_not_canonical == 0
-        && ss.missing == 0
-        && ss.extra == 0
-        && ss.match_agree == ss.paired
-        && ss.flags_agree == ss.paired
+        && ss.rows.missing == 0
+        && ss.rows.extra == 0
+        && ss.match_agree == ss.rows.paired
+        && ss.flags_agree == ss.rows.paired
         && rs.agree == rs.expected
         && rs.agree == rs.actual
         && checks.iter().all(|c| c.ok)
@@ -882,14 +911,11 @@ impl std::fmt::Display for ScoreReport {
         let i = &self.instructions;
         writeln!(
             f,
-            "instructions  {} expected, {} in results, {} missing, {} extra; status {}, flags {}, paid_amount {}",
-            group_digits(i.expected),
-            group_digits(i.actual),
-            group_digits(i.missing),
-            group_digits(i.extra),
-            percent(i.status_agree, i.paired),
-            percent(i.flags_agree, i.paired),
-            percent(i.paid_amount_agree, i.paired),
+            "instructions  {}; status {}, flags {}, paid_amount {}",
+            i.rows,
+            percent(i.status_agree, i.rows.paired),
+            percent(i.flags_agree, i.rows.paired),
+            percent(i.paid_amount_agree, i.rows.paired),
         )?;
         let off: Vec<String> = i
             .confusion
@@ -930,12 +956,9 @@ impl std::fmt::Display for ScoreReport {
         let s = &self.settlements;
         writeln!(
             f,
-            "settlements   {} expected, {} in results, {} missing, {} extra; match (method + id) {}",
-            group_digits(s.expected),
-            group_digits(s.actual),
-            group_digits(s.missing),
-            group_digits(s.extra),
-            percent(s.match_agree, s.paired),
+            "settlements   {}; match (method + id) {}",
+            s.rows,
+            percent(s.match_agree, s.rows.paired),
         )?;
         let r = &self.rejects;
         let by = |m: &BTreeMap<String, u64>| {

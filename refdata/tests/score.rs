@@ -30,7 +30,7 @@ fn truth_against_itself_is_full_agreement() {
     assert!(r.full_agreement(), "{r}");
     assert_eq!(r.disagreements, 0);
     assert!(r.examples.is_empty());
-    assert_eq!(r.instructions.missing + r.instructions.extra, 0);
+    assert_eq!(r.instructions.rows.missing + r.instructions.rows.extra, 0);
     assert!(r.checks.iter().all(|c| c.ok));
     assert!(r
         .checks
@@ -62,7 +62,7 @@ fn flipped_status_is_caught() {
     let id = fake.instrs[i].id.clone();
     let r = scored(dir.path(), &data, "flipped", &fake);
     assert!(!r.full_agreement());
-    assert_eq!(r.instructions.status_agree + 1, r.instructions.paired);
+    assert_eq!(r.instructions.status_agree + 1, r.instructions.rows.paired);
     assert_eq!(r.instructions.confusion["UNDERPAID"]["PAID"], 1);
     assert!(
         r.examples
@@ -81,9 +81,9 @@ fn dropped_row_is_caught() {
     let gone = fake.instrs.remove(100);
     let r = scored(dir.path(), &data, "dropped", &fake);
     assert!(!r.full_agreement());
-    assert_eq!(r.instructions.missing, 1);
-    assert_eq!(r.instructions.extra, 0);
-    assert_eq!(r.instructions.status_agree, r.instructions.paired);
+    assert_eq!(r.instructions.rows.missing, 1);
+    assert_eq!(r.instructions.rows.extra, 0);
+    assert_eq!(r.instructions.status_agree, r.instructions.rows.paired);
     let conservation = r
         .checks
         .iter()
@@ -113,7 +113,7 @@ fn wrong_matched_id_is_caught() {
     fake.setts[i].matched = other;
     let r = scored(dir.path(), &data, "wrong-id", &fake);
     assert!(!r.full_agreement());
-    assert_eq!(r.settlements.match_agree + 1, r.settlements.paired);
+    assert_eq!(r.settlements.match_agree + 1, r.settlements.rows.paired);
     let key = format!(
         "settlement {}/{}:",
         fake.setts[i].provider, fake.setts[i].provider_ref
@@ -169,7 +169,10 @@ fn wrong_flags_and_paid_amount_are_caught() {
     let r = scored(dir.path(), &data, "flags", &fake);
     assert!(!r.full_agreement());
     assert_eq!(r.instructions.flags["LATE"].false_negatives, 1);
-    assert_eq!(r.instructions.paid_amount_agree + 1, r.instructions.paired);
+    assert_eq!(
+        r.instructions.paid_amount_agree + 1,
+        r.instructions.rows.paired
+    );
     assert_eq!(r.instructions.flags_not_canonical, 1);
 }
 
