@@ -106,12 +106,12 @@ impl RowCounts {
     ) -> Option<(T, T)> {
         self.expected += u64::from(truth.is_some());
         self.actual += u64::from(results.is_some());
-        let of = |x: &Option<T>, absent: &str| x.as_ref().map_or(absent, &label).to_string();
-        *table
-            .entry(of(&truth, "(extra)"))
-            .or_default()
-            .entry(of(&results, "(missing)"))
-            .or_default() += 1;
+        let expected = truth.as_ref().map_or("(extra)", &label);
+        let row = match table.get_mut(expected) {
+            Some(row) => row,
+            None => table.entry(expected.to_string()).or_default(),
+        };
+        bump(row, results.as_ref().map_or("(missing)", &label));
         match (truth, results) {
             (Some(e), Some(a)) => {
                 self.paired += 1;
@@ -153,6 +153,17 @@ impl std::fmt::Display for RowCounts {
             group_digits(self.missing),
             group_digits(self.extra),
         )
+    }
+}
+
+/// Adds one to `key`'s count, making the key only when it is new (one row at a time:
+/// most keys are there already).
+fn bump(counts: &mut BTreeMap<String, u64>, key: &str) {
+    match counts.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            counts.insert(key.to_string(), 1);
+        }
     }
 }
 
@@ -555,9 +566,9 @@ pub fn score(truth: &Path, results: &Path) -> Result<ScoreReport, RefdataError> 
         let s = &mut is;
         let (e, a) = joined.sides();
         if let Some(a) = &a {
-            *actual_status.entry(a.status.clone()).or_default() += 1;
+            bump(&mut actual_status, &a.status);
             for tok in a.flags.split(';').filter(|t| !t.is_empty()) {
-                *actual_flags.entry(tok.to_string()).or_default() += 1;
+                bump(&mut actual_flags, tok);
             }
         }
         let eb = e.as_ref().map_or(0, |e| parse_flags(&e.flags).0);
@@ -649,7 +660,7 @@ pub fn score(truth: &Path, results: &Path) -> Result<ScoreReport, RefdataError> 
         let a_amb = a.as_ref().is_some_and(|a| a.flags == flag::AMBIGUOUS);
         s.ambiguous.add(e_amb, a_amb);
         if let Some(a) = &a {
-            *actual_methods.entry(a.method.clone()).or_default() += 1;
+            bump(&mut actual_methods, &a.method);
             if a_amb {
                 actual_ambiguous += 1;
             }
