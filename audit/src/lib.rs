@@ -19,8 +19,9 @@ use std::path::Path;
 
 use arrow_array::RecordBatch;
 use serde_json::Value;
+use sverka_engine::outset::{OutputSet, Pending};
 use sverka_engine::pipeline::{Finish, Rows};
-use sverka_engine::write::{self, Output, Pending};
+use sverka_engine::write::Output;
 use sverka_engine::{Error, Result};
 
 pub const REPORT: &str = "report.html";
@@ -55,15 +56,6 @@ impl Finish for AuditFinish {
         v
     }
 
-    fn stale(&self) -> Vec<String> {
-        // A report from an earlier run would describe other figures.
-        if self.report {
-            Vec::new()
-        } else {
-            vec![REPORT.to_string()]
-        }
-    }
-
     fn observe(&self, output: Output, first_row: usize, batch: &RecordBatch) -> Result<()> {
         if !self.report {
             return Ok(());
@@ -75,46 +67,37 @@ impl Finish for AuditFinish {
 
     fn finish(
         &self,
-        dir: &Path,
+        set: &OutputSet,
         staged: &[Pending],
         summary: &Value,
         rows: &Rows,
     ) -> Result<Vec<Pending>> {
         let mut extra = Vec::new();
-        let result = (|| {
-            if self.report {
-                let (figures, seen) = self
-                    .observed
-                    .take()
-                    .map_err(|e| Error::Internal(format!("report: {e}")))?;
-                // Every written row, and no other, went into the figures.
-                for (o, n) in Output::ALL.iter().zip(seen) {
-                    let name = format!("{}.parquet", o.name());
-                    let written = staged
-                        .iter()
-                        .find(|p| p.dest.file_name().is_some_and(|f| *f == *name))
-                        .and_then(|p| p.rows);
-                    if written != Some(n) {
-                        return Err(Error::Internal(format!(
-                            "report: {n} rows of {name} observed, {written:?} written"
-                        )));
-                    }
+        if self.report {
+            let (figures, seen) = self
+                .observed
+                .take()
+                .map_err(|e| Error::Internal(format!("report: {e}")))?;
+            // Every written row, and no other, went into the figures.
+            for (o, n) in Output::ALL.iter().zip(seen) {
+                let name = format!("{}.parquet", o.name());
+                let written = staged
+                    .iter()
+                    .find(|p| p.name() == name)
+                    .and_then(|p| p.rows);
+                if written != Some(n) {
+                    return Err(Error::Internal(format!(
+                        "report: {n} rows of {name} observed, {written:?} written"
+                    )));
                 }
-                let html = report::render(summary, figures, rows)?;
-                extra.push(write::write_bytes(dir, REPORT, html.as_bytes())?);
             }
-            let all: Vec<&Pending> = staged.iter().chain(&extra).collect();
-            let m = manifest::for_reconcile(summary, &all)?;
-            extra.push(write::write_bytes(dir, MANIFEST, &manifest::seal(m)?)?);
-            Ok(())
-        })();
-        match result {
-            Ok(()) => Ok(extra),
-            Err(e) => {
-                write::discard(&extra);
-                Err(e)
-            }
+            let html = report::render(summary, figures, rows)?;
+            extra.push(set.write_bytes(REPORT, html.as_bytes())?);
         }
+        let all: Vec<&Pending> = staged.iter().chain(&extra).collect();
+        let m = manifest::for_reconcile(summary, &all)?;
+        extra.push(set.write_bytes(MANIFEST, &manifest::seal(m)?)?);
+        Ok(extra)
     }
 }
 

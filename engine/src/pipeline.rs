@@ -3,7 +3,7 @@
 //! verify → write to temporary names → commit.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use arrow_array::RecordBatch;
 use serde_json::{json, Map, Value};
@@ -15,6 +15,7 @@ use crate::dedupe::dedupe;
 use crate::error::{Error, Result};
 use crate::load::{self, FileStats, InputFile};
 use crate::matching::{self, Matches, Method};
+use crate::outset::{Old, OutputSet};
 use crate::schema::{Reason, Reject, Side};
 use crate::table::Table;
 use crate::totals::{self, AllTotals};
@@ -52,11 +53,6 @@ pub type Rows<'a> = dyn Fn(write::Output, &[usize]) -> Result<RecordBatch> + 'a;
 pub trait Finish: Sync {
     /// Names of the files `finish` adds (listed in `summary.json` "outputs").
     fn names(&self) -> Vec<String>;
-    /// Earlier outputs to remove at commit because this run does not replace them
-    /// (e.g. a `report.html` when the report is skipped).
-    fn stale(&self) -> Vec<String> {
-        Vec::new()
-    }
     /// Sees every batch of a row output as it is written; `first_row` is the output row
     /// index of the batch's first row. The three outputs are written concurrently, each
     /// one batch after the other, so calls for different outputs may overlap.
@@ -68,12 +64,11 @@ pub trait Finish: Sync {
     ) -> Result<()> {
         Ok(())
     }
-    /// Writes the extra files to temporary names in `dir`. `staged` holds every output
-    /// written so far (still under its temporary name, with digest and rows); `rows`
-    /// fetches whole written rows by index.
+    /// Writes the extra files into `set`. `staged` holds every output written so far
+    /// (with digest and rows); `rows` fetches whole written rows by index.
     fn finish(
         &self,
-        dir: &Path,
+        set: &OutputSet,
         staged: &[write::Pending],
         summary: &Value,
         rows: &Rows,
@@ -88,7 +83,7 @@ impl Finish for NoFinish {
     }
     fn finish(
         &self,
-        _: &Path,
+        _: &OutputSet,
         _: &[write::Pending],
         _: &Value,
         _: &Rows,
@@ -124,6 +119,20 @@ impl Outcome {
             .unwrap_or(0)
     }
 }
+
+/// Every file a reconciliation can write: the earlier run's files of these names are
+/// replaced or dropped at commit, whatever this run writes.
+pub const OUTPUT_NAMES: [&str; 9] = [
+    "instructions.parquet",
+    "settlements.parquet",
+    "rejects.parquet",
+    "instructions.csv",
+    "settlements.csv",
+    "rejects.csv",
+    "summary.json",
+    "report.html",
+    "manifest.json",
+];
 
 /// Names accepted by `--fail-on`.
 pub fn fail_on_names() -> Vec<&'static str> {
@@ -258,19 +267,6 @@ fn load_side(
     ))
 }
 
-fn prepare_out_dir(out: &Path) -> Result<()> {
-    if out.exists() && !out.is_dir() {
-        return Err(Error::Usage(format!(
-            "--out {}: exists and is not a directory; name a directory for the outputs",
-            out.display()
-        )));
-    }
-    std::fs::create_dir_all(out).map_err(|e| Error::Output {
-        path: out.to_path_buf(),
-        message: e.to_string(),
-    })
-}
-
 /// Runs a whole reconciliation. On any error nothing in `cfg.out` is changed.
 pub fn reconcile(cfg: &ReconcileConfig, progress: &dyn Progress) -> Result<Outcome> {
     reconcile_with(cfg, progress, &NoFinish)
@@ -284,7 +280,9 @@ pub fn reconcile_with(
 ) -> Result<Outcome> {
     let ins_files = load::discover(Side::Instructions, &cfg.instructions)?;
     let set_files = load::discover(Side::Settlements, &cfg.settlements)?;
-    prepare_out_dir(&cfg.out)?;
+    // Every file goes into the set's staging folder; dropped on an error, it leaves
+    // `cfg.out` as it was.
+    let outputs = OutputSet::begin(&cfg.out)?;
 
     let mut clock = Clock::default();
     clock.lap("start");
@@ -365,7 +363,6 @@ pub fn reconcile_with(
     // The three outputs are written concurrently to temporary names; each writer
     // re-derives figures from the batches it writes, and only when they prove
     // conservation and the totals is anything renamed into place.
-    let out = &cfg.out;
     // Totals and the summary are computed beside the writers (only the final check
     // needs them).
     let (results, figures) = rayon::join(
@@ -375,10 +372,11 @@ pub fn reconcile_with(
                 .par_iter()
                 .map(|&o| {
                     let mut r = verify::Rederived::default();
-                    let pending = write::write_output(out, &ctx, o, cfg.csv, &mut |first, b| {
-                        r.add(o, b)?;
-                        finish.observe(o, first, b)
-                    })?;
+                    let pending =
+                        write::write_output(&outputs, &ctx, o, cfg.csv, &mut |first, b| {
+                            r.add(o, b)?;
+                            finish.observe(o, first, b)
+                        })?;
                     Ok((pending, r))
                 })
                 .collect()
@@ -397,64 +395,33 @@ pub fn reconcile_with(
             })
         },
     );
-    let (totals, summary) = match figures {
-        Ok(t) => t,
-        Err(e) => {
-            for p in results.into_iter().flatten() {
-                write::discard(&p.0);
-            }
-            return Err(e);
-        }
-    };
+    let (totals, summary) = figures?;
     let mut pending = Vec::new();
     let mut again = verify::Rederived::default();
-    let mut first_err = None;
     for r in results {
-        match r {
-            Ok((p, d)) => {
-                pending.extend(p);
-                if let Err(e) = again.merge(d) {
-                    first_err = first_err.or(Some(e));
-                }
-            }
-            Err(e) => first_err = first_err.or(Some(e)),
-        }
+        let (p, d) = r?;
+        pending.extend(p);
+        again.merge(d)?;
     }
     clock.lap("write");
     trace_rss("write");
-    if first_err.is_none() {
-        if let Err(e) = again.check([ins.rows_in, set.rows_in], &totals.by_currency) {
-            first_err = Some(e);
-        }
-    }
-    if first_err.is_none() {
-        match serde_json::to_string_pretty(&summary) {
-            Ok(text) => match write::write_bytes(out, "summary.json", (text + "\n").as_bytes()) {
-                Ok(p) => pending.push(p),
-                Err(e) => first_err = Some(e),
-            },
-            Err(e) => first_err = Some(Error::Internal(e.to_string())),
-        }
-    }
-    if first_err.is_none() {
-        clock.lap("verify+summary");
-        match finish.finish(out, &pending, &summary, &|o, rows| ctx.take(o, rows)) {
-            Ok(p) => pending.extend(p),
-            Err(e) => first_err = Some(e),
-        }
-        clock.lap("report+manifest");
-        trace_rss("report+manifest");
-    }
-    if let Some(e) = first_err {
-        write::discard(&pending);
-        return Err(e);
-    }
-    let stale: Vec<PathBuf> = finish.stale().iter().map(|n| out.join(n)).collect();
-    write::commit_replacing(&pending, &stale)?;
+    again.check([ins.rows_in, set.rows_in], &totals.by_currency)?;
+    let text =
+        serde_json::to_string_pretty(&summary).map_err(|e| Error::Internal(e.to_string()))?;
+    pending.push(outputs.write_bytes("summary.json", (text + "\n").as_bytes())?);
+    clock.lap("verify+summary");
+    pending.extend(finish.finish(&outputs, &pending, &summary, &|o, rows| ctx.take(o, rows))?);
+    clock.lap("report+manifest");
+    trace_rss("report+manifest");
+    let notes = outputs.commit(Old::Replace {
+        known: &OUTPUT_NAMES,
+    })?;
     clock.lap("commit");
+    let mut warnings = warnings;
+    warnings.extend(notes);
     Ok(Outcome {
         summary,
-        out_dir: out.clone(),
+        out_dir: cfg.out.clone(),
         written,
         warnings,
         timings: clock.laps,

@@ -29,6 +29,7 @@ use crate::error::{Error, Result};
 use crate::matching::{Matches, Method, NO_MATCH};
 use crate::money::{self, POW10};
 use crate::outfile::{Nudge, OutFile};
+use crate::outset::OutputSet;
 use crate::schema::{ins, set, Reject, SettleStatus};
 use crate::table::{Table, TextCol};
 
@@ -650,7 +651,7 @@ fn texts<'a>(n: usize, value: impl Fn(usize) -> Option<&'a str>) -> ArrayRef {
 /// written batch and the output row index of its first row to `seen` (the verifier, the
 /// audit report). Returns the pending files.
 pub fn write_output(
-    dir: &Path,
+    set: &OutputSet,
     ctx: &Ctx,
     output: Output,
     csv: bool,
@@ -658,89 +659,65 @@ pub fn write_output(
 ) -> Result<Vec<Pending>> {
     let name = output.name();
     let csv_error = |e: std::io::Error| Error::Output {
-        path: dir.join(format!("{name}.csv")),
+        path: set.dir().join(format!("{name}.csv")),
         message: e.to_string(),
     };
+    // On an error the files stay in the staging folder, which the set removes.
     let mut pending = Vec::new();
-    let result = (|| -> Result<()> {
-        let mut pq = ParquetOut::create(dir, &format!("{name}.parquet"), ctx.schema(output))?;
-        let mut csv_out = if csv {
-            let (p, w) = Pending::create_out(dir, &format!("{name}.csv"))?;
-            pending.push(p);
-            Some(w)
-        } else {
-            None
-        };
-        let n = ctx.rows(output);
-        let mut off = 0;
-        loop {
-            let len = WRITE_BATCH_ROWS.min(n - off);
-            let batch = ctx.batch(output, off..off + len)?;
-            // The observers (verifier, audit report) read the batch while it is encoded:
-            // both only read it, and once the other output is written this keeps the
-            // second core busy with what would otherwise run alone.
-            let (observed, encoded) = rayon::join(
-                || seen(off, &batch),
-                || -> Result<()> {
-                    if let Some(w) = csv_out.as_mut() {
-                        let bytes = csv_bytes(&batch, off == 0)?;
-                        w.write_all(&bytes).map_err(csv_error)?;
-                    }
-                    pq.write(&batch)
-                },
-            );
-            observed?;
-            encoded?;
-            off += len;
-            if off >= n {
-                break;
-            }
-        }
-        pending.push(pq.finish()?);
-        if let Some(w) = csv_out {
-            let (_, digest) = w.finish().map_err(csv_error)?;
-            // The CSV's pending entry was pushed first.
-            pending[0].digest = Some(digest);
-        }
-        for p in &mut pending {
-            p.rows = Some(n as u64);
-        }
-        Ok(())
-    })();
-    match result {
-        Ok(()) => Ok(pending),
-        Err(e) => {
-            discard(&pending);
-            Err(e)
+    let mut pq = ParquetOut::create(set, &format!("{name}.parquet"), ctx.schema(output))?;
+    let mut csv_out = if csv {
+        let (p, w) = Pending::create_out(set, &format!("{name}.csv"))?;
+        pending.push(p);
+        Some(w)
+    } else {
+        None
+    };
+    let n = ctx.rows(output);
+    let mut off = 0;
+    loop {
+        let len = WRITE_BATCH_ROWS.min(n - off);
+        let batch = ctx.batch(output, off..off + len)?;
+        // The observers (verifier, audit report) read the batch while it is encoded:
+        // both only read it, and once the other output is written this keeps the
+        // second core busy with what would otherwise run alone.
+        let (observed, encoded) = rayon::join(
+            || seen(off, &batch),
+            || -> Result<()> {
+                if let Some(w) = csv_out.as_mut() {
+                    let bytes = csv_bytes(&batch, off == 0)?;
+                    w.write_all(&bytes).map_err(csv_error)?;
+                }
+                pq.write(&batch)
+            },
+        );
+        observed?;
+        encoded?;
+        off += len;
+        if off >= n {
+            break;
         }
     }
+    pending.push(pq.finish()?);
+    if let Some(w) = csv_out {
+        let (_, digest) = w.finish().map_err(csv_error)?;
+        // The CSV's pending entry was pushed first.
+        pending[0].digest = Some(digest);
+    }
+    for p in &mut pending {
+        p.rows = Some(n as u64);
+    }
+    Ok(pending)
 }
 
 // ---------------------------------------------------------------------------------------
 // Files
 
-/// A file being written under a temporary name in the output folder.
-pub struct Pending {
-    pub tmp: PathBuf,
-    pub dest: PathBuf,
-    /// Size and SHA-256 of the bytes written, taken while writing (for manifest.json);
-    /// `None` until the file is finished.
-    pub digest: Option<Digest>,
-    /// Data rows of a row output (Parquet, CSV); `None` for JSON and HTML.
-    pub rows: Option<u64>,
-}
-
-/// Size and SHA-256 (lower-case hex) of a written file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Digest {
-    pub size: u64,
-    pub sha256: String,
-}
+pub use crate::outset::{Digest, Pending};
 
 impl Pending {
-    /// [`Pending::create`] for a large output, written by an [`OutFile`].
-    pub fn create_out(dir: &Path, name: &str) -> Result<(Pending, OutFile)> {
-        let (pending, file) = Pending::create(dir, name)?;
+    /// A large output of `set`, written by an [`OutFile`].
+    pub fn create_out(set: &OutputSet, name: &str) -> Result<(Pending, OutFile)> {
+        let (pending, file) = set.create(name)?;
         let out = OutFile::new(file, &pending.tmp).map_err(|e| Error::Output {
             path: pending.tmp.clone(),
             message: e.to_string(),
@@ -748,7 +725,8 @@ impl Pending {
         Ok((pending, out))
     }
 
-    /// Creates the temporary file with create-new semantics (never follows a planted link).
+    /// Creates a temporary file `.NAME.tmp-PID` in `dir` with create-new semantics (never
+    /// follows a planted link): disburse's commit, until it publishes an [`OutputSet`].
     pub fn create(dir: &Path, name: &str) -> Result<(Pending, File)> {
         let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
         let _ = std::fs::remove_file(&tmp);
@@ -851,8 +829,8 @@ struct ParquetOut {
 }
 
 impl ParquetOut {
-    fn create(dir: &Path, name: &str, schema: Arc<Schema>) -> Result<ParquetOut> {
-        let (pending, file) = Pending::create_out(dir, name)?;
+    fn create(set: &OutputSet, name: &str, schema: Arc<Schema>) -> Result<ParquetOut> {
+        let (pending, file) = Pending::create_out(set, name)?;
         let mut props = WriterProperties::builder()
             // LZ4_RAW: as small as Snappy here and cheaper to write (BENCHMARKS.md).
             .set_compression(Compression::LZ4_RAW)
