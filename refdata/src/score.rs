@@ -1054,26 +1054,7 @@ impl std::fmt::Display for ScoreReport {
                 off.join(", ")
             )?;
         }
-        writeln!(
-            f,
-            "  {:<22} {:>10} {:>8} {:>8} {:>9} {:>7}",
-            "flag", "tp", "fp", "fn", "precision", "recall"
-        )?;
-        let mut flags: Vec<(&String, &FlagScore)> = i.flags.iter().collect();
-        let amb = ("AMBIGUOUS".to_string(), &self.settlements.ambiguous);
-        flags.push((&amb.0, amb.1));
-        for (name, s) in flags {
-            writeln!(
-                f,
-                "  {:<22} {:>10} {:>8} {:>8} {:>9} {:>7}",
-                name,
-                group_digits(s.true_positives),
-                group_digits(s.false_positives),
-                group_digits(s.false_negatives),
-                s.precision.as_deref().unwrap_or("-"),
-                s.recall.as_deref().unwrap_or("-")
-            )?;
-        }
+        self.write_flag_table(f)?;
         let s = &self.settlements;
         writeln!(
             f,
@@ -1113,6 +1094,33 @@ impl std::fmt::Display for ScoreReport {
             for e in &self.examples {
                 write!(f, "\n  {e}")?;
             }
+        }
+        Ok(())
+    }
+}
+
+impl ScoreReport {
+    /// Precision and recall of each flag, AMBIGUOUS (a settlement flag) last.
+    fn write_flag_table(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "  {:<22} {:>10} {:>8} {:>8} {:>9} {:>7}",
+            "flag", "tp", "fp", "fn", "precision", "recall"
+        )?;
+        let mut flags: Vec<(&String, &FlagScore)> = self.instructions.flags.iter().collect();
+        let amb = ("AMBIGUOUS".to_string(), &self.settlements.ambiguous);
+        flags.push((&amb.0, amb.1));
+        for (name, s) in flags {
+            writeln!(
+                f,
+                "  {:<22} {:>10} {:>8} {:>8} {:>9} {:>7}",
+                name,
+                group_digits(s.true_positives),
+                group_digits(s.false_positives),
+                group_digits(s.false_negatives),
+                s.precision.as_deref().unwrap_or("-"),
+                s.recall.as_deref().unwrap_or("-")
+            )?;
         }
         Ok(())
     }
