@@ -506,24 +506,17 @@ pub(crate) fn render_instruction(r: &IRow, out: &mut RowText) {
     out.pad(&r.style);
 }
 
-/// Renders a settlement row.
-pub(crate) fn render_settlement(r: &SRow, out: &mut RowText) {
-    use SDefect as D;
-    out.reset(10);
-    let cur = &CURRENCIES[usize::from(r.currency)];
-    let (scale, code) = (cur.minor_units, cur.code);
-    let v = r.variant;
-    out.cols[0].push_str(PROVIDERS[usize::from(r.provider)].name);
-    push_ref(&mut out.cols[1], r.provider, r.ref_day, r.ref_no);
-    match r.reference {
-        RefText::Null => out.null[2] = true,
+/// The settlement's `reference` cell, column `col` of `out`.
+fn push_reference(out: &mut RowText, col: usize, reference: RefText) {
+    match reference {
+        RefText::Null => out.null[col] = true,
         RefText::Empty => {}
-        RefText::Blank => out.cols[2].push_str("   "),
-        RefText::Exact(k) | RefText::Foreign(k) => push_key(&mut out.cols[2], &k),
+        RefText::Blank => out.cols[col].push_str("   "),
+        RefText::Exact(k) | RefText::Foreign(k) => push_key(&mut out.cols[col], &k),
         RefText::Mangled(m, k) => {
             let mut id = String::with_capacity(24);
             push_key(&mut id, &k);
-            let c = &mut out.cols[2];
+            let c = &mut out.cols[col];
             match m {
                 Mangle::Truncated => c.push_str(&id[..16]),
                 Mangle::Prefixed => {
@@ -539,6 +532,18 @@ pub(crate) fn render_settlement(r: &SRow, out: &mut RowText) {
             }
         }
     }
+}
+
+/// Renders a settlement row.
+pub(crate) fn render_settlement(r: &SRow, out: &mut RowText) {
+    use SDefect as D;
+    out.reset(10);
+    let cur = &CURRENCIES[usize::from(r.currency)];
+    let (scale, code) = (cur.minor_units, cur.code);
+    let v = r.variant;
+    out.cols[0].push_str(PROVIDERS[usize::from(r.provider)].name);
+    push_ref(&mut out.cols[1], r.provider, r.ref_day, r.ref_no);
+    push_reference(out, 2, r.reference);
     push_account(
         &mut out.cols[3],
         usize::from(r.account.provider),
