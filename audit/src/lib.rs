@@ -10,9 +10,11 @@
 //!
 //! [`AuditFinish`] plugs the report and manifest into the engine's all-or-nothing commit.
 
+mod currency;
 pub mod manifest;
 pub mod read;
 pub mod report;
+pub mod text;
 pub mod verify;
 
 use std::path::Path;
@@ -132,8 +134,4 @@ pub fn fmt_minor(v: i128, minor: u8) -> String {
     format!("{sign}{}.{:0w$}", a / p, a % p, w = minor as usize)
 }
 
-/// Minor units of a currency code from the shipped ISO 4217 table.
-pub fn minor_units(code: &str) -> Option<u8> {
-    let t = sverka_engine::currency::table();
-    t.lookup(code).map(|c| t.minor_units(c))
-}
+pub use currency::minor_units;

@@ -174,9 +174,6 @@ fn arrow_select_concat(
     arrow_select::concat::concat_batches(schema, batches)
 }
 
-/// A text column, plain or dictionary-encoded: the engine's reader of output text.
-pub use sverka_engine::write::Text;
-
 pub fn column<'a>(b: &'a RecordBatch, name: &str) -> ReadResult<&'a ArrayRef> {
     let i = b
         .schema()

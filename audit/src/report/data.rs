@@ -9,10 +9,11 @@
 
 use std::collections::BTreeMap;
 
-use arrow_array::{Array, RecordBatch};
+use arrow_array::{Array, GenericStringArray, OffsetSizeTrait, RecordBatch};
 use hashbrown::HashMap;
 
-use crate::read::{decimal, Pq, ReadResult, Text};
+use crate::read::{decimal, Pq, ReadResult};
+use crate::text::Text;
 
 /// Rows shown per finding and currency in the exception tables.
 pub const TOP: usize = 100;
@@ -386,19 +387,27 @@ fn keys<'a>(t: &Text<'a>, n: usize) -> Keys<'a> {
         })
     };
     let ids = match t {
-        Text::Plain(a) if a.null_count() == 0 => {
-            let (offsets, data) = (a.value_offsets(), a.value_data());
-            let mut cache = ShortCache::new();
-            (0..n)
-                .map(|i| {
-                    let (s, e) = (offsets[i] as usize, offsets[i + 1] as usize);
-                    cache.id(&data[s..], e - s, || id_of(a.value(i)))
-                })
-                .collect()
-        }
+        Text::Utf8(a) if a.null_count() == 0 => cached_ids(a, n, id_of),
+        Text::LargeUtf8(a) if a.null_count() == 0 => cached_ids(a, n, id_of),
         _ => (0..n).map(|i| id_of(t.value(i))).collect(),
     };
     Keys { names, ids }
+}
+
+/// The ids of a plain text column without nulls, short values through a [`ShortCache`].
+fn cached_ids<'a, O: OffsetSizeTrait>(
+    a: &'a GenericStringArray<O>,
+    n: usize,
+    mut id_of: impl FnMut(&'a str) -> u32,
+) -> Vec<u32> {
+    let (offsets, data) = (a.value_offsets(), a.value_data());
+    let mut cache = ShortCache::new();
+    (0..n)
+        .map(|i| {
+            let (s, e) = (offsets[i].as_usize(), offsets[i + 1].as_usize());
+            cache.id(&data[s..], e - s, || id_of(a.value(i)))
+        })
+        .collect()
 }
 
 /// Slots of a [`ShortCache`] (as bits): few collisions for the tens of distinct values of
@@ -829,7 +838,7 @@ mod tests {
             .collect();
         let a = arrow_array::StringArray::from_iter_values(&rows);
         for array in [a.clone(), a.slice(3, rows.len() - 3)] {
-            let k = keys(&Text::Plain(&array), array.len());
+            let k = keys(&Text::Utf8(&array), array.len());
             let distinct: std::collections::BTreeSet<&str> = k.names.iter().copied().collect();
             assert_eq!(distinct.len(), k.names.len(), "a value named twice");
             let input: std::collections::BTreeSet<&str> =
@@ -842,11 +851,46 @@ mod tests {
     }
 
     #[test]
+    fn keys_name_each_value_once_in_every_text_encoding() {
+        use arrow_array::types::Int32Type;
+        use arrow_array::{ArrayRef, DictionaryArray, LargeStringArray, StringViewArray};
+        use std::sync::Arc;
+        let long = "a programme name longer than sixteen bytes";
+        for rows in [
+            vec![
+                Some("UZS"),
+                Some("KES"),
+                Some(long),
+                Some("UZS"),
+                Some(""),
+                Some(long),
+            ],
+            vec![Some("UZS"), None, Some(""), Some("UZS"), None, Some(long)],
+        ] {
+            let arrays: [ArrayRef; 4] = [
+                Arc::new(arrow_array::StringArray::from(rows.clone())),
+                Arc::new(LargeStringArray::from(rows.clone())),
+                Arc::new(StringViewArray::from(rows.clone())),
+                Arc::new(rows.iter().copied().collect::<DictionaryArray<Int32Type>>()),
+            ];
+            for a in &arrays {
+                let k = keys(&Text::of_array(a.as_ref()).unwrap(), a.len());
+                let distinct: std::collections::BTreeSet<&str> = k.names.iter().copied().collect();
+                assert_eq!(distinct.len(), k.names.len(), "{}", a.data_type());
+                for (i, want) in rows.iter().enumerate() {
+                    let got = k.names[k.ids[i] as usize];
+                    assert_eq!(got, want.unwrap_or(""), "{} row {i}", a.data_type());
+                }
+            }
+        }
+    }
+
+    #[test]
     fn plain_keys_name_every_value_once() {
         // Distinct values, repeated and interleaved.
         let values: Vec<String> = (0..48).map(|i| format!("P{}", i % 40)).collect();
         let a = arrow_array::StringArray::from_iter_values(values.iter().chain(&values));
-        let k = keys(&Text::Plain(&a), a.len());
+        let k = keys(&Text::Utf8(&a), a.len());
         assert_eq!(k.names.len(), 40);
         let distinct: std::collections::BTreeSet<&str> = k.names.iter().copied().collect();
         assert_eq!(distinct.len(), 40);

@@ -23,7 +23,8 @@ use sverka_engine::pipeline::Rows;
 use sverka_engine::write::Output;
 use sverka_engine::{Error, Result};
 
-use crate::read::{date32, decimal, Pq, ReadResult, Text};
+use crate::read::{date32, decimal, Pq, ReadResult};
+use crate::text::Text;
 use crate::{fmt_minor, minor_units};
 use data::{Cell, Figures, InsFigures, RejectCounts, SetFigures, FINDINGS, STATUSES, TOP};
 
@@ -258,19 +259,69 @@ type Take<'a> = dyn Fn(Output, &[&str], &[usize]) -> ReadResult<Option<RecordBat
 /// exception rows (from a folder's files or a run's batches: the same values either way).
 fn context(s: &Value, figures: Figures, take: &Take) -> ReadResult<Page> {
     let Figures { ins, set, rej } = figures;
-
     let currencies: Vec<String> = s["totals"]
         .as_object()
         .map(|o| o.keys().cloned().collect())
         .unwrap_or_default();
+    let headline = headline(s, &ins.ccy, &currencies);
+    let ex = exceptions(&currencies, ins.findings, set, take)?;
+    let mut charts = Vec::new();
+    for (what, mix) in [
+        ("provider", &ins.by_provider),
+        ("programme", &ins.by_program),
+    ] {
+        charts.push(status_count_chart(what, mix));
+        charts.push(status_value_chart(what, mix));
+    }
+    let (histograms, histograms_omitted) = histograms(&ins.ccy);
+    let late_days = s["settings"]["late_days"].as_i64().unwrap_or(3);
+    let delays = delay_chart(&s["settlement_delay_by_provider"], late_days);
+    let (rejects_by_reason, by_file, files_total) = rejects(&rej);
+    let counts = &s["counts"];
+    let ctx = json!({
+        "engine": s["engine"],
+        "settings": settings(&s["settings"]),
+        "inputs": inputs(&s["inputs"]),
+        "warnings": s["warnings"],
+        "counts": {
+            "instructions_in": counts["instructions_in"], "instructions_accepted": counts["instructions_accepted"],
+            "settlements_in": counts["settlements_in"], "settlements_accepted": counts["settlements_accepted"],
+            "rejects_instructions": counts["rejects"]["instructions"], "rejects_settlements": counts["rejects"]["settlements"],
+            "by_status": pairs(&counts["by_status"]), "by_flag": pairs(&counts["by_flag"]), "by_match": pairs(&counts["by_match"]),
+        },
+        "headline": headline,
+        "risk_table": ex.risk_table,
+        "charts": charts,
+        "histograms": histograms,
+        "histograms_omitted": histograms_omitted,
+        "delays": delays,
+        "late_days": late_days,
+        "findings": ex.findings,
+        "top": ex.per_table,
+        "cell_chars": CELL_CHARS,
+        "rejects_by_reason": rejects_by_reason,
+        "rejects_by_file": by_file,
+        "rejects_by_file_total": files_total,
+    });
+    Ok(Page {
+        ctx,
+        tables: ex.tables,
+    })
+}
 
-    // Headline figures per currency.
+/// Headline figures per currency: the summary's totals, with paid and not paid from the
+/// instruction rows.
+fn headline(
+    s: &Value,
+    ccy: &BTreeMap<String, data::Currency>,
+    currencies: &[String],
+) -> Vec<Value> {
     let mut headline = Vec::new();
-    for code in &currencies {
+    for code in currencies {
         let t = &s["totals"][code];
         let txt = |k: &str| t[k].as_str().unwrap_or("").to_string();
         let num = |k: &str| t[k].as_u64().unwrap_or(0);
-        let c = ins.ccy.get(code).cloned().unwrap_or_default();
+        let c = ccy.get(code).cloned().unwrap_or_default();
         let net = match (
             parse_minor(t["settled_amount"].as_str().unwrap_or(""), code),
             parse_minor(t["returned_amount"].as_str().unwrap_or(""), code),
@@ -289,16 +340,36 @@ fn context(s: &Value, figures: Figures, take: &Take) -> ReadResult<Page> {
             "unexpected_count": num("unexpected_count"), "unexpected": txt("unexpected_amount"),
         }));
     }
+    headline
+}
 
-    // Findings: amount at risk per currency, and the rows to show.
-    let cells: BTreeMap<(usize, String), Cell> = ins.findings.into_iter().chain(set).collect();
+/// The findings part of the page: amount at risk per finding and currency, and the rows
+/// of each exception table.
+struct Exceptions {
+    /// Rows per table (fewer than `TOP` with many currencies).
+    per_table: usize,
+    risk_table: Vec<Value>,
+    findings: Vec<Value>,
+    /// The rows of each table, in page order.
+    tables: Vec<Shown>,
+}
+
+type Cells = BTreeMap<(usize, String), Cell>;
+
+fn exceptions(
+    currencies: &[String],
+    ins: Cells,
+    set: SetFigures,
+    take: &Take,
+) -> ReadResult<Exceptions> {
+    let cells: Cells = ins.into_iter().chain(set).collect();
     // The page stays small whatever the input: with many currencies, fewer rows per table.
     let per_table = if cells.len() * TOP <= MAX_EXCEPTION_ROWS {
         TOP
     } else {
         (MAX_EXCEPTION_ROWS / cells.len()).max(1)
     };
-    let cells: BTreeMap<(usize, String), Cell> = cells
+    let cells: Cells = cells
         .into_iter()
         .map(|(k, mut c)| {
             c.trim();
@@ -306,6 +377,45 @@ fn context(s: &Value, figures: Figures, take: &Take) -> ReadResult<Page> {
             (k, c)
         })
         .collect();
+    let mut shown = shown_rows(&cells, take)?;
+    let mut ex = Exceptions {
+        per_table,
+        risk_table: Vec::new(),
+        findings: Vec::new(),
+        tables: Vec::new(),
+    };
+    for (f_i, f) in FINDINGS.iter().enumerate() {
+        let mut per_ccy = Vec::new();
+        let mut tables = Vec::new();
+        for code in currencies {
+            let key = (f_i, code.clone());
+            let (Some(cell), Some(rows)) = (cells.get(&key), shown.remove(&key)) else {
+                continue;
+            };
+            per_ccy
+                .push(json!({"code": code, "count": cell.count, "risk": money(cell.risk, code)}));
+            tables.push(json!({
+                "code": code, "count": cell.count, "risk": money(cell.risk, code),
+                "shown": rows.len(),
+            }));
+            ex.tables.push(rows);
+        }
+        if !per_ccy.is_empty() {
+            ex.risk_table.push(
+                json!({"name": f.name, "what": f.what, "risk_text": f.risk_text, "cells": per_ccy}),
+            );
+            ex.findings.push(json!({
+                "name": f.name, "what": f.what, "risk_text": f.risk_text,
+                "settlement": f.settlement(), "tables": tables,
+            }));
+        }
+    }
+    Ok(ex)
+}
+
+/// The rows of every (finding, currency) table: the rows they show fetched once per
+/// output, the tables built in parallel (the bulk of the work).
+fn shown_rows(cells: &Cells, take: &Take) -> ReadResult<BTreeMap<(usize, String), Shown>> {
     let pick = |settlement: bool| -> Vec<usize> {
         let mut rows: Vec<usize> = cells
             .iter()
@@ -321,8 +431,7 @@ fn context(s: &Value, figures: Figures, take: &Take) -> ReadResult<Page> {
     let set_b = take(Output::Settlements, &SET_COLUMNS, &set_rows)?;
     let ins_row = ins_b.as_ref().map(instruction_rows).transpose()?;
     let set_row = set_b.as_ref().map(settlement_rows).transpose()?;
-    // The rows of every (finding, currency) table, built in parallel (the bulk of the work).
-    let mut shown: BTreeMap<(usize, String), Shown> = cells
+    cells
         .par_iter()
         .map(|((f_i, code), cell)| {
             let rows = if FINDINGS[*f_i].settlement() {
@@ -332,53 +441,19 @@ fn context(s: &Value, figures: Figures, take: &Take) -> ReadResult<Page> {
             };
             Ok(((*f_i, code.clone()), rows))
         })
-        .collect::<ReadResult<_>>()?;
-    let mut findings = Vec::new();
-    let mut risk_table = Vec::new();
-    let mut tables_rows = Vec::new();
-    for (f_i, f) in FINDINGS.iter().enumerate() {
-        let mut per_ccy = Vec::new();
-        let mut tables = Vec::new();
-        for code in &currencies {
-            let key = (f_i, code.clone());
-            let (Some(cell), Some(rows)) = (cells.get(&key), shown.remove(&key)) else {
-                continue;
-            };
-            per_ccy
-                .push(json!({"code": code, "count": cell.count, "risk": money(cell.risk, code)}));
-            tables.push(json!({
-                "code": code, "count": cell.count, "risk": money(cell.risk, code),
-                "shown": rows.len(),
-            }));
-            tables_rows.push(rows);
-        }
-        if !per_ccy.is_empty() {
-            risk_table.push(
-                json!({"name": f.name, "what": f.what, "risk_text": f.risk_text, "cells": per_ccy}),
-            );
-            findings.push(json!({
-                "name": f.name, "what": f.what, "risk_text": f.risk_text,
-                "settlement": f.settlement(), "tables": tables,
-            }));
-        }
-    }
+        .collect()
+}
 
-    // Charts.
-    let mut charts = Vec::new();
-    for (what, mix) in [
-        ("provider", &ins.by_provider),
-        ("programme", &ins.by_program),
-    ] {
-        charts.push(status_count_chart(what, mix));
-        charts.push(status_value_chart(what, mix));
-    }
+/// The amount histograms of the currencies with the most instructions (at most
+/// `MAX_HISTOGRAMS`, by code), and the codes left out.
+fn histograms(ccy: &BTreeMap<String, data::Currency>) -> (Vec<chart::Histogram>, Vec<String>) {
     let mut histograms = Vec::new();
-    let mut by_size: Vec<(&String, &data::Currency)> = ins.ccy.iter().collect();
+    let mut by_size: Vec<(&String, &data::Currency)> = ccy.iter().collect();
     by_size.sort_by(|a, b| {
         let n = |c: &data::Currency| c.bins.iter().sum::<u64>();
         n(b.1).cmp(&n(a.1)).then(a.0.cmp(b.0))
     });
-    let histograms_omitted: Vec<String> = by_size
+    let omitted: Vec<String> = by_size
         .iter()
         .skip(MAX_HISTOGRAMS)
         .map(|(k, _)| (*k).clone())
@@ -386,47 +461,53 @@ fn context(s: &Value, figures: Figures, take: &Take) -> ReadResult<Page> {
     by_size.truncate(MAX_HISTOGRAMS);
     by_size.sort_by(|a, b| a.0.cmp(b.0));
     for (code, c) in by_size {
-        let lo = c.bins.iter().position(|&n| n > 0).unwrap_or(0);
-        let hi = c.bins.iter().rposition(|&n| n > 0).unwrap_or(0);
-        let minor = minor_units(code).unwrap_or(0);
-        let bins = (lo..=hi)
-            .map(|b| {
-                let floor = fmt_minor(data::bin_floor(b), minor);
-                let next = fmt_minor(data::bin_floor(b + 1), minor);
-                let title = format!(
-                    "{} instructions of {floor} to under {next} {code}{}",
-                    c.bins[b],
-                    if c.outliers[b] > 0 {
-                        format!(", {} AMOUNT_OUTLIER", c.outliers[b])
-                    } else {
-                        String::new()
-                    }
-                );
-                (
-                    short_number(&data::bin_floor(b), minor),
-                    c.bins[b],
-                    c.outliers[b],
-                    title,
-                )
-            })
-            .collect();
-        let tallest = c.bins.iter().max().copied().unwrap_or(0);
-        let n_out: u64 = c.outliers.iter().sum();
-        histograms.push(chart::histogram(
-            format!("Instructed amounts, {code}"),
-            bins,
-            format!(
-                "{n_out} AMOUNT_OUTLIER instructions (red). Log scale, ten bins per power of ten; \
-                 the tallest bar is {tallest} instructions; hover a bar for its exact bounds."
-            ),
-        ));
+        histograms.push(histogram(code, c));
     }
-    let late_days = s["settings"]["late_days"].as_i64().unwrap_or(3);
-    let delays = delay_chart(&s["settlement_delay_by_provider"], late_days);
+    (histograms, omitted)
+}
 
-    // Rejects.
+fn histogram(code: &str, c: &data::Currency) -> chart::Histogram {
+    let lo = c.bins.iter().position(|&n| n > 0).unwrap_or(0);
+    let hi = c.bins.iter().rposition(|&n| n > 0).unwrap_or(0);
+    let minor = minor_units(code).unwrap_or(0);
+    let bins = (lo..=hi)
+        .map(|b| {
+            let floor = fmt_minor(data::bin_floor(b), minor);
+            let next = fmt_minor(data::bin_floor(b + 1), minor);
+            let title = format!(
+                "{} instructions of {floor} to under {next} {code}{}",
+                c.bins[b],
+                if c.outliers[b] > 0 {
+                    format!(", {} AMOUNT_OUTLIER", c.outliers[b])
+                } else {
+                    String::new()
+                }
+            );
+            (
+                short_number(&data::bin_floor(b), minor),
+                c.bins[b],
+                c.outliers[b],
+                title,
+            )
+        })
+        .collect();
+    let tallest = c.bins.iter().max().copied().unwrap_or(0);
+    let n_out: u64 = c.outliers.iter().sum();
+    chart::histogram(
+        format!("Instructed amounts, {code}"),
+        bins,
+        format!(
+            "{n_out} AMOUNT_OUTLIER instructions (red). Log scale, ten bins per power of ten; \
+             the tallest bar is {tallest} instructions; hover a bar for its exact bounds."
+        ),
+    )
+}
+
+/// Rejects by (side, reason), and by (side, file, reason) up to 500 rows with the number
+/// there were.
+fn rejects(rej: &RejectCounts) -> (Vec<Value>, Vec<Value>, usize) {
     let mut by_reason: BTreeMap<(String, String), u64> = BTreeMap::new();
-    for ((side, _, reason), n) in &rej {
+    for ((side, _, reason), n) in rej {
         *by_reason.entry((side.clone(), reason.clone())).or_default() += n;
     }
     let rejects_by_reason: Vec<Value> = by_reason
@@ -439,9 +520,11 @@ fn context(s: &Value, figures: Figures, take: &Take) -> ReadResult<Page> {
         .collect();
     let files_total = by_file.len();
     by_file.truncate(500);
+    (rejects_by_reason, by_file, files_total)
+}
 
-    let inputs: Vec<Value> = s["inputs"]
-        .as_array()
+fn inputs(v: &Value) -> Vec<Value> {
+    v.as_array()
         .map(|a| {
             a.iter()
                 .map(|i| {
@@ -450,45 +533,17 @@ fn context(s: &Value, figures: Figures, take: &Take) -> ReadResult<Page> {
                 })
                 .collect()
         })
-        .unwrap_or_default();
-    let settings: Vec<Value> = s["settings"]
-        .as_object()
+        .unwrap_or_default()
+}
+
+fn settings(v: &Value) -> Vec<Value> {
+    v.as_object()
         .map(|o| {
             o.iter()
                 .map(|(k, v)| json!({"key": k, "value": plain(v)}))
                 .collect()
         })
-        .unwrap_or_default();
-    let counts = &s["counts"];
-    let ctx = json!({
-        "engine": s["engine"],
-        "settings": settings,
-        "inputs": inputs,
-        "warnings": s["warnings"],
-        "counts": {
-            "instructions_in": counts["instructions_in"], "instructions_accepted": counts["instructions_accepted"],
-            "settlements_in": counts["settlements_in"], "settlements_accepted": counts["settlements_accepted"],
-            "rejects_instructions": counts["rejects"]["instructions"], "rejects_settlements": counts["rejects"]["settlements"],
-            "by_status": pairs(&counts["by_status"]), "by_flag": pairs(&counts["by_flag"]), "by_match": pairs(&counts["by_match"]),
-        },
-        "headline": headline,
-        "risk_table": risk_table,
-        "charts": charts,
-        "histograms": histograms,
-        "histograms_omitted": histograms_omitted,
-        "delays": delays,
-        "late_days": late_days,
-        "findings": findings,
-        "top": per_table,
-        "cell_chars": CELL_CHARS,
-        "rejects_by_reason": rejects_by_reason,
-        "rejects_by_file": by_file,
-        "rejects_by_file_total": files_total,
-    });
-    Ok(Page {
-        ctx,
-        tables: tables_rows,
-    })
+        .unwrap_or_default()
 }
 
 fn plain(v: &Value) -> String {
