@@ -982,3 +982,19 @@ fn verify_reads_back_a_real_disburse_folder_and_its_pain001_files() {
     reseal(&out, &name);
     assert_caught(&out, &[&name, "control_sums"]);
 }
+
+/// Regression: a manifest without `settings`, `engine` or `inputs` panicked in verify
+/// (indexing a JSON map by a missing key) instead of reporting the discrepancy.
+#[test]
+fn a_manifest_missing_its_keys_is_a_discrepancy_not_a_panic() {
+    for key in ["settings", "engine", "inputs"] {
+        let d = demo_dir();
+        let path = d.path().join("manifest.json");
+        let mut m = json(&path);
+        m.as_object_mut().unwrap().remove(key);
+        std::fs::write(&path, serde_json::to_string_pretty(&m).unwrap()).unwrap();
+        let (code, out) = verify(d.path(), &[]);
+        assert_eq!(code, Some(1), "{key}: {out}");
+        assert!(!out.contains("panicked"), "{key}: {out}");
+    }
+}

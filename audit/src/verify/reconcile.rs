@@ -30,7 +30,7 @@ pub(super) fn check_reconcile(
     m: &Map<String, Value>,
 ) -> ReadResult<()> {
     let s = read_summary(dir)?;
-    let m_inputs: Vec<Value> = m["inputs"].as_array().cloned().unwrap_or_default();
+    let m_inputs: Vec<Value> = key(m, "inputs").as_array().cloned().unwrap_or_default();
     check_identity(r, m, &m_inputs, &s);
     let mut d = Derived::default();
     let mut issues = RowIssues::default();
@@ -53,6 +53,12 @@ pub(super) fn check_reconcile(
     Ok(())
 }
 
+/// A manifest key, null when missing: a `Map` panics on a missing key, a tampered
+/// manifest must give a discrepancy.
+fn key<'a>(m: &'a Map<String, Value>, k: &str) -> &'a Value {
+    m.get(k).unwrap_or(&Value::Null)
+}
+
 fn read_summary(dir: &Path) -> ReadResult<Value> {
     match std::fs::read_to_string(dir.join(S)).map(|t| serde_json::from_str::<Value>(&t)) {
         Ok(Ok(v)) => Ok(v),
@@ -63,11 +69,11 @@ fn read_summary(dir: &Path) -> ReadResult<Value> {
 
 /// The manifest and the summary describe the same run: settings, engine and inputs.
 fn check_identity(r: &mut VerifyReport, m: &Map<String, Value>, m_inputs: &[Value], s: &Value) {
-    r.same(S, "settings", &m["settings"], &s["settings"]);
+    r.same(S, "settings", key(m, "settings"), &s["settings"]);
     r.same(
         S,
         "engine.version",
-        &m["engine"]["version"],
+        &key(m, "engine")["version"],
         &s["engine"]["version"],
     );
     let s_inputs: Vec<Value> = s["inputs"].as_array().cloned().unwrap_or_default();
