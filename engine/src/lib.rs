@@ -4,12 +4,14 @@
 //! The entry point is [`pipeline::reconcile`].
 
 pub mod classify;
+pub mod column;
 pub mod config;
 pub mod currency;
 pub mod date;
 pub mod dedupe;
 pub mod error;
 pub mod group;
+pub mod ingest;
 pub mod load;
 pub mod matching;
 pub mod money;

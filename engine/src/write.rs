@@ -28,7 +28,7 @@ use crate::date;
 use crate::error::{Error, Result};
 use crate::matching::{Matches, Method, NO_MATCH};
 use crate::money::{self, POW10};
-use crate::outfile::{Nudge, OutFile};
+use crate::outfile::{Digest, Nudge, OutFile};
 use crate::schema::{ins, set, Reject, SettleStatus};
 use crate::table::{Table, TextCol};
 
@@ -728,13 +728,6 @@ pub struct Pending {
     pub digest: Option<Digest>,
     /// Data rows of a row output (Parquet, CSV); `None` for JSON and HTML.
     pub rows: Option<u64>,
-}
-
-/// Size and SHA-256 (lower-case hex) of a written file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Digest {
-    pub size: u64,
-    pub sha256: String,
 }
 
 impl Pending {
