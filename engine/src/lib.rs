@@ -4,6 +4,7 @@
 //! The entry point is [`pipeline::reconcile`].
 
 pub mod classify;
+pub mod column;
 pub mod config;
 pub mod currency;
 pub mod date;
@@ -11,6 +12,7 @@ pub mod dedupe;
 pub mod error;
 pub mod fault;
 pub mod group;
+pub mod ingest;
 pub mod load;
 pub mod matching;
 pub mod money;

@@ -24,7 +24,12 @@ use std::path::Path;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
 use std::thread::JoinHandle;
 
-use crate::write::Digest;
+/// Size and SHA-256 (lower-case hex) of a written file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Digest {
+    pub size: u64,
+    pub sha256: String,
+}
 
 /// Bytes per block handed to the file's thread.
 pub const BLOCK: usize = 4 << 20;

@@ -22,6 +22,7 @@ use std::sync::Mutex;
 
 use crate::error::{Error, Result};
 use crate::fault;
+pub use crate::outfile::Digest;
 
 /// A file written into a staging folder, with what the manifest needs of it.
 pub struct Pending {
@@ -44,13 +45,6 @@ impl Pending {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default()
     }
-}
-
-/// Size and SHA-256 (lower-case hex) of a written file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Digest {
-    pub size: u64,
-    pub sha256: String,
 }
 
 /// What becomes of the files of the set being replaced.

@@ -13,7 +13,7 @@ use crate::config::ReconcileConfig;
 use crate::currency;
 use crate::dedupe::dedupe;
 use crate::error::{Error, Result};
-use crate::load::{self, FileStats, InputFile};
+use crate::ingest::{self, FileStats, InputFile};
 use crate::matching::{self, Matches, Method};
 use crate::outset::{Old, OutputSet};
 use crate::schema::{Reason, Reject, Side};
@@ -157,7 +157,7 @@ struct Side_ {
 /// [`Progress::release_memory`] (the CLI trims malloc's arenas). Inputs that cannot be found
 /// count as small; the run itself reports them.
 pub fn is_large(cfg: &ReconcileConfig) -> bool {
-    let files = |side, paths| load::discover(side, paths).unwrap_or_default();
+    let files = |side, paths| ingest::discover(side, paths).unwrap_or_default();
     input_bytes(
         &files(Side::Instructions, &cfg.instructions),
         &files(Side::Settlements, &cfg.settlements),
@@ -224,13 +224,13 @@ fn load_side(
             progress.release_memory()
         }
     };
-    let validate = |b: load::RawBatch| -> Chunk {
+    let validate = |b: ingest::RawBatch| -> Chunk {
         let c = validate::validate(side, b);
         progress.rows(c.rows_in as u64);
         c
     };
     trace_rss("load start");
-    let (chunks, stats) = load::read_side(&files, &validate)?;
+    let (chunks, stats) = ingest::read_side(&files, &validate)?;
     trace_rss("read+validate");
     let d = dedupe(side, &chunks);
     trace_rss("dedupe");
@@ -278,8 +278,8 @@ pub fn reconcile_with(
     progress: &dyn Progress,
     finish: &dyn Finish,
 ) -> Result<Outcome> {
-    let ins_files = load::discover(Side::Instructions, &cfg.instructions)?;
-    let set_files = load::discover(Side::Settlements, &cfg.settlements)?;
+    let ins_files = ingest::discover(Side::Instructions, &cfg.instructions)?;
+    let set_files = ingest::discover(Side::Settlements, &cfg.settlements)?;
     // Every file goes into the set's staging folder; dropped on an error, it leaves
     // `cfg.out` as it was.
     let outputs = OutputSet::begin(&cfg.out)?;
@@ -601,7 +601,7 @@ fn summary_json(
     for side in [ins, set] {
         for (f, st) in side.files.iter().zip(&side.stats) {
             inputs.push(json!({
-                "side": f.side.as_str(), "path": f.path.display().to_string(), "format": f.format.as_str(),
+                "side": f.side.as_str(), "path": f.path.display().to_string(), "format": st.format.as_str(),
                 "rows": st.rows, "bytes": st.bytes, "sha256": st.sha256,
             }));
         }

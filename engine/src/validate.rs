@@ -10,12 +10,12 @@ use std::borrow::Cow;
 use arrow_array::builder::StringBuilder;
 use arrow_array::{Array, StringArray};
 
+use crate::column::TextCol;
 use crate::currency::{self, Ccy};
 use crate::date;
-use crate::load::{RawBatch, RawCol};
+use crate::ingest::{RawBatch, RawCol};
 use crate::money::{self, Amount};
 use crate::schema::{cut_value, Kind, Reason, Reject, SettleStatus, Side};
-use crate::table::TextCol;
 
 /// Accepted rows of one raw batch, in input order, with the batch's rejects.
 #[derive(Debug, Default)]
@@ -80,7 +80,7 @@ fn cell(col: &RawCol, i: usize) -> Cell<'_> {
 /// A cell; `nullable` false skips the null check (the column has no nulls).
 #[inline]
 fn cell_checked(col: &RawCol, i: usize, nullable: bool) -> Cell<'_> {
-    if nullable && crate::load::is_null(col, i) {
+    if nullable && crate::ingest::is_null(col, i) {
         return Cell::Null;
     }
     match col {

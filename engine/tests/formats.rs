@@ -9,7 +9,9 @@ use arrow_array::{Array, ArrayRef, Float64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
+use sverka_engine::load;
 use sverka_engine::pipeline::Silent;
+use sverka_engine::schema::Side;
 use sverka_engine::{ReconcileConfig, Settings};
 
 fn case(name: &str) -> PathBuf {
@@ -96,18 +98,24 @@ fn results(out: &Path) -> (String, String) {
     )
 }
 
-#[test]
-fn csv_parquet_typed_parquet_text_and_arrow_agree() {
-    // A case with every status and several flags.
-    let dir = tempfile::tempdir().unwrap();
+/// Runs case 059 (every status, several flags) from CSV into `dir/first`; its outputs
+/// serve as Parquet inputs and its CSV results as the expected ones.
+fn reference_run(dir: &Path) -> PathBuf {
     let c = case("059-flags-combined-alphabetical");
-    let first = dir.path().join("first");
+    let first = dir.join("first");
     run(
         &c.join("instructions.csv"),
         &c.join("settlements.csv"),
         &first,
     )
     .unwrap();
+    first
+}
+
+#[test]
+fn csv_parquet_typed_parquet_text_and_arrow_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = reference_run(dir.path());
     let expected = results(&first);
 
     // The engine's own outputs are valid inputs with typed columns (Decimal128, Date32):
@@ -527,4 +535,63 @@ fn every_case_agrees_as_dictionary_encoded_parquet() {
         }
     }
     assert!(checked >= 100, "only {checked} runs compared");
+}
+
+/// A file is read as its content says (CONTRACT.md 7.1): a Parquet file named `.csv`, an
+/// Arrow file named `.parquet`; where the content says nothing (empty, a few bytes, text)
+/// the name decides, with the name's messages.
+#[test]
+fn files_are_recognised_by_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = reference_run(dir.path());
+    let expected = results(&first);
+    let copy = |from: &Path, name: &str| {
+        let p = dir.path().join(name);
+        std::fs::copy(from, &p).unwrap();
+        p
+    };
+
+    let (pi, ps) = (
+        copy(&first.join("instructions.parquet"), "parquet-i.csv"),
+        copy(&first.join("settlements.parquet"), "parquet-s.csv"),
+    );
+    let out = dir.path().join("parquet-as-csv");
+    run(&pi, &ps, &out).unwrap();
+    assert_eq!(results(&out), expected, "Parquet named .csv");
+    let files = load::discover(Side::Instructions, std::slice::from_ref(&pi)).unwrap();
+    let (_, stats) = load::read_side(&files, &|b| b.len).unwrap();
+    assert_eq!(stats[0].format, load::Format::Parquet);
+
+    let (ai, as_) = (
+        dir.path().join("arrow-i.parquet"),
+        dir.path().join("arrow-s.parquet"),
+    );
+    write_ipc(&ai, &read_parquet(&first.join("instructions.parquet")));
+    write_ipc(&as_, &read_parquet(&first.join("settlements.parquet")));
+    let out = dir.path().join("arrow-as-parquet");
+    run(&ai, &as_, &out).unwrap();
+    assert_eq!(results(&out), expected, "Arrow named .parquet");
+
+    // A Parquet file cut short, named .csv: binary after the magic, still Parquet.
+    let good = std::fs::read(first.join("instructions.parquet")).unwrap();
+    let set = first.join("settlements.parquet");
+    let cut = dir.path().join("cut.csv");
+    std::fs::write(&cut, &good[..good.len() / 2]).unwrap();
+    expect_exit2(&cut, &set, &["cut.csv", "not a complete Parquet file"]);
+
+    let write = |name: &str, bytes: &[u8]| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    };
+    for (bytes, name, needle) in [
+        (&b""[..], "empty.csv", "file is empty"),
+        (b"", "empty.parquet", "not a complete Parquet file"),
+        (b"", "empty.arrow", "not an Arrow IPC file"),
+        (b"PAR", "three.csv", "missing required column"),
+        (b"PAR", "three.parquet", "not a complete Parquet file"),
+        (b"abc", "three.arrow", "not an Arrow IPC file"),
+    ] {
+        expect_exit2(&write(name, bytes), &set, &[name, needle]);
+    }
 }

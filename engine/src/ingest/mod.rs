@@ -1,0 +1,348 @@
+//! Ingestion: finds the input files, recognises each one's format by its content, and
+//! decodes it into raw batches of the side's columns carrying their lineage (file, row),
+//! for validation. Below validation: it knows the side's fields (`schema`, `column`) and
+//! nothing of chunks or tables. With `write` and `outfile`, the only modules doing IO.
+//!
+//! Every file is untrusted (PITFALLS.md 2.1, 2.2, 3.9): regular files only, a column cap,
+//! flat column types only, a record-size cap for CSV, Parquet footer checks before the
+//! decoder sees the file, and every third-party decode runs under `catch_unwind` so that a
+//! decoder panic becomes an exit-2 message naming the file.
+//!
+//! `discover.rs` finds the files; each format is one [`Reader`] (`csv.rs`, `parquet.rs`,
+//! `ipc.rs`); `columns.rs` maps a header to the side's fields and typed Arrow columns to
+//! raw columns for them.
+
+mod columns;
+mod csv;
+mod discover;
+mod ipc;
+mod parquet;
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+
+use arrow_array::{
+    Array, Date32Array, Date64Array, Decimal128Array, Decimal256Array, Int32Array, Int64Array,
+    StringArray, UInt64Array,
+};
+use rayon::prelude::*;
+
+use self::{csv::CsvReader, ipc::IpcReader, parquet::ParquetReader};
+use crate::error::{Error, Result};
+use crate::schema::{Reject, Side};
+
+pub use discover::discover;
+
+/// Rows per raw batch (the unit of parallel validation).
+pub const BATCH_ROWS: usize = 64 * 1024;
+/// Most columns a file may have (PITFALLS.md H3).
+pub const MAX_COLUMNS: usize = 1024;
+/// Largest CSV record, in bytes (PITFALLS.md H4, E7).
+pub const MAX_RECORD_BYTES: usize = 1 << 20;
+/// Most files one side may have (PITFALLS.md H13).
+pub const MAX_FILES: usize = 100_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Parquet,
+    Arrow,
+}
+
+/// Magic numbers at both ends of a file of the format (Parquet; Arrow IPC file format).
+const MAGIC: [(Format, &[u8]); 2] = [(Format::Parquet, b"PAR1"), (Format::Arrow, b"ARROW1")];
+/// Bytes read at each end of a file to recognise it.
+const SNIFF_BYTES: u64 = 8;
+
+impl Format {
+    /// The format a file's name says: how a directory's files are chosen, and the
+    /// fallback where the content says nothing.
+    pub fn from_path(p: &Path) -> Option<Format> {
+        match p.extension()?.to_str()? {
+            "csv" => Some(Format::Csv),
+            "parquet" => Some(Format::Parquet),
+            "arrow" => Some(Format::Arrow),
+            _ => None,
+        }
+    }
+
+    /// The format a file's bytes say, from its first and last bytes (up to
+    /// [`SNIFF_BYTES`] each) and its size: a magic number at the start, confirmed by the
+    /// same at the end, or by a control byte right after it (a binary file cut short).
+    /// None for anything else: text, which is CSV or what the name says. A CSV file whose
+    /// first column is named `PAR1…` stays CSV (a comma or text follows the magic).
+    pub fn from_content(head: &[u8], tail: &[u8], size: u64) -> Option<Format> {
+        let binary = |b: &u8| *b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r');
+        MAGIC
+            .iter()
+            .find(|(_, m)| {
+                head.starts_with(m)
+                    && ((size >= 2 * m.len() as u64 && tail.ends_with(m))
+                        || head.get(m.len()).is_some_and(binary))
+            })
+            .map(|&(f, _)| f)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Parquet => "parquet",
+            Format::Arrow => "arrow",
+        }
+    }
+}
+
+/// One input file, as the user named it (or its directory joined with its name).
+#[derive(Debug, Clone)]
+pub struct InputFile {
+    pub side: Side,
+    pub path: PathBuf,
+    /// What the name says; the file is read as its content says ([`FileStats::format`]).
+    pub format: Format,
+}
+
+/// What was read from a file besides its rows.
+#[derive(Debug, Clone)]
+pub struct FileStats {
+    /// Data rows (records) in the file.
+    pub rows: u64,
+    pub sha256: String,
+    pub bytes: u64,
+    /// The format the file was read as: its content's, else its name's.
+    pub format: Format,
+}
+
+/// A raw column of one batch, in one of the representations the contract allows.
+#[derive(Debug, Clone)]
+pub enum RawCol {
+    Text(StringArray),
+    Dec128(Decimal128Array, i8),
+    Dec256(Decimal256Array, i8),
+    Int(Int64Array),
+    UInt(UInt64Array),
+    Date32(Date32Array),
+    Date64(Date64Array),
+    /// Dictionary-encoded text, kept encoded for the fields validation decides once per
+    /// distinct value ([`crate::column::per_value_field`]). Every key is a valid index of
+    /// `values` (checked when the column is read).
+    Dict(Int32Array, StringArray),
+}
+
+/// A batch of one file's rows, holding the side's columns (None: optional and absent).
+/// Its lineage: row `i` is row `first_row + i` of file `file` (validation's origin).
+#[derive(Debug)]
+pub struct RawBatch {
+    /// The file's position among its side's files.
+    pub file: u32,
+    /// Row number (1-based) of the batch's first row in its file.
+    pub first_row: u64,
+    pub len: usize,
+    pub cols: Vec<Option<RawCol>>,
+    /// Rows already rejected while reading (malformed CSV records), sorted by local index.
+    pub pre_rejects: Vec<(usize, Reject)>,
+}
+
+/// Whether a raw value at `i` is null.
+pub fn is_null(col: &RawCol, i: usize) -> bool {
+    match col {
+        RawCol::Text(a) => a.is_null(i),
+        RawCol::Dec128(a, _) => a.is_null(i),
+        RawCol::Dec256(a, _) => a.is_null(i),
+        RawCol::Int(a) => a.is_null(i),
+        RawCol::UInt(a) => a.is_null(i),
+        RawCol::Date32(a) => a.is_null(i),
+        RawCol::Date64(a) => a.is_null(i),
+        RawCol::Dict(k, v) => k.is_null(i) || v.is_null(k.value(i) as usize),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The readers' interface
+
+/// Where a reader hands each raw batch: validation, run on the pool. The reader returns
+/// what the sink gave back for its batches, in row order.
+pub type Sink<'a, T> = &'a (dyn Fn(RawBatch) -> T + Sync);
+
+/// An input file opened for reading: a regular file, its format recognised.
+pub struct Opened<'a> {
+    /// The file's position among its side's files: the lineage's [`RawBatch::file`].
+    pub index: u32,
+    pub file: &'a InputFile,
+    pub handle: File,
+    /// Its size in bytes when opened.
+    pub size: u64,
+}
+
+/// The sink's results for a file's batches in row order, and the file's data rows.
+pub type Decoded<T> = (Vec<T>, u64);
+
+/// A reader of one format: reads an opened file and hands each raw batch (at most
+/// [`BATCH_ROWS`] rows, lineage set) to the sink, in whatever parallel order suits the
+/// format, returning the results in row order. Called under `catch_unwind`.
+///
+/// Dispatched statically, by one `match` on the recognised [`Format`] per file
+/// ([`decode`]): the results' type is the caller's, so a `dyn Reader` would box them,
+/// and the hot per-batch call is the sink's either way.
+pub(crate) trait Reader {
+    fn read<T: Send>(input: Opened<'_>, sink: Sink<'_, T>) -> Result<Decoded<T>>;
+}
+
+fn decode<T: Send>(format: Format, input: Opened<'_>, sink: Sink<'_, T>) -> Result<Decoded<T>> {
+    match format {
+        Format::Csv => CsvReader::read(input, sink),
+        Format::Parquet => ParquetReader::read(input, sink),
+        Format::Arrow => IpcReader::read(input, sink),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading a side
+
+/// Reads every file of a side in input order and hands each raw batch to `f` (in
+/// parallel); returns the results in input order with each file's statistics.
+pub fn read_side<T: Send>(
+    files: &[InputFile],
+    f: &(dyn Fn(RawBatch) -> T + Sync),
+) -> Result<(Vec<T>, Vec<FileStats>)> {
+    // Files are decoded in parallel (a provider's file is often one row group, which
+    // one thread decodes); results are put back in input order.
+    let per_file: Vec<Result<(Vec<T>, FileStats)>> = files
+        .par_iter()
+        .enumerate()
+        .map(|(i, file)| read_file(i as u32, file, f))
+        .collect();
+    let mut out = Vec::new();
+    let mut stats = Vec::with_capacity(files.len());
+    for r in per_file {
+        let (results, st) = r?;
+        out.extend(results);
+        stats.push(st);
+    }
+    Ok((out, stats))
+}
+
+fn read_file<T: Send>(index: u32, file: &InputFile, f: Sink<'_, T>) -> Result<(Vec<T>, FileStats)> {
+    let path = &file.path;
+    let mut handle =
+        File::open(path).map_err(|e| Error::input(path, format!("cannot open: {e}")))?;
+    let meta = handle
+        .metadata()
+        .map_err(|e| Error::input(path, format!("cannot stat: {e}")))?;
+    if !meta.is_file() {
+        return Err(Error::input(
+            path,
+            "not a regular file (devices, FIFOs and sockets are not read)",
+        ));
+    }
+    let format = recognise(&mut handle, meta.len())
+        .map_err(|e| Error::input(path, format!("cannot read: {e}")))?
+        .unwrap_or(file.format);
+    let input = Opened {
+        index,
+        file,
+        handle,
+        size: meta.len(),
+    };
+    let (hash, decoded) = rayon::join(
+        || sha256_file(path),
+        || {
+            catch_unwind(AssertUnwindSafe(|| decode(format, input, f))).unwrap_or_else(|p| {
+                Err(Error::input(
+                    path,
+                    format!(
+                        "file is damaged: the {} decoder failed ({}); ask the sender for a new copy",
+                        format.as_str(),
+                        panic_message(&p)
+                    ),
+                ))
+            })
+        },
+    );
+    let (results, rows) = decoded?;
+    Ok((
+        results,
+        FileStats {
+            rows,
+            sha256: hash?,
+            bytes: meta.len(),
+            format,
+        },
+    ))
+}
+
+/// The format the file's two ends say ([`Format::from_content`]); leaves the handle at
+/// the start.
+fn recognise(handle: &mut File, size: u64) -> std::io::Result<Option<Format>> {
+    let n = SNIFF_BYTES.min(size);
+    let mut head = Vec::with_capacity(n as usize);
+    handle.by_ref().take(n).read_to_end(&mut head)?;
+    handle.seek(SeekFrom::Start(size - n))?;
+    let mut tail = Vec::with_capacity(n as usize);
+    handle.by_ref().take(n).read_to_end(&mut tail)?;
+    handle.seek(SeekFrom::Start(0))?;
+    Ok(Format::from_content(&head, &tail, size))
+}
+
+pub fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic".to_string()
+    }
+}
+
+fn sha256_file(path: &Path) -> Result<String> {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    let mut f = File::open(path).map_err(|e| Error::input(path, format!("cannot open: {e}")))?;
+    // The 1 MiB buffer matters beyond hashing: it is the first mmapped chunk glibc sees
+    // freed, which raises malloc's dynamic mmap threshold to 1 MiB, so the decoders'
+    // per-batch buffers below that size are reused from the heap instead of being mapped
+    // afresh for every batch. Hashing a CSV file from the bytes already read, without this
+    // buffer, cost +250 K page faults and +0.45 s at 10M (BENCHMARKS.md, session 10).
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f
+            .read(&mut buf)
+            .map_err(|e| Error::input(path, format!("cannot read: {e}")))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn content(bytes: &[u8]) -> Option<Format> {
+        let n = bytes.len().min(SNIFF_BYTES as usize);
+        Format::from_content(&bytes[..n], &bytes[bytes.len() - n..], bytes.len() as u64)
+    }
+
+    #[test]
+    fn recognised_by_magic_at_both_ends_or_a_binary_byte_after_it() {
+        assert_eq!(
+            content(b"PAR1\x15\x00\x00\x00xxxxPAR1"),
+            Some(Format::Parquet)
+        );
+        assert_eq!(content(b"PAR1PAR1"), Some(Format::Parquet));
+        // Cut short: the byte after the magic is binary.
+        assert_eq!(content(b"PAR1\x15\x04abc"), Some(Format::Parquet));
+        assert_eq!(content(b"ARROW1\0\0xxxxARROW1"), Some(Format::Arrow));
+        assert_eq!(content(b"ARROW1\0\0\x10\0"), Some(Format::Arrow));
+        // Text: CSV or what the name says.
+        assert_eq!(content(b"PAR1,instruction_id\nx,y\n"), None);
+        assert_eq!(content(b"ARROW1,b\n1,2\n"), None);
+        assert_eq!(content(b""), None);
+        assert_eq!(content(b"PAR"), None);
+        assert_eq!(content(b"PAR1"), None);
+        assert_eq!(content(b"instruction_id,amount\n"), None);
+    }
+}
