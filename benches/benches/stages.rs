@@ -20,6 +20,7 @@ use sverka_benches::{
     chunks, file_bytes, method_counts, unpaid_count, Dataset, Expected, Files, Staged, ROWS,
 };
 use sverka_engine::dedupe::dedupe;
+use sverka_engine::outset::OutputSet;
 use sverka_engine::pipeline::{Silent, CONCURRENT_LOAD_MAX_BYTES};
 use sverka_engine::schema::Side;
 use sverka_engine::table::Table;
@@ -244,8 +245,10 @@ fn classify_totals(c: &mut Criterion, fx: &Fixture) {
 }
 
 /// Builds and writes the three Parquet outputs concurrently, verifying what is written,
-/// as `pipeline::reconcile` does; returns the files still under their temporary names.
-fn write_outputs(fx: &Fixture, out: &std::path::Path) -> Vec<write::Pending> {
+/// as `pipeline::reconcile` does; returns the files still in the set's staging folder
+/// (dropping the set removes them).
+fn write_outputs(fx: &Fixture, out: &std::path::Path) -> (OutputSet, Vec<write::Pending>) {
+    let set = OutputSet::begin(out).expect("output set");
     let (e, st) = (fx.expected(), &fx.staged);
     let ctx = write::Ctx::new(
         &st.ins,
@@ -259,7 +262,7 @@ fn write_outputs(fx: &Fixture, out: &std::path::Path) -> Vec<write::Pending> {
         .par_iter()
         .map(|&o| {
             let mut r = Rederived::default();
-            let p = write::write_output(out, &ctx, o, false, &mut |_, b| r.add(o, b))
+            let p = write::write_output(&set, &ctx, o, false, &mut |_, b| r.add(o, b))
                 .expect("write output");
             (p, r)
         })
@@ -275,29 +278,24 @@ fn write_outputs(fx: &Fixture, out: &std::path::Path) -> Vec<write::Pending> {
     again
         .check(st.rows_in, &st.totals.by_currency)
         .expect("conservation and totals");
-    pending
+    (set, pending)
 }
 
 fn write_(c: &mut Criterion, fx: &Fixture) {
     let e = fx.expected();
     let out = fx.files.out_dir("write").expect("output directory");
-    let pending = write_outputs(fx, &out);
+    let (set, pending) = write_outputs(fx, &out);
     let sizes: Vec<String> = pending
         .iter()
         .map(|p| format!("{} {} bytes", p.dest.display(), file_bytes(&p.tmp)))
         .collect();
     eprintln!("write outputs: {}", sizes.join(", "));
-    write::discard(&pending);
+    drop(set);
     let mut g = c.benchmark_group("write");
     g.sampling_mode(SamplingMode::Flat);
     // Output rows: every input row is in exactly one of the three outputs.
     g.throughput(Throughput::Elements(e.total_rows_in()));
-    g.bench_function("parquet", |b| {
-        b.iter(|| {
-            let pending = write_outputs(fx, &out);
-            write::discard(&pending);
-        })
-    });
+    g.bench_function("parquet", |b| b.iter(|| drop(write_outputs(fx, &out))));
     g.finish();
 }
 
