@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use sverka_engine::outset::{Old, OutputSet};
-use sverka_engine::{write, Error};
+use sverka_engine::Error;
 
 use crate::args::ReportArgs;
 
@@ -35,24 +35,36 @@ pub fn run(a: ReportArgs) -> Result<u8, Error> {
     Ok(0)
 }
 
-/// A report written elsewhere (`--out FILE`): a temporary name, then one rename, so a
-/// reader never sees half a report.
+/// A report written elsewhere (`--out FILE`): a temporary file beside it, then one
+/// rename, so a reader never sees half a report.
 fn write_file(dest: &Path, html: &str) -> Result<(), Error> {
+    use std::io::Write;
     let dir = match dest.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => std::path::PathBuf::from("."),
     };
-    let name = dest
-        .file_name()
-        .ok_or_else(|| Error::Usage(format!("--out {}: name a file", dest.display())))?
-        .to_string_lossy()
-        .into_owned();
-    let p = write::write_bytes(&dir, &name, html.as_bytes())?;
-    std::fs::rename(&p.tmp, &p.dest).map_err(|e| {
-        write::discard(&[p]);
-        Error::Output {
-            path: dest.to_path_buf(),
-            message: e.to_string(),
-        }
-    })
+    if dest.file_name().is_none() {
+        return Err(Error::Usage(format!(
+            "--out {}: name a file",
+            dest.display()
+        )));
+    }
+    let err = |path: &Path, e: std::io::Error| Error::Output {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    // As `NamedTempFile::new_in`, but with the mode a plain create gets (0666 less the
+    // umask) instead of 0600: the report is for others to read.
+    let mut b = tempfile::Builder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        b.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut tmp = b.tempfile_in(&dir).map_err(|e| err(&dir, e))?;
+    tmp.write_all(html.as_bytes())
+        .and_then(|_| tmp.as_file().sync_all())
+        .map_err(|e| err(tmp.path(), e))?;
+    tmp.persist(dest).map_err(|e| err(dest, e.error))?;
+    Ok(())
 }

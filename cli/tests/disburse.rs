@@ -1,12 +1,12 @@
 //! End-to-end runs of `sverka disburse`: golden payment files, XSD validation, every hold
-//! reason, idempotency, crashes at each commit point, retry and recovery, and the round
+//! reason, idempotency, kills at every fault point, retry and recovery, and the round
 //! trip disburse → settlements → reconcile → every instruction PAID.
 //!
 //! Golden files: `SVERKA_BLESS=1 cargo test -p sverka --test disburse` rewrites
 //! `testdata/disburse/small/expected/` (review the diff).
 
 mod common;
-use common::{bin, text};
+use common::{bin, copy_dir, kill_at, nothing_beside, points, run_ok, text, verify};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -37,7 +37,6 @@ fn disburse_with(providers: &str, date: &str, out: &Path, ledger: &Path, extra: 
         .arg(ledger)
         .args(["--execution-date", date, "--max-batch-rows", "2"])
         .args(extra)
-        .env_remove("SVERKA_DISBURSE_CRASH_AT")
         .output()
         .unwrap()
 }
@@ -360,9 +359,46 @@ fn new_rows_into_a_folder_of_an_earlier_run_are_refused() {
     assert_eq!(json(&o)["counts"]["issued"], 1);
 }
 
+/// The disbursement of the small case into `out` with `ledger`, as a kill-test job.
+fn disburse_job(ledger: PathBuf) -> impl Fn(&Path) -> Command {
+    move |out: &Path| {
+        let mut c = bin();
+        c.current_dir(case_dir())
+            .args(["disburse", "--payroll", "payroll.csv"])
+            .args(["--providers", "providers.toml"])
+            .arg("--out")
+            .arg(out)
+            .arg("--ledger")
+            .arg(&ledger)
+            .args(["--execution-date", "2026-11-04", "--max-batch-rows", "2"]);
+        c
+    }
+}
+
+/// The folder's files, or none when it does not exist.
+fn files_of(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    if dir.exists() {
+        snapshot(dir)
+    } else {
+        BTreeMap::new()
+    }
+}
+
+/// Staging folders of output sets beside `out`.
+fn staging_beside(out: &Path) -> Vec<String> {
+    let prefix = format!(".{}.sverka-", out.file_name().unwrap().to_string_lossy());
+    std::fs::read_dir(out.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(&prefix) && !n.ends_with(".names"))
+        .collect()
+}
+
 /// A run killed at each point of its commit leaves ledger and folder consistent: before
 /// the ledger commit nothing is issued and no payment file is in place; after it, the
-/// next run completes the interrupted one and issues nothing new.
+/// staging folder the ledger names is left beside the folder, and the next run (whose
+/// own output set would clear a dead writer's staging folder) publishes it first and
+/// issues nothing new.
 #[test]
 fn killed_runs_leave_ledger_and_folder_consistent() {
     let t = tempfile::tempdir().unwrap();
@@ -370,66 +406,144 @@ fn killed_runs_leave_ledger_and_folder_consistent() {
     let o = disburse(&clean, &t.path().join("clean.db"), &[]);
     assert_eq!(o.status.code(), Some(0));
     let clean_files = snapshot(&clean);
-    for point in ["before-ledger-commit", "after-ledger-commit", "mid-rename"] {
-        let out = t.path().join(point);
-        let ledger = t.path().join(format!("{point}.db"));
-        let o = bin()
-            .current_dir(case_dir())
-            .args([
-                "disburse",
-                "--payroll",
-                "payroll.csv",
-                "--providers",
-                "providers.toml",
-            ])
-            .arg("--out")
-            .arg(&out)
-            .arg("--ledger")
-            .arg(&ledger)
-            .args(["--execution-date", "2026-11-04", "--max-batch-rows", "2"])
-            .env("SVERKA_DISBURSE_CRASH_AT", point)
-            .output()
-            .unwrap();
-        assert!(!o.status.success(), "{point}: the crash hook did not fire");
-        let after = snapshot(&out);
+    let points = [
+        "disburse:before-ledger-commit",
+        "disburse:after-ledger-commit",
+        "set:before-swap",
+    ];
+    for (k, point) in points.into_iter().enumerate() {
+        let parent = t.path().join(format!("p{k}"));
+        let out = parent.join("out");
+        let ledger = t.path().join(format!("{k}.db"));
+        kill_at(disburse_job(ledger.clone())(&out), point);
+        let after = files_of(&out);
         assert!(
-            !after.contains_key("manifest.json"),
-            "{point}: a manifest was left"
+            !after.keys().any(|n| is_payment_file(n)),
+            "{point}: {:?}",
+            after.keys()
         );
-        if point == "before-ledger-commit" {
-            assert!(
-                !after.keys().any(|n| is_payment_file(n)),
-                "{point}: {:?}",
-                after.keys()
-            );
-        }
-        let o = disburse(&out, &ledger, &["--json"]);
+        let issued = point != "disburse:before-ledger-commit";
+        assert_eq!(
+            staging_beside(&out).len(),
+            1,
+            "{point}: the killed run's staging folder"
+        );
+        let o = disburse(&out, &ledger, &[]);
         assert_eq!(o.status.code(), Some(0), "{point}: {}", text(&o.stderr));
-        let s = json(&o);
-        let files = snapshot(&out);
-        assert!(
-            !files.keys().any(|n| n.starts_with('.')),
-            "{point}: temporary files left: {:?}",
-            files.keys()
+        assert_eq!(
+            text(&o.stdout).contains("completed interrupted run"),
+            issued,
+            "{point}: {}",
+            text(&o.stdout)
         );
-        if point == "before-ledger-commit" {
-            // Nothing had been issued: the re-run issues everything.
-            assert_eq!(s["counts"]["issued"], 8, "{point}");
-        } else {
-            // Issued before the crash: the re-run completes that run and issues nothing.
-            assert_eq!(s["counts"]["issued"], 0, "{point}");
-            assert_eq!(
-                s["counts"]["holds_by_reason"]["already_issued"], 9,
-                "{point}"
-            );
-        }
+        let o = disburse(&t.path().join(format!("probe{k}")), &ledger, &["--json"]);
+        let s = json(&o);
+        // Issued once, by the killed run or by the rerun: never again.
+        assert_eq!(s["counts"]["issued"], 0, "{point}");
+        assert_eq!(
+            s["counts"]["holds_by_reason"]["already_issued"], 9,
+            "{point}"
+        );
+        let files = snapshot(&out);
         for (name, bytes) in &clean_files {
             if is_payment_file(name) {
                 assert_eq!(files.get(name), Some(bytes), "{point}: {name}");
             }
         }
         assert!(files.contains_key("manifest.json"), "{point}");
+        nothing_beside(&parent);
     }
+}
+
+/// Kills the disbursement at every fault point it passes, over a folder holding `old`
+/// (none: no folder), and checks after each kill: `sverka verify` passes on the folder if
+/// it exists, which holds the old set or exactly the complete new one; the next run
+/// completes or redoes the disbursement, so that the folder is the uninterrupted run's,
+/// byte for byte, and every payable row is issued once in the ledger.
+fn disburse_kill_everywhere(old: Option<&Path>, extra_env: &[(&str, &str)]) {
+    let t = tempfile::tempdir().unwrap();
+    let parent = t.path().join("p");
+    let out = parent.join("out");
+    let ledger = t.path().join("l.db");
+    let job = disburse_job(ledger.clone());
+    let fresh = || {
+        let _ = std::fs::remove_dir_all(&parent);
+        let _ = std::fs::remove_file(&ledger);
+        std::fs::create_dir_all(&parent).unwrap();
+        if let Some(old) = old {
+            copy_dir(old, &out);
+        }
+    };
+    fresh();
+    let old_set = files_of(&out);
+    let pts = points(&job, &out, t.path());
+    let new_set = snapshot(&out);
+    assert!(
+        pts.iter()
+            .any(|p| p.starts_with("disburse:after-ledger-commit")),
+        "{pts:?}"
+    );
+    for p in &pts {
+        fresh();
+        let mut c = job(&out);
+        for (k, v) in extra_env {
+            c.env(k, v);
+        }
+        kill_at(c, p);
+        if out.exists() {
+            let now = snapshot(&out);
+            assert!(
+                now == old_set || now == new_set,
+                "{p}: the folder is neither the old set nor the new one: {:?}",
+                now.keys()
+            );
+            verify(&out);
+        } else {
+            // No folder before, or the fallback swap killed between its two renames.
+            assert!(old.is_none() || !extra_env.is_empty(), "{p}: no folder");
+        }
+        run_ok(job(&out));
+        assert!(snapshot(&out) == new_set, "{p}: the rerun's set differs");
+        nothing_beside(&parent);
+        let probe = t.path().join("probe");
+        let _ = std::fs::remove_dir_all(&probe);
+        let o = job(&probe).arg("--json").output().unwrap();
+        let s = json(&o);
+        assert_eq!(s["counts"]["issued"], 0, "{p}");
+        assert_eq!(s["counts"]["holds_by_reason"]["already_issued"], 9, "{p}");
+    }
+}
+
+#[test]
+fn disburse_is_whole_under_kill_into_a_new_folder() {
+    disburse_kill_everywhere(None, &[]);
+}
+
+/// A folder that holds a run that issued nothing (disburse refuses a folder with payment
+/// files: one folder per batch).
+fn nothing_issued_set(t: &Path) -> PathBuf {
+    let ledger = t.join("first.db");
+    let o = disburse(&t.join("first"), &ledger, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let old = t.join("old");
+    let o = disburse(&old, &ledger, &["--json"]);
+    assert_eq!(json(&o)["counts"]["issued"], 0);
+    old
+}
+
+#[test]
+fn disburse_is_whole_under_kill_over_a_run_that_issued_nothing() {
+    let t = tempfile::tempdir().unwrap();
+    disburse_kill_everywhere(Some(&nothing_issued_set(t.path())), &[]);
+}
+
+#[test]
+fn disburse_is_whole_under_kill_with_the_fallback_swap() {
+    let t = tempfile::tempdir().unwrap();
+    disburse_kill_everywhere(
+        Some(&nothing_issued_set(t.path())),
+        &[("SVERKA_FAULT_ON", "set:no-exchange")],
+    );
 }
 
 #[test]

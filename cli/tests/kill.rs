@@ -8,9 +8,8 @@
 //! which this crate's dev-dependencies turn on for its test builds alone.
 
 mod common;
-use common::{bin, text};
+use common::{bin, copy_dir, kill_at, nothing_beside, points, run_ok, snapshot, verify, Job};
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -19,9 +18,6 @@ fn demo(side: &str) -> PathBuf {
         .join("../testdata/demo")
         .join(side)
 }
-
-/// A command that writes an output set into `out`.
-type Job = dyn Fn(&Path) -> Command;
 
 fn reconcile_job(extra: &'static [&'static str]) -> impl Fn(&Path) -> Command {
     move |out: &Path| {
@@ -37,91 +33,6 @@ fn reconcile_job(extra: &'static [&'static str]) -> impl Fn(&Path) -> Command {
             .args(extra);
         c
     }
-}
-
-/// The folder's entries and their bytes.
-fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| {
-            let p = e.unwrap().path();
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            (name, std::fs::read(&p).unwrap_or_default())
-        })
-        .collect();
-    v.sort();
-    v
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-    }
-}
-
-fn run_ok(mut c: Command) {
-    let o = c.output().unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
-}
-
-fn verify(dir: &Path) {
-    let o = bin().arg("verify").arg(dir).output().unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "verify after the kill: {}{}",
-        text(&o.stdout),
-        text(&o.stderr)
-    );
-}
-
-/// Runs `cmd` until it reports pausing at `point`, then kills it with SIGKILL.
-fn kill_at(mut cmd: Command, point: &str) {
-    let mut child = cmd
-        .env("SVERKA_FAULT_PAUSE_AT", point)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut seen = String::new();
-    for line in BufReader::new(stderr).lines() {
-        let line = line.unwrap();
-        if line.starts_with("SVERKA_FAULT ") {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            return;
-        }
-        seen.push_str(&line);
-        seen.push('\n');
-    }
-    let status = child.wait().unwrap();
-    panic!("{point}: the run ended ({status}) without pausing there:\n{seen}");
-}
-
-/// The fault points a clean run of `job` passes, as `POINT#K`.
-fn points(job: &Job, out: &Path, scratch: &Path) -> Vec<String> {
-    let trace = scratch.join("trace");
-    let _ = std::fs::remove_file(&trace);
-    let mut c = job(out);
-    c.env("SVERKA_FAULT_TRACE", &trace);
-    run_ok(c);
-    std::fs::read_to_string(&trace)
-        .unwrap()
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
-
-/// Only the output folder is left in `parent`: no staging folder, journal or old set.
-fn nothing_beside(parent: &Path) {
-    let names: Vec<String> = std::fs::read_dir(parent)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    assert_eq!(names, ["out"], "leftovers beside the output folder");
 }
 
 /// Kills `job` at every point it passes, over a folder holding `old`; checks the folder

@@ -3,17 +3,17 @@
 //! files, so that a run interrupted after its ledger commit can be completed.
 //!
 //! Protocol of a run (docs/DISBURSE.md, "Crash safety"):
-//! 1. every output is written under a temporary name in the output folder and fsynced;
+//! 1. every output is written into the run's output set (a staging folder beside the
+//!    output folder) and fsynced;
 //! 2. one transaction inserts all issued ids (PRIMARY KEY: a second issue of an id is
 //!    impossible; this starts on its own thread while step 1 runs), then the run (state
-//!    `pending`) and its files (name, temporary name, SHA-256);
+//!    `pending`, with its staging folder) and its files (name, SHA-256);
 //! 3. the transaction commits: from here the ids are issued;
-//! 4. the files are renamed into place (manifest.json last), then the run is marked
-//!    `committed`.
+//! 4. the set is swapped into place, then the run is marked `committed`.
 //!
-//! A failure before 3 rolls back (SQLite) and discards the temporary files. A crash
-//! between 3 and 4 leaves a `pending` run: the next run on this ledger finds it and
-//! completes the renames, checking every file's SHA-256 against the ledger first.
+//! A failure before 3 rolls back (SQLite) and removes the staging folder. A kill between
+//! 3 and 4 leaves a `pending` run: the next run on this ledger finds it and publishes its
+//! staging folder, checking every file's SHA-256 against the ledger first.
 
 use std::path::{Path, PathBuf};
 
@@ -48,6 +48,9 @@ pub struct PendingRun {
     pub run_id: String,
     pub out_dir: PathBuf,
     pub files: Vec<RunFile>,
+    /// The staging folder of its output set; `None` for a run of a sverka before output
+    /// sets, whose files wait under `tmp_name` in `out_dir`.
+    pub stage: Option<PathBuf>,
 }
 
 /// One id to record.
@@ -69,7 +72,9 @@ CREATE TABLE IF NOT EXISTS runs (
     execution_date TEXT NOT NULL,
     issued INTEGER NOT NULL,
     manifest_sha256 TEXT NOT NULL,
-    recorded_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+    recorded_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+    -- The run's staging folder (NULL: a run of a sverka before output sets).
+    stage TEXT
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS run_files (
     run_id TEXT NOT NULL REFERENCES runs(run_id),
@@ -98,6 +103,20 @@ CREATE TABLE IF NOT EXISTS issued (
 ";
 
 const LEDGER_VERSION: &str = "1";
+
+/// Ledgers made before output sets have no `runs.stage`: it is added (NULL for their
+/// runs), which older sverkas still read (they name their columns).
+fn add_stage_column(conn: &Connection) -> rusqlite::Result<()> {
+    let has: bool = conn.query_row(
+        "SELECT count(*) FROM pragma_table_info('runs') WHERE name = 'stage'",
+        [],
+        |r| r.get::<_, i64>(0).map(|n| n > 0),
+    )?;
+    if !has {
+        conn.execute_batch("ALTER TABLE runs ADD COLUMN stage TEXT")?;
+    }
+    Ok(())
+}
 
 fn db_err(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ {
     move |e| Error::Output {
@@ -135,6 +154,7 @@ impl Ledger {
         )
         .map_err(not_ledger)?;
         conn.execute_batch(SCHEMA).map_err(not_ledger)?;
+        add_stage_column(&conn).map_err(not_ledger)?;
         let version: Option<String> = conn
             .query_row(
                 "SELECT value FROM meta WHERE key = 'ledger_version'",
@@ -276,14 +296,16 @@ impl Ledger {
     pub fn pending_runs(&self) -> Result<Vec<PendingRun>> {
         let mut stmt = self
             .conn
-            .prepare("SELECT run_id, out_dir FROM runs WHERE state = 'pending' ORDER BY run_id")
+            .prepare(
+                "SELECT run_id, out_dir, stage FROM runs WHERE state = 'pending' ORDER BY run_id",
+            )
             .map_err(db_err(&self.path))?;
-        let runs: Vec<(String, String)> = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        let runs: Vec<(String, String, Option<String>)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .and_then(|rows| rows.collect())
             .map_err(db_err(&self.path))?;
         let mut out = Vec::new();
-        for (run_id, dir) in runs {
+        for (run_id, dir, stage) in runs {
             let mut fs = self
                 .conn
                 .prepare(
@@ -304,6 +326,7 @@ impl Ledger {
                 run_id,
                 out_dir: PathBuf::from(dir),
                 files,
+                stage: stage.map(PathBuf::from),
             });
         }
         Ok(out)
@@ -346,14 +369,15 @@ impl RunTx<'_> {
         execution_date: &str,
         issued: u64,
         manifest_sha256: &str,
+        stage: &Path,
         files: &[RunFile],
     ) -> Result<()> {
         let e = db_err(&self.path);
         self.tx
             .execute(
-                "INSERT INTO runs (run_id, run_no, state, out_dir, execution_date, issued, manifest_sha256) \
-                 VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6)",
-                params![run_id, run_no, out_dir.to_string_lossy(), execution_date, issued as i64, manifest_sha256],
+                "INSERT INTO runs (run_id, run_no, state, out_dir, execution_date, issued, manifest_sha256, stage) \
+                 VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6, ?7)",
+                params![run_id, run_no, out_dir.to_string_lossy(), execution_date, issued as i64, manifest_sha256, stage.to_string_lossy()],
             )
             .map_err(|err| match err {
                 rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
@@ -472,7 +496,7 @@ mod tests {
             let mut counts = std::collections::BTreeMap::new();
             counts.insert(("P".to_string(), "C".to_string()), n as i64);
             tx.add_cycles(&counts).unwrap();
-            tx.record_run("R1", no, dir.path(), "2026-11-04", n, "x", &[])
+            tx.record_run("R1", no, dir.path(), "2026-11-04", n, "x", dir.path(), &[])
                 .unwrap();
             tx.commit().unwrap();
         }

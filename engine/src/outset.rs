@@ -69,6 +69,9 @@ pub struct OutputSet {
     /// is created.
     journal: Mutex<File>,
     committed: bool,
+    /// A resumed set's staging folder is someone's record (disburse's ledger names it):
+    /// dropped uncommitted, it stays for the next attempt.
+    keep_uncommitted: bool,
 }
 
 const JOURNAL_HEADER: &str = "sverka output set 1\n";
@@ -116,9 +119,67 @@ impl OutputSet {
             journal_path,
             journal: Mutex::new(journal),
             committed: false,
+            keep_uncommitted: false,
         };
         std::fs::create_dir(&stage).map_err(|e| out_err(&stage, e))?;
         Ok(set)
+    }
+
+    /// Adopts the staging folder `stage` of a writer into `dest` that is gone, for
+    /// [`OutputSet::commit`]: for a caller that recorded the folder before its writer was
+    /// killed (disburse's ledger). Call it before any [`OutputSet::begin`] on `dest`,
+    /// which would clear the folder. Dropped uncommitted, the set leaves the staging
+    /// folder as it is.
+    pub fn resume(dest: &Path, stage: &Path) -> Result<OutputSet> {
+        let dest = resolve(dest)?;
+        let parent = dest.parent().expect("resolved paths have a parent");
+        let prefix = format!(".{}.sverka-", dest_name(&dest));
+        let ours = stage.parent() == Some(parent)
+            && stage
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(&prefix));
+        if !ours || !stage.is_dir() {
+            return Err(Error::Internal(format!(
+                "{}: not a staging folder of {}",
+                stage.display(),
+                dest.display()
+            )));
+        }
+        let journal_path = PathBuf::from(format!("{}.names", stage.display()));
+        let io = |e: std::io::Error| Error::Output {
+            path: journal_path.clone(),
+            message: e.to_string(),
+        };
+        let mut journal = OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&journal_path)
+            .map_err(io)?;
+        if !try_lock(&journal) {
+            return Err(Error::Output {
+                path: stage.to_path_buf(),
+                message: "another sverka is writing this set".into(),
+            });
+        }
+        if journal.metadata().map_err(io)?.len() == 0 {
+            journal.write_all(JOURNAL_HEADER.as_bytes()).map_err(io)?;
+        }
+        let aside = aside_of(stage);
+        if !dest.exists() && aside.is_dir() {
+            // Killed between the fallback's two renames: the old set goes back first.
+            std::fs::rename(&aside, &dest).map_err(|e| Error::Output {
+                path: dest.clone(),
+                message: e.to_string(),
+            })?;
+        }
+        Ok(OutputSet {
+            dest,
+            stage: stage.to_path_buf(),
+            journal_path,
+            journal: Mutex::new(journal),
+            committed: false,
+            keep_uncommitted: true,
+        })
     }
 
     /// The staging folder the files are written into.
@@ -285,7 +346,7 @@ impl OutputSet {
 
 impl Drop for OutputSet {
     fn drop(&mut self) {
-        if !self.committed {
+        if !self.committed && !self.keep_uncommitted {
             let mut notes = Vec::new();
             clean(
                 &self.stage,
@@ -539,6 +600,20 @@ mod tests {
         v
     }
 
+    /// What a writer into `parent/out` killed before its swap leaves: a staging folder
+    /// holding a new `a.json`, and its journal, unlocked.
+    fn dead_writer(parent: &Path) -> PathBuf {
+        let stage = parent.join(".out.sverka-1-1");
+        std::fs::create_dir(&stage).unwrap();
+        std::fs::write(stage.join("a.json"), "new").unwrap();
+        std::fs::write(
+            parent.join(".out.sverka-1-1.names"),
+            format!("{JOURNAL_HEADER}a.json\n"),
+        )
+        .unwrap();
+        stage
+    }
+
     fn set_of(dest: &Path, files: &[(&str, &str)]) -> OutputSet {
         let set = OutputSet::begin(dest).unwrap();
         for (n, body) in files {
@@ -664,17 +739,55 @@ mod tests {
             .commit(Old::Keep)
             .unwrap();
         // As a kill after the first rename would leave it.
-        let stage = t.path().join(".out.sverka-1-1");
-        std::fs::create_dir(&stage).unwrap();
-        std::fs::write(stage.join("a.json"), "new").unwrap();
-        std::fs::write(
-            t.path().join(".out.sverka-1-1.names"),
-            format!("{JOURNAL_HEADER}a.json\n"),
-        )
-        .unwrap();
+        let stage = dead_writer(t.path());
         std::fs::rename(&dest, aside_of(&stage)).unwrap();
         drop(OutputSet::begin(&dest).unwrap());
         assert_eq!(std::fs::read_to_string(dest.join("a.json")).unwrap(), "old");
+        assert_eq!(names(t.path()), ["out"]);
+    }
+
+    #[test]
+    fn a_resumed_set_is_published_and_kept_when_dropped_uncommitted() {
+        let t = tempfile::tempdir().unwrap();
+        let dest = t.path().join("out");
+        set_of(&dest, &[("a.json", "old"), ("gone.json", "x")])
+            .commit(Old::Keep)
+            .unwrap();
+        let stage = dead_writer(t.path());
+        drop(OutputSet::resume(&dest, &stage).unwrap());
+        assert_eq!(names(&stage), ["a.json"], "kept for the next attempt");
+        assert!(
+            OutputSet::resume(&dest, &t.path().join("elsewhere")).is_err(),
+            "only a staging folder of dest"
+        );
+        let set = OutputSet::resume(&dest, &stage).unwrap();
+        assert!(
+            OutputSet::resume(&dest, &stage).is_err(),
+            "a live writer's set is not adopted twice"
+        );
+        set.commit(Old::Replace {
+            known: &["gone.json"],
+        })
+        .unwrap();
+        assert_eq!(names(&dest), ["a.json"]);
+        assert_eq!(std::fs::read_to_string(dest.join("a.json")).unwrap(), "new");
+        assert_eq!(names(t.path()), ["out"]);
+    }
+
+    #[test]
+    fn a_resumed_set_restores_an_old_set_left_aside_first() {
+        let t = tempfile::tempdir().unwrap();
+        let dest = t.path().join("out");
+        set_of(&dest, &[("mine.txt", "foreign")])
+            .commit(Old::Keep)
+            .unwrap();
+        let stage = dead_writer(t.path());
+        std::fs::rename(&dest, aside_of(&stage)).unwrap();
+        OutputSet::resume(&dest, &stage)
+            .unwrap()
+            .commit(Old::Replace { known: &[] })
+            .unwrap();
+        assert_eq!(names(&dest), ["a.json", "mine.txt"]);
         assert_eq!(names(t.path()), ["out"]);
     }
 

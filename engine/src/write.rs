@@ -1,12 +1,12 @@
 //! Outputs (CONTRACT.md section 5): builds the result batches, proves conservation and
-//! totals on them, and writes every file to a temporary name in the output folder,
-//! renaming only when all are whole. A run that fails leaves earlier outputs untouched.
+//! totals on them, and writes every file into the run's output set (`outset`), published
+//! only when all are whole. A run that fails leaves earlier outputs untouched.
 
 use std::borrow::Cow;
-use std::fs::{File, OpenOptions};
+
 use std::io::Write;
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
@@ -724,75 +724,10 @@ impl Pending {
         })?;
         Ok((pending, out))
     }
-
-    /// Creates a temporary file `.NAME.tmp-PID` in `dir` with create-new semantics (never
-    /// follows a planted link): disburse's commit, until it publishes an [`OutputSet`].
-    pub fn create(dir: &Path, name: &str) -> Result<(Pending, File)> {
-        let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-        let _ = std::fs::remove_file(&tmp);
-        let f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .map_err(|e| Error::Output {
-                path: tmp.clone(),
-                message: e.to_string(),
-            })?;
-        Ok((
-            Pending {
-                tmp,
-                dest: dir.join(name),
-                digest: None,
-                rows: None,
-            },
-            f,
-        ))
-    }
 }
 
 /// The name of the manifest every output folder gets (docs/AUDIT.md).
 pub const MANIFEST: &str = "manifest.json";
-
-/// Renames every pending file into place (rename replaces a link, never writes through it).
-/// A `manifest.json` already in the folder is removed before the first rename and the
-/// new one renamed last, so that a crash mid-commit leaves no manifest rather than a
-/// stale one; `stale` names earlier outputs this run does not replace (removed first too).
-pub fn commit(pending: &[Pending]) -> Result<()> {
-    commit_replacing(pending, &[])
-}
-
-pub fn commit_replacing(pending: &[Pending], stale: &[PathBuf]) -> Result<()> {
-    let is_manifest = |p: &Pending| p.dest.file_name() == Some(std::ffi::OsStr::new(MANIFEST));
-    let mut dirs: Vec<&Path> = pending.iter().filter_map(|p| p.dest.parent()).collect();
-    dirs.dedup();
-    let old: Vec<PathBuf> = dirs.iter().map(|d| d.join(MANIFEST)).collect();
-    for path in old.iter().chain(stale) {
-        match std::fs::remove_file(path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(Error::Output {
-                    path: path.clone(),
-                    message: e.to_string(),
-                })
-            }
-            _ => {}
-        }
-    }
-    let (last, first): (Vec<&Pending>, Vec<&Pending>) =
-        pending.iter().partition(|p| is_manifest(p));
-    for p in first.into_iter().chain(last) {
-        std::fs::rename(&p.tmp, &p.dest).map_err(|e| Error::Output {
-            path: p.dest.clone(),
-            message: e.to_string(),
-        })?;
-    }
-    Ok(())
-}
-
-pub fn discard(pending: &[Pending]) {
-    for p in pending {
-        let _ = std::fs::remove_file(&p.tmp);
-    }
-}
 
 fn out_err(path: &Path) -> impl Fn(parquet::errors::ParquetError) -> Error {
     let path = path.to_path_buf();
@@ -888,22 +823,6 @@ impl ParquetOut {
         pending.digest = Some(digest);
         Ok(pending)
     }
-}
-
-pub fn write_bytes(dir: &Path, name: &str, bytes: &[u8]) -> Result<Pending> {
-    use sha2::Digest as _;
-    let (mut pending, mut file) = Pending::create(dir, name)?;
-    pending.digest = Some(Digest {
-        size: bytes.len() as u64,
-        sha256: hex::encode(sha2::Sha256::digest(bytes)),
-    });
-    file.write_all(bytes)
-        .and_then(|_| file.sync_all())
-        .map_err(|e| Error::Output {
-            path: pending.tmp.clone(),
-            message: e.to_string(),
-        })?;
-    Ok(pending)
 }
 
 /// A text cell made safe for spreadsheets (OWASP CSV injection; PITFALLS.md H8).

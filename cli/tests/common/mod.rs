@@ -2,8 +2,9 @@
 //! uses a part of them).
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 /// The `sverka` binary under test.
 pub fn bin() -> Command {
@@ -27,4 +28,95 @@ pub fn reconcile(ins: &Path, set: &Path, out: &Path, extra: &[&str]) -> Output {
         .args(extra)
         .output()
         .unwrap()
+}
+
+// ---------------------------------------------------------------------------------------
+// Kill tests (kill.rs, disburse.rs): a real child stopped at a fault point with SIGKILL.
+
+/// A command that writes an output set into `out`.
+pub type Job = dyn Fn(&Path) -> Command;
+
+/// The folder's entries and their bytes.
+pub fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read(&p).unwrap_or_default())
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
+pub fn run_ok(mut c: Command) {
+    let o = c.output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+}
+
+pub fn verify(dir: &Path) {
+    let o = bin().arg("verify").arg(dir).output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "verify after the kill: {}{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+}
+
+/// Runs `cmd` until it reports pausing at `point`, then kills it with SIGKILL.
+pub fn kill_at(mut cmd: Command, point: &str) {
+    let mut child = cmd
+        .env("SVERKA_FAULT_PAUSE_AT", point)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut seen = String::new();
+    for line in BufReader::new(stderr).lines() {
+        let line = line.unwrap();
+        if line.starts_with("SVERKA_FAULT ") {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            return;
+        }
+        seen.push_str(&line);
+        seen.push('\n');
+    }
+    let status = child.wait().unwrap();
+    panic!("{point}: the run ended ({status}) without pausing there:\n{seen}");
+}
+
+/// The fault points a clean run of `job` passes, as `POINT#K`.
+pub fn points(job: &Job, out: &Path, scratch: &Path) -> Vec<String> {
+    let trace = scratch.join("trace");
+    let _ = std::fs::remove_file(&trace);
+    let mut c = job(out);
+    c.env("SVERKA_FAULT_TRACE", &trace);
+    run_ok(c);
+    std::fs::read_to_string(&trace)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Only the output folder is left in `parent`: no staging folder, journal or old set.
+pub fn nothing_beside(parent: &Path) {
+    let names: Vec<String> = std::fs::read_dir(parent)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["out"], "leftovers beside the output folder");
 }
