@@ -4,13 +4,15 @@
 use sverka_engine::{write, Error};
 
 use crate::args::ReportArgs;
+use crate::Failure;
 
-pub fn run(a: ReportArgs) -> Result<u8, Error> {
+pub fn run(a: ReportArgs) -> Result<u8, Failure> {
     if !a.dir.is_dir() {
         return Err(Error::input(
             &a.dir,
             "not a folder; give the output folder of `sverka reconcile`",
-        ));
+        )
+        .into());
     }
     let html = sverka_audit::report::render_folder(&a.dir)?;
     let dest = a.out.unwrap_or_else(|| a.dir.join(sverka_audit::REPORT));
@@ -30,7 +32,8 @@ pub fn run(a: ReportArgs) -> Result<u8, Error> {
         return Err(Error::Output {
             path: dest,
             message: e.to_string(),
-        });
+        }
+        .into());
     }
     eprintln!("sverka report: {}", dest.display());
     Ok(0)
