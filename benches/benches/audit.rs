@@ -31,11 +31,11 @@ fn main() {
     let run = sverka_engine::reconcile_with(&cfg(out.clone()), &Silent, &AuditFinish::new(true))
         .expect("reconcile");
     let rows = data.expected.total_rows_in();
-    let instructed: Vec<String> = run.summary["totals"]
-        .as_object()
-        .expect("totals")
+    let instructed: Vec<String> = run
+        .summary
+        .totals
         .values()
-        .map(|t| t["instructed_amount"].as_str().expect("amount").to_string())
+        .map(|t| t.instructed_amount.clone())
         .collect();
     eprintln!(
         "data: {ROWS} instructions + {ROWS} settlements; report.html {} bytes",
@@ -73,7 +73,7 @@ fn main() {
             b.iter(|| {
                 let o = sverka_engine::reconcile_with(&cfg, &Silent, &AuditFinish::new(report))
                     .expect("reconcile");
-                assert_eq!(o.summary["counts"], run.summary["counts"]);
+                assert_eq!(o.summary.counts, run.summary.counts);
                 o
             })
         });

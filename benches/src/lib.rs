@@ -744,13 +744,13 @@ mod tests {
                 settings: Settings::default(),
             };
             let out = sverka_engine::reconcile(&cfg, &Silent).unwrap();
-            let c = &out.summary["counts"];
-            assert_eq!(c["instructions_in"], e.rows_in[0], "{name}");
-            assert_eq!(c["instructions_accepted"], e.accepted[0], "{name}");
-            assert_eq!(c["settlements_accepted"], e.accepted[1], "{name}");
-            assert_eq!(c["by_match"]["REFERENCE"], e.by_reference, "{name}");
-            assert_eq!(c["by_match"]["FALLBACK"], e.by_fallback, "{name}");
-            assert_eq!(c["by_match"]["NONE"], e.by_none, "{name}");
+            let c = &out.summary.counts;
+            assert_eq!(c.instructions_in, e.rows_in[0], "{name}");
+            assert_eq!(c.instructions_accepted, e.accepted[0], "{name}");
+            assert_eq!(c.settlements_accepted, e.accepted[1], "{name}");
+            assert_eq!(c.by_match.get("REFERENCE"), e.by_reference, "{name}");
+            assert_eq!(c.by_match.get("FALLBACK"), e.by_fallback, "{name}");
+            assert_eq!(c.by_match.get("NONE"), e.by_none, "{name}");
             assert_eq!(out.count_of("UNPAID"), e.unpaid, "{name}");
             assert_eq!(out.count_of("rejects"), e.rejects()[0] + e.rejects()[1]);
             assert!(out.warnings.is_empty(), "{:?}", out.warnings);

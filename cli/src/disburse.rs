@@ -1,16 +1,18 @@
 //! `sverka disburse`: resolves arguments into the disburse settings and prints the
 //! closing screen (per provider: files, rows, control sums; holds; rejects).
 
+use serde_json::Value;
 use sverka_disburse::{DisburseConfig, Outcome};
 use sverka_engine::{date, Error};
 
 use crate::args::DisburseArgs;
 use crate::reconcile::pairs;
+use crate::Failure;
 
-pub fn run(a: DisburseArgs) -> Result<u8, Error> {
+pub fn run(a: DisburseArgs) -> Result<u8, Failure> {
     if let Some(n) = a.threads {
         if n == 0 {
-            return Err(Error::Usage("--threads must be at least 1".into()));
+            return Err(Error::Usage("--threads must be at least 1".into()).into());
         }
         rayon::ThreadPoolBuilder::new()
             .num_threads(n)
@@ -44,11 +46,16 @@ pub fn run(a: DisburseArgs) -> Result<u8, Error> {
         a.json,
         &outcome.warnings,
         &outcome.timings,
-        &outcome.summary,
-    ) {
-        print!("{}", screen(&outcome));
+        || serde_json::to_string_pretty(&outcome.summary).expect("json"),
+    )? {
+        crate::print(screen(&outcome))?;
     }
     Ok(0)
+}
+
+/// A JSON object's entries (none for another value), for [`pairs`].
+fn entries(v: &Value) -> impl Iterator<Item = (&String, &Value)> {
+    v.as_object().into_iter().flatten()
 }
 
 /// The closing screen.
@@ -85,7 +92,7 @@ fn screen(o: &Outcome) -> String {
                 c["retried"],
                 c["retry_held"],
                 c["recovery"],
-                pairs(&c["retry_no_action"])
+                pairs(entries(&c["retry_no_action"]))
             ),
         );
     }
@@ -100,9 +107,13 @@ fn screen(o: &Outcome) -> String {
     line(
         &mut out,
         "held",
-        format!("{} ({})", c["held"], pairs(&c["holds_by_reason"])),
+        format!("{} ({})", c["held"], pairs(entries(&c["holds_by_reason"]))),
     );
-    line(&mut out, "rejected", pairs(&c["rejects_by_reason"]));
+    line(
+        &mut out,
+        "rejected",
+        pairs(entries(&c["rejects_by_reason"])),
+    );
     if let Some(p) = s["providers"].as_object() {
         out.push_str("  providers\n");
         for (name, v) in p {
@@ -132,7 +143,7 @@ fn screen(o: &Outcome) -> String {
                     "      {}  {} rows  control sum {}\n",
                     f["name"].as_str().unwrap_or(""),
                     f["rows"],
-                    pairs(&f["control_sums"]).replace('"', "")
+                    pairs(entries(&f["control_sums"])).replace('"', "")
                 ));
             }
         }

@@ -3,20 +3,40 @@
 
 mod args;
 mod disburse;
-mod memory;
 mod reconcile;
 mod refdata;
 mod report;
 mod verify;
 
-// Large blocks kept and reused after free: fewer page faults (memory.rs).
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
+// Large runs free and allocate column-sized blocks stage after stage; mimalloc reuses
+// freed pages instead of returning them to the system and faulting them in afresh.
 #[global_allocator]
-static ALLOCATOR: memory::Reuse = memory::Reuse;
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+use std::io::{self, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
+use sverka_engine::Error;
+
+/// Why a command stopped early.
+pub(crate) enum Failure {
+    Run(Error),
+    /// Writing to stdout failed (the reader went away: `BrokenPipe`).
+    Stdout(io::Error),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Failure {
+        Failure::Run(e)
+    }
+}
+
+impl From<io::Error> for Failure {
+    fn from(e: io::Error) -> Failure {
+        Failure::Stdout(e)
+    }
+}
 
 fn main() -> ExitCode {
     // Panics are bugs or hostile files the engine failed to contain: report them once,
@@ -26,26 +46,26 @@ fn main() -> ExitCode {
     let result = std::panic::catch_unwind(|| run(cli));
     match result {
         Ok(Ok(code)) => ExitCode::from(code),
-        Ok(Err(e)) => {
+        Ok(Err(Failure::Run(e))) => {
             eprintln!("sverka: {e}");
             ExitCode::from(e.exit_code() as u8)
         }
         // The reader of our stdout went away (`sverka score ... | head`): like other
         // command-line tools, stop quietly.
-        Err(p) if sverka_engine::load::panic_message(&p).contains("failed printing to stdout") => {
-            ExitCode::from(0)
-        }
-        Err(p) => {
-            eprintln!(
-                "sverka: internal error: {}; nothing was written. Please report this with the command you ran.",
-                sverka_engine::load::panic_message(&p)
-            );
-            ExitCode::from(1)
-        }
+        Ok(Err(Failure::Stdout(e))) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::from(0),
+        Ok(Err(Failure::Stdout(e))) => internal_error(&format!("failed printing to stdout: {e}")),
+        Err(p) => internal_error(&sverka_engine::load::panic_message(&p)),
     }
 }
 
-fn run(cli: args::Cli) -> Result<u8, sverka_engine::Error> {
+fn internal_error(message: &str) -> ExitCode {
+    eprintln!(
+        "sverka: internal error: {message}; nothing was written. Please report this with the command you ran."
+    );
+    ExitCode::from(1)
+}
+
+fn run(cli: args::Cli) -> Result<u8, Failure> {
     match cli.command {
         args::Command::Reconcile(a) => reconcile::run(a),
         args::Command::Generate(a) => refdata::generate(a),
@@ -56,17 +76,34 @@ fn run(cli: args::Cli) -> Result<u8, sverka_engine::Error> {
     }
 }
 
+/// Writes `text` to stdout and flushes it, so that a reader gone away is reported here
+/// (as `BrokenPipe`) and not lost at exit.
+pub(crate) fn print(text: impl std::fmt::Display) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    write!(out, "{text}")?;
+    out.flush()
+}
+
+/// [`print`], ending the text with a newline if it has none.
+pub(crate) fn print_line(text: &str) -> io::Result<()> {
+    if text.ends_with('\n') {
+        print(text)
+    } else {
+        print(format_args!("{text}\n"))
+    }
+}
+
 /// What `reconcile` and `disburse` print beside their closing screen: warnings (unless
-/// `quiet`), stage timings (`--timings`) and, with `--json`, the summary on stdout. Returns
-/// whether the closing screen is still to be printed.
+/// `quiet`), stage timings (`--timings`) and, with `--json`, the summary (`json()`, pretty
+/// JSON) on stdout. Returns whether the closing screen is still to be printed.
 fn print_outcome(
     quiet: bool,
     timings: bool,
     json: bool,
     warnings: &[String],
     laps: &[(&'static str, std::time::Duration)],
-    summary: &serde_json::Value,
-) -> bool {
+    summary: impl FnOnce() -> String,
+) -> io::Result<bool> {
     if !quiet {
         for w in warnings {
             eprintln!("sverka: warning: {w}");
@@ -78,7 +115,7 @@ fn print_outcome(
         }
     }
     if json {
-        println!("{}", serde_json::to_string_pretty(summary).expect("json"));
+        print_line(&summary())?;
     }
-    !quiet && !json
+    Ok(!quiet && !json)
 }

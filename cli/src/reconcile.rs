@@ -5,17 +5,18 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::Value;
+use std::fmt::Display;
+
 use sverka_engine::pipeline::fail_on_names;
+use sverka_engine::summary::{CcyTotals, TotalsByCcy};
 use sverka_engine::{Error, Factor, Outcome, Progress, ReconcileConfig, Settings};
 
 use crate::args::ReconcileArgs;
+use crate::Failure;
 
-/// Progress on a terminal (a spinner with the rows validated so far), or none; and the
-/// allocator policy for large runs.
+/// Progress on a terminal (a spinner with the rows validated so far), or none.
 struct Host {
     bar: Option<ProgressBar>,
-    large: bool,
 }
 
 impl Progress for Host {
@@ -29,26 +30,22 @@ impl Progress for Host {
             b.inc(n);
         }
     }
-    fn release_memory(&self) {
-        if self.large {
-            crate::memory::trim();
-        }
-    }
 }
 
-pub fn run(a: ReconcileArgs) -> Result<u8, Error> {
+pub fn run(a: ReconcileArgs) -> Result<u8, Failure> {
     let known = fail_on_names();
     for name in &a.fail_on {
         if !known.contains(&name.as_str()) {
             return Err(Error::Usage(format!(
                 "--fail-on {name:?} is not a status, flag or `rejects`; choose from {}",
                 known.join(", ")
-            )));
+            ))
+            .into());
         }
     }
     if let Some(n) = a.threads {
         if n == 0 {
-            return Err(Error::Usage("--threads must be at least 1".into()));
+            return Err(Error::Usage("--threads must be at least 1".into()).into());
         }
         rayon::ThreadPoolBuilder::new()
             .num_threads(n)
@@ -67,7 +64,6 @@ pub fn run(a: ReconcileArgs) -> Result<u8, Error> {
             outlier_factor: Factor::parse(&a.outlier_factor)?,
         },
     };
-    let large = sverka_engine::pipeline::is_large(&cfg);
     let audit = sverka_audit::AuditFinish::new(!a.no_report);
     let show = !a.quiet && !a.json;
     let bar = (show && std::io::stderr().is_terminal()).then(|| {
@@ -81,7 +77,7 @@ pub fn run(a: ReconcileArgs) -> Result<u8, Error> {
         bar.enable_steady_tick(Duration::from_millis(120));
         bar
     });
-    let host = Host { bar, large };
+    let host = Host { bar };
     let outcome = sverka_engine::reconcile_with(&cfg, &host, &audit);
     if let Some(b) = &host.bar {
         b.finish_and_clear();
@@ -93,9 +89,9 @@ pub fn run(a: ReconcileArgs) -> Result<u8, Error> {
         a.json,
         &outcome.warnings,
         &outcome.timings,
-        &outcome.summary,
-    ) {
-        print!("{}", screen(&outcome));
+        || outcome.summary.to_text(),
+    )? {
+        crate::print(screen(&outcome))?;
     }
     let hits: Vec<String> = a
         .fail_on
@@ -117,15 +113,13 @@ pub fn run(a: ReconcileArgs) -> Result<u8, Error> {
     Ok(0)
 }
 
-/// `{"A": 1, "B": 2}` as `A 1, B 2` (`none` when empty); both closing screens use it.
-pub(crate) fn pairs(v: &Value) -> String {
-    match v.as_object() {
-        Some(o) if !o.is_empty() => o
-            .iter()
-            .map(|(k, n)| format!("{k} {n}"))
-            .collect::<Vec<_>>()
-            .join(", "),
-        _ => "none".into(),
+/// `[("A", 1), ("B", 2)]` as `A 1, B 2` (`none` when empty); both closing screens use it.
+pub(crate) fn pairs<K: Display, V: Display>(items: impl IntoIterator<Item = (K, V)>) -> String {
+    let v: Vec<String> = items.into_iter().map(|(k, n)| format!("{k} {n}")).collect();
+    if v.is_empty() {
+        "none".into()
+    } else {
+        v.join(", ")
     }
 }
 
@@ -133,7 +127,7 @@ pub(crate) fn pairs(v: &Value) -> String {
 /// reason, where the files are.
 fn screen(o: &Outcome) -> String {
     let s = &o.summary;
-    let c = &s["counts"];
+    let c = &s.counts;
     let mut out = String::new();
     let line = |out: &mut String, k: &str, v: String| out.push_str(&format!("  {k:<13}{v}\n"));
     out.push_str(&format!(
@@ -145,7 +139,7 @@ fn screen(o: &Outcome) -> String {
         "instructions",
         format!(
             "{} read, {} accepted, {} rejected",
-            c["instructions_in"], c["instructions_accepted"], c["rejects"]["instructions"]
+            c.instructions_in, c.instructions_accepted, c.rejects.instructions
         ),
     );
     line(
@@ -153,47 +147,51 @@ fn screen(o: &Outcome) -> String {
         "settlements",
         format!(
             "{} read, {} accepted, {} rejected",
-            c["settlements_in"], c["settlements_accepted"], c["rejects"]["settlements"]
+            c.settlements_in, c.settlements_accepted, c.rejects.settlements
         ),
     );
-    line(&mut out, "status", pairs(&c["by_status"]));
-    line(&mut out, "flags", pairs(&c["by_flag"]));
-    line(&mut out, "matches", pairs(&c["by_match"]));
-    for side in ["instructions", "settlements"] {
-        let r = &c["rejects_by_reason"][side];
-        if r.as_object().is_some_and(|o| !o.is_empty()) {
-            line(&mut out, &format!("rejected {}", &side[..3]), pairs(r));
+    line(&mut out, "status", pairs(c.by_status.iter()));
+    line(&mut out, "flags", pairs(c.by_flag.iter()));
+    line(&mut out, "matches", pairs(c.by_match.iter()));
+    let r = &c.rejects_by_reason;
+    for (side, r) in [("ins", &r.instructions), ("set", &r.settlements)] {
+        if !r.is_empty() {
+            line(&mut out, &format!("rejected {side}"), pairs(r.iter()));
         }
     }
-    if let Some(t) = s["totals"].as_object() {
-        let keys = [
-            "instructed_amount",
-            "settled_amount",
-            "unpaid_amount",
-            "unexpected_amount",
-        ];
-        let cell = |v: &Value, k: &str| v[k].as_str().unwrap_or("").to_string();
-        // Wide enough for the longest figure: 15-digit amounts summed over millions of rows.
-        let w = t
-            .values()
-            .flat_map(|v| keys.iter().map(move |k| cell(v, k).len()))
-            .max()
-            .unwrap_or(0)
-            .max(12)
-            + 2;
-        out.push_str("  totals\n");
-        out.push_str(&format!(
-            "    {:<5}{:>w$}{:>w$}{:>w$}{:>w$}\n",
-            "ccy", "instructed", "settled", "unpaid", "unexpected"
-        ));
-        for (ccy, v) in t {
-            out.push_str(&format!("    {ccy:<5}"));
-            for k in keys {
-                out.push_str(&format!("{:>w$}", cell(v, k)));
-            }
-            out.push('\n');
-        }
-    }
+    totals(&mut out, &s.totals);
     line(&mut out, "files", o.written.join(", "));
     out
+}
+
+/// The closing screen's table of totals per currency.
+fn totals(out: &mut String, t: &TotalsByCcy) {
+    let cells = |v: &CcyTotals| {
+        [
+            v.instructed_amount.clone(),
+            v.settled_amount.clone(),
+            v.unpaid_amount.clone(),
+            v.unexpected_amount.clone(),
+        ]
+    };
+    // Wide enough for the longest figure: 15-digit amounts summed over millions of rows.
+    let w = t
+        .values()
+        .flat_map(|v| cells(v).map(|c| c.len()))
+        .max()
+        .unwrap_or(0)
+        .max(12)
+        + 2;
+    out.push_str("  totals\n");
+    out.push_str(&format!(
+        "    {:<5}{:>w$}{:>w$}{:>w$}{:>w$}\n",
+        "ccy", "instructed", "settled", "unpaid", "unexpected"
+    ));
+    for (ccy, v) in t {
+        out.push_str(&format!("    {ccy:<5}"));
+        for c in cells(v) {
+            out.push_str(&format!("{c:>w$}"));
+        }
+        out.push('\n');
+    }
 }

@@ -4,6 +4,7 @@ use sverka_engine::Error;
 use sverka_refdata::{GenerateConfig, RefdataError};
 
 use crate::args::{GenerateArgs, ScoreArgs};
+use crate::Failure;
 
 fn engine_error(e: RefdataError) -> Error {
     if e.exit_code() == 2 {
@@ -13,7 +14,7 @@ fn engine_error(e: RefdataError) -> Error {
     }
 }
 
-pub fn generate(a: GenerateArgs) -> Result<u8, Error> {
+pub fn generate(a: GenerateArgs) -> Result<u8, Failure> {
     let cfg = GenerateConfig {
         instructions: a.instructions,
         out: a.out,
@@ -24,28 +25,18 @@ pub fn generate(a: GenerateArgs) -> Result<u8, Error> {
     };
     let report = sverka_refdata::generate(&cfg).map_err(engine_error)?;
     if !a.quiet {
-        let text = report.to_string();
-        print!("{text}");
-        if !text.ends_with('\n') {
-            println!();
-        }
+        crate::print_line(&report.to_string())?;
     }
     Ok(0)
 }
 
-pub fn score(a: ScoreArgs) -> Result<u8, Error> {
+pub fn score(a: ScoreArgs) -> Result<u8, Failure> {
     let report = sverka_refdata::score(&a.truth, &a.results).map_err(engine_error)?;
-    if a.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).map_err(|e| Error::Internal(e.to_string()))?
-        );
+    let text = if a.json {
+        serde_json::to_string_pretty(&report).map_err(|e| Error::Internal(e.to_string()))?
     } else {
-        let text = report.to_string();
-        print!("{text}");
-        if !text.ends_with('\n') {
-            println!();
-        }
-    }
+        report.to_string()
+    };
+    crate::print_line(&text)?;
     Ok(if report.full_agreement() { 0 } else { 1 })
 }

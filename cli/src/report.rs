@@ -7,13 +7,15 @@ use sverka_engine::outset::{Old, OutputSet};
 use sverka_engine::Error;
 
 use crate::args::ReportArgs;
+use crate::Failure;
 
-pub fn run(a: ReportArgs) -> Result<u8, Error> {
+pub fn run(a: ReportArgs) -> Result<u8, Failure> {
     if !a.dir.is_dir() {
         return Err(Error::input(
             &a.dir,
             "not a folder; give the output folder of `sverka reconcile`",
-        ));
+        )
+        .into());
     }
     let html = sverka_audit::report::render_folder(&a.dir)?;
     let dest = match a.out {

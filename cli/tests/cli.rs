@@ -2,9 +2,11 @@
 //! --json, --fail-on, thread-count independence.
 
 mod common;
+#[path = "../../engine/tests/common/summary.rs"]
+mod summary_schema;
 use common::{bin, reconcile, text};
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Output, Stdio};
 
 fn case(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -325,6 +327,11 @@ fn generate_with_rate_settings_scores_full_agreement() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(s["counts"]["by_flag"]["FALLBACK_MATCH"].as_u64().unwrap() > 0);
+    // The generated set's summary.json matches its schema and reads back as a `Summary`;
+    // --json printed the same bytes.
+    let path = out.join("summary.json");
+    assert_eq!(o.stdout, std::fs::read(&path).unwrap());
+    assert_eq!(summary_schema::summary_errors(&path), Vec::<String>::new());
     let o = bin()
         .args(["score", "--truth"])
         .arg(data.join("truth"))
@@ -386,4 +393,33 @@ fn generate_is_deterministic() {
         v
     };
     assert_eq!(files(a.path()), files(b.path()));
+}
+
+/// When the reader of stdout goes away (`sverka reconcile ... --json | head`), sverka
+/// stops quietly: exit 0, nothing on stderr, the outputs written.
+#[test]
+fn stops_quietly_when_stdout_is_closed() {
+    let c = case(CASE);
+    for extra in [&["--json"][..], &[]] {
+        let out = tempfile::tempdir().unwrap();
+        let mut child = bin()
+            .arg("reconcile")
+            .arg("--instructions")
+            .arg(c.join("instructions.csv"))
+            .arg("--settlements")
+            .arg(c.join("settlements.csv"))
+            .arg("--out")
+            .arg(out.path())
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Closed before sverka prints anything, so that its first write fails (EPIPE).
+        drop(child.stdout.take());
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(o.status.code(), Some(0), "{extra:?}: {}", text(&o.stderr));
+        assert_eq!(text(&o.stderr), "", "{extra:?}");
+        assert!(out.path().join("summary.json").exists(), "{extra:?}");
+    }
 }

@@ -21,6 +21,7 @@ pub mod outset;
 pub mod parquet_out;
 pub mod pipeline;
 pub mod schema;
+pub mod summary;
 pub mod table;
 pub mod totals;
 pub mod validate;
@@ -30,6 +31,7 @@ pub mod write;
 pub use config::{Factor, ReconcileConfig, Settings};
 pub use error::{Error, Result};
 pub use pipeline::{reconcile, reconcile_with, Finish, Outcome, Progress};
+pub use summary::Summary;
 
 /// The engine's version, as written into every output.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -27,6 +27,9 @@ pub enum Method {
 }
 
 impl Method {
+    /// In the order `summary.json` lists them.
+    pub const ALL: [Method; 3] = [Method::Reference, Method::Fallback, Method::None];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Method::None => "NONE",

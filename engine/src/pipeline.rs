@@ -2,11 +2,10 @@
 //! discover → load+validate → de-duplicate → match → classify → totals → build outputs →
 //! verify → write to temporary names → commit.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use arrow_array::RecordBatch;
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
 use crate::classify::{self, flag, Classes, Status};
 use crate::config::ReconcileConfig;
@@ -14,9 +13,10 @@ use crate::currency;
 use crate::dedupe::dedupe;
 use crate::error::{Error, Result};
 use crate::ingest::{self, FileStats, InputFile};
-use crate::matching::{self, Matches, Method};
+use crate::matching::{self, Matches};
 use crate::outset::{Old, OutputSet};
-use crate::schema::{Reason, Reject, Side};
+use crate::schema::{Reject, Side};
+use crate::summary::{self, Summary};
 use crate::table::Table;
 use crate::totals::{self, AllTotals};
 use crate::validate::{self, Chunk};
@@ -29,12 +29,6 @@ pub trait Progress: Sync {
     fn stage(&self, _name: &'static str) {}
     /// Input rows validated so far in the loading stage.
     fn rows(&self, _n: u64) {}
-    /// Decode buffers were freed (a column of a side's chunks once joined into the
-    /// table): the host may return free memory to the system before the next allocation.
-    /// Called from worker threads, about a dozen times per side, for the side loaded last
-    /// (or both, loaded at once): the buffers of a side loaded first are left to the
-    /// allocator for the next side's decoding to reuse.
-    fn release_memory(&self) {}
 }
 
 /// Input size (bytes on disk, both sides) up to which the sides are loaded concurrently.
@@ -95,7 +89,7 @@ impl Finish for NoFinish {
 /// What a run produced, for the CLI's closing screen and `--fail-on`.
 #[derive(Debug)]
 pub struct Outcome {
-    pub summary: Value,
+    pub summary: Summary,
     pub out_dir: PathBuf,
     pub written: Vec<String>,
     pub warnings: Vec<String>,
@@ -108,15 +102,7 @@ impl Outcome {
     /// How many instructions have `status`, instructions carry `flag` (or settlements
     /// carry AMBIGUOUS), or rows were rejected (`rejects`).
     pub fn count_of(&self, name: &str) -> u64 {
-        let c = &self.summary["counts"];
-        if name == "rejects" {
-            return c["rejects"]["instructions"].as_u64().unwrap_or(0)
-                + c["rejects"]["settlements"].as_u64().unwrap_or(0);
-        }
-        c["by_status"][name]
-            .as_u64()
-            .or_else(|| c["by_flag"][name].as_u64())
-            .unwrap_or(0)
+        self.summary.count_of(name)
     }
 }
 
@@ -150,18 +136,6 @@ struct Side_ {
     rows_in: u64,
     /// Kept rows by key (instruction ids; (provider, provider_ref)).
     index: crate::group::Index,
-}
-
-/// Whether the run's inputs exceed [`CONCURRENT_LOAD_MAX_BYTES`]: the sides are then
-/// loaded one after the other, and a caller may return freed memory to the system at
-/// [`Progress::release_memory`] (the CLI trims malloc's arenas). Inputs that cannot be found
-/// count as small; the run itself reports them.
-pub fn is_large(cfg: &ReconcileConfig) -> bool {
-    let files = |side, paths| ingest::discover(side, paths).unwrap_or_default();
-    input_bytes(
-        &files(Side::Instructions, &cfg.instructions),
-        &files(Side::Settlements, &cfg.settlements),
-    ) > CONCURRENT_LOAD_MAX_BYTES
 }
 
 fn input_bytes(a: &[InputFile], b: &[InputFile]) -> u64 {
@@ -212,18 +186,12 @@ pub fn trace_rss(what: &str) {
     }
 }
 
-/// Loads one side; `release`: report freed decode buffers ([`Progress::release_memory`]).
+/// Loads one side.
 fn load_side(
     side: Side,
     files: Vec<InputFile>,
     progress: &dyn Progress,
-    release: bool,
 ) -> Result<(Side_, Vec<Reject>)> {
-    let release_memory = || {
-        if release {
-            progress.release_memory()
-        }
-    };
     let validate = |b: ingest::RawBatch| -> Chunk {
         let c = validate::validate(side, b);
         progress.rows(c.rows_in as u64);
@@ -234,9 +202,7 @@ fn load_side(
     trace_rss("read+validate");
     let d = dedupe(side, &chunks);
     trace_rss("dedupe");
-    let (table, mut rejects, rows_in) =
-        Table::from_chunks_releasing(side, chunks, d.keep.as_deref(), &release_memory)?;
-    release_memory();
+    let (table, mut rejects, rows_in) = Table::from_chunks(side, chunks, d.keep.as_deref())?;
     trace_rss("table");
     rejects.extend(d.rejects);
     // Origins serve only the rejects, all made by now.
@@ -292,16 +258,13 @@ pub fn reconcile_with(
     // decoded batches, not both (BENCHMARKS.md: -0.8 GB at 10M rows).
     let (a, b) = if input_bytes(&ins_files, &set_files) <= CONCURRENT_LOAD_MAX_BYTES {
         rayon::join(
-            || load_side(Side::Instructions, ins_files, progress, true),
-            || load_side(Side::Settlements, set_files, progress, true),
+            || load_side(Side::Instructions, ins_files, progress),
+            || load_side(Side::Settlements, set_files, progress),
         )
     } else {
-        // The instructions' freed decode buffers are not released: the settlements'
-        // decoding reuses them (10M rows: 250 K fewer page faults, same peak, which is
-        // the settlements' join when the sides are of like size).
-        let a = load_side(Side::Instructions, ins_files, progress, false);
+        let a = load_side(Side::Instructions, ins_files, progress);
         let b = match &a {
-            Ok(_) => load_side(Side::Settlements, set_files, progress, true),
+            Ok(_) => load_side(Side::Settlements, set_files, progress),
             Err(_) => Err(Error::Internal("not loaded".into())),
         };
         (a, b)
@@ -384,13 +347,13 @@ pub fn reconcile_with(
         || {
             let (totals, delays) = rayon::join(
                 || totals::compute(&ins.table, &set.table, &m, &cl),
-                || settlement_delays(&ins.table, &set.table, &m),
+                || summary::settlement_delays(&ins.table, &set.table, &m),
             );
             totals.map(|t| {
-                let mut summary = summary_json(
+                let mut summary = summary(
                     cfg, &ins, &set, &rejects, &m, &cl, &t, &written, &warnings, ctx.scale,
                 );
-                summary["settlement_delay_by_provider"] = delays;
+                summary.settlement_delay_by_provider = delays;
                 (t, summary)
             })
         },
@@ -406,11 +369,16 @@ pub fn reconcile_with(
     clock.lap("write");
     trace_rss("write");
     again.check([ins.rows_in, set.rows_in], &totals.by_currency)?;
-    let text =
-        serde_json::to_string_pretty(&summary).map_err(|e| Error::Internal(e.to_string()))?;
-    pending.push(outputs.write_bytes("summary.json", (text + "\n").as_bytes())?);
+    pending.push(outputs.write_bytes("summary.json", summary.to_text().as_bytes())?);
     clock.lap("verify+summary");
-    pending.extend(finish.finish(&outputs, &pending, &summary, &|o, rows| ctx.take(o, rows))?);
+    // The finishers read the summary as JSON (the audit report and manifest).
+    let summary_value =
+        serde_json::to_value(&summary).map_err(|e| Error::Internal(e.to_string()))?;
+    pending.extend(
+        finish.finish(&outputs, &pending, &summary_value, &|o, rows| {
+            ctx.take(o, rows)
+        })?,
+    );
     clock.lap("report+manifest");
     trace_rss("report+manifest");
     let notes = outputs.commit(Old::Replace {
@@ -443,58 +411,6 @@ impl Clock {
     }
 }
 
-/// Settlement delay (value_date − due_date of the matched instruction, in days) of every
-/// matched SETTLED settlement, by the settlement's provider, for the audit report's chart.
-/// Delays beyond ±`DELAY_DAYS` count in the end buckets.
-pub const DELAY_DAYS: i32 = 30;
-
-fn settlement_delays(ins_t: &Table, set_t: &Table, m: &Matches) -> Value {
-    use crate::matching::NO_MATCH;
-    use crate::schema::{set as scol, SettleStatus};
-    use arrow_array::Array;
-    use rayon::prelude::*;
-    let width = (2 * DELAY_DAYS + 1) as usize;
-    // One row of `width` day counts per provider code, summed over 64K-row chunks.
-    let codes = set_t.codes(scol::PROVIDER);
-    let names = set_t.text[scol::PROVIDER].dict_values();
-    let cells = names.len() * width;
-    let counts: Vec<u64> = (0..set_t.len().div_ceil(1 << 16))
-        .into_par_iter()
-        .map(|c| {
-            let mut h = vec![0u64; cells];
-            for s in c << 16..((c + 1) << 16).min(set_t.len()) {
-                let i = m.instruction[s];
-                if i != NO_MATCH && set_t.status[s] == SettleStatus::Settled as u8 {
-                    let d = (set_t.date[s] - ins_t.date[i as usize]).clamp(-DELAY_DAYS, DELAY_DAYS);
-                    h[codes[s] as usize * width + (d + DELAY_DAYS) as usize] += 1;
-                }
-            }
-            h
-        })
-        .reduce(
-            || vec![0; cells],
-            |mut a, b| {
-                a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
-                a
-            },
-        );
-    // A provider is listed when at least one of its settlements counted.
-    let sorted: BTreeMap<&str, &[u64]> = counts
-        .chunks(width)
-        .enumerate()
-        .filter(|(_, v)| v.iter().any(|&x| x > 0))
-        .map(|(code, v)| (names.value(code), v))
-        .collect();
-    let mut o = Map::new();
-    for (k, v) in sorted {
-        o.insert(
-            k.to_string(),
-            json!({"days_from": -DELAY_DAYS, "days_to": DELAY_DAYS, "counts": v}),
-        );
-    }
-    Value::Object(o)
-}
-
 fn display_paths(files: &[InputFile]) -> Vec<String> {
     files.iter().map(|f| f.path.display().to_string()).collect()
 }
@@ -519,7 +435,7 @@ fn warnings(ins: &Side_, set: &Side_) -> Vec<String> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn summary_json(
+fn summary(
     cfg: &ReconcileConfig,
     ins: &Side_,
     set: &Side_,
@@ -530,109 +446,46 @@ fn summary_json(
     written: &[String],
     warnings: &[String],
     scale: i8,
-) -> Value {
-    let mut by_status = [0u64; 8];
-    for &s in &cl.status {
-        by_status[s as usize] += 1;
-    }
-    // Rows per flags byte first, then per bit: one increment a row.
-    let mut by_byte = [0u64; 256];
-    for &f in &cl.flags {
-        by_byte[f as usize] += 1;
-    }
-    let mut by_flag = [0u64; 7];
-    for (f, &rows) in by_byte.iter().enumerate() {
-        for (b, n) in by_flag.iter_mut().enumerate() {
-            *n += ((f >> b) & 1) as u64 * rows;
-        }
-    }
-    let ambiguous = m.ambiguous.iter().filter(|&&a| a).count() as u64;
-    let mut by_match = [0u64; 3];
-    for &x in &m.method {
-        by_match[x as usize] += 1;
-    }
-    let nonzero = |pairs: Vec<(&str, u64)>| -> Value {
-        Value::Object(
-            pairs
-                .into_iter()
-                .filter(|(_, n)| *n > 0)
-                .map(|(k, n)| (k.to_string(), json!(n)))
-                .collect(),
-        )
+) -> Summary {
+    let rows = |s: &Side_| summary::SideRows {
+        rows_in: s.rows_in,
+        accepted: s.table.len() as u64,
     };
-    let status_v = nonzero(
-        Status::ALL
-            .iter()
-            .map(|s| (s.as_str(), by_status[*s as usize]))
-            .collect(),
-    );
-    let mut flags: Vec<(&str, u64)> = flag::NAMES
+    let inputs = [ins, set]
         .iter()
-        .zip(by_flag)
-        .map(|(n, c)| (*n, c))
+        .flat_map(|side| side.files.iter().zip(&side.stats))
+        .map(|(f, st)| summary::Input {
+            side: f.side.as_str().into(),
+            path: f.path.display().to_string(),
+            format: st.format.as_str().into(),
+            rows: st.rows,
+            bytes: st.bytes,
+            sha256: st.sha256.clone(),
+        })
         .collect();
-    flags.insert(1, ("AMBIGUOUS", ambiguous)); // alphabetical: after ACCOUNT_MISMATCH
-    let flag_v = nonzero(flags);
-    let match_v = nonzero(
-        [Method::Reference, Method::Fallback, Method::None]
-            .iter()
-            .map(|x| (x.as_str(), by_match[*x as usize]))
-            .collect(),
-    );
-    let mut reasons: BTreeMap<(Side, Reason), u64> = BTreeMap::new();
-    for r in rejects {
-        *reasons.entry((r.side, r.reason)).or_default() += 1;
-    }
-    let mut rej_by_reason = Map::new();
-    for side in [Side::Instructions, Side::Settlements] {
-        let mut o = Map::new();
-        for reason in Reason::ALL {
-            if let Some(n) = reasons.get(&(side, reason)) {
-                o.insert(reason.as_str().into(), json!(n));
-            }
-        }
-        rej_by_reason.insert(side.as_str().into(), Value::Object(o));
-    }
-    let n_rej_ins = rejects
-        .iter()
-        .filter(|r| r.side == Side::Instructions)
-        .count();
-    let mut inputs = Vec::new();
-    for side in [ins, set] {
-        for (f, st) in side.files.iter().zip(&side.stats) {
-            inputs.push(json!({
-                "side": f.side.as_str(), "path": f.path.display().to_string(), "format": st.format.as_str(),
-                "rows": st.rows, "bytes": st.bytes, "sha256": st.sha256,
-            }));
-        }
-    }
     let s = &cfg.settings;
-    json!({
-        "counts": {
-            "instructions_in": ins.rows_in,
-            "instructions_accepted": ins.table.len(),
-            "settlements_in": set.rows_in,
-            "settlements_accepted": set.table.len(),
-            "rejects": {"instructions": n_rej_ins, "settlements": rejects.len() - n_rej_ins},
-            "by_status": status_v,
-            "by_flag": flag_v,
-            "by_match": match_v,
-            "rejects_by_reason": Value::Object(rej_by_reason),
+    Summary {
+        counts: summary::counts(rows(ins), rows(set), rejects, m, cl),
+        totals: summary::by_currency(&totals.by_currency),
+        totals_by_provider: summary::by_group(&totals.by_provider),
+        totals_by_program: summary::by_group(&totals.by_program),
+        inputs,
+        outputs: written.to_vec(),
+        warnings: warnings.to_vec(),
+        engine: summary::Engine {
+            name: "sverka".into(),
+            version: VERSION.into(),
+            contract: 1,
         },
-        "totals": totals::by_ccy_json(&totals.by_currency),
-        "totals_by_provider": totals::nested_json(&totals.by_provider),
-        "totals_by_program": totals::nested_json(&totals.by_program),
-        "inputs": inputs,
-        "outputs": written,
-        "warnings": warnings,
-        "engine": {"name": "sverka", "version": VERSION, "contract": 1},
-        "settings": {
-            "late_days": s.late_days,
-            "fallback_days": s.fallback_days,
-            "shared_account_min": s.shared_account_min,
-            "outlier_factor": s.outlier_factor.to_string(),
-            "currency_table": currency::table().version,
-            "amount_scale": scale,
+        settings: summary::SettingsEcho {
+            late_days: s.late_days,
+            fallback_days: s.fallback_days,
+            shared_account_min: s.shared_account_min,
+            outlier_factor: s.outlier_factor.to_string(),
+            currency_table: currency::table().version.clone(),
+            amount_scale: scale,
         },
-    })
+        // Filled in beside the totals.
+        settlement_delay_by_provider: Default::default(),
+    }
 }

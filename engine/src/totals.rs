@@ -11,7 +11,6 @@ use crate::classify::{Classes, Status};
 use crate::currency::{self, Ccy};
 use crate::error::{Error, Result};
 use crate::matching::{Matches, Method, NO_MATCH};
-use crate::money::minor_string;
 use crate::schema::{ins, set, SettleStatus};
 use crate::table::Table;
 use arrow_array::Array;
@@ -85,24 +84,6 @@ impl Totals {
             }
             SettleStatus::Failed => self.failed_count += 1,
         }
-    }
-
-    pub fn to_json(&self, minor: u8) -> serde_json::Value {
-        let m = |v: i128| minor_string(v, minor);
-        serde_json::json!({
-            "instructed_count": self.instructed_count,
-            "instructed_amount": m(self.instructed_amount),
-            "settled_count": self.settled_count,
-            "settled_amount": m(self.settled_amount),
-            "returned_count": self.returned_count,
-            "returned_amount": m(self.returned_amount),
-            "failed_count": self.failed_count,
-            "fees": m(self.fees),
-            "unpaid_count": self.unpaid_count,
-            "unpaid_amount": m(self.unpaid_amount),
-            "unexpected_count": self.unexpected_count,
-            "unexpected_amount": m(self.unexpected_amount),
-        })
     }
 }
 
@@ -271,24 +252,6 @@ pub fn compute(ins_t: &Table, set_t: &Table, m: &Matches, cl: &Classes) -> Resul
     put(by_prov, Some(&sp.names), 1)?;
     put(by_prog, Some(&pg.names), 2)?;
     Ok(all)
-}
-
-pub fn by_ccy_json(m: &ByCcy) -> serde_json::Value {
-    let table = currency::table();
-    let mut o = serde_json::Map::new();
-    for (code, t) in m {
-        let minor = table.minor_units(table.lookup(code).expect("known code"));
-        o.insert(code.clone(), t.to_json(minor));
-    }
-    serde_json::Value::Object(o)
-}
-
-pub fn nested_json(m: &BTreeMap<String, ByCcy>) -> serde_json::Value {
-    let mut o = serde_json::Map::new();
-    for (k, v) in m {
-        o.insert(k.clone(), by_ccy_json(v));
-    }
-    serde_json::Value::Object(o)
 }
 
 #[cfg(test)]

@@ -2,6 +2,8 @@
 //! `expected.json` derived by hand from the contract. One `check(case)` runs the engine
 //! and compares every output row (STYLE.md 15).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -148,6 +150,9 @@ fn check(case_dir: &Path) -> Vec<String> {
                 let actual = read_csv(&out.path().join(file));
                 errs.extend(compare(&case, what, &expected[what], &actual, case_dir));
             }
+            errs.extend(common::summary::summary_errors(
+                &out.path().join("summary.json"),
+            ));
             errs
         }
     }

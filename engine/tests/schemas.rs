@@ -1,16 +1,24 @@
 //! `schemas/` and the engine agree: input columns, output columns and types, statuses,
-//! flags, match methods, reject reasons, and the currency table.
+//! flags, match methods, reject reasons, the summary's schema, and the currency table.
 
-use std::path::Path;
+mod common;
+
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use sverka_engine::classify::{flag, Status};
 use sverka_engine::matching::Method;
 use sverka_engine::schema::{Kind, Reason, Side};
 
-fn schema() -> Value {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/reconcile-v1.json");
+fn read_schema(name: &str) -> Value {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../schemas")
+        .join(name);
     serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+fn schema() -> Value {
+    read_schema("reconcile-v1.json")
 }
 
 fn names(v: &Value) -> Vec<String> {
@@ -45,21 +53,60 @@ fn input_columns_agree() {
 #[test]
 fn vocabularies_agree() {
     let s = schema();
-    assert_eq!(
-        names(&s["statuses"]),
-        Status::ALL.iter().map(|x| x.as_str()).collect::<Vec<_>>()
-    );
+    let statuses: Vec<&str> = Status::ALL.iter().map(|x| x.as_str()).collect();
+    let methods: Vec<&str> = Method::ALL.map(|m| m.as_str()).to_vec();
+    let reasons: Vec<&str> = Reason::ALL.iter().map(|r| r.as_str()).collect();
+    assert_eq!(names(&s["statuses"]), statuses);
     assert_eq!(names(&s["instruction_flags"]), flag::NAMES.to_vec());
-    assert_eq!(
-        names(&s["match_methods"]),
-        [Method::Reference, Method::Fallback, Method::None]
-            .map(|m| m.as_str())
-            .to_vec()
+    assert_eq!(names(&s["settlement_flags"]), ["AMBIGUOUS"]);
+    assert_eq!(names(&s["match_methods"]), methods);
+    assert_eq!(names(&s["reject_reasons"]), reasons);
+    // The summary's schema lists the same names; by_flag holds both kinds of flag,
+    // alphabetical, as the summary writes them.
+    let summary = read_schema("summary.schema.json");
+    let counts = &summary["properties"]["counts"]["properties"];
+    let listed = |v: &Value| names(&v["propertyNames"]["enum"]);
+    assert_eq!(listed(&counts["by_status"]), statuses);
+    let mut flags: Vec<&str> = flag::NAMES.to_vec();
+    flags.push("AMBIGUOUS");
+    flags.sort_unstable();
+    assert_eq!(listed(&counts["by_flag"]), flags);
+    assert_eq!(listed(&counts["by_match"]), methods);
+    assert_eq!(listed(&summary["$defs"]["reasons"]), reasons);
+}
+
+/// The demo's summary.json matches its schema and reads back as a `Summary` (the golden
+/// cases are checked in golden.rs, a generated data set in the CLI's tests).
+/// Reconciles with the default settings into `out`.
+fn run(ins: PathBuf, set: PathBuf, out: &Path) -> sverka_engine::Outcome {
+    let cfg = sverka_engine::ReconcileConfig {
+        instructions: vec![ins],
+        settlements: vec![set],
+        out: out.to_path_buf(),
+        csv: false,
+        settings: Default::default(),
+    };
+    sverka_engine::reconcile(&cfg, &sverka_engine::pipeline::Silent).unwrap()
+}
+
+#[test]
+fn demo_summary_matches_its_schema() {
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/demo");
+    let out = tempfile::tempdir().unwrap();
+    let o = run(
+        demo.join("instructions"),
+        demo.join("settlements"),
+        out.path(),
     );
-    assert_eq!(
-        names(&s["reject_reasons"]),
-        Reason::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>()
-    );
+    let path = out.path().join("summary.json");
+    assert_eq!(common::summary::summary_errors(&path), Vec::<String>::new());
+    // Every name-to-count map is filled on the demo, so each enum was exercised.
+    let c = &o.summary.counts;
+    for t in [&c.by_status, &c.by_flag, &c.by_match] {
+        assert!(!t.is_empty());
+    }
+    assert!(!c.rejects_by_reason.instructions.is_empty());
+    assert!(!o.summary.settlement_delay_by_provider.is_empty());
 }
 
 #[test]
@@ -68,17 +115,11 @@ fn output_columns_agree() {
     let c = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../testdata/cases/059-flags-combined-alphabetical");
     let out = tempfile::tempdir().unwrap();
-    sverka_engine::reconcile(
-        &sverka_engine::ReconcileConfig {
-            instructions: vec![c.join("instructions.csv")],
-            settlements: vec![c.join("settlements.csv")],
-            out: out.path().to_path_buf(),
-            csv: false,
-            settings: Default::default(),
-        },
-        &sverka_engine::pipeline::Silent,
-    )
-    .unwrap();
+    run(
+        c.join("instructions.csv"),
+        c.join("settlements.csv"),
+        out.path(),
+    );
     for file in [
         "instructions.parquet",
         "settlements.parquet",
