@@ -20,11 +20,10 @@ pub mod verify;
 use std::path::Path;
 
 use arrow_array::RecordBatch;
-use serde_json::Value;
 use sverka_engine::outset::{OutputSet, Pending};
 use sverka_engine::pipeline::{Finish, Rows};
 use sverka_engine::write::Output;
-use sverka_engine::{Error, Result};
+use sverka_engine::{Error, Result, Summary};
 
 pub const REPORT: &str = "report.html";
 pub use sverka_engine::write::MANIFEST;
@@ -71,7 +70,7 @@ impl Finish for AuditFinish {
         &self,
         set: &OutputSet,
         staged: &[Pending],
-        summary: &Value,
+        summary: &Summary,
         rows: &Rows,
     ) -> Result<Vec<Pending>> {
         let mut extra = Vec::new();

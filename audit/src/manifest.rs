@@ -8,7 +8,7 @@
 use serde_json::{json, Map, Value};
 use sha2::Digest;
 use sverka_engine::write::Pending;
-use sverka_engine::{Error, Result, VERSION};
+use sverka_engine::{Error, Result, Summary, VERSION};
 
 pub const VERSION_1: u64 = 1;
 
@@ -48,14 +48,13 @@ pub fn output_entry(p: &Pending) -> Result<Value> {
 
 /// The manifest of a reconciliation: settings and inputs as `summary.json` records them
 /// (input `bytes` as `size`), every written output sorted by name.
-pub fn for_reconcile(summary: &Value, outputs: &[&Pending]) -> Result<Map<String, Value>> {
-    let inputs: Vec<Value> = summary["inputs"]
-        .as_array()
-        .ok_or_else(|| Error::Internal("summary.json has no inputs".into()))?
+pub fn for_reconcile(summary: &Summary, outputs: &[&Pending]) -> Result<Map<String, Value>> {
+    let inputs: Vec<Value> = summary
+        .inputs
         .iter()
         .map(|i| {
-            json!({"side": i["side"], "path": i["path"], "size": i["bytes"],
-                   "rows": i["rows"], "sha256": i["sha256"]})
+            json!({"side": i.side, "path": i.path, "size": i.bytes,
+                   "rows": i.rows, "sha256": i.sha256})
         })
         .collect();
     let mut outs = outputs
@@ -63,12 +62,9 @@ pub fn for_reconcile(summary: &Value, outputs: &[&Pending]) -> Result<Map<String
         .map(|p| output_entry(p))
         .collect::<Result<Vec<Value>>>()?;
     outs.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
-    Ok(build(
-        "reconcile",
-        summary["settings"].clone(),
-        inputs,
-        outs,
-    ))
+    let settings =
+        serde_json::to_value(&summary.settings).map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(build("reconcile", settings, inputs, outs))
 }
 
 /// A manifest object in the v1 key order, without its hash.

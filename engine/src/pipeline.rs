@@ -5,7 +5,6 @@
 use std::path::PathBuf;
 
 use arrow_array::RecordBatch;
-use serde_json::Value;
 
 use crate::classify::{self, flag, Classes, Status};
 use crate::config::ReconcileConfig;
@@ -64,7 +63,7 @@ pub trait Finish: Sync {
         &self,
         set: &OutputSet,
         staged: &[write::Pending],
-        summary: &Value,
+        summary: &Summary,
         rows: &Rows,
     ) -> Result<Vec<write::Pending>>;
 }
@@ -79,7 +78,7 @@ impl Finish for NoFinish {
         &self,
         _: &OutputSet,
         _: &[write::Pending],
-        _: &Value,
+        _: &Summary,
         _: &Rows,
     ) -> Result<Vec<write::Pending>> {
         Ok(Vec::new())
@@ -371,14 +370,7 @@ pub fn reconcile_with(
     again.check([ins.rows_in, set.rows_in], &totals.by_currency)?;
     pending.push(outputs.write_bytes("summary.json", summary.to_text().as_bytes())?);
     clock.lap("verify+summary");
-    // The finishers read the summary as JSON (the audit report and manifest).
-    let summary_value =
-        serde_json::to_value(&summary).map_err(|e| Error::Internal(e.to_string()))?;
-    pending.extend(
-        finish.finish(&outputs, &pending, &summary_value, &|o, rows| {
-            ctx.take(o, rows)
-        })?,
-    );
+    pending.extend(finish.finish(&outputs, &pending, &summary, &|o, rows| ctx.take(o, rows))?);
     clock.lap("report+manifest");
     trace_rss("report+manifest");
     let notes = outputs.commit(Old::Replace {

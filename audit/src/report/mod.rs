@@ -20,8 +20,9 @@ use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{json, Value};
 use sverka_engine::pipeline::Rows;
+use sverka_engine::summary::{Delays, Tally};
 use sverka_engine::write::Output;
-use sverka_engine::{Error, Result};
+use sverka_engine::{Error, Result, Summary};
 
 use crate::read::{date32, decimal, Pq, ReadResult};
 use crate::text::Text;
@@ -89,7 +90,7 @@ fn parse_minor(s: &str, code: &str) -> Option<i128> {
 /// Builds a run's report from `summary`, the figures its written batches gave
 /// ([`Observer`]) and `rows`, which fetches whole written rows (a failure here is an
 /// internal error). The same bytes as [`render_folder`] on the committed folder.
-pub fn render(summary: &Value, figures: Figures, rows: &Rows) -> Result<String> {
+pub fn render(summary: &Summary, figures: Figures, rows: &Rows) -> Result<String> {
     let take = |o: Output, _: &[&str], r: &[usize]| -> ReadResult<Option<RecordBatch>> {
         if r.is_empty() {
             return Ok(None);
@@ -221,8 +222,8 @@ pub fn render_folder(dir: &Path) -> Result<String> {
             format!("{e}; give the output folder of `sverka reconcile`"),
         )
     })?;
-    let summary: Value = serde_json::from_str(&text)
-        .map_err(|e| Error::input(&path, format!("not valid JSON: {e}")))?;
+    let summary: Summary = serde_json::from_str(&text)
+        .map_err(|e| Error::input(&path, format!("not a sverka summary: {e}")))?;
     for name in [
         "instructions.parquet",
         "settlements.parquet",
@@ -257,12 +258,9 @@ type Take<'a> = dyn Fn(Output, &[&str], &[usize]) -> ReadResult<Option<RecordBat
 
 /// The template's data from `summary.json`, the figures of the row outputs and their
 /// exception rows (from a folder's files or a run's batches: the same values either way).
-fn context(s: &Value, figures: Figures, take: &Take) -> ReadResult<Page> {
+fn context(s: &Summary, figures: Figures, take: &Take) -> ReadResult<Page> {
     let Figures { ins, set, rej } = figures;
-    let currencies: Vec<String> = s["totals"]
-        .as_object()
-        .map(|o| o.keys().cloned().collect())
-        .unwrap_or_default();
+    let currencies: Vec<String> = s.totals.keys().cloned().collect();
     let headline = headline(s, &ins.ccy, &currencies);
     let ex = exceptions(&currencies, ins.findings, set, take)?;
     let mut charts = Vec::new();
@@ -274,20 +272,20 @@ fn context(s: &Value, figures: Figures, take: &Take) -> ReadResult<Page> {
         charts.push(status_value_chart(what, mix));
     }
     let (histograms, histograms_omitted) = histograms(&ins.ccy);
-    let late_days = s["settings"]["late_days"].as_i64().unwrap_or(3);
-    let delays = delay_chart(&s["settlement_delay_by_provider"], late_days);
+    let late_days = s.settings.late_days as i64;
+    let delays = delay_chart(&s.settlement_delay_by_provider, late_days);
     let (rejects_by_reason, by_file, files_total) = rejects(&rej);
-    let counts = &s["counts"];
+    let counts = &s.counts;
     let ctx = json!({
-        "engine": s["engine"],
-        "settings": settings(&s["settings"]),
-        "inputs": inputs(&s["inputs"]),
-        "warnings": s["warnings"],
+        "engine": s.engine,
+        "settings": settings(&s.settings),
+        "inputs": s.inputs,
+        "warnings": s.warnings,
         "counts": {
-            "instructions_in": counts["instructions_in"], "instructions_accepted": counts["instructions_accepted"],
-            "settlements_in": counts["settlements_in"], "settlements_accepted": counts["settlements_accepted"],
-            "rejects_instructions": counts["rejects"]["instructions"], "rejects_settlements": counts["rejects"]["settlements"],
-            "by_status": pairs(&counts["by_status"]), "by_flag": pairs(&counts["by_flag"]), "by_match": pairs(&counts["by_match"]),
+            "instructions_in": counts.instructions_in, "instructions_accepted": counts.instructions_accepted,
+            "settlements_in": counts.settlements_in, "settlements_accepted": counts.settlements_accepted,
+            "rejects_instructions": counts.rejects.instructions, "rejects_settlements": counts.rejects.settlements,
+            "by_status": pairs(&counts.by_status), "by_flag": pairs(&counts.by_flag), "by_match": pairs(&counts.by_match),
         },
         "headline": headline,
         "risk_table": ex.risk_table,
@@ -312,32 +310,32 @@ fn context(s: &Value, figures: Figures, take: &Take) -> ReadResult<Page> {
 /// Headline figures per currency: the summary's totals, with paid and not paid from the
 /// instruction rows.
 fn headline(
-    s: &Value,
+    s: &Summary,
     ccy: &BTreeMap<String, data::Currency>,
     currencies: &[String],
 ) -> Vec<Value> {
     let mut headline = Vec::new();
     for code in currencies {
-        let t = &s["totals"][code];
-        let txt = |k: &str| t[k].as_str().unwrap_or("").to_string();
-        let num = |k: &str| t[k].as_u64().unwrap_or(0);
+        let Some(t) = s.totals.get(code) else {
+            continue;
+        };
         let c = ccy.get(code).cloned().unwrap_or_default();
         let net = match (
-            parse_minor(t["settled_amount"].as_str().unwrap_or(""), code),
-            parse_minor(t["returned_amount"].as_str().unwrap_or(""), code),
+            parse_minor(&t.settled_amount, code),
+            parse_minor(&t.returned_amount, code),
         ) {
             (Some(a), Some(b)) => money(a - b, code),
             _ => String::new(),
         };
         headline.push(json!({
             "code": code,
-            "instructed_count": num("instructed_count"), "instructed": txt("instructed_amount"),
+            "instructed_count": t.instructed_count, "instructed": t.instructed_amount,
             "paid": money(c.paid, code),
             "not_paid_count": c.not_paid_count, "not_paid": money(c.not_paid, code),
-            "settled_count": num("settled_count"), "settled": txt("settled_amount"),
-            "returned": txt("returned_amount"), "net_settled": net, "fees": txt("fees"),
-            "unpaid_count": num("unpaid_count"), "unpaid": txt("unpaid_amount"),
-            "unexpected_count": num("unexpected_count"), "unexpected": txt("unexpected_amount"),
+            "settled_count": t.settled_count, "settled": t.settled_amount,
+            "returned": t.returned_amount, "net_settled": net, "fees": t.fees,
+            "unpaid_count": t.unpaid_count, "unpaid": t.unpaid_amount,
+            "unexpected_count": t.unexpected_count, "unexpected": t.unexpected_amount,
         }));
     }
     headline
@@ -523,27 +521,15 @@ fn rejects(rej: &RejectCounts) -> (Vec<Value>, Vec<Value>, usize) {
     (rejects_by_reason, by_file, files_total)
 }
 
-fn inputs(v: &Value) -> Vec<Value> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .map(|i| {
-                    json!({"side": i["side"], "path": i["path"], "format": i["format"],
-                                "rows": i["rows"], "bytes": i["bytes"], "sha256": i["sha256"]})
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn settings(v: &Value) -> Vec<Value> {
-    v.as_object()
-        .map(|o| {
-            o.iter()
-                .map(|(k, v)| json!({"key": k, "value": plain(v)}))
-                .collect()
-        })
-        .unwrap_or_default()
+/// The settings as key and value text, in the file's order.
+fn settings(s: &impl Serialize) -> Vec<Value> {
+    match serde_json::to_value(s) {
+        Ok(Value::Object(o)) => o
+            .iter()
+            .map(|(k, v)| json!({"key": k, "value": plain(v)}))
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 fn plain(v: &Value) -> String {
@@ -553,14 +539,10 @@ fn plain(v: &Value) -> String {
     }
 }
 
-fn pairs(v: &Value) -> Vec<Value> {
-    v.as_object()
-        .map(|o| {
-            o.iter()
-                .map(|(k, n)| json!({"name": k, "count": n}))
-                .collect()
-        })
-        .unwrap_or_default()
+fn pairs(t: &Tally) -> Vec<Value> {
+    t.iter()
+        .map(|(k, n)| json!({"name": k, "count": n}))
+        .collect()
 }
 
 /// An axis label for `v` minor units: whole units shortened (`20k`, `1.5M`); titles keep
@@ -681,26 +663,12 @@ fn status_value_chart(what: &str, mix: &BTreeMap<String, data::StatusMix>) -> ch
     )
 }
 
-fn delay_chart(v: &Value, late_days: i64) -> chart::Delays {
+fn delay_chart(v: &BTreeMap<String, Delays>, late_days: i64) -> chart::Delays {
     let mut rows: Vec<(String, Vec<u64>)> = v
-        .as_object()
-        .map(|o| {
-            o.iter()
-                .map(|(k, h)| {
-                    let counts = h["counts"]
-                        .as_array()
-                        .map(|a| a.iter().map(|n| n.as_u64().unwrap_or(0)).collect())
-                        .unwrap_or_default();
-                    (k.clone(), counts)
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let from = v
-        .as_object()
-        .and_then(|o| o.values().next())
-        .and_then(|h| h["days_from"].as_i64())
-        .unwrap_or(-30);
+        .iter()
+        .map(|(k, h)| (k.clone(), h.counts.clone()))
+        .collect();
+    let from = v.values().next().map_or(-30, |h| h.days_from as i64);
     rows = capped(
         data::CHART_ROWS,
         rows,

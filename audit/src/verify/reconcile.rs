@@ -10,6 +10,8 @@ use std::path::Path;
 use arrow_array::RecordBatch;
 use hashbrown::HashMap;
 use serde_json::{json, Map, Value};
+use sverka_engine::summary::{Counts, Delays, TotalsByCcy};
+use sverka_engine::Summary;
 
 use super::{show, to_minor, Discrepancy, VerifyReport, ROW_LIST};
 use crate::read::{date32, decimal, int64, Pq, ReadResult};
@@ -29,21 +31,26 @@ pub(super) fn check_reconcile(
     dir: &Path,
     m: &Map<String, Value>,
 ) -> ReadResult<()> {
-    let s = read_summary(dir)?;
+    let s = read_summary(r, dir)?;
     let m_inputs: Vec<Value> = key(m, "inputs").as_array().cloned().unwrap_or_default();
-    check_identity(r, m, &m_inputs, &s);
+    if let Some(s) = &s {
+        check_identity(r, m, &m_inputs, s);
+    }
     let mut d = Derived::default();
     let mut issues = RowIssues::default();
     let ins = Instructions::read(dir, &mut d, &mut issues)?;
     let per = Settlements::read(dir, &ins, &mut d, &mut issues)?;
     check_rows(&ins.rows, &per, &mut issues);
     d.rej = read_rejects(dir)?;
-    let c = &s["counts"];
-    check_counts(r, c, &d, ins.rows.len());
-    check_conservation(r, c, &m_inputs, &d, ins.rows.len());
-    check_breakdowns(r, c, &d);
-    check_totals(r, &s, &d);
-    check_delays(r, &s, &d.delays);
+    // A summary that is not one has no figures to compare: the rows are still checked.
+    if let Some(s) = &s {
+        let c = &s.counts;
+        check_counts(r, c, &d, ins.rows.len());
+        check_conservation(r, c, &m_inputs, &d, ins.rows.len());
+        check_breakdowns(r, c, &d);
+        check_totals(r, s, &d);
+        check_delays(r, &s.settlement_delay_by_provider, &d.delays);
+    }
     let n_rows = issues.report(r);
     r.checked.push(format!(
         "summary.json: counts, totals per currency/provider/programme, rejects by reason, delays, conservation; {} instructions and {} settlements re-derived ({n_rows} row discrepancies)",
@@ -59,36 +66,46 @@ fn key<'a>(m: &'a Map<String, Value>, k: &str) -> &'a Value {
     m.get(k).unwrap_or(&Value::Null)
 }
 
-fn read_summary(dir: &Path) -> ReadResult<Value> {
-    match std::fs::read_to_string(dir.join(S)).map(|t| serde_json::from_str::<Value>(&t)) {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(format!("summary.json: not valid JSON ({e})")),
-        Err(e) => Err(format!("summary.json: {e}")),
+/// The folder's summary; `None` (and a discrepancy) when it is JSON but not a summary:
+/// a tampered figure of the wrong type (a count that is not a whole number) or shape.
+fn read_summary(r: &mut VerifyReport, dir: &Path) -> ReadResult<Option<Summary>> {
+    let text = std::fs::read_to_string(dir.join(S)).map_err(|e| format!("{S}: {e}"))?;
+    match serde_json::from_str::<Summary>(&text) {
+        Ok(s) => Ok(Some(s)),
+        Err(e) if e.is_data() => {
+            r.diff(
+                S,
+                "contents",
+                "a summary as schemas/summary.schema.json describes (every count a whole number)",
+                format!("{} does not parse: {e}", dir.join(S).display()),
+            );
+            Ok(None)
+        }
+        Err(e) => Err(format!("{S}: not valid JSON ({e})")),
     }
 }
 
 /// The manifest and the summary describe the same run: settings, engine and inputs.
-fn check_identity(r: &mut VerifyReport, m: &Map<String, Value>, m_inputs: &[Value], s: &Value) {
-    r.same(S, "settings", key(m, "settings"), &s["settings"]);
+fn check_identity(r: &mut VerifyReport, m: &Map<String, Value>, m_inputs: &[Value], s: &Summary) {
+    r.same(S, "settings", key(m, "settings"), &json!(s.settings));
     r.same(
         S,
         "engine.version",
         &key(m, "engine")["version"],
-        &s["engine"]["version"],
+        &json!(s.engine.version),
     );
-    let s_inputs: Vec<Value> = s["inputs"].as_array().cloned().unwrap_or_default();
-    if m_inputs.len() != s_inputs.len() {
-        r.diff(S, "inputs (count)", m_inputs.len(), s_inputs.len());
+    if m_inputs.len() != s.inputs.len() {
+        r.diff(S, "inputs (count)", m_inputs.len(), s.inputs.len());
     }
-    for (k, (a, b)) in m_inputs.iter().zip(&s_inputs).enumerate() {
-        for (mk, sk) in [
-            ("path", "path"),
-            ("rows", "rows"),
-            ("sha256", "sha256"),
-            ("size", "bytes"),
-            ("side", "side"),
+    for (k, (a, b)) in m_inputs.iter().zip(&s.inputs).enumerate() {
+        for (mk, sk, found) in [
+            ("path", "path", json!(b.path)),
+            ("rows", "rows", json!(b.rows)),
+            ("sha256", "sha256", json!(b.sha256)),
+            ("size", "bytes", json!(b.bytes)),
+            ("side", "side", json!(b.side)),
         ] {
-            r.same(S, &format!("inputs[{k}].{sk}"), &a[mk], &b[sk]);
+            r.same(S, &format!("inputs[{k}].{sk}"), &a[mk], &found);
         }
     }
 }
@@ -639,48 +656,52 @@ fn count_map(m: &BTreeMap<String, u64>) -> Value {
 }
 
 /// Accepted and rejected rows per side (`c`: the summary's `counts`).
-fn check_counts(r: &mut VerifyReport, c: &Value, d: &Derived, n_ins: usize) {
-    r.same(
-        S,
-        "counts.instructions_accepted",
-        &json!(n_ins),
-        &c["instructions_accepted"],
-    );
-    r.same(
-        S,
-        "counts.settlements_accepted",
-        &json!(d.n_set),
-        &c["settlements_accepted"],
-    );
-    r.same(
-        S,
-        "counts.rejects.instructions",
-        &json!(d.rejected("instructions")),
-        &c["rejects"]["instructions"],
-    );
-    r.same(
-        S,
-        "counts.rejects.settlements",
-        &json!(d.rejected("settlements")),
-        &c["rejects"]["settlements"],
-    );
+fn check_counts(r: &mut VerifyReport, c: &Counts, d: &Derived, n_ins: usize) {
+    for (field, derived, found) in [
+        (
+            "instructions_accepted",
+            n_ins as u64,
+            c.instructions_accepted,
+        ),
+        ("settlements_accepted", d.n_set, c.settlements_accepted),
+        (
+            "rejects.instructions",
+            d.rejected("instructions"),
+            c.rejects.instructions,
+        ),
+        (
+            "rejects.settlements",
+            d.rejected("settlements"),
+            c.rejects.settlements,
+        ),
+    ] {
+        r.same(
+            S,
+            &format!("counts.{field}"),
+            &json!(derived),
+            &json!(found),
+        );
+    }
 }
 
 /// Conservation: rows read = accepted + rejected, and rows read = the inputs' rows.
 fn check_conservation(
     r: &mut VerifyReport,
-    c: &Value,
+    c: &Counts,
     m_inputs: &[Value],
     d: &Derived,
     n_ins: usize,
 ) {
-    for (side, accepted) in [("instructions", n_ins as u64), ("settlements", d.n_set)] {
+    for (side, accepted, rows_in) in [
+        ("instructions", n_ins as u64, c.instructions_in),
+        ("settlements", d.n_set, c.settlements_in),
+    ] {
         let derived = accepted + d.rejected(side);
         r.same(
             S,
             &format!("counts.{side}_in (accepted + rejected)"),
             &json!(derived),
-            &c[&format!("{side}_in")],
+            &json!(rows_in),
         );
         let read: u64 = m_inputs
             .iter()
@@ -697,23 +718,27 @@ fn check_conservation(
 }
 
 /// Counts by status, flag, match method and reject reason.
-fn check_breakdowns(r: &mut VerifyReport, c: &Value, d: &Derived) {
-    r.same(
-        S,
-        "counts.by_status",
-        &count_map(&d.by_status),
-        &c["by_status"],
-    );
-    r.same(S, "counts.by_flag", &count_map(&d.by_flag), &c["by_flag"]);
-    r.same(
-        S,
-        "counts.by_match",
-        &count_map(&d.by_match),
-        &c["by_match"],
-    );
-    for side in ["instructions", "settlements"] {
+fn check_breakdowns(r: &mut VerifyReport, c: &Counts, d: &Derived) {
+    for (field, derived, found) in [
+        ("by_status", &d.by_status, &c.by_status),
+        ("by_flag", &d.by_flag, &c.by_flag),
+        ("by_match", &d.by_match, &c.by_match),
+    ] {
+        // A JSON object compares whatever its key order; shown in the file's order.
+        r.same(
+            S,
+            &format!("counts.{field}"),
+            &count_map(derived),
+            &json!(found),
+        );
+    }
+    let by_reason = &c.rejects_by_reason;
+    for (side, found) in [
+        ("instructions", &by_reason.instructions),
+        ("settlements", &by_reason.settlements),
+    ] {
         let derived = d.rej.get(side).map(count_map).unwrap_or_else(|| json!({}));
-        let found = &c["rejects_by_reason"][side];
+        let found = &json!(found);
         // Same figures whatever the key order.
         let as_map = |v: &Value| -> BTreeMap<String, Value> {
             v.as_object()
@@ -732,28 +757,30 @@ fn check_breakdowns(r: &mut VerifyReport, c: &Value, d: &Derived) {
 }
 
 /// Totals per currency, and per currency of each provider and programme.
-fn check_totals(r: &mut VerifyReport, s: &Value, d: &Derived) {
-    compare_figs(r, "totals", &d.by_ccy, &s["totals"]);
-    for (key, nested) in [
-        ("totals_by_provider", &d.by_provider),
-        ("totals_by_program", &d.by_program),
+fn check_totals(r: &mut VerifyReport, s: &Summary, d: &Derived) {
+    compare_figs(r, "totals", &d.by_ccy, &s.totals);
+    for (key, nested, found) in [
+        ("totals_by_provider", &d.by_provider, &s.totals_by_provider),
+        ("totals_by_program", &d.by_program, &s.totals_by_program),
     ] {
-        let found = s[key].as_object().cloned().unwrap_or_default();
         for name in nested.keys().chain(found.keys()).collect::<BTreeSet<_>>() {
-            let empty = Figs::new();
+            let (empty, none) = (Figs::new(), TotalsByCcy::new());
             compare_figs(
                 r,
                 &format!("{key}.{name}"),
                 nested.get(name).unwrap_or(&empty),
-                found.get(name).unwrap_or(&Value::Null),
+                found.get(name).unwrap_or(&none),
             );
         }
     }
 }
 
-fn compare_figs(r: &mut VerifyReport, prefix: &str, derived: &Figs, found: &Value) {
-    let empty = Map::new();
-    let found = found.as_object().unwrap_or(&empty);
+/// Field by field, in the fields' alphabetical order.
+fn compare_figs(r: &mut VerifyReport, prefix: &str, derived: &Figs, found: &TotalsByCcy) {
+    let found = match serde_json::to_value(found) {
+        Ok(Value::Object(o)) => o,
+        _ => Map::new(),
+    };
     for code in derived.keys().chain(found.keys()).collect::<BTreeSet<_>>() {
         let d = derived
             .get(code)
@@ -774,18 +801,13 @@ fn compare_figs(r: &mut VerifyReport, prefix: &str, derived: &Figs, found: &Valu
 }
 
 /// The settlement delay histogram of each provider, over the summary's day range.
-fn check_delays(r: &mut VerifyReport, s: &Value, delays: &BTreeMap<String, BTreeMap<i64, u64>>) {
-    let Some(found) = s
-        .get("settlement_delay_by_provider")
-        .and_then(Value::as_object)
-    else {
-        return;
-    };
+fn check_delays(
+    r: &mut VerifyReport,
+    found: &BTreeMap<String, Delays>,
+    delays: &BTreeMap<String, BTreeMap<i64, u64>>,
+) {
     for name in delays.keys().chain(found.keys()).collect::<BTreeSet<_>>() {
-        let from = found
-            .get(name)
-            .and_then(|h| h["days_from"].as_i64())
-            .unwrap_or(-30);
+        let from = found.get(name).map_or(-30, |h| h.days_from as i64);
         let derived: Vec<u64> = (from..=-from)
             .map(|d| {
                 delays
@@ -795,10 +817,7 @@ fn check_delays(r: &mut VerifyReport, s: &Value, delays: &BTreeMap<String, BTree
                     .unwrap_or(0)
             })
             .collect();
-        let got = found
-            .get(name)
-            .map(|h| h["counts"].clone())
-            .unwrap_or(Value::Null);
+        let got = found.get(name).map_or(Value::Null, |h| json!(h.counts));
         r.same(
             S,
             &format!("settlement_delay_by_provider.{name}.counts"),
