@@ -15,12 +15,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use sverka_engine::{Error, Result};
 
+use crate::manifest::{self, InputEntry, Manifest, OutputEntry};
 use crate::read::{decimal, Pq, ReadResult};
 use crate::text::Text;
-use crate::{fmt_minor, hash_file, manifest, minor_units, MANIFEST};
+use crate::{fmt_minor, hash_file, minor_units, MANIFEST};
 
 mod reconcile;
 
@@ -145,7 +146,7 @@ pub fn verify(dir: &Path, inputs: &[PathBuf]) -> Result<VerifyReport> {
         kind: m.get("kind").map(show).unwrap_or_default(),
         ..Default::default()
     };
-    // 1. The manifest's own hash.
+    // 1. The manifest's own hash, over the document as written.
     let recorded = m.remove("manifest_sha256");
     let computed = manifest::hash(&m);
     match recorded {
@@ -154,14 +155,24 @@ pub fn verify(dir: &Path, inputs: &[PathBuf]) -> Result<VerifyReport> {
         None => r.diff(MANIFEST, "manifest_sha256", &computed, "(none)"),
     }
     r.checked.push("manifest.json hash".into());
-    let outputs = m
-        .get("outputs")
-        .and_then(Value::as_array)
-        .ok_or_else(|| unusable(&mpath, "no \"outputs\" list"))?
-        .clone();
+    // A manifest that is not one (a key missing, a value of the wrong type) cannot list
+    // what to check: that is the discrepancy.
+    let m = match serde_json::from_str::<Manifest>(&text) {
+        Ok(m) => m,
+        Err(e) => {
+            r.diff(
+                MANIFEST,
+                "contents",
+                "a manifest as schemas/manifest.schema.json describes",
+                format!("{} does not parse: {e}", mpath.display()),
+            );
+            return Ok(r);
+        }
+    };
+    let outputs = &m.outputs;
     // 2. Every output.
     let mut listed = BTreeSet::new();
-    for o in &outputs {
+    for o in outputs {
         check_output(&mut r, dir, o, &mut listed);
     }
     r.checked
@@ -200,8 +211,8 @@ pub fn verify(dir: &Path, inputs: &[PathBuf]) -> Result<VerifyReport> {
     Ok(r)
 }
 
-fn check_output(r: &mut VerifyReport, dir: &Path, o: &Value, listed: &mut BTreeSet<String>) {
-    let name = o["name"].as_str().unwrap_or("");
+fn check_output(r: &mut VerifyReport, dir: &Path, o: &OutputEntry, listed: &mut BTreeSet<String>) {
+    let name = o.name.as_str();
     let safe = !name.is_empty()
         && !name.contains('/')
         && !name.contains('\\')
@@ -227,23 +238,24 @@ fn check_output(r: &mut VerifyReport, dir: &Path, o: &Value, listed: &mut BTreeS
     let _ = meta;
     match hash_file(&path) {
         Ok((size, sha)) => {
-            r.same(name, "size", &o["size"], &json!(size));
-            r.same(name, "sha256", &o["sha256"], &json!(sha));
+            r.same(name, "size", &json!(o.size), &json!(size));
+            r.same(name, "sha256", &json!(o.sha256), &json!(sha));
         }
         Err(e) => return r.diff(name, "file", "readable", e),
     }
     let rows = count_rows(&path);
-    match (&o["rows"], rows) {
-        (Value::Null, _) if !is_row_file(name) => {}
-        (want, Ok(Some(n))) => r.same(name, "rows", want, &json!(n)),
-        (want, Ok(None)) => r.same(name, "rows", want, &Value::Null),
-        (_, Err(e)) => r.diff(name, "rows", show(&o["rows"]), format!("unreadable: {e}")),
+    let want = json!(o.rows);
+    match (o.rows, rows) {
+        (None, _) if !is_row_file(name) => {}
+        (_, Ok(Some(n))) => r.same(name, "rows", &want, &json!(n)),
+        (_, Ok(None)) => r.same(name, "rows", &want, &Value::Null),
+        (_, Err(e)) => r.diff(name, "rows", show(&want), format!("unreadable: {e}")),
     }
-    if let Some(sums) = o.get("control_sums").and_then(Value::as_object) {
+    if let Some(sums) = &o.control_sums {
         match control_sums(&path) {
             Ok(found) => {
                 for code in sums.keys().chain(found.keys()).collect::<BTreeSet<_>>() {
-                    let want = sums.get(code).cloned().unwrap_or(Value::Null);
+                    let want = sums.get(code).map_or(Value::Null, |v| json!(v));
                     let got = found.get(code).map_or(Value::Null, |v| json!(v));
                     r.same(name, &format!("control_sums.{code}"), &want, &got);
                 }
@@ -456,27 +468,23 @@ fn input_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-fn check_inputs(r: &mut VerifyReport, m: &Map<String, Value>, given: &[PathBuf]) -> Result<()> {
-    let listed = m
-        .get("inputs")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+fn check_inputs(r: &mut VerifyReport, m: &Manifest, given: &[PathBuf]) -> Result<()> {
+    let listed: &[InputEntry] = &m.inputs;
     let files = input_files(given)?;
     let mut matched = BTreeSet::new();
     for f in &files {
         let (size, sha) = hash_file(f).map_err(|e| Error::input(f, e.to_string()))?;
         let shown = f.display().to_string();
-        if let Some(k) = listed.iter().position(|i| i["sha256"] == json!(sha)) {
+        if let Some(k) = listed.iter().position(|i| i.sha256 == sha) {
             matched.insert(k);
-            r.same(&shown, "size", &listed[k]["size"], &json!(size));
+            r.same(&shown, "size", &json!(listed[k].size), &json!(size));
             continue;
         }
         // Not in the manifest: name the entry it should have matched when the path says.
-        match listed.iter().position(|i| i["path"] == json!(shown)) {
+        match listed.iter().position(|i| i.path == shown) {
             Some(k) => {
                 matched.insert(k);
-                r.diff(&shown, "sha256", show(&listed[k]["sha256"]), &sha);
+                r.diff(&shown, "sha256", &listed[k].sha256, &sha);
             }
             None => r.diff(&shown, "sha256", "one of the manifest's inputs", &sha),
         }
@@ -485,7 +493,7 @@ fn check_inputs(r: &mut VerifyReport, m: &Map<String, Value>, given: &[PathBuf])
         if !matched.contains(&k) {
             r.warnings.push(format!(
                 "input {} was not given to --inputs (not checked)",
-                show(&i["path"])
+                i.path
             ));
         }
     }

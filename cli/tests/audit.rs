@@ -51,6 +51,8 @@ fn demo_dir() -> tempfile::TempDir {
     let d = tempfile::tempdir().unwrap();
     let o = demo(d.path(), &[]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let manifest = d.path().join("manifest.json");
+    assert_eq!(common::manifest_errors(&manifest), Vec::<String>::new());
     d
 }
 
@@ -439,6 +441,8 @@ fn manifest_lists_everything_and_hashes_itself() {
     assert_eq!(o.status.code(), Some(0));
     let bytes = std::fs::read(d.path().join("manifest.json")).unwrap();
     assert!(bytes.ends_with(b"}\n"));
+    let errs = common::manifest_errors(&d.path().join("manifest.json"));
+    assert_eq!(errs, Vec::<String>::new());
     let m: Value = serde_json::from_slice(&bytes).unwrap();
     let keys: Vec<&String> = m.as_object().unwrap().keys().collect();
     assert_eq!(
@@ -963,6 +967,8 @@ fn verify_reads_back_a_real_disburse_folder_and_its_pain001_files() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let (code, report) = verify(&out, &[]);
     assert_eq!(code, Some(0), "{report}");
+    let errs = common::manifest_errors(&out.join("manifest.json"));
+    assert_eq!(errs, Vec::<String>::new());
     let xml = std::fs::read_dir(&out)
         .unwrap()
         .map(|e| e.unwrap().path())

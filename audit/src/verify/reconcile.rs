@@ -14,6 +14,7 @@ use sverka_engine::summary::{Counts, Delays, TotalsByCcy};
 use sverka_engine::Summary;
 
 use super::{show, to_minor, Discrepancy, VerifyReport, ROW_LIST};
+use crate::manifest::{InputEntry, Manifest};
 use crate::read::{date32, decimal, int64, Pq, ReadResult};
 use crate::text::Text;
 use crate::{fmt_minor, minor_units, MANIFEST};
@@ -26,15 +27,11 @@ const RF: &str = "rejects.parquet";
 /// Checks a reconcile folder's figures: the summary against the manifest, then every
 /// count and total against the rows. `Err` when an output cannot be read as documented
 /// (the discrepancies found before stay).
-pub(super) fn check_reconcile(
-    r: &mut VerifyReport,
-    dir: &Path,
-    m: &Map<String, Value>,
-) -> ReadResult<()> {
+pub(super) fn check_reconcile(r: &mut VerifyReport, dir: &Path, m: &Manifest) -> ReadResult<()> {
     let s = read_summary(r, dir)?;
-    let m_inputs: Vec<Value> = key(m, "inputs").as_array().cloned().unwrap_or_default();
+    let m_inputs = &m.inputs;
     if let Some(s) = &s {
-        check_identity(r, m, &m_inputs, s);
+        check_identity(r, m, s);
     }
     let mut d = Derived::default();
     let mut issues = RowIssues::default();
@@ -46,7 +43,7 @@ pub(super) fn check_reconcile(
     if let Some(s) = &s {
         let c = &s.counts;
         check_counts(r, c, &d, ins.rows.len());
-        check_conservation(r, c, &m_inputs, &d, ins.rows.len());
+        check_conservation(r, c, m_inputs, &d, ins.rows.len());
         check_breakdowns(r, c, &d);
         check_totals(r, s, &d);
         check_delays(r, &s.settlement_delay_by_provider, &d.delays);
@@ -58,12 +55,6 @@ pub(super) fn check_reconcile(
         d.n_set
     ));
     Ok(())
-}
-
-/// A manifest key, null when missing: a `Map` panics on a missing key, a tampered
-/// manifest must give a discrepancy.
-fn key<'a>(m: &'a Map<String, Value>, k: &str) -> &'a Value {
-    m.get(k).unwrap_or(&Value::Null)
 }
 
 /// The folder's summary; `None` (and a discrepancy) when it is JSON but not a summary:
@@ -86,26 +77,27 @@ fn read_summary(r: &mut VerifyReport, dir: &Path) -> ReadResult<Option<Summary>>
 }
 
 /// The manifest and the summary describe the same run: settings, engine and inputs.
-fn check_identity(r: &mut VerifyReport, m: &Map<String, Value>, m_inputs: &[Value], s: &Summary) {
-    r.same(S, "settings", key(m, "settings"), &json!(s.settings));
+fn check_identity(r: &mut VerifyReport, m: &Manifest, s: &Summary) {
+    let m_inputs = &m.inputs;
+    r.same(S, "settings", &m.settings, &json!(s.settings));
     r.same(
         S,
         "engine.version",
-        &key(m, "engine")["version"],
+        &json!(m.engine.version),
         &json!(s.engine.version),
     );
     if m_inputs.len() != s.inputs.len() {
         r.diff(S, "inputs (count)", m_inputs.len(), s.inputs.len());
     }
     for (k, (a, b)) in m_inputs.iter().zip(&s.inputs).enumerate() {
-        for (mk, sk, found) in [
-            ("path", "path", json!(b.path)),
-            ("rows", "rows", json!(b.rows)),
-            ("sha256", "sha256", json!(b.sha256)),
-            ("size", "bytes", json!(b.bytes)),
-            ("side", "side", json!(b.side)),
+        for (sk, want, found) in [
+            ("path", json!(a.path), json!(b.path)),
+            ("rows", json!(a.rows), json!(b.rows)),
+            ("sha256", json!(a.sha256), json!(b.sha256)),
+            ("bytes", json!(a.size), json!(b.bytes)),
+            ("side", json!(a.side), json!(b.side)),
         ] {
-            r.same(S, &format!("inputs[{k}].{sk}"), &a[mk], &found);
+            r.same(S, &format!("inputs[{k}].{sk}"), &want, &found);
         }
     }
 }
@@ -688,7 +680,7 @@ fn check_counts(r: &mut VerifyReport, c: &Counts, d: &Derived, n_ins: usize) {
 fn check_conservation(
     r: &mut VerifyReport,
     c: &Counts,
-    m_inputs: &[Value],
+    m_inputs: &[InputEntry],
     d: &Derived,
     n_ins: usize,
 ) {
@@ -705,8 +697,8 @@ fn check_conservation(
         );
         let read: u64 = m_inputs
             .iter()
-            .filter(|i| i["side"] == json!(side))
-            .filter_map(|i| i["rows"].as_u64())
+            .filter(|i| i.side == side)
+            .filter_map(|i| i.rows)
             .sum();
         r.same(
             MANIFEST,

@@ -120,3 +120,30 @@ pub fn nothing_beside(parent: &Path) {
         .collect();
     assert_eq!(names, ["out"], "leftovers beside the output folder");
 }
+
+/// What is wrong with the JSON file at `path` against `schemas/<schema>` (nothing: empty).
+pub fn schema_errors(schema: &str, path: &Path) -> Vec<String> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../schemas")
+        .join(schema);
+    let schema = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+    let v = jsonschema::draft202012::new(&schema).expect("a valid draft 2020-12 schema");
+    let value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    v.iter_errors(&value)
+        .map(|e| format!("{}: {} at {}", path.display(), e, e.instance_path()))
+        .collect()
+}
+
+/// [`schema_errors`] of a `manifest.json`, which must also read back as
+/// `sverka_audit::manifest::Manifest` and write the same bytes again.
+pub fn manifest_errors(path: &Path) -> Vec<String> {
+    let mut errs = schema_errors("manifest.schema.json", path);
+    let text = std::fs::read_to_string(path).unwrap();
+    match serde_json::from_str::<sverka_audit::manifest::Manifest>(&text) {
+        Ok(m) if serde_json::to_string_pretty(&m).unwrap() + "\n" == text => {}
+        Ok(_) => errs.push(format!("{}: read back, writes other bytes", path.display())),
+        Err(e) => errs.push(format!("{}: not a Manifest: {e}", path.display())),
+    }
+    errs
+}
