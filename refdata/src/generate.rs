@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::catalog::{AccountKind, CURRENCIES, CYCLES, PROGRAMS, PROVIDERS};
 use crate::error::RefdataError;
@@ -29,7 +29,9 @@ use crate::render::{
 use crate::sink::{text_schema, Encoding, TableBuf, TableSpec, Writer, Written};
 use crate::text::{account_capacity, push_amount};
 use crate::truth::{write_rejects, TruthI, TruthReject, TruthS, TruthWriter};
+use crate::truth_summary::{Generator, TruthCounts, TruthFile, TruthSummary, TruthTotals};
 use crate::{Format, GenerateConfig};
+use sverka_engine::summary::{PerSide, Tally};
 
 /// Most instruction rows per instruction file.
 pub const MAX_ROWS_PER_PART: u64 = 5_000_000;
@@ -330,7 +332,7 @@ fn write_data_set(
     Ok((stats, bytes))
 }
 
-fn write_json(path: &Path, v: &Value) -> Result<Written, RefdataError> {
+fn write_json(path: &Path, v: &impl Serialize) -> Result<Written, RefdataError> {
     let mut text =
         serde_json::to_string_pretty(v).map_err(|e| RefdataError::internal(e.to_string()))?;
     text.push('\n');
@@ -480,18 +482,14 @@ impl Stats {
         Ok(())
     }
 
-    fn summary_json(&self, cfg: &GenerateConfig, rates: &Rates) -> Value {
-        let named = |m: BTreeMap<String, u64>| -> Value {
-            Value::Object(m.into_iter().map(|(k, v)| (k, json!(v))).collect())
-        };
-        let reasons = |side: usize| -> Value {
-            let mut m = Map::new();
-            for (r, &n) in Reason::ALL.iter().zip(&self.by_reason[side]) {
-                if n > 0 {
-                    m.insert(r.name().to_string(), json!(n));
-                }
-            }
-            Value::Object(m)
+    fn summary_json(&self, cfg: &GenerateConfig, rates: &Rates) -> TruthSummary {
+        let reasons = |side: usize| -> Tally {
+            Tally::nonzero(
+                Reason::ALL
+                    .iter()
+                    .zip(self.by_reason[side])
+                    .map(|(r, n)| (r.name(), n)),
+            )
         };
         let mut totals = BTreeMap::new();
         for (c, t) in self.totals.iter().enumerate() {
@@ -506,51 +504,63 @@ impl Stats {
             let amt = |v: i128| {
                 let mut s = String::new();
                 push_amount(&mut s, v, cur.minor_units);
-                Value::String(s)
+                s
             };
             totals.insert(
                 cur.code.to_string(),
-                json!({
-                    "instructed_count": t.instructed_count,
-                    "instructed_amount": amt(t.instructed_amount),
-                    "settled_count": t.settled_count,
-                    "settled_amount": amt(t.settled_amount),
-                    "returned_amount": amt(t.returned_amount),
-                    "fees": amt(t.fees),
-                    "unpaid_count": t.unpaid_count,
-                    "unpaid_amount": amt(t.unpaid_amount),
-                    "unexpected_count": t.unexpected_count,
-                    "unexpected_amount": amt(t.unexpected_amount),
-                }),
+                TruthTotals {
+                    instructed_count: t.instructed_count,
+                    instructed_amount: amt(t.instructed_amount),
+                    settled_count: t.settled_count,
+                    settled_amount: amt(t.settled_amount),
+                    returned_amount: amt(t.returned_amount),
+                    fees: amt(t.fees),
+                    unpaid_count: t.unpaid_count,
+                    unpaid_amount: amt(t.unpaid_amount),
+                    unexpected_count: t.unexpected_count,
+                    unexpected_amount: amt(t.unexpected_amount),
+                },
             );
         }
-        let planted: Map<String, Value> = self
-            .planted
-            .iter()
-            .map(|(k, v)| (k.clone(), json!(v)))
-            .collect();
-        json!({
-            "generator": {"name": "sverka-refdata", "version": env!("CARGO_PKG_VERSION")},
-            "seed": cfg.seed,
-            "profile": cfg.profile,
-            "rates_set": cfg.rates,
-            "format": cfg.format,
-            "counts": {
-                "instructions_in": self.instructions_in,
-                "instructions_accepted": self.instructions_accepted,
-                "settlements_in": self.settlements_in,
-                "settlements_accepted": self.settlements_accepted,
-                "rejects": {"instructions": self.rejects[0], "settlements": self.rejects[1]},
-                "by_status": named(self.status_map()),
-                "by_flag": named(self.flag_map()),
-                "by_match": named(self.match_map()),
-                "by_reason": {"instructions": reasons(0), "settlements": reasons(1)},
+        TruthSummary {
+            generator: Generator {
+                name: "sverka-refdata".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
             },
-            "totals": totals,
-            "files": self.files,
-            "planted": planted,
-            "rates": rates,
-        })
+            seed: cfg.seed,
+            profile: cfg.profile.clone(),
+            rates_set: cfg.rates.clone(),
+            format: cfg.format,
+            counts: TruthCounts {
+                instructions_in: self.instructions_in,
+                instructions_accepted: self.instructions_accepted,
+                settlements_in: self.settlements_in,
+                settlements_accepted: self.settlements_accepted,
+                rejects: PerSide {
+                    instructions: self.rejects[0],
+                    settlements: self.rejects[1],
+                },
+                by_status: self.status_map(),
+                by_flag: self.flag_map(),
+                by_match: self.match_map(),
+                by_reason: PerSide {
+                    instructions: reasons(0),
+                    settlements: reasons(1),
+                },
+            },
+            totals,
+            files: self
+                .files
+                .iter()
+                .map(|f| TruthFile {
+                    side: f.side.to_string(),
+                    path: f.path.clone(),
+                    rows: f.rows,
+                })
+                .collect(),
+            planted: Tally(self.planted.clone()),
+            rates: rates.clone(),
+        }
     }
 }
 

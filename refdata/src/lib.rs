@@ -3,8 +3,9 @@
 //! what was planted; `score` compares a `sverka reconcile` results folder against that
 //! truth.
 //!
-//! The crate never depends on the engine: the truth is the planting model's own record
-//! (see `plan`), so scoring the engine against it is a real test.
+//! The crate never uses the engine's code: the truth is the planting model's own record
+//! (see `plan`), so scoring the engine against it is a real test. It reads the results'
+//! `summary.json` with the engine's type of that file (`sverka_engine::Summary`).
 //!
 //! Module map: `catalog` (static world) -> `plan` (units, truth; pure) -> `render`
 //! (text; pure) -> `sink` (buffers, writer thread; IO) -> `generate` (control flow).
@@ -24,10 +25,11 @@ mod score;
 mod sink;
 mod text;
 mod truth;
+mod truth_summary;
 
 use std::path::PathBuf;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use error::RefdataError;
 pub use generate::{
@@ -38,7 +40,7 @@ pub use rates::{Rates, PER_MILLION};
 pub use score::{score, FlagScore, ScoreCheck, ScoreReport};
 
 /// File format of the generated input files (the truth is always Parquet).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     Parquet,

@@ -5,7 +5,7 @@
 //! planner draws one unit kind per unit, and whatever the listed rates leave over is an
 //! ordinary instruction paid on time by reference. Row rates apply to every eligible row.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::RefdataError;
 
@@ -13,7 +13,7 @@ use crate::error::RefdataError;
 pub const PER_MILLION: u32 = 1_000_000;
 
 /// Planting rates in parts per million. See the module documentation.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rates {
     // --- unit kinds: one instruction and its settlements ---
     /// No settlement at all: UNPAID.

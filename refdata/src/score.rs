@@ -12,8 +12,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::hash::Hash;
 use std::path::{Path, PathBuf};
 
+use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
+use sverka_engine::summary::{Counts, TotalsByCcy};
+use sverka_engine::Summary;
+
+use crate::truth_summary::{TruthSummary, TruthTotals};
 
 use crate::error::RefdataError;
 use crate::generate::group_digits;
@@ -512,11 +517,22 @@ const TRUTH_REMEDY: &str =
 const RESULTS_REMEDY: &str =
     "point --results at a folder written by `sverka reconcile --out RESULTS` (CONTRACT.md section 5)";
 
-fn read_json(path: &Path, remedy: &str) -> Result<Value, RefdataError> {
+/// A summary.json as its type; `what` names the type in the error.
+fn read_json<T: DeserializeOwned>(
+    path: &Path,
+    what: &str,
+    remedy: &str,
+) -> Result<T, RefdataError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| RefdataError::bad_input(path, format!("cannot read ({e})"), remedy))?;
-    serde_json::from_str(&text)
-        .map_err(|e| RefdataError::bad_input(path, format!("not valid JSON ({e})"), remedy))
+    serde_json::from_str(&text).map_err(|e| {
+        let why = if e.is_data() {
+            format!("not {what} ({e})")
+        } else {
+            format!("not valid JSON ({e})")
+        };
+        RefdataError::bad_input(path, why, remedy)
+    })
 }
 
 /// The truth folder: `truth` itself, or `truth/truth` when given the data set folder.
@@ -535,8 +551,9 @@ struct Inputs<'a> {
     /// The truth folder proper (see [`truth_dir`]).
     truth: PathBuf,
     results: &'a Path,
-    truth_summary: Value,
-    results_summary: Value,
+    /// Absent in hand-made truths.
+    truth_summary: Option<TruthSummary>,
+    results_summary: Summary,
 }
 
 impl<'a> Inputs<'a> {
@@ -550,10 +567,14 @@ impl<'a> Inputs<'a> {
         let truth = truth_dir(truth);
         // Optional: only its totals are compared (hand-made truths may not have one).
         let truth_summary = match truth.join("summary.json") {
-            p if p.exists() => read_json(&p, TRUTH_REMEDY)?,
-            _ => Value::Null,
+            p if p.exists() => Some(read_json(&p, "a truth summary", TRUTH_REMEDY)?),
+            _ => None,
         };
-        let results_summary = read_json(&results.join("summary.json"), RESULTS_REMEDY)?;
+        let results_summary = read_json(
+            &results.join("summary.json"),
+            "a reconciliation summary",
+            RESULTS_REMEDY,
+        )?;
         Ok(Inputs {
             truth,
             results,
@@ -880,28 +901,21 @@ fn checks(
             ok,
         });
     };
-    count_checks(
-        &inputs.results_summary["counts"],
-        (is, ss, tally),
-        &mut check,
-    );
-    compare_totals(
-        &inputs.truth_summary["totals"],
-        &inputs.results_summary["totals"],
-        &mut check,
-    );
+    count_checks(&inputs.results_summary.counts, (is, ss, tally), &mut check);
+    if let Some(truth) = &inputs.truth_summary {
+        compare_totals(&truth.totals, &inputs.results_summary.totals, &mut check);
+    }
     checks
 }
 
 /// Rows conserved (truth's rows and rejects against the results'), and the results'
 /// summary.json `counts` against its row files.
 fn count_checks(
-    rcounts: &Value,
+    rcounts: &Counts,
     (is, ss, tally): (&InstructionScore, &SettlementScore, &Tally),
     check: &mut impl FnMut(String, String, String),
 ) {
     let (expected_rejects, actual_rejects) = (tally.expected_rejects, tally.actual_rejects);
-    let num = |v: &Value| v.as_u64().map_or_else(|| format!("{v}"), |n| n.to_string());
     check(
         "conservation: truth instructions + rejects = result instructions + rejects".into(),
         (is.rows.expected + expected_rejects[0]).to_string(),
@@ -912,28 +926,45 @@ fn count_checks(
         (ss.rows.expected + expected_rejects[1]).to_string(),
         (ss.rows.actual + actual_rejects[1]).to_string(),
     );
+    let c = rcounts;
     let files_say = [
-        ("instructions_in", is.rows.actual + actual_rejects[0]),
-        ("instructions_accepted", is.rows.actual),
-        ("settlements_in", ss.rows.actual + actual_rejects[1]),
-        ("settlements_accepted", ss.rows.actual),
+        (
+            "instructions_in",
+            is.rows.actual + actual_rejects[0],
+            c.instructions_in,
+        ),
+        (
+            "instructions_accepted",
+            is.rows.actual,
+            c.instructions_accepted,
+        ),
+        (
+            "settlements_in",
+            ss.rows.actual + actual_rejects[1],
+            c.settlements_in,
+        ),
+        (
+            "settlements_accepted",
+            ss.rows.actual,
+            c.settlements_accepted,
+        ),
     ];
-    for (key, n) in files_say {
+    for (key, n, found) in files_say {
         check(
             format!("summary.json counts.{key} = row files"),
             n.to_string(),
-            num(&rcounts[key]),
+            found.to_string(),
         );
     }
     check(
         "summary.json counts.rejects.instructions = rejects.parquet".into(),
         actual_rejects[0].to_string(),
-        num(&rcounts["rejects"]["instructions"]),
+        c.rejects.instructions.to_string(),
     );
     check(
         "summary.json counts.rejects.settlements = rejects.parquet".into(),
         actual_rejects[1].to_string(),
-        num(&rcounts["rejects"]["settlements"]),
+        c.rejects.settlements.to_string(),
     );
     let mut flags_in_files = tally.flags.clone();
     if tally.ambiguous > 0 {
@@ -941,27 +972,18 @@ fn count_checks(
             .entry(flag::AMBIGUOUS.to_string())
             .or_default() += tally.ambiguous;
     }
-    for (key, files) in [
-        ("by_status", &tally.status),
-        ("by_flag", &flags_in_files),
-        ("by_match", &tally.methods),
+    for (key, files, found) in [
+        ("by_status", &tally.status, &c.by_status),
+        ("by_flag", &flags_in_files, &c.by_flag),
+        ("by_match", &tally.methods, &c.by_match),
     ] {
+        let found: BTreeMap<String, u64> = found.iter().map(|(k, n)| (k.to_string(), n)).collect();
         check(
             format!("summary.json counts.{key} = row files"),
             show_counts(files),
-            show_counts(&counts_of(&rcounts[key])),
+            show_counts(&found),
         );
     }
-}
-
-fn counts_of(v: &Value) -> BTreeMap<String, u64> {
-    v.as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(u64::MAX)))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn show_counts(m: &BTreeMap<String, u64>) -> String {
@@ -974,16 +996,24 @@ fn show_counts(m: &BTreeMap<String, u64>) -> String {
 }
 
 /// `totals` of the truth against the results' summary.json, per currency and field.
-fn compare_totals(truth: &Value, results: &Value, check: &mut impl FnMut(String, String, String)) {
-    let Some(t) = truth.as_object() else {
-        return;
+/// Field by field by name: the truth's totals have fewer fields than the results'.
+fn compare_totals(
+    truth: &BTreeMap<String, TruthTotals>,
+    results: &TotalsByCcy,
+    check: &mut impl FnMut(String, String, String),
+) {
+    let object = |v: serde_json::Result<Value>| match v {
+        Ok(Value::Object(o)) => o,
+        _ => serde_json::Map::new(),
     };
+    let t = object(serde_json::to_value(truth));
+    let results = Value::Object(object(serde_json::to_value(results)));
     let show = |v: &Value| match v {
         Value::String(s) => s.clone(),
         Value::Null => "(absent)".to_string(),
         other => other.to_string(),
     };
-    for (cur, fields) in t {
+    for (cur, fields) in &t {
         let Some(fields) = fields.as_object() else {
             continue;
         };

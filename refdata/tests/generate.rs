@@ -101,6 +101,7 @@ fn every_finding_and_reason_is_planted() {
         let (out, report) = gen(dir.path(), profile, 3_000, 11, Format::Csv, profile);
         assert_eq!(report.instructions_in, 3_000);
         let s = read_json(&out.join("truth/summary.json"));
+        assert_eq!(truth_summary_errors(&s), Vec::<String>::new());
         let c = &s["counts"];
         assert_eq!(
             keys(&c["by_status"]),
@@ -447,4 +448,16 @@ fn missing_values_are_written_as_nulls_and_as_blanks() {
             );
         }
     }
+}
+
+/// What is wrong with a truth summary.json against `schemas/truth-summary.schema.json`.
+fn truth_summary_errors(v: &serde_json::Value) -> Vec<String> {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../schemas/truth-summary.schema.json");
+    let schema = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+    let validator = jsonschema::draft202012::new(&schema).expect("a valid draft 2020-12 schema");
+    validator
+        .iter_errors(v)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect()
 }

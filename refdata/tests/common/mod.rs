@@ -258,6 +258,17 @@ impl FakeResults {
             }
         }
         let rej = |side: &str| self.rejects.iter().filter(|r| r.side == side).count() as u64;
+        // The results' shape (`sverka_engine::Summary`): the truth's totals lack the
+        // returned and failed counts, which score does not compare.
+        let mut totals = self.totals.clone();
+        for t in totals
+            .as_object_mut()
+            .into_iter()
+            .flat_map(|m| m.values_mut())
+        {
+            t["returned_count"] = json!(0);
+            t["failed_count"] = json!(0);
+        }
         let summary = json!({
             "counts": {
                 "instructions_in": self.instrs.len() as u64 + rej("instructions"),
@@ -268,9 +279,18 @@ impl FakeResults {
                 "by_status": by_status,
                 "by_flag": by_flag,
                 "by_match": by_match,
+                "rejects_by_reason": {"instructions": {}, "settlements": {}},
             },
-            "totals": self.totals,
-            "engine": {"name": "fake", "version": "0"},
+            "totals": totals,
+            "totals_by_provider": {},
+            "totals_by_program": {},
+            "inputs": [],
+            "outputs": [],
+            "warnings": [],
+            "engine": {"name": "fake", "version": "0", "contract": 1},
+            "settings": {"late_days": 3, "fallback_days": 7, "shared_account_min": 3,
+                         "outlier_factor": "3", "currency_table": "0", "amount_scale": 4},
+            "settlement_delay_by_provider": {},
         });
         std::fs::write(
             out.join("summary.json"),
