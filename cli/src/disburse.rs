@@ -1,7 +1,6 @@
 //! `sverka disburse`: resolves arguments into the disburse settings and prints the
 //! closing screen (per provider: files, rows, control sums; holds; rejects).
 
-use serde_json::Value;
 use sverka_disburse::{DisburseConfig, Outcome};
 use sverka_engine::{date, Error};
 
@@ -53,15 +52,10 @@ pub fn run(a: DisburseArgs) -> Result<u8, Failure> {
     Ok(0)
 }
 
-/// A JSON object's entries (none for another value), for [`pairs`].
-fn entries(v: &Value) -> impl Iterator<Item = (&String, &Value)> {
-    v.as_object().into_iter().flatten()
-}
-
 /// The closing screen.
 fn screen(o: &Outcome) -> String {
     let s = &o.summary;
-    let c = &s["counts"];
+    let c = &s.counts;
     let mut out = String::new();
     let line = |out: &mut String, k: &str, v: String| out.push_str(&format!("  {k:<13}{v}\n"));
     out.push_str(&format!(
@@ -71,7 +65,7 @@ fn screen(o: &Outcome) -> String {
     for n in &o.notes {
         line(&mut out, "note", n.clone());
     }
-    if let Some(r) = s["run_id"].as_str() {
+    if let Some(r) = &s.run_id {
         line(&mut out, "run", r.to_string());
     }
     line(
@@ -79,20 +73,20 @@ fn screen(o: &Outcome) -> String {
         "payroll",
         format!(
             "{} read, {} accepted, {} rejected",
-            c["payroll_in"], c["payroll_accepted"], c["rejected"]
+            c.payroll_in, c.payroll_accepted, c.rejected
         ),
     );
-    if c["retry_in"].as_u64().unwrap_or(0) > 0 {
+    if c.retry_in > 0 {
         line(
             &mut out,
             "retry-from",
             format!(
                 "{} read, {} retried, {} held, {} to recover, no action: {}",
-                c["retry_in"],
-                c["retried"],
-                c["retry_held"],
-                c["recovery"],
-                pairs(entries(&c["retry_no_action"]))
+                c.retry_in,
+                c.retried,
+                c.retry_held,
+                c.recovery,
+                pairs(&c.retry_no_action)
             ),
         );
     }
@@ -101,51 +95,36 @@ fn screen(o: &Outcome) -> String {
         "issued",
         format!(
             "{} instructions in {} payment files",
-            c["issued"], c["payment_files"]
+            c.issued, c.payment_files
         ),
     );
     line(
         &mut out,
         "held",
-        format!("{} ({})", c["held"], pairs(entries(&c["holds_by_reason"]))),
+        format!("{} ({})", c.held, pairs(c.holds_by_reason.iter())),
     );
-    line(
-        &mut out,
-        "rejected",
-        pairs(entries(&c["rejects_by_reason"])),
-    );
-    if let Some(p) = s["providers"].as_object() {
-        out.push_str("  providers\n");
-        for (name, v) in p {
-            let files = v["files"].as_array().map_or(0, |f| f.len());
-            let issued: Vec<String> = v["issued"]
-                .as_object()
-                .map(|o| {
-                    o.iter()
-                        .map(|(ccy, t)| {
-                            format!(
-                                "{} rows {} {ccy}",
-                                t["count"],
-                                t["amount"].as_str().unwrap_or("")
-                            )
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
+    line(&mut out, "rejected", pairs(&c.rejects_by_reason));
+    out.push_str("  providers\n");
+    for (name, v) in &s.providers {
+        let issued: Vec<String> = v
+            .issued
+            .iter()
+            .map(|(ccy, t)| format!("{} rows {} {ccy}", t.count, t.amount))
+            .collect();
+        out.push_str(&format!(
+            "    {name:<12} {:<8} {} files  {}  held {}\n",
+            v.format,
+            v.files.len(),
+            issued.join(", "),
+            v.held
+        ));
+        for f in &v.files {
             out.push_str(&format!(
-                "    {name:<12} {:<8} {files} files  {}  held {}\n",
-                v["format"].as_str().unwrap_or(""),
-                issued.join(", "),
-                v["held"]
+                "      {}  {} rows  control sum {}\n",
+                f.name,
+                f.rows,
+                pairs(&f.control_sums)
             ));
-            for f in v["files"].as_array().into_iter().flatten() {
-                out.push_str(&format!(
-                    "      {}  {} rows  control sum {}\n",
-                    f["name"].as_str().unwrap_or(""),
-                    f["rows"],
-                    pairs(entries(&f["control_sums"])).replace('"', "")
-                ));
-            }
         }
     }
     if o.written.is_empty() {

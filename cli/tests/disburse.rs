@@ -22,7 +22,7 @@ fn disburse(out: &Path, ledger: &Path, extra: &[&str]) -> Output {
 }
 
 fn disburse_with(providers: &str, date: &str, out: &Path, ledger: &Path, extra: &[&str]) -> Output {
-    bin()
+    let o = bin()
         .current_dir(case_dir())
         .args([
             "disburse",
@@ -38,7 +38,17 @@ fn disburse_with(providers: &str, date: &str, out: &Path, ledger: &Path, extra: 
         .args(["--execution-date", date, "--max-batch-rows", "2"])
         .args(extra)
         .output()
-        .unwrap()
+        .unwrap();
+    // Every summary.json and manifest.json a run writes is its type and matches its schema.
+    let (summary, manifest) = (out.join("summary.json"), out.join("manifest.json"));
+    if o.status.success() && summary.exists() {
+        assert_eq!(
+            common::disburse_summary_errors(&summary),
+            Vec::<String>::new()
+        );
+        assert_eq!(common::manifest_errors(&manifest), Vec::<String>::new());
+    }
+    o
 }
 
 /// Asserts the exit code and that stderr says `needle`.

@@ -23,3 +23,4 @@ mod summary;
 mod view;
 
 pub use run::{disburse, DisburseConfig, Hold, Outcome};
+pub use summary::DisburseSummary;

@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use arrow_array::StringArray;
-use serde_json::Value;
 use sverka_engine::load::{self, InputFile};
 use sverka_engine::outset::OutputSet;
 use sverka_engine::schema::Side;
@@ -20,7 +19,7 @@ use crate::ledger::Ledger;
 use crate::outputs;
 use crate::plan::{Counts, Plan};
 use crate::profiles::Profiles;
-use crate::summary;
+use crate::summary::{self, DisburseSettings, DisburseSummary};
 use crate::view::{self, Input, RetrySort, View};
 
 /// Everything a disbursement needs (resolved from the command line by `cli`).
@@ -39,7 +38,7 @@ pub struct DisburseConfig {
 /// What a run did, for the closing screen.
 #[derive(Debug)]
 pub struct Outcome {
-    pub summary: Value,
+    pub summary: DisburseSummary,
     pub out_dir: PathBuf,
     /// Files written into `out_dir` (none when the folder was left as it was).
     pub written: Vec<String>,
@@ -60,7 +59,7 @@ pub(crate) struct Run<'a> {
     pub holds: &'a Holds,
     pub providers: &'a Providers<'a>,
     pub plan: &'a Plan,
-    pub settings: Value,
+    pub settings: DisburseSettings,
 }
 
 #[derive(Default)]

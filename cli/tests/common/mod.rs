@@ -147,3 +147,16 @@ pub fn manifest_errors(path: &Path) -> Vec<String> {
     }
     errs
 }
+
+/// [`schema_errors`] of a disburse `summary.json`, which must also read back as
+/// `sverka_disburse::DisburseSummary` and write the same bytes again.
+pub fn disburse_summary_errors(path: &Path) -> Vec<String> {
+    let mut errs = schema_errors("disburse-summary.schema.json", path);
+    let text = std::fs::read_to_string(path).unwrap();
+    match serde_json::from_str::<sverka_disburse::DisburseSummary>(&text) {
+        Ok(s) if serde_json::to_string_pretty(&s).unwrap() + "\n" == text => {}
+        Ok(_) => errs.push(format!("{}: read back, writes other bytes", path.display())),
+        Err(e) => errs.push(format!("{}: not a DisburseSummary: {e}", path.display())),
+    }
+    errs
+}
