@@ -81,16 +81,22 @@ pub fn hash(m: &Map<String, Value>) -> String {
 
 /// The bytes of `manifest.json` for `m`: the hash appended, pretty-printed, newline.
 pub fn seal(m: Manifest) -> Result<Vec<u8>> {
+    sealed(m).map(|(_, bytes)| bytes)
+}
+
+/// [`seal`], and the hash (disburse's ledger records it).
+pub fn sealed(m: Manifest) -> Result<(String, Vec<u8>)> {
     let mut m = m;
     if m.manifest_sha256.is_some() {
         return Err(Error::Internal("manifest already sealed".into()));
     }
     let internal = |e: serde_json::Error| Error::Internal(format!("manifest: {e}"));
     let compact = serde_json::to_vec(&m).map_err(internal)?;
-    m.manifest_sha256 = Some(hex::encode(sha2::Sha256::digest(&compact)));
+    let hash = hex::encode(sha2::Sha256::digest(&compact));
+    m.manifest_sha256 = Some(hash.clone());
     let mut text = serde_json::to_string_pretty(&m).map_err(internal)?;
     text.push('\n');
-    Ok(text.into_bytes())
+    Ok((hash, text.into_bytes()))
 }
 
 /// One output entry from a written (pending) file.

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
-use sha2::{Digest, Sha256};
+use sverka_audit::manifest::{self, InputEntry, OutputEntry};
 use sverka_engine::outset::OutputSet;
 use sverka_engine::summary::Tally;
 use sverka_engine::{currency, date, money, Error, Result, VERSION};
@@ -28,7 +28,8 @@ pub struct DisburseSummary {
     pub totals: BTreeMap<String, DisburseTotals>,
     /// Per provider with payment files.
     pub providers: BTreeMap<String, ProviderSummary>,
-    pub inputs: Vec<DisburseInput>,
+    /// `rows` is null for the providers file.
+    pub inputs: Vec<InputEntry>,
     pub engine: EngineName,
     pub settings: DisburseSettings,
     pub warnings: Vec<String>,
@@ -87,16 +88,6 @@ pub struct PaymentFileSummary {
 pub struct Issued {
     pub count: u64,
     pub amount: String,
-}
-
-/// An input file; `rows` is null for the providers file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DisburseInput {
-    pub side: String,
-    pub path: String,
-    pub size: u64,
-    pub rows: Option<u64>,
-    pub sha256: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -187,8 +178,8 @@ pub(crate) fn summary(
     })
 }
 
-fn inputs(run: &Run) -> Result<Vec<DisburseInput>> {
-    let input = |side: &str, path: &std::path::Path, size, rows, sha256| DisburseInput {
+fn inputs(run: &Run) -> Result<Vec<InputEntry>> {
+    let input = |side: &str, path: &std::path::Path, size, rows, sha256| InputEntry {
         side: side.into(),
         path: path.display().to_string(),
         size,
@@ -305,7 +296,8 @@ pub(crate) fn seal(
     bytes.push(b'\n');
     written.push(written_bytes(set, "summary.json", &bytes, None)?);
     written.sort_by(|a, b| a.name.cmp(&b.name));
-    let outputs: Vec<Value> = written
+    let internal = |e: serde_json::Error| Error::Internal(format!("manifest: {e}"));
+    let outputs = written
         .iter()
         .map(|w| {
             let mut o = Map::new();
@@ -318,23 +310,12 @@ pub(crate) fn seal(
                     o.insert(k.clone(), v.clone());
                 }
             }
-            Value::Object(o)
+            serde_json::from_value::<OutputEntry>(Value::Object(o)).map_err(internal)
         })
-        .collect();
-    let mut manifest = json!({
-        "manifest_version": 1,
-        "kind": "disburse",
-        "engine": {"name": "sverka", "version": VERSION},
-        "settings": summary.settings,
-        "inputs": summary.inputs,
-        "outputs": outputs,
-    });
-    let seal = hex::encode(Sha256::digest(
-        serde_json::to_string(&manifest).expect("json").as_bytes(),
-    ));
-    manifest["manifest_sha256"] = json!(seal);
-    let mut mbytes = serde_json::to_vec_pretty(&manifest).expect("json");
-    mbytes.push(b'\n');
+        .collect::<Result<Vec<_>>>()?;
+    let settings = serde_json::to_value(&summary.settings).map_err(internal)?;
+    let m = manifest::build("disburse", settings, summary.inputs.clone(), outputs);
+    let (seal, mbytes) = manifest::sealed(m)?;
     written.push(written_bytes(set, "manifest.json", &mbytes, None)?);
     Ok(seal)
 }
