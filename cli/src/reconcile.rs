@@ -17,6 +17,8 @@ use crate::Failure;
 /// Progress on a terminal (a spinner with the rows validated so far), or none.
 struct Host {
     bar: Option<ProgressBar>,
+    /// Inputs over the engine's concurrent-load size: freed memory is trimmed.
+    large: bool,
 }
 
 impl Progress for Host {
@@ -28,6 +30,11 @@ impl Progress for Host {
     fn rows(&self, n: u64) {
         if let Some(b) = &self.bar {
             b.inc(n);
+        }
+    }
+    fn release_memory(&self) {
+        if self.large {
+            crate::memory::trim();
         }
     }
 }
@@ -64,6 +71,7 @@ pub fn run(a: ReconcileArgs) -> Result<u8, Failure> {
             outlier_factor: Factor::parse(&a.outlier_factor)?,
         },
     };
+    let large = sverka_engine::pipeline::is_large(&cfg);
     let audit = sverka_audit::AuditFinish::new(!a.no_report);
     let show = !a.quiet && !a.json;
     let bar = (show && std::io::stderr().is_terminal()).then(|| {
@@ -77,7 +85,7 @@ pub fn run(a: ReconcileArgs) -> Result<u8, Failure> {
         bar.enable_steady_tick(Duration::from_millis(120));
         bar
     });
-    let host = Host { bar };
+    let host = Host { bar, large };
     let outcome = sverka_engine::reconcile_with(&cfg, &host, &audit);
     if let Some(b) = &host.bar {
         b.finish_and_clear();

@@ -28,6 +28,12 @@ pub trait Progress: Sync {
     fn stage(&self, _name: &'static str) {}
     /// Input rows validated so far in the loading stage.
     fn rows(&self, _n: u64) {}
+    /// Decode buffers were freed (a column of a side's chunks once joined into the
+    /// table): the host may return free memory to the system before the next allocation.
+    /// Called from worker threads, about a dozen times per side, for the side loaded last
+    /// (or both, loaded at once): the buffers of a side loaded first are left to the
+    /// allocator for the next side's decoding to reuse.
+    fn release_memory(&self) {}
 }
 
 /// Input size (bytes on disk, both sides) up to which the sides are loaded concurrently.
@@ -137,6 +143,18 @@ struct Side_ {
     index: crate::group::Index,
 }
 
+/// Whether the run's inputs exceed [`CONCURRENT_LOAD_MAX_BYTES`]: the sides are then
+/// loaded one after the other, and a caller may return freed memory to the system at
+/// [`Progress::release_memory`] (the CLI trims malloc's arenas). Inputs that cannot be found
+/// count as small; the run itself reports them.
+pub fn is_large(cfg: &ReconcileConfig) -> bool {
+    let files = |side, paths| ingest::discover(side, paths).unwrap_or_default();
+    input_bytes(
+        &files(Side::Instructions, &cfg.instructions),
+        &files(Side::Settlements, &cfg.settlements),
+    ) > CONCURRENT_LOAD_MAX_BYTES
+}
+
 fn input_bytes(a: &[InputFile], b: &[InputFile]) -> u64 {
     a.iter()
         .chain(b)
@@ -185,12 +203,18 @@ pub fn trace_rss(what: &str) {
     }
 }
 
-/// Loads one side.
+/// Loads one side; `release`: report freed decode buffers ([`Progress::release_memory`]).
 fn load_side(
     side: Side,
     files: Vec<InputFile>,
     progress: &dyn Progress,
+    release: bool,
 ) -> Result<(Side_, Vec<Reject>)> {
+    let release_memory = || {
+        if release {
+            progress.release_memory()
+        }
+    };
     let validate = |b: ingest::RawBatch| -> Chunk {
         let c = validate::validate(side, b);
         progress.rows(c.rows_in as u64);
@@ -201,7 +225,9 @@ fn load_side(
     trace_rss("read+validate");
     let d = dedupe(side, &chunks);
     trace_rss("dedupe");
-    let (table, mut rejects, rows_in) = Table::from_chunks(side, chunks, d.keep.as_deref())?;
+    let (table, mut rejects, rows_in) =
+        Table::from_chunks_releasing(side, chunks, d.keep.as_deref(), &release_memory)?;
+    release_memory();
     trace_rss("table");
     rejects.extend(d.rejects);
     // Origins serve only the rejects, all made by now.
@@ -257,13 +283,16 @@ pub fn reconcile_with(
     // decoded batches, not both (BENCHMARKS.md: -0.8 GB at 10M rows).
     let (a, b) = if input_bytes(&ins_files, &set_files) <= CONCURRENT_LOAD_MAX_BYTES {
         rayon::join(
-            || load_side(Side::Instructions, ins_files, progress),
-            || load_side(Side::Settlements, set_files, progress),
+            || load_side(Side::Instructions, ins_files, progress, true),
+            || load_side(Side::Settlements, set_files, progress, true),
         )
     } else {
-        let a = load_side(Side::Instructions, ins_files, progress);
+        // The instructions' freed decode buffers are not released: the settlements'
+        // decoding reuses them (fewer page faults, same peak, which is the settlements'
+        // join when the sides are of like size).
+        let a = load_side(Side::Instructions, ins_files, progress, false);
         let b = match &a {
-            Ok(_) => load_side(Side::Settlements, set_files, progress),
+            Ok(_) => load_side(Side::Settlements, set_files, progress, true),
             Err(_) => Err(Error::Internal("not loaded".into())),
         };
         (a, b)

@@ -103,8 +103,21 @@ impl Table {
     /// exact size, and the chunks' copy of it is released as soon as it is joined.
     pub fn from_chunks(
         side: Side,
+        chunks: Vec<Chunk>,
+        keep: Option<&[bool]>,
+    ) -> Result<(Table, Vec<Reject>, u64)> {
+        Table::from_chunks_releasing(side, chunks, keep, &|| {})
+    }
+
+    /// [`Table::from_chunks`], calling `release` each time a large column's chunk copies
+    /// are dropped, so that the host can return their memory to the system before the
+    /// next column is joined (the join's peak is then the tables plus about one column
+    /// per thread, not the tables plus the whole of the chunks).
+    pub fn from_chunks_releasing(
+        side: Side,
         mut chunks: Vec<Chunk>,
         keep: Option<&[bool]>,
+        release: &(dyn Fn() + Sync),
     ) -> Result<(Table, Vec<Reject>, u64)> {
         let n_text = side
             .fields()
@@ -170,7 +183,10 @@ impl Table {
                         } else {
                             let parts: Vec<StringArray> =
                                 parts.into_iter().map(TextCol::into_plain).collect();
-                            join_text(side, &parts, n_kept, kept).map(TextCol::Plain)
+                            let col = join_text(side, &parts, n_kept, kept).map(TextCol::Plain);
+                            drop(parts);
+                            release();
+                            col
                         }
                     })
                     .collect::<Result<Vec<TextCol>>>()
@@ -182,7 +198,11 @@ impl Table {
                             || {
                                 amount_parts
                                     .into_par_iter()
-                                    .map(|parts| gather(parts, n_kept, kept))
+                                    .map(|parts| {
+                                        let col = gather(parts, n_kept, kept);
+                                        release();
+                                        col
+                                    })
                                     .collect::<Vec<_>>()
                             },
                             || gather(currency_parts, n_kept, kept),
