@@ -278,42 +278,9 @@ pub fn reconcile_with(
     let mut clock = Clock::default();
     clock.lap("start");
     progress.stage("loading");
-    // Small inputs load both sides at once (each side has serial phases the other's work
-    // fills); large ones one side after the other, so that the peak holds one side's
-    // decoded batches, not both (BENCHMARKS.md: -0.8 GB at 10M rows).
-    let (a, b) = if input_bytes(&ins_files, &set_files) <= CONCURRENT_LOAD_MAX_BYTES {
-        rayon::join(
-            || load_side(Side::Instructions, ins_files, progress, true),
-            || load_side(Side::Settlements, set_files, progress, true),
-        )
-    } else {
-        // The instructions' freed decode buffers are not released: the settlements'
-        // decoding reuses them (fewer page faults, same peak, which is the settlements'
-        // join when the sides are of like size).
-        let a = load_side(Side::Instructions, ins_files, progress, false);
-        let b = match &a {
-            Ok(_) => load_side(Side::Settlements, set_files, progress, true),
-            Err(_) => Err(Error::Internal("not loaded".into())),
-        };
-        (a, b)
-    };
-    let (ins, mut rejects) = a?;
-    let (set, set_rejects) = b?;
-    rejects.extend(set_rejects);
-    rejects.sort_unstable_by_key(|r| (r.side, r.file, r.row));
+    let (ins, set, rejects) = load_sides(ins_files, set_files, progress)?;
     clock.lap("load+dedupe");
-    if std::env::var_os("SVERKA_TRACE_MEMORY").is_some() {
-        for t in [&ins.table, &set.table] {
-            let v = t.heap_bytes();
-            let total: usize = v.iter().map(|x| x.1).sum();
-            let cols: Vec<String> = v.iter().map(|(n, b)| format!("{n}={}M", b >> 20)).collect();
-            eprintln!(
-                "memory {} table: {} MB {cols:?}",
-                t.side.as_str(),
-                total >> 20
-            );
-        }
-    }
+    trace_tables(&ins.table, &set.table);
 
     progress.stage("matching");
     // Matching and the group flags (which need no matches) run side by side.
@@ -339,18 +306,7 @@ pub fn reconcile_with(
     let ctx = write::Ctx::new(&ins.table, &set.table, &m, &cl, &rejects, &files);
     clock.lap("prepare outputs");
     let warnings = warnings(&ins, &set);
-    let mut written: Vec<String> = [
-        "instructions.parquet",
-        "settlements.parquet",
-        "rejects.parquet",
-    ]
-    .map(String::from)
-    .to_vec();
-    if cfg.csv {
-        written.extend(["instructions.csv", "settlements.csv", "rejects.csv"].map(String::from));
-    }
-    written.push("summary.json".into());
-    written.extend(finish.names());
+    let written = output_names(cfg.csv, finish);
     // The three outputs are written concurrently to temporary names; each writer
     // re-derives figures from the batches it writes, and only when they prove
     // conservation and the totals is anything renamed into place.
@@ -415,6 +371,70 @@ pub fn reconcile_with(
         warnings,
         timings: clock.laps,
     })
+}
+
+/// Loads both sides: at once when the inputs are small (each side has serial phases the
+/// other's work fills); else one after the other, so that the peak holds one side's
+/// decoded batches, not both. Rejects come back in input order, instructions first.
+fn load_sides(
+    ins_files: Vec<InputFile>,
+    set_files: Vec<InputFile>,
+    progress: &dyn Progress,
+) -> Result<(Side_, Side_, Vec<Reject>)> {
+    let (a, b) = if input_bytes(&ins_files, &set_files) <= CONCURRENT_LOAD_MAX_BYTES {
+        rayon::join(
+            || load_side(Side::Instructions, ins_files, progress, true),
+            || load_side(Side::Settlements, set_files, progress, true),
+        )
+    } else {
+        // The instructions' freed decode buffers are not released: the settlements'
+        // decoding reuses them (fewer page faults, same peak, which is the settlements'
+        // join when the sides are of like size).
+        let a = load_side(Side::Instructions, ins_files, progress, false);
+        let b = match &a {
+            Ok(_) => load_side(Side::Settlements, set_files, progress, true),
+            Err(_) => Err(Error::Internal("not loaded".into())),
+        };
+        (a, b)
+    };
+    let (ins, mut rejects) = a?;
+    let (set, set_rejects) = b?;
+    rejects.extend(set_rejects);
+    rejects.sort_unstable_by_key(|r| (r.side, r.file, r.row));
+    Ok((ins, set, rejects))
+}
+
+/// With `SVERKA_TRACE_MEMORY` set, prints each table's heap bytes per column.
+fn trace_tables(ins: &Table, set: &Table) {
+    if std::env::var_os("SVERKA_TRACE_MEMORY").is_some() {
+        for t in [ins, set] {
+            let v = t.heap_bytes();
+            let total: usize = v.iter().map(|x| x.1).sum();
+            let cols: Vec<String> = v.iter().map(|(n, b)| format!("{n}={}M", b >> 20)).collect();
+            eprintln!(
+                "memory {} table: {} MB {cols:?}",
+                t.side.as_str(),
+                total >> 20
+            );
+        }
+    }
+}
+
+/// The files a run writes, in `summary.json`'s `outputs` order.
+fn output_names(csv: bool, finish: &dyn Finish) -> Vec<String> {
+    let mut written: Vec<String> = [
+        "instructions.parquet",
+        "settlements.parquet",
+        "rejects.parquet",
+    ]
+    .map(String::from)
+    .to_vec();
+    if csv {
+        written.extend(["instructions.csv", "settlements.csv", "rejects.csv"].map(String::from));
+    }
+    written.push("summary.json".into());
+    written.extend(finish.names());
+    written
 }
 
 #[derive(Default)]
