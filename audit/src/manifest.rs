@@ -7,7 +7,7 @@
 
 use serde_json::{json, Map, Value};
 use sha2::Digest;
-use sverka_engine::write::Pending;
+use sverka_engine::outset::Pending;
 use sverka_engine::{Error, Result, VERSION};
 
 pub const VERSION_1: u64 = 1;

@@ -7,9 +7,8 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::fmt::Display;
 
-use sverka_engine::pipeline::fail_on_names;
 use sverka_engine::summary::{CcyTotals, TotalsByCcy};
-use sverka_engine::{Error, Factor, Outcome, Progress, ReconcileConfig, Settings};
+use sverka_engine::{fail_on_names, Error, Factor, Outcome, Progress, ReconcileConfig, Settings};
 
 use crate::args::ReconcileArgs;
 use crate::Failure;
