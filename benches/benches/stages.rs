@@ -157,7 +157,7 @@ fn reconcile(c: &mut Criterion, fx: &Fixture) {
         });
         let laps: Vec<String> = median_laps(&runs.borrow())
             .iter()
-            .map(|(stage, d)| format!("{stage} {:.1} ms", d.as_secs_f64() * 1e3))
+            .map(|(stage, d)| format!("{stage} {d:.1?}"))
             .collect();
         eprintln!("reconcile/{name} stage laps (median): {}", laps.join(", "));
     }
