@@ -21,12 +21,10 @@ use std::path::Path;
 
 use arrow_array::RecordBatch;
 use sverka_engine::outset::{OutputSet, Pending};
-use sverka_engine::pipeline::{Finish, Rows};
-use sverka_engine::write::Output;
-use sverka_engine::{Error, Result, Summary};
+use sverka_engine::{Error, Finish, Output, Result, Rows, Summary};
 
 pub const REPORT: &str = "report.html";
-pub use sverka_engine::write::MANIFEST;
+pub use sverka_engine::MANIFEST;
 
 /// Adds `report.html` (unless skipped) and `manifest.json` to a reconciliation's outputs.
 /// The report's figures are gathered from the batches as they are written (`observe`) and

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::Digest;
-use sverka_engine::write::Pending;
+use sverka_engine::outset::Pending;
 use sverka_engine::{Error, Result, Summary, VERSION};
 
 pub const VERSION_1: u64 = 1;

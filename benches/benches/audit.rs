@@ -8,9 +8,8 @@ use std::time::Duration;
 
 use criterion::{Criterion, SamplingMode, Throughput};
 use sverka_audit::AuditFinish;
-use sverka_benches::{Dataset, Files, ROWS};
-use sverka_engine::pipeline::Silent;
-use sverka_engine::{ReconcileConfig, Settings};
+use sverka_benches::{Dataset, Files};
+use sverka_engine::{ReconcileConfig, Settings, Silent};
 
 fn main() {
     let mut c = Criterion::default()
@@ -18,7 +17,8 @@ fn main() {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(5))
         .configure_from_args();
-    let data = Dataset::generate(ROWS);
+    let n = sverka_benches::rows();
+    let data = Dataset::generate(n);
     let files = Files::write(&data).expect("write the input files");
     let out = files.out_dir("audit").expect("output directory");
     let cfg = |out: std::path::PathBuf| ReconcileConfig {
@@ -38,7 +38,7 @@ fn main() {
         .map(|t| t.instructed_amount.clone())
         .collect();
     eprintln!(
-        "data: {ROWS} instructions + {ROWS} settlements; report.html {} bytes",
+        "data: {n} instructions + {n} settlements; report.html {} bytes",
         std::fs::metadata(out.join("report.html")).map_or(0, |m| m.len())
     );
 

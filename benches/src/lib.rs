@@ -27,21 +27,21 @@ use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
-use rayon::prelude::*;
-use sverka_engine::classify::{self, Classes};
 use sverka_engine::date;
-use sverka_engine::dedupe::dedupe;
-use sverka_engine::group::Index;
-use sverka_engine::load::{RawBatch, RawCol, BATCH_ROWS};
-use sverka_engine::matching::{self, Matches};
-use sverka_engine::schema::{Reject, Side};
-use sverka_engine::table::Table;
-use sverka_engine::totals::{self, AllTotals};
-use sverka_engine::validate;
-use sverka_engine::Settings;
+use sverka_engine::side::Side;
+use sverka_engine::Summary;
 
 /// Rows per side of the benchmark data set.
 pub const ROWS: usize = 200_000;
+
+/// Rows per side for this run: `SVERKA_BENCH_ROWS` (a tiny size checks that the benches
+/// work), else [`ROWS`].
+pub fn rows() -> usize {
+    std::env::var("SVERKA_BENCH_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(ROWS)
+}
 
 /// Rows per Parquet row group in the written inputs. Smaller than the generator's
 /// (256K) so that a 200K-row file has several row groups, which `load` reads in
@@ -219,6 +219,24 @@ impl Expected {
             self.field_rejects[1] + self.duplicates[1],
         ]
     }
+
+    /// Asserts a whole run's summary against the plan (STYLE.md 17).
+    pub fn check(&self, s: &Summary) {
+        let c = &s.counts;
+        assert_eq!([c.instructions_in, c.settlements_in], self.rows_in);
+        assert_eq!(
+            [c.instructions_accepted, c.settlements_accepted],
+            self.accepted
+        );
+        assert_eq!(
+            [c.rejects.instructions, c.rejects.settlements],
+            self.rejects()
+        );
+        assert_eq!(c.by_match.get("REFERENCE"), self.by_reference);
+        assert_eq!(c.by_match.get("FALLBACK"), self.by_fallback);
+        assert_eq!(c.by_match.get("NONE"), self.by_none);
+        assert_eq!(c.by_status.get("UNPAID"), self.unpaid);
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -303,37 +321,6 @@ impl Columns {
             .map(|c| Arc::new(c.clone()) as ArrayRef)
             .collect();
         RecordBatch::try_new(Arc::new(Schema::new(fields)), cols).expect("valid batch")
-    }
-
-    /// The raw batches `load` would hand to validation (text columns, `BATCH_ROWS` rows
-    /// each, as file 0). Slicing shares the buffers: this costs no copy.
-    pub fn raw_batches(&self) -> Vec<RawBatch> {
-        let n = self.len();
-        let mut out = Vec::with_capacity(n.div_ceil(BATCH_ROWS));
-        let mut off = 0;
-        while off < n {
-            let len = BATCH_ROWS.min(n - off);
-            let cols = self
-                .side
-                .fields()
-                .iter()
-                .map(|f| {
-                    self.names
-                        .iter()
-                        .position(|n| *n == f.name)
-                        .map(|i| RawCol::Text(self.cols[i].slice(off, len)))
-                })
-                .collect();
-            out.push(RawBatch {
-                file: 0,
-                first_row: off as u64 + 1,
-                len,
-                cols,
-                pre_rejects: Vec::new(),
-            });
-            off += len;
-        }
-        out
     }
 }
 
@@ -465,7 +452,7 @@ impl Dataset {
         match side {
             Side::Instructions => &self.instructions,
             Side::Settlements => &self.settlements,
-            Side::Payroll => unreachable!("the reconcile benches have no payroll"),
+            Side::Custom(_) => unreachable!("the reconcile benches have no custom side"),
         }
     }
 
@@ -576,116 +563,16 @@ pub fn file_bytes(p: &Path) -> u64 {
     std::fs::metadata(p).map_or(0, |m| m.len())
 }
 
-// ---------------------------------------------------------------------------------------
-// Stages, run once to give later stages their inputs
-
-/// A side's validated chunks, as `pipeline::load_side` has them after reading.
-pub fn chunks(cols: &Columns) -> Vec<validate::Chunk> {
-    cols.raw_batches()
-        .into_par_iter()
-        .map(|b| validate::validate(cols.side, b))
-        .collect()
-}
-
-/// A side validated, de-duplicated and joined, as `pipeline::load_side` does: the table,
-/// all its rejects, the input rows, the key index and the number of field-valid rows.
-pub fn validated(cols: &Columns) -> (Table, Vec<Reject>, u64, Index, u64) {
-    let chunks = chunks(cols);
-    let field_valid = chunks.iter().map(|c| c.origin.len() as u64).sum();
-    let d = dedupe(cols.side, &chunks);
-    let (mut t, mut rejects, rows_in) =
-        Table::from_chunks(cols.side, chunks, d.keep.as_deref()).expect("tables of this size fit");
-    rejects.extend(d.rejects);
-    // As the pipeline: origins serve only the rejects, all made by now.
-    t.origin = Vec::new();
-    (t, rejects, rows_in, d.index, field_valid)
-}
-
-/// The state after each stage of the pipeline, for benchmarking the stage after it.
-pub struct Staged {
-    /// Field-valid rows per side, before de-duplication.
-    pub validated: [u64; 2],
-    /// De-duplicated.
-    pub ins: Table,
-    pub set: Table,
-    pub ins_index: Index,
-    /// All rejects, sorted as the pipeline sorts them.
-    pub rejects: Vec<Reject>,
-    pub rows_in: [u64; 2],
-    pub matches: Matches,
-    pub classes: Classes,
-    pub totals: AllTotals,
-    pub settings: Settings,
-    /// Display names of the input files, per side.
-    pub files: [Vec<String>; 2],
-}
-
-impl Staged {
-    pub fn run(data: &Dataset) -> Staged {
-        let settings = Settings::default();
-        let (ins, mut rejects, ins_in, ins_index, ins_valid) = validated(&data.instructions);
-        let (set, set_rejects, set_in, _, set_valid) = validated(&data.settlements);
-        rejects.extend(set_rejects);
-        rejects.sort_unstable_by_key(|r| (r.side, r.file, r.row));
-        let matches = matching::match_all(&ins, &ins_index, &set, settings.fallback_days);
-        let classes = classify::classify(
-            &ins,
-            &set,
-            &matches,
-            &settings,
-            classify::group_flags(&ins, &settings),
-        );
-        let totals = totals::compute(&ins, &set, &matches, &classes).expect("totals fit");
-        Staged {
-            validated: [ins_valid, set_valid],
-            ins,
-            set,
-            ins_index,
-            rejects,
-            rows_in: [ins_in, set_in],
-            matches,
-            classes,
-            totals,
-            settings,
-            files: [
-                vec!["instructions.parquet".into()],
-                vec!["settlements.parquet".into()],
-            ],
-        }
-    }
-}
-
-/// Settlements per match method: reference, fallback, none.
-pub fn method_counts(m: &Matches) -> [u64; 3] {
-    use sverka_engine::matching::Method;
-    let mut c = [0u64; 3];
-    for &x in &m.method {
-        let k = match Method::from_u8(x) {
-            Method::Reference => 0,
-            Method::Fallback => 1,
-            Method::None => 2,
-        };
-        c[k] += 1;
-    }
-    c
-}
-
-/// Accepted instructions with status UNPAID.
-pub fn unpaid_count(cl: &Classes) -> u64 {
-    let unpaid = classify::Status::Unpaid as u8;
-    cl.status.iter().filter(|&&s| s == unpaid).count() as u64
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sverka_engine::pipeline::Silent;
-    use sverka_engine::ReconcileConfig;
+    use sverka_engine::side;
+    use sverka_engine::{ReconcileConfig, Settings, Silent};
 
     const N: usize = 6_000;
 
     #[test]
-    fn the_plan_holds_in_the_stages() {
+    fn the_plan_holds_in_parsing_and_loading() {
         let data = Dataset::generate(N);
         let e = &data.expected;
         assert_eq!(e.field_rejects, [120, 120]);
@@ -703,28 +590,20 @@ mod tests {
             .count() as u64;
         assert_eq!(parsed_dates, e.dates_parsed);
 
-        let st = Staged::run(&data);
-        assert_eq!(st.rows_in, e.rows_in);
-        assert_eq!(
-            st.validated,
-            [N as u64 - e.field_rejects[0], N as u64 - e.field_rejects[1]]
-        );
-        assert_eq!([st.ins.len() as u64, st.set.len() as u64], e.accepted);
-        let rejected = |s| st.rejects.iter().filter(|r| r.side == s).count() as u64;
-        assert_eq!(
-            [rejected(Side::Instructions), rejected(Side::Settlements)],
-            e.rejects()
-        );
-        assert_eq!(
-            method_counts(&st.matches),
-            [e.by_reference, e.by_fallback, e.by_none]
-        );
-        assert!(
-            !st.matches.ambiguous.iter().any(|&a| a),
-            "no ambiguity planted"
-        );
-        assert_eq!(unpaid_count(&st.classes), e.unpaid);
-        assert_eq!(st.totals.by_currency.len(), 3);
+        // Read and validated one side at a time (no de-duplication): field rejects only.
+        let files = Files::write(&data).unwrap();
+        for (i, (s, path)) in [
+            (Side::Instructions, &files.ins_csv),
+            (Side::Settlements, &files.set_parquet),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let read = side::read_paths(s, std::slice::from_ref(path)).unwrap();
+            assert_eq!(read.stats[0].rows, e.rows_in[i]);
+            assert_eq!(read.rejects.len() as u64, e.field_rejects[i]);
+            assert_eq!(read.table.len() as u64, e.rows_in[i] - e.field_rejects[i]);
+        }
     }
 
     #[test]
@@ -744,15 +623,9 @@ mod tests {
                 settings: Settings::default(),
             };
             let out = sverka_engine::reconcile(&cfg, &Silent).unwrap();
-            let c = &out.summary.counts;
-            assert_eq!(c.instructions_in, e.rows_in[0], "{name}");
-            assert_eq!(c.instructions_accepted, e.accepted[0], "{name}");
-            assert_eq!(c.settlements_accepted, e.accepted[1], "{name}");
-            assert_eq!(c.by_match.get("REFERENCE"), e.by_reference, "{name}");
-            assert_eq!(c.by_match.get("FALLBACK"), e.by_fallback, "{name}");
-            assert_eq!(c.by_match.get("NONE"), e.by_none, "{name}");
-            assert_eq!(out.count_of("UNPAID"), e.unpaid, "{name}");
-            assert_eq!(out.count_of("rejects"), e.rejects()[0] + e.rejects()[1]);
+            e.check(&out.summary);
+            let ambiguous = out.summary.counts.by_flag.get("AMBIGUOUS");
+            assert_eq!(ambiguous, 0, "no ambiguity planted");
             assert!(out.warnings.is_empty(), "{:?}", out.warnings);
         }
     }

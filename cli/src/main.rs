@@ -55,7 +55,7 @@ fn main() -> ExitCode {
         // command-line tools, stop quietly.
         Ok(Err(Failure::Stdout(e))) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::from(0),
         Ok(Err(Failure::Stdout(e))) => internal_error(&format!("failed printing to stdout: {e}")),
-        Err(p) => internal_error(&sverka_engine::load::panic_message(&p)),
+        Err(p) => internal_error(&sverka_engine::panic_message(&p)),
     }
 }
 

@@ -25,7 +25,7 @@
 //!   decoded in 64K-row batches whose buffers go back to malloc's arenas once the side's
 //!   table is joined. The engine reports each column of the *last* side as soon as its
 //!   chunk copies are dropped (`Progress::release_memory`), and for large inputs
-//!   (`sverka_engine::pipeline::is_large`) the CLI then returns the arenas' free pages to
+//!   (`sverka_engine::is_large`) the CLI then returns the arenas' free pages to
 //!   the system, so that join's peak holds the tables plus about a column per thread (at
 //!   10M: 2.89 GB instead of 3.63 GB). The first side's freed batches stay in the arenas,
 //!   where the next side's decoding reuses them (10M: 276 K -> 24 K faults while the

@@ -7,9 +7,8 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::fmt::Display;
 
-use sverka_engine::pipeline::fail_on_names;
 use sverka_engine::summary::{CcyTotals, TotalsByCcy};
-use sverka_engine::{Error, Factor, Outcome, Progress, ReconcileConfig, Settings};
+use sverka_engine::{fail_on_names, Error, Factor, Outcome, Progress, ReconcileConfig, Settings};
 
 use crate::args::ReconcileArgs;
 use crate::Failure;
@@ -71,7 +70,7 @@ pub fn run(a: ReconcileArgs) -> Result<u8, Failure> {
             outlier_factor: Factor::parse(&a.outlier_factor)?,
         },
     };
-    let large = sverka_engine::pipeline::is_large(&cfg);
+    let large = sverka_engine::is_large(&cfg);
     let audit = sverka_audit::AuditFinish::new(!a.no_report);
     let show = !a.quiet && !a.json;
     let bar = (show && std::io::stderr().is_terminal()).then(|| {

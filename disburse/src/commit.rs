@@ -13,7 +13,7 @@ use arrow_array::StringArray;
 use rayon::prelude::*;
 use serde_json::Value;
 use sverka_engine::outset::{Old, OutputSet};
-use sverka_engine::{currency, date, fault, load, Error, Result};
+use sverka_engine::{currency, date, fault, panic_message, Error, Result};
 
 use crate::ledger::{Ledger, NewIssue, PendingRun, RunFile};
 use crate::outputs::{sha_file, Written};
@@ -253,7 +253,7 @@ impl LedgerTx {
         let handle = self.handle.take().expect("once");
         let (ledger, r) = handle
             .join()
-            .map_err(|p| Error::Internal(format!("ledger thread: {}", load::panic_message(&p))))?;
+            .map_err(|p| Error::Internal(format!("ledger thread: {}", panic_message(&p))))?;
         r.map(|()| ledger)
     }
 }

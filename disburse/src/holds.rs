@@ -6,9 +6,8 @@ use std::collections::BTreeMap;
 use arrow_array::{Array, StringArray};
 use rayon::prelude::*;
 use sverka_engine::currency;
-use sverka_engine::load::InputFile;
 use sverka_engine::money;
-use sverka_engine::validate::origin_parts;
+use sverka_engine::side::InputFile;
 use sverka_engine::Result;
 
 use crate::accounts::{self, AccountKind};
@@ -170,7 +169,7 @@ fn duplicates(view: &View, pay_files: &[InputFile], holds: &mut Holds) {
         match first.entry(key) {
             hashbrown::hash_map::Entry::Occupied(e) => {
                 if hold.is_none() {
-                    let (file, row) = origin_parts(view.pay.origin[*e.get() as usize]);
+                    let (file, row) = view.pay.origin(*e.get() as usize);
                     *hold = Some((
                         Hold::DuplicateInPayroll,
                         format!(

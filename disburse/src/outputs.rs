@@ -20,9 +20,8 @@ use sha2::{Digest, Sha256};
 use sverka_engine::currency::{self, Ccy};
 use sverka_engine::money::{self, POW10};
 use sverka_engine::outset::{OutputSet, Pending};
-use sverka_engine::validate::origin_parts;
-use sverka_engine::write;
-use sverka_engine::{Error, Result, VERSION};
+use sverka_engine::side::rejects_batch;
+use sverka_engine::{csv_bytes, Error, Result, ROW_GROUP_ROWS, VERSION};
 
 use crate::accounts::AccountKind;
 use crate::ids;
@@ -147,7 +146,7 @@ fn row_outputs(set: &OutputSet, run: &Run) -> Result<Vec<Written>> {
     written.push(csv_file(set, "holds.csv", &hb)?);
     // rejects: reconcile's format (side "payroll").
     let paths = run.input.file_paths();
-    let rb = write::rejects_batch(&run.input.rejects, |r| paths[r.file as usize].as_str())?;
+    let rb = rejects_batch(&run.input.rejects, |r| paths[r.file as usize].as_str())?;
     written.push(parquet_file(set, "rejects.parquet", &rb)?);
     written.push(csv_file(set, "rejects.csv", &rb)?);
     if let Some(rec) = recovery(run)? {
@@ -214,7 +213,7 @@ fn holds(run: &Run) -> Result<RecordBatch> {
         .map(|r| r.path.display().to_string());
     let src = |i: usize| -> (String, u64) {
         if i < view.n_pay {
-            let (f, row) = origin_parts(view.pay.origin[i]);
+            let (f, row) = view.pay.origin(i);
             (paths[f as usize].clone(), row)
         } else {
             (
@@ -349,7 +348,7 @@ fn csv_file(set: &OutputSet, name: &str, batch: &RecordBatch) -> Result<Written>
     let mut start = 0;
     loop {
         let len = SLICE.min(n - start);
-        let bytes = write::csv_bytes(&batch.slice(start, len), start == 0)?;
+        let bytes = csv_bytes(&batch.slice(start, len), start == 0)?;
         out.write_all(&bytes).map_err(err)?;
         start += len;
         if start >= n {
@@ -369,7 +368,7 @@ fn parquet_file(set: &OutputSet, name: &str, batch: &RecordBatch) -> Result<Writ
     };
     let props = WriterProperties::builder()
         .set_compression(Compression::LZ4_RAW)
-        .set_max_row_group_row_count(Some(write::ROW_GROUP_ROWS))
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_created_by(format!("sverka {VERSION}"))
         .build();
     let mut w =

@@ -96,7 +96,7 @@ pub fn read(dir: &Path) -> Result<RetryInput> {
         Err(p) => {
             return Err(bad(format!(
                 "file is damaged: the parquet decoder failed ({})",
-                sverka_engine::load::panic_message(&p)
+                sverka_engine::panic_message(&p)
             )))
         }
     };

@@ -7,9 +7,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use arrow_array::StringArray;
-use sverka_engine::load::{self, InputFile};
 use sverka_engine::outset::OutputSet;
-use sverka_engine::schema::Side;
+use sverka_engine::side::{self, InputFile};
 use sverka_engine::{Error, Result};
 
 use crate::commit::{self, LedgerTx};
@@ -185,7 +184,7 @@ fn prepare(cfg: &DisburseConfig, warnings: &mut Vec<String>) -> Result<(Vec<Inpu
     let pay_files = if cfg.payroll.is_empty() {
         Vec::new()
     } else {
-        load::discover(Side::Payroll, &cfg.payroll)?
+        side::discover(view::PAYROLL, &cfg.payroll)?
     };
     let profiles = match &cfg.providers {
         Some(p) => Profiles::load(p)?,

@@ -7,14 +7,39 @@ use arrow_array::builder::StringBuilder;
 use arrow_array::{Array, StringArray};
 use rayon::prelude::*;
 use sverka_engine::currency::Ccy;
-use sverka_engine::load::{self, FileStats, InputFile};
-use sverka_engine::schema::{pay, Reject, Side};
-use sverka_engine::table::Table;
-use sverka_engine::validate;
+use sverka_engine::side::{self, Columns, Field, FileStats, InputFile, Kind, Reject, Side, Table};
 use sverka_engine::{Error, Result};
 
 use crate::ids;
 use crate::retry::{self, Action, Reconciled, RetryInput};
+
+/// An approved payroll: the instruction columns without `instruction_id` (disburse
+/// derives it), plus an optional `beneficiary_name`; validated with the instruction rules,
+/// in this order.
+pub(crate) const PAYROLL: Side = Side::Custom(&Columns {
+    name: "payroll",
+    fields: &[
+        Field::new("beneficiary_id", true, Kind::Text),
+        Field::new("program", true, Kind::Text),
+        Field::new("cycle", true, Kind::Text),
+        Field::new("provider", true, Kind::Text),
+        Field::new("account", true, Kind::Text),
+        Field::new("amount", true, Kind::Amount),
+        Field::new("currency", true, Kind::Currency),
+        Field::new("due_date", true, Kind::Date),
+        Field::new("beneficiary_name", false, Kind::Text),
+    ],
+});
+
+/// Positions of the payroll's text columns in its [`Table`].
+mod pay {
+    pub const BENEFICIARY: usize = 0;
+    pub const PROGRAM: usize = 1;
+    pub const CYCLE: usize = 2;
+    pub const PROVIDER: usize = 3;
+    pub const ACCOUNT: usize = 4;
+    pub const NAME: usize = 5;
+}
 
 /// What the run read: the payroll (validated) and the reconciliation to retry from.
 pub(crate) struct Input {
@@ -27,12 +52,13 @@ pub(crate) struct Input {
 
 impl Input {
     pub fn load(files: Vec<InputFile>, retry_from: Option<&std::path::Path>) -> Result<Input> {
-        let (table, rejects, stats) = if files.is_empty() {
-            let (t, r, _) = Table::from_chunks(Side::Payroll, Vec::new(), None)?;
-            (t, r, Vec::new())
-        } else {
-            load_payroll(&files)?
-        };
+        // Discover, decode, validate (the instruction rules), join; no files: no rows.
+        let side::Read {
+            files,
+            stats,
+            table,
+            rejects,
+        } = side::read(PAYROLL, files)?;
         let retry = retry_from.map(retry::read).transpose()?;
         Ok(Input {
             files,
@@ -45,7 +71,7 @@ impl Input {
 
     /// The execution date given, else the earliest due date of the accepted payroll.
     pub fn execution_date(&self, given: Option<i32>) -> Result<i32> {
-        match given.or_else(|| self.table.date.iter().min().copied()) {
+        match given.or_else(|| self.table.dates().iter().min().copied()) {
             Some(d) => Ok(d),
             None => Err(Error::Usage(
                 "no accepted payroll row to take the execution date from: give --execution-date YYYY-MM-DD".into(),
@@ -60,19 +86,6 @@ impl Input {
             .map(|f| f.path.display().to_string())
             .collect()
     }
-}
-
-/// Loads the payroll: discover, decode, validate (the instruction rules), join.
-fn load_payroll(files: &[InputFile]) -> Result<(Table, Vec<Reject>, Vec<FileStats>)> {
-    let (chunks, stats) = load::read_side(files, &|b| validate::validate(Side::Payroll, b))?;
-    let (table, rejects, rows_in) = Table::from_chunks(Side::Payroll, chunks, None)?;
-    let counted: u64 = stats.iter().map(|s| s.rows).sum();
-    if counted != rows_in {
-        return Err(Error::Internal(format!(
-            "payroll: {counted} rows read but {rows_in} validated"
-        )));
-    }
-    Ok((table, rejects, stats))
 }
 
 /// The reconciled rows of `--retry-from`, sorted by what they ask for.
@@ -168,14 +181,14 @@ impl<'a> View<'a> {
     }
     pub fn amount(&self, i: usize) -> i128 {
         if i < self.n_pay {
-            self.pay.amounts[0][i] as i128
+            self.pay.amount(0, i) as i128
         } else {
             self.retry[i - self.n_pay].amount
         }
     }
     pub fn ccy(&self, i: usize) -> Ccy {
         if i < self.n_pay {
-            self.pay.currency[i]
+            self.pay.currency(i)
         } else {
             self.retry[i - self.n_pay].currency
         }
@@ -183,7 +196,7 @@ impl<'a> View<'a> {
     /// Requested execution date: the payroll's due date; a retry's is the run's date.
     pub fn due(&self, i: usize) -> i32 {
         if i < self.n_pay {
-            self.pay.date[i]
+            self.pay.dates()[i]
         } else {
             self.execution_date
         }

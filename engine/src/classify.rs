@@ -49,10 +49,6 @@ impl Status {
             Status::Overpaid => "OVERPAID",
         }
     }
-
-    pub fn from_u8(v: u8) -> Status {
-        Status::ALL[v as usize]
-    }
 }
 
 /// Instruction flags as bits, in alphabetical order (the order they are written in).

@@ -36,10 +36,6 @@ impl TextCol {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// The column as a plain text array (a dictionary column is expanded).
     pub fn into_plain(self) -> StringArray {
         match self {
@@ -125,7 +121,7 @@ pub fn dict_columns(side: Side) -> &'static [usize] {
     match side {
         Side::Instructions => &[ins::PROGRAM, ins::CYCLE, ins::PROVIDER],
         Side::Settlements => &[set::PROVIDER],
-        Side::Payroll => &[],
+        Side::Custom(_) => &[],
     }
 }
 

@@ -55,9 +55,9 @@ pub fn dedupe(side: Side, chunks: &[Chunk]) -> Dedupe {
     let key_cols: &[usize] = match side {
         Side::Instructions => &[ins::ID],
         Side::Settlements => &[set::PROVIDER, set::REF],
-        // A payroll has no ids to de-duplicate: `sverka disburse` holds repeated
-        // (beneficiary, programme, cycle) rows itself and never calls this.
-        Side::Payroll => unreachable!("dedupe is not defined for a payroll"),
+        // A custom side (disburse's payroll) has no ids to de-duplicate: `sverka
+        // disburse` holds repeated rows itself, and `side::read` never calls this.
+        Side::Custom(_) => unreachable!("dedupe is not defined for a custom side"),
     };
     // Each chunk hashes its rows into its own slice of one exactly sized vector.
     let mut hashes = vec![0u64; chunks.iter().map(|c| c.origin.len()).sum()];
@@ -75,7 +75,7 @@ pub fn dedupe(side: Side, chunks: &[Chunk]) -> Dedupe {
                 Side::Settlements => {
                     group::hash((c.text[set::PROVIDER].value(j), c.text[set::REF].value(j)))
                 }
-                Side::Payroll => unreachable!("checked above"),
+                Side::Custom(_) => unreachable!("checked above"),
             };
         }
     });
@@ -101,7 +101,7 @@ pub fn dedupe(side: Side, chunks: &[Chunk]) -> Dedupe {
     let (column, reason, col) = match side {
         Side::Instructions => ("instruction_id", Reason::DuplicateInstructionId, ins::ID),
         Side::Settlements => ("provider_ref", Reason::DuplicateProviderRef, set::REF),
-        Side::Payroll => unreachable!("checked above"),
+        Side::Custom(_) => unreachable!("checked above"),
     };
     let mut rejects = Vec::with_capacity(dup_count);
     let mut keep = Vec::with_capacity(rep.len());

@@ -1,37 +1,63 @@
 //! sverka-engine: reconciliation of payment instructions with provider settlements,
 //! exactly as `shared/spec/CONTRACT.md` says. See ARCHITECTURE.md for the stages.
 //!
-//! The entry point is [`pipeline::reconcile`].
+//! This is the engine's front door (STYLE.md 21); the stages (ingest, validate, table,
+//! dedupe, group, matching, classify, totals, write, verify, pipeline...) are private.
+//!
+//! - Running: [`reconcile`] / [`reconcile_with`] take a [`ReconcileConfig`] (the inputs'
+//!   paths, the output folder and the [`Settings`], with their [`Factor`]) and return an
+//!   [`Outcome`] (the typed [`Summary`], files written, per-stage timings) or an [`Error`].
+//!   [`Progress`] reports stages to a terminal ([`Silent`]: nothing) and when freed memory
+//!   may go back to the system ([`is_large`]: whether the inputs are large enough for it).
+//! - Outputs made from the written ones (crate `sverka-audit`): [`Finish`], which reads
+//!   written rows through [`Rows`] per [`Output`] and writes into the run's [`outset`].
+//! - Names: [`OUTPUT_NAMES`] (every file a run may write), [`MANIFEST`], and
+//!   [`fail_on_names`] (what `--fail-on` accepts); [`summary`] holds summary.json's types.
+//! - [`side`]: reading and validating one side of columns the caller describes
+//!   (disburse's payroll), and `rejects.parquet`'s batch of its rejects; with
+//!   [`csv_bytes`] and [`ROW_GROUP_ROWS`], the row outputs' file forms.
+//! - [`money`], [`date`], [`currency`]: the contract's value grammar (CONTRACT.md
+//!   section 2: amounts, dates, ISO 4217 codes and minor units), which disburse shares
+//!   with validation; they are parsers and tables, not stages.
+//! - [`outset`]: a set of output files published all or nothing (STYLE.md 24).
+//! - [`fault`]: the kill tests' hooks; [`panic_message`]: a caught panic's text.
 
-pub mod classify;
-pub mod column;
-pub mod config;
+mod classify;
+mod column;
+mod config;
 pub mod currency;
 pub mod date;
-pub mod dedupe;
-pub mod error;
+mod dedupe;
+mod error;
 pub mod fault;
-pub mod group;
-pub mod ingest;
-pub mod load;
-pub mod matching;
+mod group;
+mod ingest;
+mod matching;
 pub mod money;
-pub mod outfile;
+mod outfile;
 pub mod outset;
-pub mod parquet_out;
-pub mod pipeline;
-pub mod schema;
+mod parquet_out;
+mod pipeline;
+mod schema;
+pub mod side;
 pub mod summary;
-pub mod table;
-pub mod totals;
-pub mod validate;
-pub mod verify;
-pub mod write;
+mod table;
+mod totals;
+mod validate;
+mod verify;
+#[cfg(test)]
+mod vocabulary_tests;
+mod write;
 
 pub use config::{Factor, ReconcileConfig, Settings};
 pub use error::{Error, Result};
-pub use pipeline::{reconcile, reconcile_with, Finish, Outcome, Progress};
+pub use ingest::panic_message;
+pub use pipeline::{
+    fail_on_names, is_large, reconcile, reconcile_with, Finish, Outcome, Progress, Rows, Silent,
+    OUTPUT_NAMES,
+};
 pub use summary::Summary;
+pub use write::{csv_bytes, Output, MANIFEST, ROW_GROUP_ROWS};
 
 /// The engine's version, as written into every output.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -248,7 +248,7 @@ fn load_side(
             rows_in,
             // Matching probes the instruction ids; the settlements' index is not needed
             // after de-duplication.
-            index: if side == Side::Instructions {
+            index: if matches!(side, Side::Instructions) {
                 d.index
             } else {
                 crate::group::Index::default()

@@ -1,13 +1,21 @@
 //! The input columns of each side (CONTRACT.md section 1), in the contract's table order,
 //! which is also the order validation checks them in (section 2).
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// A side of input rows: the contract's two, or one whose columns the caller describes
+/// (disburse's payroll), validated with the instruction rules.
+#[derive(Debug, Clone, Copy)]
 pub enum Side {
     Instructions,
     Settlements,
-    /// An approved payroll read by `sverka disburse`: the instruction columns without
-    /// `instruction_id` (disburse derives it), plus an optional `beneficiary_name`.
-    Payroll,
+    Custom(&'static Columns),
+}
+
+/// The columns of a side the engine does not know (read through [`crate::side`]): its
+/// name, as the rejects' `side` column shows it, and its fields in validation order.
+#[derive(Debug)]
+pub struct Columns {
+    pub name: &'static str,
+    pub fields: &'static [Field],
 }
 
 impl Side {
@@ -15,7 +23,7 @@ impl Side {
         match self {
             Side::Instructions => "instructions",
             Side::Settlements => "settlements",
-            Side::Payroll => "payroll",
+            Side::Custom(c) => c.name,
         }
     }
 
@@ -23,7 +31,49 @@ impl Side {
         match self {
             Side::Instructions => &INSTRUCTION_FIELDS,
             Side::Settlements => &SETTLEMENT_FIELDS,
-            Side::Payroll => &PAYROLL_FIELDS,
+            Side::Custom(c) => c.fields,
+        }
+    }
+
+    /// The order of the sides: the contract's two (0 and 1, also their index in
+    /// per-side arrays), then custom ones.
+    #[inline]
+    pub(crate) fn rank(self) -> u8 {
+        match self {
+            Side::Instructions => 0,
+            Side::Settlements => 1,
+            Side::Custom(_) => 2,
+        }
+    }
+}
+
+// By the name: a custom side is the same side wherever its `Columns` live.
+impl PartialEq for Side {
+    #[inline]
+    fn eq(&self, other: &Side) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+impl Eq for Side {}
+impl PartialOrd for Side {
+    fn partial_cmp(&self, other: &Side) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Side {
+    #[inline]
+    fn cmp(&self, other: &Side) -> std::cmp::Ordering {
+        match (self, other) {
+            (Side::Custom(a), Side::Custom(b)) => a.name.cmp(b.name),
+            _ => self.rank().cmp(&other.rank()),
+        }
+    }
+}
+impl std::hash::Hash for Side {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.rank().hash(h);
+        if let Side::Custom(c) = self {
+            c.name.hash(h);
         }
     }
 }
@@ -44,12 +94,18 @@ pub struct Field {
     pub kind: Kind,
 }
 
-const fn f(name: &'static str, required: bool, kind: Kind) -> Field {
-    Field {
-        name,
-        required,
-        kind,
+impl Field {
+    pub const fn new(name: &'static str, required: bool, kind: Kind) -> Field {
+        Field {
+            name,
+            required,
+            kind,
+        }
     }
+}
+
+const fn f(name: &'static str, required: bool, kind: Kind) -> Field {
+    Field::new(name, required, kind)
 }
 
 pub const INSTRUCTION_FIELDS: [Field; 9] = [
@@ -76,19 +132,6 @@ pub const SETTLEMENT_FIELDS: [Field; 9] = [
     f("value_date", true, Kind::Date),
 ];
 
-/// The payroll of `sverka disburse`: validated with the instruction rules, in this order.
-pub const PAYROLL_FIELDS: [Field; 9] = [
-    f("beneficiary_id", true, Kind::Text),
-    f("program", true, Kind::Text),
-    f("cycle", true, Kind::Text),
-    f("provider", true, Kind::Text),
-    f("account", true, Kind::Text),
-    f("amount", true, Kind::Amount),
-    f("currency", true, Kind::Currency),
-    f("due_date", true, Kind::Date),
-    f("beneficiary_name", false, Kind::Text),
-];
-
 /// Positions of the text columns inside a validated chunk, per side.
 pub mod ins {
     pub const ID: usize = 0;
@@ -97,15 +140,6 @@ pub mod ins {
     pub const CYCLE: usize = 3;
     pub const PROVIDER: usize = 4;
     pub const ACCOUNT: usize = 5;
-}
-
-pub mod pay {
-    pub const BENEFICIARY: usize = 0;
-    pub const PROGRAM: usize = 1;
-    pub const CYCLE: usize = 2;
-    pub const PROVIDER: usize = 3;
-    pub const ACCOUNT: usize = 4;
-    pub const NAME: usize = 5;
 }
 
 pub mod set {

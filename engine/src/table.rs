@@ -25,19 +25,48 @@ pub fn translate_codes(from: &TextCol, to: &TextCol) -> Vec<u32> {
         .collect()
 }
 
+/// Read-only outside the engine: the accessors below.
 #[derive(Debug)]
 pub struct Table {
-    pub side: Side,
-    pub text: Vec<TextCol>,
+    pub(crate) side: Side,
+    pub(crate) text: Vec<TextCol>,
     /// Minor units, as in [`crate::validate::Chunk::amounts`].
-    pub amounts: Vec<Vec<u64>>,
-    pub currency: Vec<Ccy>,
-    pub date: Vec<i32>,
-    pub status: Vec<u8>,
-    pub origin: Vec<u64>,
+    pub(crate) amounts: Vec<Vec<u64>>,
+    pub(crate) currency: Vec<Ccy>,
+    pub(crate) date: Vec<i32>,
+    pub(crate) status: Vec<u8>,
+    pub(crate) origin: Vec<u64>,
 }
 
 impl Table {
+    pub fn side(&self) -> Side {
+        self.side
+    }
+
+    /// Amount column `col` (in the side's amount fields' order) of row `i`, in minor
+    /// units of the row's currency.
+    #[inline]
+    pub fn amount(&self, col: usize, i: usize) -> u64 {
+        self.amounts[col][i]
+    }
+
+    #[inline]
+    pub fn currency(&self, i: usize) -> Ccy {
+        self.currency[i]
+    }
+
+    /// Every row's date (the side's date field), as days since 1970-01-01.
+    pub fn dates(&self) -> &[i32] {
+        &self.date
+    }
+
+    /// Where row `i` came from: its file's index among the side's files, and its 1-based
+    /// data row in that file.
+    #[inline]
+    pub fn origin(&self, i: usize) -> (u32, u64) {
+        crate::validate::origin_parts(self.origin[i])
+    }
+
     pub fn len(&self) -> usize {
         self.currency.len()
     }
@@ -60,7 +89,7 @@ impl Table {
     }
 
     /// Bytes held by the table's buffers (capacity), for memory accounting.
-    pub fn heap_bytes(&self) -> Vec<(String, usize)> {
+    pub(crate) fn heap_bytes(&self) -> Vec<(String, usize)> {
         let mut v: Vec<(String, usize)> = self
             .text
             .iter()
@@ -93,7 +122,7 @@ impl Table {
 
     /// The codes of a dictionary text column.
     #[inline]
-    pub fn codes(&self, col: usize) -> &[u32] {
+    pub(crate) fn codes(&self, col: usize) -> &[u32] {
         self.text[col].codes()
     }
 
@@ -101,7 +130,7 @@ impl Table {
     /// chunks' rows) is true; returns the table, the field-level rejects and the number of
     /// input rows the chunks account for. Each column is copied once, into a buffer of its
     /// exact size, and the chunks' copy of it is released as soon as it is joined.
-    pub fn from_chunks(
+    pub(crate) fn from_chunks(
         side: Side,
         chunks: Vec<Chunk>,
         keep: Option<&[bool]>,
@@ -171,7 +200,11 @@ impl Table {
             }
             v
         }
-        let n_status = if side == Side::Settlements { n_kept } else { 0 };
+        let n_status = if matches!(side, Side::Settlements) {
+            n_kept
+        } else {
+            0
+        };
         let (text, ((amounts, currency), (date, (status, origin)))) = rayon::join(
             || {
                 texts

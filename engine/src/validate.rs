@@ -256,7 +256,7 @@ pub fn validate(side: Side, batch: RawBatch) -> Chunk {
                         }
                         .ok_or(Reason::InvalidAmount)?;
                         let sign_bad = match side {
-                            Side::Instructions | Side::Payroll => {
+                            Side::Instructions | Side::Custom(_) => {
                                 (!a.is_positive()).then_some(Reason::NonPositiveAmount)
                             }
                             Side::Settlements => {
@@ -394,7 +394,7 @@ pub fn validate(side: Side, batch: RawBatch) -> Chunk {
         amounts,
         currency: kept.iter().map(|&i| ccy[i]).collect(),
         date: kept.iter().map(|&i| day[i]).collect(),
-        status: if side == Side::Settlements {
+        status: if matches!(side, Side::Settlements) {
             kept.iter().map(|&i| status[i]).collect()
         } else {
             Vec::new()

@@ -295,7 +295,7 @@ impl<'a> Ctx<'a> {
 
     pub fn rejects(&self, r: Selection) -> Result<RecordBatch> {
         rejects_batch(&r.pick(self.rejects), |x| {
-            self.files[x.side as usize][x.file as usize].as_str()
+            self.files[x.side.rank() as usize][x.file as usize].as_str()
         })
     }
 
@@ -563,11 +563,6 @@ impl<'a> Text<'a> {
         }
     }
 
-    /// Whether the column has no rows.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// A coded column's rows as dense numbers of the values they use, with those values in
     /// order of first use: a dictionary may hold others (every currency the engine knows,
     /// say), which must not be looked up. Keys are read as they are (a null row's key
@@ -712,7 +707,7 @@ pub fn write_output(
 // ---------------------------------------------------------------------------------------
 // Files
 
-pub use crate::outset::{Digest, Pending};
+pub use crate::outset::Pending;
 
 impl Pending {
     /// A large output of `set`, written by an [`OutFile`].

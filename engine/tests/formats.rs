@@ -9,10 +9,8 @@ use arrow_array::{Array, ArrayRef, Float64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
-use sverka_engine::load;
-use sverka_engine::pipeline::Silent;
-use sverka_engine::schema::Side;
-use sverka_engine::{ReconcileConfig, Settings};
+use sverka_engine::side::{self, Format, Side};
+use sverka_engine::{ReconcileConfig, Settings, Silent};
 
 fn case(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -558,9 +556,8 @@ fn files_are_recognised_by_content() {
     let out = dir.path().join("parquet-as-csv");
     run(&pi, &ps, &out).unwrap();
     assert_eq!(results(&out), expected, "Parquet named .csv");
-    let files = load::discover(Side::Instructions, std::slice::from_ref(&pi)).unwrap();
-    let (_, stats) = load::read_side(&files, &|b| b.len).unwrap();
-    assert_eq!(stats[0].format, load::Format::Parquet);
+    let read = side::read_paths(Side::Instructions, std::slice::from_ref(&pi)).unwrap();
+    assert_eq!(read.stats[0].format, Format::Parquet);
 
     let (ai, as_) = (
         dir.path().join("arrow-i.parquet"),

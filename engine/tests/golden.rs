@@ -7,8 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use sverka_engine::pipeline::Silent;
-use sverka_engine::{Factor, ReconcileConfig, Settings};
+use sverka_engine::{Factor, ReconcileConfig, Settings, Silent};
 
 fn cases_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/cases")

@@ -6,8 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use proptest::prelude::*;
-use sverka_engine::pipeline::Silent;
-use sverka_engine::{ReconcileConfig, Settings};
+use sverka_engine::{ReconcileConfig, Settings, Silent};
 
 const INS_HEADER: &str =
     "instruction_id,beneficiary_id,program,cycle,provider,account,amount,currency,due_date";

@@ -1,14 +1,13 @@
-//! `schemas/` and the engine agree: input columns, output columns and types, statuses,
-//! flags, match methods, reject reasons, the summary's schema, and the currency table.
+//! `schemas/` and the engine agree: input columns, output columns and types, the
+//! summary's schema, and the currency table (the vocabularies: the engine's own tests,
+//! `engine/src/vocabulary_tests.rs`, as they are private).
 
 mod common;
 
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use sverka_engine::classify::{flag, Status};
-use sverka_engine::matching::Method;
-use sverka_engine::schema::{Kind, Reason, Side};
+use sverka_engine::side::{Kind, Side};
 
 fn read_schema(name: &str) -> Value {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -19,14 +18,6 @@ fn read_schema(name: &str) -> Value {
 
 fn schema() -> Value {
     read_schema("reconcile-v1.json")
-}
-
-fn names(v: &Value) -> Vec<String> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_str().unwrap().to_string())
-        .collect()
 }
 
 #[test]
@@ -50,31 +41,6 @@ fn input_columns_agree() {
     }
 }
 
-#[test]
-fn vocabularies_agree() {
-    let s = schema();
-    let statuses: Vec<&str> = Status::ALL.iter().map(|x| x.as_str()).collect();
-    let methods: Vec<&str> = Method::ALL.map(|m| m.as_str()).to_vec();
-    let reasons: Vec<&str> = Reason::ALL.iter().map(|r| r.as_str()).collect();
-    assert_eq!(names(&s["statuses"]), statuses);
-    assert_eq!(names(&s["instruction_flags"]), flag::NAMES.to_vec());
-    assert_eq!(names(&s["settlement_flags"]), ["AMBIGUOUS"]);
-    assert_eq!(names(&s["match_methods"]), methods);
-    assert_eq!(names(&s["reject_reasons"]), reasons);
-    // The summary's schema lists the same names; by_flag holds both kinds of flag,
-    // alphabetical, as the summary writes them.
-    let summary = read_schema("summary.schema.json");
-    let counts = &summary["properties"]["counts"]["properties"];
-    let listed = |v: &Value| names(&v["propertyNames"]["enum"]);
-    assert_eq!(listed(&counts["by_status"]), statuses);
-    let mut flags: Vec<&str> = flag::NAMES.to_vec();
-    flags.push("AMBIGUOUS");
-    flags.sort_unstable();
-    assert_eq!(listed(&counts["by_flag"]), flags);
-    assert_eq!(listed(&counts["by_match"]), methods);
-    assert_eq!(listed(&summary["$defs"]["reasons"]), reasons);
-}
-
 /// The demo's summary.json matches its schema and reads back as a `Summary` (the golden
 /// cases are checked in golden.rs, a generated data set in the CLI's tests).
 /// Reconciles with the default settings into `out`.
@@ -86,7 +52,7 @@ fn run(ins: PathBuf, set: PathBuf, out: &Path) -> sverka_engine::Outcome {
         csv: false,
         settings: Default::default(),
     };
-    sverka_engine::reconcile(&cfg, &sverka_engine::pipeline::Silent).unwrap()
+    sverka_engine::reconcile(&cfg, &sverka_engine::Silent).unwrap()
 }
 
 #[test]

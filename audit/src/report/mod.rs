@@ -19,10 +19,8 @@ use arrow_array::RecordBatch;
 use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{json, Value};
-use sverka_engine::pipeline::Rows;
 use sverka_engine::summary::{Delays, Tally};
-use sverka_engine::write::Output;
-use sverka_engine::{Error, Result, Summary};
+use sverka_engine::{Error, Output, Result, Rows, Summary};
 
 use crate::read::{date32, decimal, Pq, ReadResult};
 use crate::text::Text;
