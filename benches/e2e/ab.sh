@@ -13,8 +13,7 @@
 #   cp target/release/sverka /tmp/sverka-before; (make the change, build)
 #   benches/e2e/ab.sh 10000000 4 /tmp/sverka-before target/release/sverka
 # With DROP_CACHES=1 (root only) each run follows `sync` and a drop of the page cache:
-# on the reference VM a run right after a build, with the cache full, took 7.28 s
-# instead of 6.93 s (BENCHMARKS.md, session 13).
+# on the reference VM a full page cache slows page faults (BENCHMARKS.md, "The machine").
 set -euo pipefail
 usage="usage: ab.sh N RUNS BIN_A BIN_B [BIN...]"
 n=${1:?$usage}

@@ -6,8 +6,8 @@
 #   benches/e2e/run.sh N [RUNS] [DATA_DIR]
 #
 # With DROP_CACHES=1 (root only) each run follows a drop of the page cache, as the figures
-# in BENCHMARKS.md are taken: with the cache full (right after a build) a 10M run took
-# 7.28 s instead of 6.93 s on the reference VM. To compare two builds, see ab.sh.
+# in BENCHMARKS.md are taken: a full cache slows page faults on the reference VM. To
+# compare two builds, see ab.sh.
 set -euo pipefail
 n=${1:?usage: run.sh N [RUNS] [DATA_DIR]}
 runs=${2:-5}

@@ -2,34 +2,24 @@
 //!
 //! Why hand-written: in place of it, mimalloc and jemalloc (tikv-jemallocator) raised a
 //! 10M-row run's peak by 20-24 % (alternating A/B, BENCHMARKS.md "Allocator"), beyond the
-//! 10 % a crate may cost here; glibc's allocator alone, by 34 %.
+//! 10 % a crate may cost here; glibc's allocator alone, by 31 %.
 //!
-//! Page faults were about a fifth of a 10M-row run's CPU (BENCHMARKS.md): on this kind
-//! of VM each fresh page costs the kernel ~2 µs to find, zero and charge, however it is
-//! faulted in (`MADV_POPULATE_WRITE` and huge pages were measured and dropped). Two
-//! policies cut the pages touched without raising the peak:
+//! Fresh pages are dear on this kind of VM (BENCHMARKS.md, "The machine"), so two policies
+//! cut the pages a large run touches without raising its peak:
 //!
 //! - **Large blocks are kept and reused** ([`Reuse`], the binary's global allocator). A
 //!   block of [`LARGE`] bytes or more is its own mapping, as glibc would make it, but on
 //!   free it is kept (up to [`KEPT_MAX`] bytes in all) and the next large allocation
 //!   takes the smallest kept block that holds it (the rest stays kept as a block of its
 //!   own), or else the largest kept block, grown with `mremap`. The engine's large blocks
-//!   are per-column vectors of a few tens to hundreds of MB that one stage frees and the
-//!   next allocates (de-duplication hashes, the join's columns, the matching's partitions),
-//!   so most are served from pages already resident; glibc returns each to the system on
-//!   free and the next is faulted in afresh. 10M rows: 1.71 M -> 1.38 M page faults
-//!   (1.09 M together with the trimming below), peak unchanged. Keeping 512 MiB instead
-//!   of 256 MiB saved another 60 K faults but raised the peak by 0.15 GB for no
-//!   measurable time.
-//! - **Arenas are trimmed only where it lowers the peak.** Each side of a large run is
-//!   decoded in 64K-row batches whose buffers go back to malloc's arenas once the side's
-//!   table is joined. The engine reports each column of the *last* side as soon as its
-//!   chunk copies are dropped (`Progress::release_memory`), and for large inputs
-//!   (`sverka_engine::is_large`) the CLI then returns the arenas' free pages to
-//!   the system, so that join's peak holds the tables plus about a column per thread (at
-//!   10M: 2.89 GB instead of 3.63 GB). The first side's freed batches stay in the arenas,
-//!   where the next side's decoding reuses them (10M: 276 K -> 24 K faults while the
-//!   settlements are read, same peak).
+//!   are per-column vectors that one stage frees and the next allocates, so most are
+//!   served from pages already resident.
+//! - **Arenas are trimmed only where it lowers the peak.** The engine reports each column
+//!   of the *last* side as soon as its chunk copies are dropped
+//!   (`Progress::release_memory`), and for large inputs (`sverka_engine::is_large`) the
+//!   CLI then returns the arenas' free pages to the system, so that join's peak holds the
+//!   tables plus about a column per thread. The first side's freed batches stay in the
+//!   arenas, where the next side's decoding reuses them.
 
 /// Allocations of at least this many bytes are large: their own mapping, kept on free.
 /// Below it, glibc's arenas serve and reuse blocks well (64K-row batches are ~1-2 MB).

@@ -147,7 +147,7 @@ impl Ledger {
         // DELETE journal (one file beside the ledger, nothing left after a clean close);
         // synchronous=FULL: the commit that issues ids must survive a power cut.
         // cache_size: a run inserts millions of keys; 256 MiB keeps the B-tree pages it
-        // touches in memory (measured: BENCHMARKS.md).
+        // touches in memory (BENCHMARKS.md).
         conn.execute_batch(
             "PRAGMA journal_mode = DELETE; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
              PRAGMA cache_size = -262144; PRAGMA page_size = 16384;",

@@ -6,7 +6,7 @@
 //! allocated for the run. On a virtual machine whose freed memory goes back to the host
 //! (the project machine's balloon reports free pages), each of those pages is also
 //! faulted in on the host: `copy_folio_from_iter_atomic` was ~10 % of a 10M run's CPU
-//! (BENCHMARKS.md, session 11). Direct writes go from the blocks, which are reused, to
+//! (BENCHMARKS.md). Direct writes go from the blocks, which are reused, to
 //! the device.
 //!
 //! The caller fills a block (the [`Write`] impl); a full block goes to the file's thread,
@@ -37,13 +37,10 @@ pub const BLOCK: usize = 4 << 20;
 /// 4096-byte logical blocks of disks in use.
 const ALIGN: usize = 4096;
 /// Blocks per file at most. One is made at the start and a second at the first hand-over:
-/// one being filled while the other is written, enough while batches are encoded (a 10M
-/// run fills a block in ~35 ms and writes it in ~2 ms). At the end of each Parquet row
-/// group the writer copies the whole group's compressed pages at once (~35-70 MB at 10M
-/// rows): with two blocks it would then wait for every direct write in turn, its core
-/// idle while the device works. More blocks are made when none is free, up to this many,
-/// so that the writer hands over the group and goes on while the thread drains it
-/// (BENCHMARKS.md, session 12).
+/// one being filled while the other is written, enough while batches are encoded. At the
+/// end of each Parquet row group the writer copies the whole group's compressed pages at
+/// once; with two blocks it would then wait for every direct write in turn, its core idle.
+/// More blocks are made when none is free, up to this many (BENCHMARKS.md).
 const MAX_BLOCKS: usize = 12;
 
 /// One block: an allocation with an `ALIGN`-aligned window of `BLOCK` bytes (found with

@@ -5,8 +5,7 @@
 //! keys: a dictionary page of the values the row group uses, in order of first use, and
 //! data pages of indices in the RLE/bit-packing hybrid (a row group using more than
 //! `MAX_CODED_VALUES` values goes through arrow-rs as plain text instead). arrow-rs would
-//! hash and compare every row's text to rebuild a dictionary the engine already has (its
-//! interner was 7 % of a 10M-row run's CPU, BENCHMARKS.md).
+//! hash and compare every row's text to rebuild a dictionary the engine already has (BENCHMARKS.md).
 //! The file still declares these columns `Utf8`: readers see ordinary
 //! dictionary-encoded text columns.
 //!

@@ -753,8 +753,7 @@ struct ParquetOut {
     pending: Pending,
     writer: crate::parquet_out::Writer<OutFile>,
     /// Asks for an `fdatasync` after each row group, so that the one before the commit
-    /// waits for the last group only (at 10M rows, through the page cache, that wait was
-    /// ~0.15 s per output with a core idle).
+    /// waits for the last group only, not for the whole file with a core idle.
     nudge: Nudge,
 }
 
@@ -762,7 +761,7 @@ impl ParquetOut {
     fn create(set: &OutputSet, name: &str, schema: Arc<Schema>) -> Result<ParquetOut> {
         let (pending, file) = Pending::create_out(set, name)?;
         let mut props = WriterProperties::builder()
-            // LZ4_RAW: as small as Snappy here and cheaper to write (BENCHMARKS.md).
+            // LZ4_RAW: cheaper to write than Snappy or ZSTD, for a few percent more bytes (BENCHMARKS.md).
             .set_compression(Compression::LZ4_RAW)
             .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
             .set_created_by(format!("sverka {}", env!("CARGO_PKG_VERSION")));
@@ -772,7 +771,7 @@ impl ParquetOut {
                 props = props.set_column_dictionary_enabled(col.clone(), false);
             }
             // Min/max of long text costs more than the rest of the write together
-            // (measured: 1.2 s of 2.0 s for 2M rows); numbers and dates keep them.
+            // (BENCHMARKS.md); numbers and dates keep them.
             let stats = if f.data_type() == &DataType::Utf8 {
                 EnabledStatistics::None
             } else {

@@ -303,7 +303,7 @@ fn sha256_file(path: &Path) -> Result<String> {
     // freed, which raises malloc's dynamic mmap threshold to 1 MiB, so the decoders'
     // per-batch buffers below that size are reused from the heap instead of being mapped
     // afresh for every batch. Hashing a CSV file from the bytes already read, without this
-    // buffer, cost +250 K page faults and +0.45 s at 10M (BENCHMARKS.md, session 10).
+    // buffer, was slower (BENCHMARKS.md).
     let mut buf = vec![0u8; 1 << 20];
     loop {
         let n = f
