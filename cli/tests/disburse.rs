@@ -903,3 +903,26 @@ fn retry_of_ids_not_issued_by_disburse_is_held() {
         "{holds}"
     );
 }
+
+#[test]
+fn a_folder_holding_a_reconciliation_is_refused() {
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("out");
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/demo");
+    let o = common::reconcile(
+        &demo.join("instructions"),
+        &demo.join("settlements"),
+        &out,
+        &["--quiet"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let o = disburse(&out, &t.path().join("ledger.db"), &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains(
+            "the folder holds the outputs of a reconcile run; give disburse its own --out folder"
+        ),
+        "{}",
+        text(&o.stderr)
+    );
+}

@@ -11,7 +11,7 @@ use std::thread::JoinHandle;
 
 use arrow_array::StringArray;
 use rayon::prelude::*;
-use serde_json::Value;
+use sverka_audit::manifest::Manifest;
 use sverka_engine::outset::{Old, OutputSet};
 use sverka_engine::{currency, date, fault, panic_message, Error, Result};
 
@@ -136,21 +136,18 @@ pub(crate) fn occupied(dir: &Path) -> Result<bool> {
     let Ok(text) = std::fs::read_to_string(&path) else {
         return Ok(false);
     };
-    let m: Value = serde_json::from_str(&text).map_err(|e| {
+    let m: Manifest = serde_json::from_str(&text).map_err(|e| {
         Error::input(
             &path,
             format!("is not a readable manifest ({e}); choose an empty --out folder"),
         )
     })?;
-    match m["kind"].as_str() {
-        Some("disburse") => Ok(m["outputs"]
-            .as_array()
-            .is_some_and(|o| o.iter().any(|f| f.get("provider").is_some()))),
+    match m.kind.as_str() {
+        "disburse" => Ok(m.outputs.iter().any(|f| f.provider.is_some())),
         other => Err(Error::input(
             &path,
             format!(
-                "the folder holds the outputs of a {} run; give disburse its own --out folder",
-                other.unwrap_or("different")
+                "the folder holds the outputs of a {other} run; give disburse its own --out folder"
             ),
         )),
     }
