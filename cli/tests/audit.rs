@@ -1004,3 +1004,19 @@ fn a_manifest_missing_its_keys_is_a_discrepancy_not_a_panic() {
         assert!(!out.contains("panicked"), "{key}: {out}");
     }
 }
+
+/// A key added to summary.json, with the manifest resealed over it, is a discrepancy:
+/// the summary type refuses unknown keys.
+#[test]
+fn an_added_summary_key_is_caught_even_when_resealed() {
+    let d = demo_dir();
+    let path = d.path().join("summary.json");
+    let mut s = json(&path);
+    s["counts"]["instructions_paid_twice_but_fine"] = Value::from(0);
+    std::fs::write(&path, serde_json::to_string_pretty(&s).unwrap() + "\n").unwrap();
+    reseal(d.path(), "summary.json");
+    assert_caught(
+        d.path(),
+        &["summary.json", "instructions_paid_twice_but_fine"],
+    );
+}

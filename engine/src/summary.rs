@@ -21,6 +21,8 @@ use crate::table::Table;
 use crate::totals::{ByCcy, Totals};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+// Unknown keys are refused: `sverka verify` must see a key added to a summary.
+#[serde(deny_unknown_fields)]
 pub struct Summary {
     pub counts: Counts,
     /// Per currency code.
@@ -40,6 +42,7 @@ pub struct Summary {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Counts {
     pub instructions_in: u64,
     pub instructions_accepted: u64,
@@ -58,6 +61,7 @@ pub struct Counts {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PerSide<T> {
     pub instructions: T,
     pub settlements: T,
@@ -65,6 +69,7 @@ pub struct PerSide<T> {
 
 /// Totals of one currency (or of one provider's or programme's currency).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CcyTotals {
     pub instructed_count: u64,
     pub instructed_amount: String,
@@ -83,6 +88,7 @@ pub struct CcyTotals {
 pub type TotalsByCcy = BTreeMap<String, CcyTotals>;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Input {
     /// `instructions` or `settlements`.
     pub side: String,
@@ -95,6 +101,7 @@ pub struct Input {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Engine {
     pub name: String,
     pub version: String,
@@ -103,6 +110,7 @@ pub struct Engine {
 
 /// The settings the run used.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SettingsEcho {
     pub late_days: u32,
     pub fallback_days: u32,
@@ -117,6 +125,7 @@ pub struct SettingsEcho {
 /// Matched SETTLED settlements per delay in days (value date − due date), from
 /// `days_from` to `days_to`; delays beyond count in the end buckets.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Delays {
     pub days_from: i32,
     pub days_to: i32,
