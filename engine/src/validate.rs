@@ -15,7 +15,7 @@ use crate::currency::{self, Ccy};
 use crate::date;
 use crate::ingest::{RawBatch, RawCol};
 use crate::money::{self, Amount};
-use crate::schema::{cut_value, Kind, Reason, Reject, SettleStatus, Side};
+use crate::schema::{cut_value, Field, Kind, Reason, Reject, SettleStatus, Side};
 
 /// Accepted rows of one raw batch, in input order, with the batch's rejects.
 #[derive(Debug, Default)]
@@ -170,11 +170,8 @@ fn changes(a: &StringArray, i: usize) -> bool {
 /// is rejected.
 type Verdict<T> = std::result::Result<T, Reason>;
 
-/// Validates one raw batch of `side`.
-///
-/// Long on purpose: one pass per column in the contract's order, each kind's loop written
-/// out where the compiler can see it whole (the hottest loop of a run; each arm shares the
-/// `dead` mask and the reject list with the others).
+/// Validates one raw batch of `side`: one pass per column in the contract's order, then
+/// the accepted rows' columns.
 pub fn validate(side: Side, batch: RawBatch) -> Chunk {
     let fields = side.fields();
     let table = currency::table();
@@ -239,32 +236,7 @@ pub fn validate(side: Side, batch: RawBatch) -> Chunk {
             Kind::Amount => {
                 let mut v: Vec<Option<Amount>> = vec![None; n];
                 rows.each(
-                    |c| {
-                        if c.is_missing() {
-                            // An empty fee means 0 (CONTRACT.md section 1).
-                            return if field.required {
-                                Err(Reason::MissingField)
-                            } else {
-                                Ok(None)
-                            };
-                        }
-                        let a = match c {
-                            Cell::Text(s) => money::parse_amount(trim(s)),
-                            Cell::Dec(x, s) => Amount::from_scaled(*x, *s),
-                            Cell::Int(x) => Amount::from_whole(*x),
-                            _ => None,
-                        }
-                        .ok_or(Reason::InvalidAmount)?;
-                        let sign_bad = match side {
-                            Side::Instructions | Side::Custom(_) => {
-                                (!a.is_positive()).then_some(Reason::NonPositiveAmount)
-                            }
-                            Side::Settlements => {
-                                a.is_negative_nonzero().then_some(Reason::NegativeAmount)
-                            }
-                        };
-                        sign_bad.map_or(Ok(Some(a)), Err)
-                    },
+                    |c| amount_of(side, field.required, c),
                     |i, a| {
                         v[i] = a;
                         Ok(())
@@ -299,18 +271,7 @@ pub fn validate(side: Side, batch: RawBatch) -> Chunk {
             Kind::Date => rows.each(
                 |c| {
                     missing(c)?;
-                    let in_range =
-                        |d: i64| (date::MIN_DAY as i64..=date::MAX_DAY as i64).contains(&d);
-                    match c {
-                        Cell::Text(s) => date::parse_date(trim(s)),
-                        Cell::Days(d) => Some(*d).filter(|&d| in_range(d)).map(|d| d as i32),
-                        Cell::Millis(m) => (m % 86_400_000 == 0)
-                            .then(|| m / 86_400_000)
-                            .filter(|&d| in_range(d))
-                            .map(|d| d as i32),
-                        _ => None,
-                    }
-                    .ok_or(Reason::InvalidDate)
+                    day_of(c)
                 },
                 |i, d| {
                     day[i] = d;
@@ -322,12 +283,7 @@ pub fn validate(side: Side, batch: RawBatch) -> Chunk {
                 rows.each(
                     |c| {
                         missing(c)?;
-                        match c {
-                            Cell::Text(s) => SettleStatus::parse(trim(s)),
-                            _ => None,
-                        }
-                        .map(|s| s as u8)
-                        .ok_or(Reason::InvalidStatus)
+                        status_of(c)
                     },
                     |i, s| {
                         status[i] = s;
@@ -341,54 +297,8 @@ pub fn validate(side: Side, batch: RawBatch) -> Chunk {
 
     // Accepted rows, in input order.
     let kept: Vec<usize> = (0..n).filter(|&i| !dead[i]).collect();
-    let text = fields
-        .iter()
-        .zip(&batch.cols)
-        .filter(|(f, _)| f.kind == Kind::Text)
-        .map(|(_, c)| match c {
-            // A dictionary column (required, so every kept row has a value): the kept
-            // rows' keys into the trimmed dictionary.
-            Some(RawCol::Dict(keys, values)) => TextCol::Dict {
-                codes: kept.iter().map(|&i| keys.value(i) as u32).collect(),
-                values: if is_clean(values) {
-                    values.clone()
-                } else {
-                    StringArray::from_iter_values(
-                        (0..values.len()).map(|k| trim(dict_value(values, k))),
-                    )
-                },
-            },
-            Some(RawCol::Text(a)) => TextCol::Plain(trimmed(a, &kept)),
-            Some(c) => {
-                let mut b = StringBuilder::with_capacity(kept.len(), kept.len() * 12);
-                for &i in &kept {
-                    match cell(c, i).text() {
-                        Some(t) => b.append_value(t),
-                        None => b.append_null(),
-                    }
-                }
-                TextCol::Plain(b.finish())
-            }
-            // An absent optional column: all null.
-            None => TextCol::Plain(StringArray::new_null(kept.len())),
-        })
-        .collect();
-    let amounts = amounts
-        .iter()
-        .map(|v| {
-            kept.iter()
-                .map(|&i| {
-                    let minor = table.minor_units(ccy[i]);
-                    v[i].map_or(0, |a| {
-                        let m = a.to_minor(minor).expect("checked at the currency's turn");
-                        // Accepted amounts are never negative (a negative one is a
-                        // reject) and below 10^15 x 10^4: a u64 holds every one.
-                        u64::try_from(m).expect("accepted amounts are not negative")
-                    })
-                })
-                .collect()
-        })
-        .collect();
+    let text = kept_text(fields, &batch.cols, &kept);
+    let amounts = kept_amounts(&amounts, &kept, &ccy);
     let chunk = Chunk {
         text,
         amounts,
@@ -408,6 +318,117 @@ pub fn validate(side: Side, batch: RawBatch) -> Chunk {
     };
     debug_assert_eq!(chunk.rows_in, chunk.origin.len() + chunk.rejects.len());
     chunk
+}
+
+/// An amount cell: parsed, or why its row is rejected. An empty optional amount (a fee)
+/// means 0 (CONTRACT.md section 1).
+#[inline]
+fn amount_of(side: Side, required: bool, c: &Cell) -> Verdict<Option<Amount>> {
+    if c.is_missing() {
+        return if required {
+            Err(Reason::MissingField)
+        } else {
+            Ok(None)
+        };
+    }
+    let a = match c {
+        Cell::Text(s) => money::parse_amount(trim(s)),
+        Cell::Dec(x, s) => Amount::from_scaled(*x, *s),
+        Cell::Int(x) => Amount::from_whole(*x),
+        _ => None,
+    }
+    .ok_or(Reason::InvalidAmount)?;
+    let sign_bad = match side {
+        Side::Instructions | Side::Custom(_) => {
+            (!a.is_positive()).then_some(Reason::NonPositiveAmount)
+        }
+        Side::Settlements => a.is_negative_nonzero().then_some(Reason::NegativeAmount),
+    };
+    sign_bad.map_or(Ok(Some(a)), Err)
+}
+
+/// A present date cell as days since 1970-01-01 (a typed date must fall on midnight).
+#[inline]
+fn day_of(c: &Cell) -> Verdict<i32> {
+    let in_range = |d: i64| (date::MIN_DAY as i64..=date::MAX_DAY as i64).contains(&d);
+    match c {
+        Cell::Text(s) => date::parse_date(trim(s)),
+        Cell::Days(d) => Some(*d).filter(|&d| in_range(d)).map(|d| d as i32),
+        Cell::Millis(m) => (m % 86_400_000 == 0)
+            .then(|| m / 86_400_000)
+            .filter(|&d| in_range(d))
+            .map(|d| d as i32),
+        _ => None,
+    }
+    .ok_or(Reason::InvalidDate)
+}
+
+/// A present status cell as its `SettleStatus` code.
+#[inline]
+fn status_of(c: &Cell) -> Verdict<u8> {
+    match c {
+        Cell::Text(s) => SettleStatus::parse(trim(s)),
+        _ => None,
+    }
+    .map(|s| s as u8)
+    .ok_or(Reason::InvalidStatus)
+}
+
+/// The text columns of the accepted rows, trimmed.
+fn kept_text(fields: &[Field], cols: &[Option<RawCol>], kept: &[usize]) -> Vec<TextCol> {
+    fields
+        .iter()
+        .zip(cols)
+        .filter(|(f, _)| f.kind == Kind::Text)
+        .map(|(_, c)| match c {
+            // A dictionary column (required, so every kept row has a value): the kept
+            // rows' keys into the trimmed dictionary.
+            Some(RawCol::Dict(keys, values)) => TextCol::Dict {
+                codes: kept.iter().map(|&i| keys.value(i) as u32).collect(),
+                values: if is_clean(values) {
+                    values.clone()
+                } else {
+                    StringArray::from_iter_values(
+                        (0..values.len()).map(|k| trim(dict_value(values, k))),
+                    )
+                },
+            },
+            Some(RawCol::Text(a)) => TextCol::Plain(trimmed(a, kept)),
+            Some(c) => {
+                let mut b = StringBuilder::with_capacity(kept.len(), kept.len() * 12);
+                for &i in kept {
+                    match cell(c, i).text() {
+                        Some(t) => b.append_value(t),
+                        None => b.append_null(),
+                    }
+                }
+                TextCol::Plain(b.finish())
+            }
+            // An absent optional column: all null.
+            None => TextCol::Plain(StringArray::new_null(kept.len())),
+        })
+        .collect()
+}
+
+/// The amount columns of the accepted rows in their currency's minor units.
+fn kept_amounts(amounts: &[Vec<Option<Amount>>], kept: &[usize], ccy: &[Ccy]) -> Vec<Vec<u64>> {
+    let table = currency::table();
+    amounts
+        .iter()
+        .map(|v| {
+            kept.iter()
+                .map(|&i| {
+                    let minor = table.minor_units(ccy[i]);
+                    v[i].map_or(0, |a| {
+                        let m = a.to_minor(minor).expect("checked at the currency's turn");
+                        // Accepted amounts are never negative (a negative one is a
+                        // reject) and below 10^15 x 10^4: a u64 holds every one.
+                        u64::try_from(m).expect("accepted amounts are not negative")
+                    })
+                })
+                .collect()
+        })
+        .collect()
 }
 
 type Fail<'f> = dyn Fn(usize, &'static str, Reason, Option<String>) -> Reject + 'f;
