@@ -1,0 +1,282 @@
+//! Bank and provider files as their senders write them — ISO 20022 camt.053, camt.054 and
+//! pain.002, SWIFT MT940 (and MT942) — read as a stream of settlement transactions by
+//! exactly the mapping of CONTRACT.md section 7.3, with each statement's declared control
+//! figures checked against what it holds (section 7.5).
+//!
+//! This crate knows nothing of Arrow, tables or validation: it turns bytes into
+//! [`Txn`]s (text, as the contract's settlement columns) and [`Statement`]s, and says
+//! which file-level problem stops it, naming the place. The engine's ingestion layer turns
+//! the transactions into raw batches and decides, with the user's settings, what a failed
+//! control check does (CONTRACT 7.5: exit 2, or recorded with `--control-totals warn`).
+//!
+//! Every input is hostile (PITFALLS.md 2.6, 3.9 H12): no `<!DOCTYPE`, no entity expansion,
+//! caps on depth, element count and text length, streaming only; nothing here panics on
+//! any input (fuzz targets in `fuzz/`, a mutation test in `tests/`).
+
+use std::fmt;
+use std::io::BufRead;
+
+pub mod iso20022;
+pub mod mt940;
+
+/// What a provider file is, recognised by content (CONTRACT 7.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Camt053,
+    Camt054,
+    Pain002,
+    Mt940,
+}
+
+impl Kind {
+    /// The name written in the outputs' `format` column (CONTRACT 5).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Camt053 => "camt.053",
+            Kind::Camt054 => "camt.054",
+            Kind::Pain002 => "pain.002",
+            Kind::Mt940 => "mt940",
+        }
+    }
+}
+
+/// What the first bytes of a file say it is (CONTRACT 7.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recognised {
+    /// A provider file this crate reads.
+    Provider(Kind),
+    /// Not XML and not MT940: CSV, Parquet, Arrow or something else; the caller decides.
+    Other,
+    /// A file-level problem seen already (another XML message, UTF-16, a DOCTYPE, …).
+    Refused(FormatError),
+}
+
+/// Recognises a file from its first bytes (`head`: up to [`SNIFF_BYTES`], fewer when the
+/// file is shorter). XML is told by its root element (inside `AppHdr`/`BizMsgEnvlp`
+/// envelopes); MT940 by a first tag line `:20:` after an optional FIN envelope and bank
+/// preamble lines.
+pub fn recognise(head: &[u8]) -> Recognised {
+    if let Some(r) = iso20022::recognise(head) {
+        return r;
+    }
+    if mt940::recognise(head) {
+        return Recognised::Provider(Kind::Mt940);
+    }
+    Recognised::Other
+}
+
+/// Bytes of a file's start that [`recognise`] needs at most.
+pub const SNIFF_BYTES: usize = 64 * 1024;
+
+/// Caps on hostile input (PITFALLS.md 2.6, H5, H12).
+pub mod limits {
+    /// Deepest XML element nesting (a camt.053 needs about 12).
+    pub const MAX_DEPTH: usize = 64;
+    /// Most XML elements in one file (a camt entry with details is ~40 elements; 2M
+    /// transactions need ~100M).
+    pub const MAX_ELEMENTS: u64 = 1_000_000_000;
+    /// Longest text of one element or one MT940 tag with its continuation lines, in bytes.
+    pub const MAX_TEXT_BYTES: usize = 64 * 1024;
+    /// Longest MT940 line, in bytes.
+    pub const MAX_LINE_BYTES: usize = 64 * 1024;
+}
+
+/// The contract's settlement statuses a transaction may get (CONTRACT 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Settled,
+    Failed,
+    Returned,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Settled => "SETTLED",
+            Status::Failed => "FAILED",
+            Status::Returned => "RETURNED",
+        }
+    }
+}
+
+/// The section 7 reasons a transaction is not a settlement (CONTRACT 2, checked before
+/// every other rule).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotSettlement {
+    NotBooked,
+    NotAPayment,
+    NotFinal,
+    BatchWithoutDetails,
+}
+
+impl NotSettlement {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotSettlement::NotBooked => "not_booked",
+            NotSettlement::NotAPayment => "not_a_payment",
+            NotSettlement::NotFinal => "not_final",
+            NotSettlement::BatchWithoutDetails => "batch_without_details",
+        }
+    }
+}
+
+/// Why a transaction is a reject before section 2: the reason, the contract column it is
+/// reported under (`status` or `amount`) and the file's original text (CONTRACT 7.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub reason: NotSettlement,
+    pub column: &'static str,
+    pub value: String,
+}
+
+/// One transaction of a provider file, mapped by CONTRACT 7.3 to the settlement columns,
+/// as text (empty = absent; section 2 judges every value). `provider` is not here: the
+/// caller resolves it from [`Txn::own_account`] or the `CODE=PATH` it was given.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Txn {
+    /// 1-based position of the transaction in the file, in document order (every
+    /// transaction counts, whatever its outcome): the outputs' `row`.
+    pub row: u64,
+    /// Index of its statement in [`FileInfo::statements`] (camt `Stmt`/`Ntfctn`, MT940
+    /// statement, the pain.002 message).
+    pub statement: usize,
+    /// The account whose statement this is (camt `Acct/Id`, MT940 `:25:`; pain.002:
+    /// `OrgnlTxRef/DbtrAcct`, the agency's account the provider debited), as written;
+    /// how the provider is found (CONTRACT 7.2). Empty when the file does not say.
+    pub own_account: String,
+    pub instruction_id: String,
+    /// Unique within the file: a repeat gets `#2`, `#3`, … (CONTRACT 7, counted over
+    /// every transaction of the file).
+    pub provider_ref: String,
+    pub account: String,
+    /// As the contract's grammar wants it (MT940's decimal comma written as a point).
+    pub amount: String,
+    pub fee: String,
+    pub currency: String,
+    /// Empty when `rejection` is set.
+    pub status: Option<Status>,
+    /// `YYYY-MM-DD` where the file's form could be rewritten; else the file's text.
+    pub value_date: String,
+    /// The file's own text of `amount` and `value_date` where it differs from the value
+    /// above (MT940 `300,` for `300`; `261105` for `2026-11-05`): what a reject shows.
+    pub amount_original: Option<String>,
+    pub value_date_original: Option<String>,
+    /// Set: the transaction is a reject with this section 7 reason.
+    pub rejection: Option<Rejection>,
+}
+
+/// One control figure a file declares about itself, and what the file holds (CONTRACT 7.5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    /// What was checked, e.g. `TxsSummry/TtlNtries/NbOfNtries`, `TxsSummry/TtlDbtNtries/Sum`,
+    /// `Btch/NbOfTxs (entry 4)`, `balance OPBD + CRDT - DBIT = CLBD`, `:60F: + :61: = :62F:`.
+    pub what: String,
+    /// Declared and found, as exact decimal text or counts.
+    pub declared: String,
+    pub found: String,
+    pub ok: bool,
+}
+
+/// A statement (camt `Stmt`/`Ntfctn`, an MT940 statement; for pain.002 the whole
+/// message) and what it declares.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Statement {
+    /// camt `Stmt/Id`; MT940 `:20:` and `:28C:`; pain.002 `GrpHdr/MsgId`.
+    pub id: String,
+    /// The statement's own account as written (camt `Acct/Id/IBAN` or `Othr/Id`; MT940
+    /// `:25:`); empty for pain.002.
+    pub account: String,
+    /// Period: camt `FrToDt` dates or the booked balances' dates; MT940 `:60F:` and `:62F:`
+    /// dates; `YYYY-MM-DD`, empty when the file does not say.
+    pub from: String,
+    pub to: String,
+    /// Transactions of this statement ([`Txn`]s with this statement index).
+    pub transactions: u64,
+    /// Entries (camt `Ntry`, MT940 `:61:`), which may hold several transactions.
+    pub entries: u64,
+    pub checks: Vec<Check>,
+}
+
+/// What a file held besides its transactions.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileInfo {
+    pub kind: Option<Kind>,
+    /// The message's version as its namespace names it (`camt.053.001.08`), else empty.
+    /// MT940: `MT940` or `MT942`.
+    pub version: String,
+    pub statements: Vec<Statement>,
+    /// What the file says that yields no rows (CONTRACT 7.3: a pain.002 group or
+    /// payment-information status without any transaction).
+    pub notices: Vec<String>,
+    /// Transactions in the file (the last [`Txn::row`]).
+    pub transactions: u64,
+}
+
+/// A file-level problem: where in the file and what to do (exit 2 in the CLI).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormatError {
+    /// `line 12`, `byte 4051`, `line 3, element Ntry/Amt`, … : enough to find it.
+    pub place: String,
+    pub message: String,
+}
+
+impl fmt::Display for FormatError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.place.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.place, self.message)
+        }
+    }
+}
+
+impl std::error::Error for FormatError {}
+
+/// Where a reader hands each transaction, in file order. A statement's header (its
+/// [`Statement`] as known when its first transaction is read: id and account) is in
+/// `statements` by then; its checks are complete only in the returned [`FileInfo`].
+/// An `Err` from the sink stops the reader and is returned as it is.
+pub type TxnSink<'a> = &'a mut dyn FnMut(Txn, &[Statement]) -> Result<(), FormatError>;
+
+/// Reads a whole provider file of `kind` from `input`, streaming, handing each transaction
+/// to `sink`. Control checks are computed, never enforced: [`FileInfo`] lists each with its
+/// outcome and the caller decides.
+pub fn read(
+    kind: Kind,
+    input: &mut dyn BufRead,
+    sink: TxnSink<'_>,
+) -> Result<FileInfo, FormatError> {
+    match kind {
+        Kind::Camt053 | Kind::Camt054 | Kind::Pain002 => iso20022::read(kind, input, sink),
+        Kind::Mt940 => mt940::read(input, sink),
+    }
+}
+
+/// Whether `ref_value` is absent by CONTRACT 7: empty, `NOTPROVIDED`/`NONREF` in any case,
+/// or a bare keyword with no value (`KREF+`, `EREF+`, `PREF`).
+pub fn absent_reference(ref_value: &str) -> bool {
+    let v = ref_value.trim();
+    v.is_empty()
+        || v.eq_ignore_ascii_case("NOTPROVIDED")
+        || v.eq_ignore_ascii_case("NONREF")
+        || matches!(v, "KREF+" | "EREF+" | "PREF" | "EREF" | "KREF")
+}
+
+/// Makes references unique within one file (CONTRACT 7): the second transaction with a
+/// reference gets `#2`, the third `#3`, in file order.
+#[derive(Debug, Default)]
+pub struct RefCounter {
+    seen: std::collections::HashMap<String, u32>,
+}
+
+impl RefCounter {
+    pub fn unique(&mut self, r: String) -> String {
+        let n = self.seen.entry(r.clone()).or_insert(0);
+        *n += 1;
+        if *n == 1 {
+            r
+        } else {
+            format!("{r}#{n}")
+        }
+    }
+}
