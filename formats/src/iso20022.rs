@@ -1,8 +1,6 @@
 //! ISO 20022 camt.053, camt.054 and pain.002 (CONTRACT 7.1, 7.3, 7.5). To be written.
 
-use std::io::BufRead;
-
-use crate::{FileInfo, FormatError, Kind, Recognised, TxnSink};
+use crate::{FileInfo, FormatError, Kind, Recognised, Source, TxnSink};
 
 pub fn recognise(_head: &[u8]) -> Option<Recognised> {
     None
@@ -10,7 +8,7 @@ pub fn recognise(_head: &[u8]) -> Option<Recognised> {
 
 pub fn read(
     _kind: Kind,
-    _input: &mut dyn BufRead,
+    _input: &mut dyn Source,
     _sink: TxnSink<'_>,
 ) -> Result<FileInfo, FormatError> {
     Err(FormatError {

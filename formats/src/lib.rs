@@ -14,8 +14,9 @@
 //! any input (fuzz targets in `fuzz/`, a mutation test in `tests/`).
 
 use std::fmt;
-use std::io::BufRead;
+use std::io::{Read, Seek};
 
+pub mod decimal;
 pub mod iso20022;
 pub mod mt940;
 
@@ -238,12 +239,17 @@ impl std::error::Error for FormatError {}
 /// An `Err` from the sink stops the reader and is returned as it is.
 pub type TxnSink<'a> = &'a mut dyn FnMut(Txn, &[Statement]) -> Result<(), FormatError>;
 
-/// Reads a whole provider file of `kind` from `input`, streaming, handing each transaction
-/// to `sink`. Control checks are computed, never enforced: [`FileInfo`] lists each with its
-/// outcome and the caller decides.
+/// A file to read: readable and seekable (a reader may pass over it twice, e.g. MT940
+/// to learn whether the whole file is UTF-8 before decoding any of it).
+pub trait Source: Read + Seek {}
+impl<T: Read + Seek> Source for T {}
+
+/// Reads a whole provider file of `kind` from `input` (positioned at its start),
+/// streaming, handing each transaction to `sink`. Control checks are computed, never
+/// enforced: [`FileInfo`] lists each with its outcome and the caller decides.
 pub fn read(
     kind: Kind,
-    input: &mut dyn BufRead,
+    input: &mut dyn Source,
     sink: TxnSink<'_>,
 ) -> Result<FileInfo, FormatError> {
     match kind {

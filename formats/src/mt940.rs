@@ -1,14 +1,12 @@
 //! SWIFT MT940 / MT942 (CONTRACT 7.1, 7.3, 7.5). To be written.
 
-use std::io::BufRead;
-
-use crate::{FileInfo, FormatError, TxnSink};
+use crate::{FileInfo, FormatError, Source, TxnSink};
 
 pub fn recognise(_head: &[u8]) -> bool {
     false
 }
 
-pub fn read(_input: &mut dyn BufRead, _sink: TxnSink<'_>) -> Result<FileInfo, FormatError> {
+pub fn read(_input: &mut dyn Source, _sink: TxnSink<'_>) -> Result<FileInfo, FormatError> {
     Err(FormatError {
         place: String::new(),
         message: "MT940 reader not written yet".into(),
