@@ -22,6 +22,7 @@ fn main() {
     let files = Files::write(&data).expect("write the input files");
     let out = files.out_dir("audit").expect("output directory");
     let cfg = |out: std::path::PathBuf| ReconcileConfig {
+        providers: Default::default(),
         instructions: vec![files.ins_parquet.clone()],
         settlements: vec![files.set_parquet.clone()],
         out,

@@ -140,6 +140,7 @@ fn reconcile(c: &mut Criterion, fx: &Fixture) {
         ("csv", &f.ins_csv, &f.set_csv),
     ] {
         let cfg = ReconcileConfig {
+            providers: Default::default(),
             instructions: vec![ins.clone()],
             settlements: vec![set.clone()],
             out: f.out_dir(name).expect("output directory"),

@@ -616,6 +616,7 @@ mod tests {
             ("csv", &files.ins_csv, &files.set_csv),
         ] {
             let cfg = ReconcileConfig {
+                providers: Default::default(),
                 instructions: vec![ins.clone()],
                 settlements: vec![set.clone()],
                 out: files.out_dir(name).unwrap(),

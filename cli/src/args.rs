@@ -161,9 +161,19 @@ pub struct ReconcileArgs {
     /// Instruction files (.csv, .parquet, .arrow) or directories of them (read sorted by name).
     #[arg(long, required = true, num_args = 1.., value_name = "PATH")]
     pub instructions: Vec<PathBuf>,
-    /// Settlement files or directories, e.g. one file per provider.
+    /// Settlement files or directories, e.g. one file per provider: the contract's layout
+    /// (.csv, .parquet, .arrow), or as banks send them (camt.053, camt.054, pain.002, MT940;
+    /// recognised by content). CODE=PATH gives every row of PATH the provider CODE.
     #[arg(long, required = true, num_args = 1.., value_name = "PATH")]
     pub settlements: Vec<PathBuf>,
+    /// Providers file (TOML, the one `sverka disburse` reads): each provider's
+    /// `statement_accounts` say who sent a bank statement (CONTRACT 7.2).
+    #[arg(long, value_name = "FILE")]
+    pub providers: Option<PathBuf>,
+    /// What a failed control total of a provider file does: `fail` (exit 2) or `warn`
+    /// (recorded in summary.json and the report, and the run goes on).
+    #[arg(long, default_value = "fail", value_name = "fail|warn", value_parser = ["fail", "warn"])]
+    pub control_totals: String,
     /// Output folder: instructions.parquet, settlements.parquet, rejects.parquet, summary.json,
     /// report.html, manifest.json.
     #[arg(long, value_name = "DIR")]

@@ -8,7 +8,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::fmt::Display;
 
 use sverka_engine::summary::{CcyTotals, TotalsByCcy};
-use sverka_engine::{fail_on_names, Error, Factor, Outcome, Progress, ReconcileConfig, Settings};
+use sverka_engine::{
+    fail_on_names, Error, Factor, Outcome, Progress, ProviderOptions, ReconcileConfig, Settings,
+};
 
 use crate::args::ReconcileArgs;
 use crate::Failure;
@@ -58,6 +60,13 @@ pub fn run(a: ReconcileArgs) -> Result<u8, Failure> {
             .build_global()
             .map_err(|e| Error::Internal(format!("thread pool: {e}")))?;
     }
+    let mut providers = ProviderOptions {
+        control_warn: a.control_totals == "warn",
+        ..Default::default()
+    };
+    if let Some(p) = &a.providers {
+        sverka_engine::providers::load(p, &mut providers)?;
+    }
     let cfg = ReconcileConfig {
         instructions: a.instructions,
         settlements: a.settlements,
@@ -69,6 +78,7 @@ pub fn run(a: ReconcileArgs) -> Result<u8, Failure> {
             shared_account_min: a.shared_account_min,
             outlier_factor: Factor::parse(&a.outlier_factor)?,
         },
+        providers,
     };
     let large = sverka_engine::is_large(&cfg);
     let audit = sverka_audit::AuditFinish::new(!a.no_report);

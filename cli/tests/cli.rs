@@ -235,7 +235,7 @@ fn demo_covers_every_finding_and_scores_full_agreement() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(demo().join("../../schemas/reconcile-v1.json")).unwrap(),
+        &std::fs::read_to_string(demo().join("../../schemas/reconcile-v2.json")).unwrap(),
     )
     .unwrap();
     let c = &s["counts"];

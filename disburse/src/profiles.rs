@@ -84,6 +84,9 @@ struct ProviderToml {
     debtor_account: Option<String>,
     debtor_agent_bic: Option<String>,
     creditor_agent_bic: Option<String>,
+    /// Read by `sverka reconcile --providers` (sverka_engine::providers), not here.
+    #[serde(default, rename = "statement_accounts")]
+    _statement_accounts: Vec<String>,
 }
 
 #[derive(Deserialize)]

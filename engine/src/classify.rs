@@ -5,7 +5,7 @@ use hashbrown::{HashMap, HashSet, HashTable};
 use rayon::prelude::*;
 
 use crate::config::Settings;
-use crate::currency::Ccy;
+use crate::currency::{Ccy, NO_CCY};
 use crate::group;
 use crate::matching::{Matches, Method, NO_MATCH};
 use crate::schema::{ins, set, SettleStatus};
@@ -197,7 +197,8 @@ fn classify_one(
         let sj = sj as usize;
         let st = SettleStatus::from_u8(set_t.status[sj]);
         let same_ccy = set_t.currency[sj] == ccy;
-        other_ccy |= !same_ccy;
+        // (v2) A settlement without a currency (FAILED, nothing given) is no mismatch.
+        other_ccy |= !same_ccy && set_t.currency[sj] != NO_CCY;
         let amt = set_t.amounts[set::AMOUNT][sj] as i128;
         match st {
             SettleStatus::Settled => {
@@ -205,7 +206,11 @@ fn classify_one(
                 if same_ccy {
                     paid += amt;
                 }
-                if set_t.str(set::ACCOUNT, sj) != ins_t.str(ins::ACCOUNT, i) {
+                // (v2) An empty account is no mismatch.
+                if set_t
+                    .opt_str(set::ACCOUNT, sj)
+                    .is_some_and(|a| a != ins_t.str(ins::ACCOUNT, i))
+                {
                     flags |= flag::ACCOUNT_MISMATCH;
                 }
                 if set_t.date[sj] as i64 > due + s.late_days as i64 {

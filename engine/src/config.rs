@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
+pub use crate::ingest::ProviderOptions;
 use crate::money;
 
 /// A positive exact factor `num / 10^scale` (e.g. `3`, `2.5`), never a float.
@@ -70,4 +71,6 @@ pub struct ReconcileConfig {
     /// Also write CSV copies of the row outputs.
     pub csv: bool,
     pub settings: Settings,
+    /// (v2) Who sent a provider file, and what a failed control check does (CONTRACT 7).
+    pub providers: ProviderOptions,
 }

@@ -6,6 +6,10 @@ use std::sync::OnceLock;
 /// Index of a currency in the shipped table.
 pub type Ccy = u16;
 
+/// (v2) No currency: a FAILED settlement with neither amount nor fee (CONTRACT 1).
+/// Counts in no currency's totals; never an index into the table.
+pub const NO_CCY: Ccy = Ccy::MAX;
+
 /// The table file, compiled in so that a binary always carries the table it was tested with.
 pub const TABLE_JSON: &str = include_str!("../../schemas/iso4217.json");
 

@@ -19,6 +19,8 @@
 //! - [`money`], [`date`], [`currency`]: the contract's value grammar (CONTRACT.md
 //!   section 2: amounts, dates, ISO 4217 codes and minor units), which disburse shares
 //!   with validation; they are parsers and tables, not stages.
+//! - [`providers`]: the providers file's statement accounts ([`ProviderOptions`]: who sent
+//!   a bank statement, what a failed control check does; CONTRACT section 7).
 //! - [`outset`]: a set of output files published all or nothing (STYLE.md 24).
 //! - [`fault`]: the kill tests' hooks; [`panic_message`]: a caught panic's text.
 
@@ -38,6 +40,7 @@ mod outfile;
 pub mod outset;
 mod parquet_out;
 mod pipeline;
+pub mod providers;
 mod schema;
 pub mod side;
 pub mod summary;
@@ -49,7 +52,7 @@ mod verify;
 mod vocabulary_tests;
 mod write;
 
-pub use config::{Factor, ReconcileConfig, Settings};
+pub use config::{Factor, ProviderOptions, ReconcileConfig, Settings};
 pub use error::{Error, Result};
 pub use ingest::panic_message;
 pub use pipeline::{

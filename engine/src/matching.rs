@@ -12,9 +12,11 @@ use arrow_array::Array;
 use hashbrown::HashTable;
 use rayon::prelude::*;
 
+use crate::currency::NO_CCY;
 use crate::group::{self, Index};
 use crate::schema::{ins, set};
 use crate::table::Table;
+use crate::validate::NO_AMOUNT;
 
 pub const NO_MATCH: u32 = u32::MAX;
 
@@ -122,8 +124,15 @@ fn fallback(
     let ins_rows: Vec<u32> = (0..ins_t.len() as u32)
         .filter(|&i| !has_ref[i as usize])
         .collect();
+    // (v2) A settlement without an account, amount or currency is never a candidate.
     let set_rows: Vec<u32> = (0..set_t.len() as u32)
-        .filter(|&s| method[s as usize] == Method::None as u8)
+        .filter(|&s| {
+            let s = s as usize;
+            method[s] == Method::None as u8
+                && set_t.amounts[set::AMOUNT][s] != NO_AMOUNT
+                && set_t.currency[s] != NO_CCY
+                && set_t.opt_str(set::ACCOUNT, s).is_some()
+        })
         .collect();
     if ins_rows.is_empty() || set_rows.is_empty() {
         return;

@@ -207,6 +207,7 @@ pub fn trace_rss(what: &str) {
 fn load_side(
     side: Side,
     files: Vec<InputFile>,
+    opts: &ingest::ProviderOptions,
     progress: &dyn Progress,
     release: bool,
 ) -> Result<(Side_, Vec<Reject>)> {
@@ -221,7 +222,7 @@ fn load_side(
         c
     };
     trace_rss("load start");
-    let (chunks, stats) = ingest::read_side(&files, &validate)?;
+    let (chunks, stats) = ingest::read_side(&files, opts, &validate)?;
     trace_rss("read+validate");
     let d = dedupe(side, &chunks);
     trace_rss("dedupe");
@@ -230,9 +231,6 @@ fn load_side(
     release_memory();
     trace_rss("table");
     rejects.extend(d.rejects);
-    // Origins serve only the rejects, all made by now.
-    let mut table = table;
-    table.origin = Vec::new();
     let counted: u64 = stats.iter().map(|s| s.rows).sum();
     if counted != rows_in {
         return Err(Error::Internal(format!(
@@ -278,7 +276,7 @@ pub fn reconcile_with(
     let mut clock = Clock::default();
     clock.lap("start");
     progress.stage("loading");
-    let (ins, set, rejects) = load_sides(ins_files, set_files, progress)?;
+    let (ins, set, rejects) = load_sides(ins_files, set_files, &cfg.providers, progress)?;
     clock.lap("load+dedupe");
     trace_tables(&ins.table, &set.table);
 
@@ -303,7 +301,16 @@ pub fn reconcile_with(
 
     progress.stage("writing");
     let files = [display_paths(&ins.files), display_paths(&set.files)];
-    let ctx = write::Ctx::new(&ins.table, &set.table, &m, &cl, &rejects, &files);
+    let set_formats: Vec<&str> = set.stats.iter().map(|st| st.format.as_str()).collect();
+    let ctx = write::Ctx::new(
+        &ins.table,
+        &set.table,
+        &m,
+        &cl,
+        &rejects,
+        &files,
+        &set_formats,
+    );
     clock.lap("prepare outputs");
     let warnings = warnings(&ins, &set);
     let written = output_names(cfg.csv, finish);
@@ -379,20 +386,21 @@ pub fn reconcile_with(
 fn load_sides(
     ins_files: Vec<InputFile>,
     set_files: Vec<InputFile>,
+    opts: &ingest::ProviderOptions,
     progress: &dyn Progress,
 ) -> Result<(Side_, Side_, Vec<Reject>)> {
     let (a, b) = if input_bytes(&ins_files, &set_files) <= CONCURRENT_LOAD_MAX_BYTES {
         rayon::join(
-            || load_side(Side::Instructions, ins_files, progress, true),
-            || load_side(Side::Settlements, set_files, progress, true),
+            || load_side(Side::Instructions, ins_files, opts, progress, true),
+            || load_side(Side::Settlements, set_files, opts, progress, true),
         )
     } else {
         // The instructions' freed decode buffers are not released: the settlements'
         // decoding reuses them (fewer page faults, same peak, which is the settlements'
         // join when the sides are of like size).
-        let a = load_side(Side::Instructions, ins_files, progress, false);
+        let a = load_side(Side::Instructions, ins_files, opts, progress, false);
         let b = match &a {
-            Ok(_) => load_side(Side::Settlements, set_files, progress, true),
+            Ok(_) => load_side(Side::Settlements, set_files, opts, progress, true),
             Err(_) => Err(Error::Internal("not loaded".into())),
         };
         (a, b)
@@ -461,8 +469,19 @@ fn warnings(ins: &Side_, set: &Side_) -> Vec<String> {
     for side in [ins, set] {
         for (i, st) in side.stats.iter().enumerate() {
             let path = side.files[i].path.display();
-            if st.rows == 0 {
+            if st.rows == 0 && st.provider.is_none() {
                 w.push(format!("{path} has a header but no data rows"));
+            } else if st.rows == 0 {
+                w.push(format!("{path} holds no transactions"));
+            }
+            // Reached only with --control-totals warn: otherwise a failed check stops.
+            for c in st.provider.iter().flat_map(summary::control) {
+                if c.outcome != "ok" {
+                    w.push(format!(
+                        "{path}: statement {:?}: control check {} failed (declared {}, found {}); recorded because of --control-totals warn",
+                        c.statement, c.check, c.declared, c.found
+                    ));
+                }
             }
             if let Some(j) = side.stats[..i].iter().position(|o| o.sha256 == st.sha256) {
                 w.push(format!(
@@ -502,6 +521,17 @@ fn summary(
             rows: st.rows,
             bytes: st.bytes,
             sha256: st.sha256.clone(),
+            provider: f.provider.clone(),
+            version: st.provider.as_ref().map(|p| p.version.clone()),
+            statements: st
+                .provider
+                .as_ref()
+                .map_or_else(Vec::new, summary::statements),
+            control: st.provider.as_ref().map(summary::control),
+            notices: st
+                .provider
+                .as_ref()
+                .map_or_else(Vec::new, |p| p.notices.clone()),
         })
         .collect();
     let s = &cfg.settings;
@@ -516,7 +546,7 @@ fn summary(
         engine: summary::Engine {
             name: "sverka".into(),
             version: VERSION.into(),
-            contract: 1,
+            contract: 2,
         },
         settings: summary::SettingsEcho {
             late_days: s.late_days,

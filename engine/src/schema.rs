@@ -124,7 +124,9 @@ pub const SETTLEMENT_FIELDS: [Field; 9] = [
     f("provider", true, Kind::Text),
     f("provider_ref", true, Kind::Text),
     f("instruction_id", false, Kind::Text),
-    f("account", true, Kind::Text),
+    // (v2) Optional: a provider may not say which account it credited.
+    f("account", false, Kind::Text),
+    // Required columns; their values only unless the row is FAILED (see `validate`).
     f("amount", true, Kind::Amount),
     f("fee", false, Kind::Amount),
     f("currency", true, Kind::Currency),
@@ -202,10 +204,15 @@ pub enum Reason {
     InvalidStatus,
     DuplicateInstructionId,
     DuplicateProviderRef,
+    /// (v2) Transactions of a provider file that are not settlements (section 7).
+    NotBooked,
+    NotAPayment,
+    NotFinal,
+    BatchWithoutDetails,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 11] = [
+    pub const ALL: [Reason; 15] = [
         Reason::MalformedRow,
         Reason::MissingField,
         Reason::InvalidAmount,
@@ -217,6 +224,10 @@ impl Reason {
         Reason::InvalidStatus,
         Reason::DuplicateInstructionId,
         Reason::DuplicateProviderRef,
+        Reason::NotBooked,
+        Reason::NotAPayment,
+        Reason::NotFinal,
+        Reason::BatchWithoutDetails,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -232,6 +243,10 @@ impl Reason {
             Reason::InvalidStatus => "invalid_status",
             Reason::DuplicateInstructionId => "duplicate_instruction_id",
             Reason::DuplicateProviderRef => "duplicate_provider_ref",
+            Reason::NotBooked => "not_booked",
+            Reason::NotAPayment => "not_a_payment",
+            Reason::NotFinal => "not_final",
+            Reason::BatchWithoutDetails => "batch_without_details",
         }
     }
 }

@@ -35,7 +35,9 @@ pub fn read_paths(side: Side, paths: &[PathBuf]) -> Result<Read> {
 
 /// Reads, validates and joins the files of `side` (none: an empty table).
 pub fn read(side: Side, files: Vec<InputFile>) -> Result<Read> {
-    let (chunks, stats) = ingest::read_side(&files, &|b| validate::validate(side, b))?;
+    let (chunks, stats) = ingest::read_side(&files, &Default::default(), &|b| {
+        validate::validate(side, b)
+    })?;
     let (table, rejects, rows_in) = Table::from_chunks(side, chunks, None)?;
     let counted: u64 = stats.iter().map(|s| s.rows).sum();
     if counted != rows_in {

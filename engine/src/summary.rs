@@ -93,11 +93,53 @@ pub struct Input {
     /// `instructions` or `settlements`.
     pub side: String,
     pub path: String,
-    /// `csv`, `parquet` or `arrow`.
+    /// `csv`, `parquet`, `arrow`, or (v2) `camt.053`, `camt.054`, `pain.002`, `mt940`.
     pub format: String,
     pub rows: u64,
     pub bytes: u64,
     pub sha256: String,
+    /// (v2) The provider given as `CODE=PATH`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// (v2) A provider file's message version (`camt.053.001.08`, `MT940`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// (v2) A provider file's statements (camt `Stmt`/`Ntfctn`, MT940 statements, the
+    /// pain.002 message).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub statements: Vec<StatementEcho>,
+    /// (v2) A provider file's control checks and their outcomes (CONTRACT 7.5); present
+    /// (maybe empty) for every provider file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control: Option<Vec<ControlCheck>>,
+    /// (v2) What a provider file said that gave no rows (CONTRACT 7.3).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<String>,
+}
+
+/// A statement of a provider file, as the report lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatementEcho {
+    pub id: String,
+    pub account: String,
+    /// Period, `YYYY-MM-DD`; empty when the file does not say.
+    pub from: String,
+    pub to: String,
+    pub entries: u64,
+    pub transactions: u64,
+}
+
+/// One control check of a provider file (CONTRACT 7.5).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ControlCheck {
+    pub statement: String,
+    pub check: String,
+    pub declared: String,
+    pub found: String,
+    /// `ok` or `failed` (recorded with `--control-totals warn`).
+    pub outcome: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -252,6 +294,37 @@ impl Summary {
 pub(crate) struct SideRows {
     pub rows_in: u64,
     pub accepted: u64,
+}
+
+/// A provider file's statements as `summary.json` lists them.
+pub(crate) fn statements(info: &crate::ingest::ProviderInfo) -> Vec<StatementEcho> {
+    info.statements
+        .iter()
+        .map(|st| StatementEcho {
+            id: st.id.clone(),
+            account: st.account.clone(),
+            from: st.from.clone(),
+            to: st.to.clone(),
+            entries: st.entries,
+            transactions: st.transactions,
+        })
+        .collect()
+}
+
+/// A provider file's control checks, statement by statement (CONTRACT 7.5).
+pub(crate) fn control(info: &crate::ingest::ProviderInfo) -> Vec<ControlCheck> {
+    info.statements
+        .iter()
+        .flat_map(|st| {
+            st.checks.iter().map(|c| ControlCheck {
+                statement: st.id.clone(),
+                check: c.what.clone(),
+                declared: c.declared.clone(),
+                found: c.found.clone(),
+                outcome: if c.ok { "ok" } else { "failed" }.into(),
+            })
+        })
+        .collect()
 }
 
 /// The `counts` section from the classes, the matches and the rejects.

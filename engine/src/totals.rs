@@ -8,11 +8,12 @@ use hashbrown::HashMap;
 use rayon::prelude::*;
 
 use crate::classify::{Classes, Status};
-use crate::currency::{self, Ccy};
+use crate::currency::{self, Ccy, NO_CCY};
 use crate::error::{Error, Result};
 use crate::matching::{Matches, Method, NO_MATCH};
 use crate::schema::{ins, set, SettleStatus};
 use crate::table::Table;
+use crate::validate::NO_AMOUNT;
 use arrow_array::Array;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -185,8 +186,14 @@ pub fn compute(ins_t: &Table, set_t: &Table, m: &Matches, cl: &Classes) -> Resul
     let add_ins =
         |i: usize, t: &mut Totals| t.add_instruction(ins_t.amounts[0][i] as i128, cl.status[i]);
     let add_set = |s: usize, t: &mut Totals| {
+        // A FAILED row's absent amount counts as none (it adds to no sum anyway).
+        let amount = set_t.amounts[set::AMOUNT][s];
         t.add_settlement(
-            set_t.amounts[set::AMOUNT][s] as i128,
+            if amount == NO_AMOUNT {
+                0
+            } else {
+                amount as i128
+            },
             set_t.amounts[set::FEE][s] as i128,
             set_t.status[s],
             m.method[s],
@@ -238,6 +245,10 @@ pub fn compute(ins_t: &Table, set_t: &Table, m: &Matches, cl: &Classes) -> Resul
         set_t.len(),
         [nc, sp.names.len() * nc, pg.names.len() * nc],
         |s| {
+            // (v2) A settlement without a currency counts in no currency's totals.
+            if set_t.currency[s] == NO_CCY {
+                return [None, None, None];
+            }
             let c = set_t.currency[s] as usize;
             let i = m.instruction[s];
             [

@@ -40,6 +40,10 @@ pub struct Chunk {
 
 pub const ORIGIN_ROW_BITS: u32 = 40;
 
+/// (v2) A settlement amount that is absent (a FAILED row may give none). Every accepted
+/// amount is below 10^19, so the largest `u64` is never a real one.
+pub const NO_AMOUNT: u64 = u64::MAX;
+
 pub fn origin(file: u32, row: u64) -> u64 {
     ((file as u64) << ORIGIN_ROW_BITS) | row
 }
@@ -199,6 +203,9 @@ pub fn validate(side: Side, batch: RawBatch) -> Chunk {
     let mut ccy: Vec<Ccy> = vec![0; n];
     let mut day: Vec<i32> = vec![0; n];
     let mut status: Vec<u8> = Vec::new();
+    // Settlements: whether each row's trimmed status is exactly FAILED (CONTRACT v2
+    // section 2), which makes its amount and currency optional.
+    let failed = matches!(side, Side::Settlements).then(|| failed_rows(fields, &batch.cols, n));
 
     for (fi, field) in fields.iter().enumerate() {
         let col = batch.cols[fi].as_ref();
@@ -235,9 +242,16 @@ pub fn validate(side: Side, batch: RawBatch) -> Chunk {
             },
             Kind::Amount => {
                 let mut v: Vec<Option<Amount>> = vec![None; n];
+                // (v2) A FAILED settlement may leave its amount empty: judged as optional,
+                // then required row by row where the row is not FAILED.
+                let when_failed = failed.is_some() && field.required;
                 rows.each(
-                    |c| amount_of(side, field.required, c),
+                    |c| amount_of(side, field.required && !when_failed, c),
                     |i, a| {
+                        if a.is_none() && when_failed && !failed.as_ref().is_some_and(|f| f[i]) {
+                            let shown = batch.cols[fi].as_ref().and_then(|c| cell(c, i).shown());
+                            return Err(fail(i, field.name, Reason::MissingField, shown));
+                        }
                         v[i] = a;
                         Ok(())
                     },
@@ -247,14 +261,30 @@ pub fn validate(side: Side, batch: RawBatch) -> Chunk {
             }
             Kind::Currency => rows.each(
                 |c| {
+                    if c.is_missing() && failed.is_some() {
+                        return Ok(None);
+                    }
                     missing(c)?;
                     match c {
                         Cell::Text(s) => table.lookup(trim(s)),
                         _ => None,
                     }
+                    .map(Some)
                     .ok_or(Reason::UnknownCurrency)
                 },
                 |i, code| {
+                    let Some(code) = code else {
+                        // (v2) Without a currency only a FAILED row with neither amount
+                        // nor fee: nothing to count in any currency.
+                        let bare = failed.as_ref().is_some_and(|f| f[i])
+                            && amounts.iter().all(|v| v[i].is_none());
+                        if bare {
+                            ccy[i] = currency::NO_CCY;
+                            return Ok(());
+                        }
+                        let shown = batch.cols[fi].as_ref().and_then(|c| cell(c, i).shown());
+                        return Err(fail(i, field.name, Reason::MissingField, shown));
+                    };
                     ccy[i] = code;
                     // The amounts' precision is checked at the currency's turn, in
                     // amount-field order.
@@ -294,6 +324,15 @@ pub fn validate(side: Side, batch: RawBatch) -> Chunk {
         }
     }
     rejects.sort_unstable_by_key(|r| r.row);
+    // A value the reader rewrote is shown as the file wrote it (CONTRACT 7).
+    for (i, column, text) in batch.originals {
+        let row = batch.first_row + i as u64;
+        if let Ok(k) = rejects.binary_search_by_key(&row, |r| r.row) {
+            if rejects[k].column == Some(column) {
+                rejects[k].value = Some(cut_value(&text));
+            }
+        }
+    }
 
     // Accepted rows, in input order.
     let kept: Vec<usize> = (0..n).filter(|&i| !dead[i]).collect();
@@ -318,6 +357,20 @@ pub fn validate(side: Side, batch: RawBatch) -> Chunk {
     };
     debug_assert_eq!(chunk.rows_in, chunk.origin.len() + chunk.rejects.len());
     chunk
+}
+
+/// Whether each row's status is exactly `FAILED` once trimmed.
+fn failed_rows(fields: &[Field], cols: &[Option<RawCol>], n: usize) -> Vec<bool> {
+    let col = fields
+        .iter()
+        .position(|f| f.kind == Kind::Status)
+        .and_then(|fi| cols[fi].as_ref());
+    match col {
+        Some(c) => (0..n)
+            .map(|i| matches!(cell(c, i), Cell::Text(s) if trim(s) == "FAILED"))
+            .collect(),
+        None => vec![false; n],
+    }
 }
 
 /// An amount cell: parsed, or why its row is rejected. An empty optional amount (a fee)
@@ -415,11 +468,15 @@ fn kept_amounts(amounts: &[Vec<Option<Amount>>], kept: &[usize], ccy: &[Ccy]) ->
     let table = currency::table();
     amounts
         .iter()
-        .map(|v| {
+        .enumerate()
+        .map(|(ai, v)| {
             kept.iter()
                 .map(|&i| {
-                    let minor = table.minor_units(ccy[i]);
-                    v[i].map_or(0, |a| {
+                    // An empty amount: the side's first amount field (a FAILED
+                    // settlement's amount) is NO_AMOUNT; any other (a fee) is 0.
+                    let none = if ai == 0 { NO_AMOUNT } else { 0 };
+                    v[i].map_or(none, |a| {
+                        let minor = table.minor_units(ccy[i]);
                         let m = a.to_minor(minor).expect("checked at the currency's turn");
                         // Accepted amounts are never negative (a negative one is a
                         // reject) and below 10^15 x 10^4: a u64 holds every one.

@@ -43,7 +43,7 @@ struct BatchTotals<'a> {
 }
 
 /// What the self-check needs of a settlement's status.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Outcome {
     Settled,
     Returned,
@@ -75,6 +75,10 @@ impl<'a> BatchTotals<'a> {
     fn add_to(self, t: &mut ByCcy, scale: i8) -> Result<()> {
         let table = currency::table();
         for (code, mut x) in self.cells {
+            // The cell of rows without a currency (skipped, so empty).
+            if code.is_empty() && x == Totals::default() {
+                continue;
+            }
             let minor = table.minor_units(table.lookup(code).ok_or_else(|| {
                 Error::Internal(format!("unknown currency {code:?} in an output"))
             })?);
@@ -161,7 +165,17 @@ impl Rederived {
                     _ => Outcome::Failed,
                 });
                 let unmatched = method.map_rows(|m| m == "NONE");
+                let no_ccy = col(b, "currency");
                 for i in 0..n {
+                    // (v2) A row without a currency counts nowhere; it has no amount.
+                    if no_ccy.is_null(i) {
+                        if amount.is_valid(i) || settled[i] != Outcome::Failed {
+                            return Err(Error::Internal(format!(
+                                "settlement output row {i} has no currency but an amount or a status other than FAILED"
+                            )));
+                        }
+                        continue;
+                    }
                     let e = &mut bt.cells[cells[i]].1;
                     let a = amount.value(i);
                     e.fees = e.fees.checked_add(fee.value(i)).ok_or_else(ov)?;

@@ -26,7 +26,7 @@ fn names(v: &Value) -> Vec<String> {
 
 #[test]
 fn vocabularies_agree() {
-    let s = read_schema("reconcile-v1.json");
+    let s = read_schema("reconcile-v2.json");
     let statuses: Vec<&str> = Status::ALL.iter().map(|x| x.as_str()).collect();
     let methods: Vec<&str> = Method::ALL.map(|m| m.as_str()).to_vec();
     let reasons: Vec<&str> = Reason::ALL.iter().map(|r| r.as_str()).collect();

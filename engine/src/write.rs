@@ -23,7 +23,7 @@ use parquet::schema::types::ColumnPath;
 use rayon::prelude::*;
 
 use crate::classify::{flag, Classes, Status};
-use crate::currency::{self, Ccy};
+use crate::currency::{self, Ccy, NO_CCY};
 use crate::date;
 use crate::error::{Error, Result};
 use crate::matching::{Matches, Method, NO_MATCH};
@@ -32,6 +32,7 @@ use crate::outfile::{Nudge, OutFile};
 use crate::outset::OutputSet;
 use crate::schema::{ins, set, Reject, SettleStatus};
 use crate::table::{Table, TextCol};
+use crate::validate::NO_AMOUNT;
 
 pub const DECIMAL_PRECISION: u8 = 38;
 
@@ -45,6 +46,14 @@ pub struct Ctx<'a> {
     pub rejects: &'a [Reject],
     /// Display paths of the input files, per side.
     pub files: &'a [Vec<String>; 2],
+    /// The format each settlement file was read as (the settlements' `format` column).
+    set_formats: StringArray,
+    /// The `file` columns' dictionaries (each side's display paths), made once: a coded
+    /// column keeps one dictionary across its batches.
+    file_dicts: [StringArray; 2],
+    /// Whether some accepted settlement has no amount or no currency (a FAILED row, v2):
+    /// then the settlements' `amount` and `currency` columns are nullable.
+    set_nullable: bool,
     /// The one decimal scale of every amount column.
     pub scale: i8,
     /// The dictionaries of the coded output columns, indexed by the engine's codes.
@@ -60,7 +69,9 @@ pub fn run_scale(ins_t: &Table, set_t: &Table) -> i8 {
     let table = currency::table();
     let mut seen = vec![false; table.currencies.len()];
     for &c in ins_t.currency.iter().chain(&set_t.currency) {
-        seen[c as usize] = true;
+        if c != NO_CCY {
+            seen[c as usize] = true;
+        }
     }
     let max = seen
         .iter()
@@ -90,6 +101,7 @@ impl<'a> Ctx<'a> {
         cl: &'a Classes,
         rejects: &'a [Reject],
         files: &'a [Vec<String>; 2],
+        set_formats: &[&str],
     ) -> Ctx<'a> {
         let scale = run_scale(ins_t, set_t);
         let table = currency::table();
@@ -104,9 +116,18 @@ impl<'a> Ctx<'a> {
         ) -> impl ParallelIterator<Item = i128> + 'v {
             minor
                 .zip(ccy.par_iter())
-                .map(move |(x, &c)| x * factors[c as usize])
+                .map(move |(x, &c)| x * factor(factors, c))
         }
-        let minor = |v: &'a [u64]| v.par_iter().map(|&x| x as i128);
+        // An absent amount (NO_AMOUNT) is a null: 0 for the column's precision.
+        let minor = |v: &'a [u64]| {
+            v.par_iter()
+                .map(|&x| if x == NO_AMOUNT { 0 } else { x as i128 })
+        };
+        let set_nullable = set_t
+            .currency
+            .par_iter()
+            .zip(set_t.amounts[set::AMOUNT].par_iter())
+            .any(|(&c, &a)| c == NO_CCY || a == NO_AMOUNT);
         let ins_amount = &ins_t.amounts[0];
         let ins_ccy = &ins_t.currency;
         let dt_amount = dec_type(rescaled(minor(ins_amount), ins_ccy, &factors), scale);
@@ -144,20 +165,27 @@ impl<'a> Ctx<'a> {
             field("difference", dt_diff, false),
             field("settlement_count", DataType::Int64, false),
             field("flags", DataType::Utf8, false),
+            field("file", DataType::Utf8, false),
+            field("row", DataType::Int64, false),
+            field("decision_ids", DataType::Utf8, false),
         ]));
         let set_schema = Arc::new(Schema::new(vec![
             field("provider", DataType::Utf8, false),
             field("provider_ref", DataType::Utf8, false),
             field("instruction_id", DataType::Utf8, true),
-            field("account", DataType::Utf8, false),
-            field("amount", dt_samount, false),
+            field("account", DataType::Utf8, true),
+            field("amount", dt_samount, set_nullable),
             field("fee", dt_fee, false),
-            field("currency", DataType::Utf8, false),
+            field("currency", DataType::Utf8, set_nullable),
             field("status", DataType::Utf8, false),
             field("value_date", DataType::Date32, false),
             field("match_method", DataType::Utf8, false),
             field("matched_instruction_id", DataType::Utf8, true),
             field("flags", DataType::Utf8, false),
+            field("file", DataType::Utf8, false),
+            field("row", DataType::Int64, false),
+            field("format", DataType::Utf8, false),
+            field("decision_ids", DataType::Utf8, false),
         ]));
         let rej_schema = rejects_schema();
         Ctx {
@@ -167,6 +195,12 @@ impl<'a> Ctx<'a> {
             cl,
             rejects,
             files,
+            set_formats: StringArray::from_iter_values(set_formats),
+            file_dicts: [
+                StringArray::from_iter_values(files[0].iter()),
+                StringArray::from_iter_values(files[1].iter()),
+            ],
+            set_nullable,
             scale,
             dicts: Dicts::new(),
             factors,
@@ -190,7 +224,7 @@ impl<'a> Ctx<'a> {
         let DataType::Decimal128(p, s) = dt else {
             unreachable!("decimal column")
         };
-        let v: Vec<i128> = values.map(|(x, c)| x * self.factors[c as usize]).collect();
+        let v: Vec<i128> = values.map(|(x, c)| x * factor(&self.factors, c)).collect();
         Arc::new(
             Decimal128Array::from(v)
                 .with_precision_and_scale(p, s)
@@ -198,11 +232,58 @@ impl<'a> Ctx<'a> {
         )
     }
 
+    /// A nullable decimal column: `None` where the value is absent.
+    fn decimal_opt(
+        &self,
+        schema: &Schema,
+        name: &str,
+        values: impl Iterator<Item = Option<(i128, Ccy)>>,
+    ) -> ArrayRef {
+        let DataType::Decimal128(p, s) = schema
+            .field_with_name(name)
+            .expect("column")
+            .data_type()
+            .clone()
+        else {
+            unreachable!("decimal column")
+        };
+        let v: Vec<Option<i128>> = values
+            .map(|x| x.map(|(x, c)| x * factor(&self.factors, c)))
+            .collect();
+        Arc::new(
+            Decimal128Array::from(v)
+                .with_precision_and_scale(p, s)
+                .expect("valid precision and scale"),
+        )
+    }
+
+    /// The lineage columns (CONTRACT v2 section 5) of a side's selected rows: `file` (the
+    /// path as given, coded by file index), `row`, and for settlements `format`.
+    fn lineage(
+        &self,
+        t: &Table,
+        side: usize,
+        r: &Selection,
+    ) -> (ArrayRef, ArrayRef, Option<ArrayRef>) {
+        let origin = r.pick(&t.origin);
+        let parts = || origin.iter().map(|&o| crate::validate::origin_parts(o));
+        let file = coded(parts().map(|(f, _)| f as i32), &self.file_dicts[side]);
+        let row: ArrayRef = Arc::new(Int64Array::from_iter_values(parts().map(|(_, r)| r as i64)));
+        let format = (side == 1).then(|| coded(parts().map(|(f, _)| f as i32), &self.set_formats));
+        (file, row, format)
+    }
+
+    /// `decision_ids` (CONTRACT v2 section 8): empty in every row until decisions are read.
+    fn decision_ids(&self, n: usize) -> ArrayRef {
+        coded(std::iter::repeat_n(0, n), &self.dicts.empty)
+    }
+
     pub fn instructions(&self, r: Selection) -> Result<RecordBatch> {
         let (t, cl, d) = (self.ins_t, self.cl, &self.dicts);
         let ccy = &*r.pick(&t.currency);
         let amount = &*r.pick(&t.amounts[0]);
         let paid = &*r.pick(&cl.paid);
+        let (file, row, _) = self.lineage(t, 0, &r);
         let sc = &self.ins_schema;
         batch(
             sc,
@@ -238,6 +319,9 @@ impl<'a> Ctx<'a> {
                     r.pick(&cl.settlement_count).iter().map(|&c| c as i64),
                 )),
                 coded(r.pick(&cl.flags).iter().map(|&f| f as i32), &d.flags),
+                file,
+                row,
+                self.decision_ids(paid.len()),
             ],
         )
     }
@@ -248,7 +332,18 @@ impl<'a> Ctx<'a> {
         let own = t.text[set::INSTRUCTION_ID].plain();
         let (matched, method) = (&*r.pick(&m.instruction), &*r.pick(&m.method));
         let ccy = &*r.pick(&t.currency);
+        let (file, row, format) = self.lineage(t, 1, &r);
         let sc = &self.set_schema;
+        // (v2) A FAILED settlement may have no currency: the column is then plain,
+        // nullable text (a coded column is required).
+        let currency = if self.set_nullable {
+            let table = currency::table();
+            texts(ccy.len(), |j| {
+                (ccy[j] != NO_CCY).then(|| table.code(ccy[j]))
+            })
+        } else {
+            coded(ccy.iter().map(|&c| c as i32), &d.currency)
+        };
         batch(
             sc,
             vec![
@@ -256,13 +351,13 @@ impl<'a> Ctx<'a> {
                 r.text(&t.text[set::REF]),
                 r.text(&t.text[set::INSTRUCTION_ID]),
                 r.text(&t.text[set::ACCOUNT]),
-                self.decimal(
+                self.decimal_opt(
                     sc,
                     "amount",
                     r.pick(&t.amounts[set::AMOUNT])
                         .iter()
-                        .map(|&a| a as i128)
-                        .zip(ccy.iter().copied()),
+                        .zip(ccy.iter())
+                        .map(|(&a, &c)| (a != NO_AMOUNT).then_some((a as i128, c))),
                 ),
                 self.decimal(
                     sc,
@@ -272,7 +367,7 @@ impl<'a> Ctx<'a> {
                         .map(|&a| a as i128)
                         .zip(ccy.iter().copied()),
                 ),
-                coded(ccy.iter().map(|&c| c as i32), &d.currency),
+                currency,
                 coded(
                     r.pick(&t.status).iter().map(|&s| s as i32),
                     &d.settle_status,
@@ -289,6 +384,10 @@ impl<'a> Ctx<'a> {
                     }
                 }),
                 coded(r.pick(&m.ambiguous).iter().map(|&a| a as i32), &d.ambiguous),
+                file,
+                row,
+                format.expect("settlements have a format column"),
+                self.decision_ids(ccy.len()),
             ],
         )
     }
@@ -445,6 +544,8 @@ struct Dicts {
     settle_status: StringArray,
     method: StringArray,
     ambiguous: StringArray,
+    /// The one value of a column that is empty in every row.
+    empty: StringArray,
 }
 
 impl Dicts {
@@ -461,6 +562,7 @@ impl Dicts {
             ),
             method: StringArray::from_iter_values((0..3u8).map(|x| Method::from_u8(x).as_str())),
             ambiguous: StringArray::from(vec!["", "AMBIGUOUS"]),
+            empty: StringArray::from(vec![""]),
         }
     }
 }
@@ -468,6 +570,12 @@ impl Dicts {
 /// A required text column as keys into `values` (`Dictionary(Int32, Utf8)`): the batch
 /// shares the dictionary instead of copying a string per row, and the Parquet writer
 /// encodes the keys as they are (`parquet_out`). The file's column is still `Utf8`.
+/// The factor from a currency's minor units to the run's scale (1 for no currency: its
+/// amounts are absent or 0).
+fn factor(factors: &[i128], c: Ccy) -> i128 {
+    factors.get(c as usize).copied().unwrap_or(1)
+}
+
 fn coded(keys: impl Iterator<Item = i32>, values: &StringArray) -> ArrayRef {
     Arc::new(
         DictionaryArray::<Int32Type>::try_new(
@@ -851,10 +959,12 @@ pub fn csv_bytes(batch: &RecordBatch, header: bool) -> Result<Vec<u8>> {
                 .iter()
                 .map(|col| Text::of_array(col.as_ref()))
                 .collect();
-            let ccy = ccy_col.and_then(|k| text[k].as_ref());
+            let ccy = ccy_col.and_then(|k| Some((text[k].as_ref()?, batch.column(k))));
             for i in c * CH..((c + 1) * CH).min(n) {
-                let minor = ccy
-                    .map(|t| table.minor_units(table.lookup(t.value(i)).expect("accepted code")));
+                // A row without a currency (v2) has no amounts to format either.
+                let minor = ccy.filter(|(_, col)| !col.is_null(i)).map(|(t, _)| {
+                    table.minor_units(table.lookup(t.value(i)).expect("accepted code"))
+                });
                 for (k, col) in batch.columns().iter().enumerate() {
                     let cell = &mut cells[k];
                     cell.clear();
@@ -880,7 +990,8 @@ pub fn csv_bytes(batch: &RecordBatch, header: bool) -> Result<Vec<u8>> {
                                 .downcast_ref::<Decimal128Array>()
                                 .expect("dec")
                                 .value(i);
-                            let minor = minor.expect("amounts come with a currency");
+                            // Only a row without a currency (v2) has none: its fee, 0.
+                            let minor = minor.unwrap_or(0);
                             money::format_minor(
                                 v / POW10[(*s as u8 - minor) as usize],
                                 minor,

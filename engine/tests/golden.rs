@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use sverka_engine::{Factor, ReconcileConfig, Settings, Silent};
+use sverka_engine::{Factor, ProviderOptions, ReconcileConfig, Settings, Silent};
 
 fn cases_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/cases")
@@ -23,6 +23,37 @@ fn side_path(case: &Path, side: &str) -> PathBuf {
     }
 }
 
+/// The settlement arguments: `settlements.args` (one per line, `CODE=PATH` allowed,
+/// paths relative to the case) when the case has one, else the file or directory.
+fn settlement_paths(case: &Path) -> Vec<PathBuf> {
+    match std::fs::read_to_string(case.join("settlements.args")) {
+        Ok(text) => text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| match l.trim().split_once('=') {
+                Some((code, path)) => {
+                    PathBuf::from(format!("{code}={}", case.join(path).display()))
+                }
+                None => case.join(l.trim()),
+            })
+            .collect(),
+        Err(_) => vec![side_path(case, "settlements")],
+    }
+}
+
+/// The provider options: `providers.toml` when the case has one; `--control-totals warn`
+/// from `args.txt`.
+fn providers(case: &Path) -> ProviderOptions {
+    let mut o = ProviderOptions::default();
+    let p = case.join("providers.toml");
+    if p.exists() {
+        sverka_engine::providers::load(&p, &mut o).unwrap();
+    }
+    o.control_warn = std::fs::read_to_string(case.join("args.txt"))
+        .is_ok_and(|a| a.contains("--control-totals warn"));
+    o
+}
+
 fn settings(case: &Path) -> Settings {
     let mut s = Settings::default();
     let Ok(args) = std::fs::read_to_string(case.join("args.txt")) else {
@@ -32,6 +63,7 @@ fn settings(case: &Path) -> Settings {
     for pair in words.chunks(2) {
         let v = pair[1];
         match pair[0] {
+            "--control-totals" => {}
             "--late-days" => s.late_days = v.parse().unwrap(),
             "--fallback-days" => s.fallback_days = v.parse().unwrap(),
             "--shared-account-min" => s.shared_account_min = v.parse().unwrap(),
@@ -112,8 +144,9 @@ fn check(case_dir: &Path) -> Vec<String> {
             .unwrap();
     let out = tempfile::tempdir().unwrap();
     let cfg = ReconcileConfig {
+        providers: providers(case_dir),
         instructions: vec![side_path(case_dir, "instructions")],
-        settlements: vec![side_path(case_dir, "settlements")],
+        settlements: settlement_paths(case_dir),
         out: out.path().to_path_buf(),
         csv: true,
         settings: settings(case_dir),
@@ -152,8 +185,43 @@ fn check(case_dir: &Path) -> Vec<String> {
             errs.extend(common::summary::summary_errors(
                 &out.path().join("summary.json"),
             ));
+            if let Some(want) = expected.get("summary") {
+                let got: Value = serde_json::from_str(
+                    &std::fs::read_to_string(out.path().join("summary.json")).unwrap(),
+                )
+                .unwrap();
+                subset(&case, "summary", want, &got, case_dir, &mut errs);
+            }
             errs
         }
+    }
+}
+
+/// Whether `want` is in `got`: every key of an object (a path under the case compared
+/// without the case's folder), every element of an array (same length), equal scalars.
+fn subset(case: &str, at: &str, want: &Value, got: &Value, dir: &Path, errs: &mut Vec<String>) {
+    match (want, got) {
+        (Value::Object(w), Value::Object(g)) => {
+            for (k, wv) in w {
+                match g.get(k) {
+                    Some(gv) => subset(case, &format!("{at}.{k}"), wv, gv, dir, errs),
+                    None => errs.push(format!("{case}: {at}.{k} missing")),
+                }
+            }
+        }
+        (Value::Array(w), Value::Array(g)) if w.len() == g.len() => {
+            for (i, (wv, gv)) in w.iter().zip(g).enumerate() {
+                subset(case, &format!("{at}[{i}]"), wv, gv, dir, errs);
+            }
+        }
+        (Value::String(w), Value::String(g)) => {
+            let prefix = format!("{}/", dir.display());
+            if g.strip_prefix(&prefix).unwrap_or(g) != w {
+                errs.push(format!("{case}: {at}: expected {w:?}, got {g:?}"));
+            }
+        }
+        (w, g) if w == g => {}
+        (w, g) => errs.push(format!("{case}: {at}: expected {w}, got {g}")),
     }
 }
 

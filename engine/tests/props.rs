@@ -75,6 +75,7 @@ fn run_in_pool(
     pool.install(|| {
         sverka_engine::reconcile(
             &ReconcileConfig {
+                providers: Default::default(),
                 instructions: ins,
                 settlements: set,
                 out: out.to_path_buf(),

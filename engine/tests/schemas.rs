@@ -17,7 +17,7 @@ fn read_schema(name: &str) -> Value {
 }
 
 fn schema() -> Value {
-    read_schema("reconcile-v1.json")
+    read_schema("reconcile-v2.json")
 }
 
 #[test]
@@ -46,6 +46,7 @@ fn input_columns_agree() {
 /// Reconciles with the default settings into `out`.
 fn run(ins: PathBuf, set: PathBuf, out: &Path) -> sverka_engine::Outcome {
     let cfg = sverka_engine::ReconcileConfig {
+        providers: Default::default(),
         instructions: vec![ins],
         settlements: vec![set],
         out: out.to_path_buf(),

@@ -10,7 +10,7 @@ use arrow_array::types::{
 use arrow_array::{Array, ArrayRef, Int64Array, RecordBatch};
 use arrow_schema::{DataType, Schema};
 
-use super::{RawCol, MAX_COLUMNS};
+use super::{InputFile, RawCol, MAX_COLUMNS};
 use crate::column::per_value_field;
 use crate::error::{Error, Result};
 use crate::schema::{Field, Kind, Side};
@@ -18,9 +18,10 @@ use crate::schema::{Field, Kind, Side};
 /// Maps the side's fields to column positions, or explains what is wrong with the header.
 pub(super) fn resolve_columns(
     path: &Path,
-    side: Side,
+    file: &InputFile,
     names: &[&str],
 ) -> Result<Vec<Option<usize>>> {
+    let side = file.side;
     if names.len() > MAX_COLUMNS {
         return Err(Error::input(
             path,
@@ -54,7 +55,9 @@ pub(super) fn resolve_columns(
     let mut idx = Vec::with_capacity(side.fields().len());
     for field in side.fields() {
         let pos = names.iter().position(|n| *n == field.name);
-        if pos.is_none() && field.required {
+        // A provider given as CODE=PATH replaces the column, which need not be there.
+        let given = file.provider.is_some() && field.name == "provider";
+        if pos.is_none() && field.required && !given {
             let mut msg = format!(
                 "missing required column {} for {}",
                 field.name,

@@ -48,7 +48,7 @@ impl Reader for CsvReader {
             .iter()
             .map(|b| std::str::from_utf8(b).unwrap_or(""))
             .collect();
-        let cols = resolve_columns(path, file.side, &names)?;
+        let cols = resolve_columns(path, file, &names)?;
         let width = names.len();
 
         let mut builders: Vec<TextBuilder> = cols.iter().map(|_| TextBuilder::default()).collect();
@@ -82,6 +82,7 @@ impl Reader for CsvReader {
                 len: *len,
                 cols: out,
                 pre_rejects: std::mem::take(pre),
+                originals: Vec::new(),
             };
             *len = 0;
             Ok(batch)

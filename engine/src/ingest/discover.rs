@@ -1,7 +1,7 @@
 //! Finding a side's input files: the paths as given, a directory standing for its files
 //! of the known extensions (CONTRACT.md section 1), capped at [`MAX_FILES`].
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::{Format, InputFile, MAX_FILES};
 use crate::error::{Error, Result};
@@ -15,6 +15,8 @@ pub fn discover(side: Side, paths: &[PathBuf]) -> Result<Vec<InputFile>> {
         return Err(Error::Usage(format!("no {} input given", side.as_str())));
     }
     for p in paths {
+        let (provider, p) = given_provider(side, p);
+        let p = &p;
         let meta = std::fs::metadata(p).map_err(|e| {
             Error::input(
                 p,
@@ -30,7 +32,7 @@ pub fn discover(side: Side, paths: &[PathBuf]) -> Result<Vec<InputFile>> {
                     entry.map_err(|e| Error::input(p, format!("cannot list directory: {e}")))?;
                 let name = entry.file_name();
                 let child = p.join(&name);
-                if Format::from_path(&child).is_some() {
+                if Format::from_path(&child).is_some() || provider_file_name(side, &child) {
                     names.push(name);
                 }
             }
@@ -38,25 +40,38 @@ pub fn discover(side: Side, paths: &[PathBuf]) -> Result<Vec<InputFile>> {
             if names.is_empty() {
                 return Err(Error::input(
                     p,
-                    format!(
-                        "directory has no .csv, .parquet or .arrow files to read as {}",
-                        side.as_str()
-                    ),
+                    match side {
+                        Side::Settlements => "directory has no .csv, .parquet, .arrow, .xml, .sta, .940 or .mt940 files to read as settlements".to_string(),
+                        _ => format!(
+                            "directory has no .csv, .parquet or .arrow files to read as {}",
+                            side.as_str()
+                        ),
+                    },
                 ));
             }
             for name in names {
                 let path = p.join(name);
-                let format = Format::from_path(&path).expect("filtered above");
-                files.push(InputFile { side, path, format });
+                // A provider file's name says nothing: its content decides (7.1).
+                let format = Format::from_path(&path).unwrap_or(Format::Unrecognised);
+                files.push(InputFile {
+                    side,
+                    path,
+                    format,
+                    provider: provider.clone(),
+                });
             }
         } else {
-            let format = Format::from_path(p).ok_or_else(|| {
-                Error::input(p, "unknown file type: name a .csv, .parquet or .arrow (Arrow IPC file) file, or a directory")
-            })?;
+            // A named settlement file may be a provider file whatever its name (7.1).
+            let format = match (Format::from_path(p), side) {
+                (Some(f), _) => f,
+                (None, Side::Settlements) => Format::Unrecognised,
+                (None, _) => return Err(Error::input(p, "unknown file type: name a .csv, .parquet or .arrow (Arrow IPC file) file, or a directory")),
+            };
             files.push(InputFile {
                 side,
                 path: p.clone(),
                 format,
+                provider,
             });
         }
         if files.len() > MAX_FILES {
@@ -67,4 +82,37 @@ pub fn discover(side: Side, paths: &[PathBuf]) -> Result<Vec<InputFile>> {
         }
     }
     Ok(files)
+}
+
+/// Extensions of provider files a settlement directory stands for (CONTRACT 1, v2).
+const PROVIDER_EXTENSIONS: [&str; 4] = ["xml", "sta", "940", "mt940"];
+
+fn provider_file_name(side: Side, p: &Path) -> bool {
+    side == Side::Settlements
+        && p.extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| PROVIDER_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// A settlement path given as `CODE=PATH` (CONTRACT 7.2): the provider and the path. A
+/// path that exists as written is taken as it is, even with a `=` in its name.
+fn given_provider(side: Side, p: &Path) -> (Option<String>, PathBuf) {
+    if side != Side::Settlements || p.exists() {
+        return (None, p.to_path_buf());
+    }
+    let Some(s) = p.to_str() else {
+        return (None, p.to_path_buf());
+    };
+    match s.split_once('=') {
+        Some((code, rest))
+            if !rest.is_empty()
+                && (1..=32).contains(&code.len())
+                && code
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') =>
+        {
+            (Some(code.to_string()), PathBuf::from(rest))
+        }
+        _ => (None, p.to_path_buf()),
+    }
 }

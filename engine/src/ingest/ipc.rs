@@ -35,7 +35,7 @@ impl Reader for IpcReader {
         let schema = probe.schema();
         drop(probe);
         let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-        let cols = resolve_columns(path, file.side, &names)?;
+        let cols = resolve_columns(path, file, &names)?;
         check_schema_types(path, file.side, &cols, &schema)?;
         let mut projection: Vec<usize> = cols.iter().flatten().copied().collect();
         projection.sort_unstable();
@@ -60,6 +60,7 @@ impl Reader for IpcReader {
                     len,
                     cols: batch_cols(path, file.side, &proj_cols, &part)?,
                     pre_rejects: Vec::new(),
+                    originals: Vec::new(),
                 });
                 row += len as u64;
                 off += len;

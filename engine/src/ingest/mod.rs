@@ -17,6 +17,7 @@ mod csv;
 mod discover;
 mod ipc;
 mod parquet;
+mod provider;
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -34,6 +35,7 @@ use crate::error::{Error, Result};
 use crate::schema::{Reject, Side};
 
 pub use discover::discover;
+pub use provider::{ProviderInfo, ProviderOptions};
 
 /// Rows per raw batch (the unit of parallel validation).
 pub const BATCH_ROWS: usize = 64 * 1024;
@@ -49,6 +51,11 @@ pub enum Format {
     Csv,
     Parquet,
     Arrow,
+    /// (v2) A bank's or provider's own file (CONTRACT section 7), settlements only.
+    Provider(sverka_formats::Kind),
+    /// Neither the name nor (yet) the content says: a settlement file read only if its
+    /// content is recognised.
+    Unrecognised,
 }
 
 /// Magic numbers at both ends of a file of the format (Parquet; Arrow IPC file format).
@@ -90,6 +97,8 @@ impl Format {
             Format::Csv => "csv",
             Format::Parquet => "parquet",
             Format::Arrow => "arrow",
+            Format::Provider(k) => k.as_str(),
+            Format::Unrecognised => "unrecognised",
         }
     }
 }
@@ -101,6 +110,8 @@ pub struct InputFile {
     pub path: PathBuf,
     /// What the name says; the file is read as its content says ([`FileStats::format`]).
     pub format: Format,
+    /// (v2) The provider given as `CODE=PATH`: every row read from the file has it.
+    pub provider: Option<String>,
 }
 
 /// What was read from a file besides its rows.
@@ -112,6 +123,8 @@ pub struct FileStats {
     pub bytes: u64,
     /// The format the file was read as: its content's, else its name's.
     pub format: Format,
+    /// A provider file's statements, control checks and notices (CONTRACT 7.5).
+    pub provider: Option<ProviderInfo>,
 }
 
 /// A raw column of one batch, in one of the representations the contract allows.
@@ -142,6 +155,9 @@ pub struct RawBatch {
     pub cols: Vec<Option<RawCol>>,
     /// Rows already rejected while reading (malformed CSV records), sorted by local index.
     pub pre_rejects: Vec<(usize, Reject)>,
+    /// The file's own text of a value the reader rewrote (local index, column, text):
+    /// what a reject of that value shows (CONTRACT 7: MT940 `300,` read as `300`).
+    pub originals: Vec<(usize, &'static str, String)>,
 }
 
 /// Whether a raw value at `i` is null.
@@ -189,11 +205,48 @@ pub(crate) trait Reader {
     fn read<T: Send>(input: Opened<'_>, sink: Sink<'_, T>) -> Result<Decoded<T>>;
 }
 
-fn decode<T: Send>(format: Format, input: Opened<'_>, sink: Sink<'_, T>) -> Result<Decoded<T>> {
+/// A file's decoded batches, and for a provider file what it said about itself.
+type DecodedFile<T> = (Decoded<T>, Option<ProviderInfo>);
+
+fn decode<T: Send>(
+    format: Format,
+    input: Opened<'_>,
+    opts: &ProviderOptions,
+    sink: Sink<'_, T>,
+) -> Result<DecodedFile<T>> {
+    let plain = |d: Result<Decoded<T>>| d.map(|d| (d, None));
     match format {
-        Format::Csv => CsvReader::read(input, sink),
-        Format::Parquet => ParquetReader::read(input, sink),
-        Format::Arrow => IpcReader::read(input, sink),
+        Format::Csv => plain(CsvReader::read(input, sink)),
+        Format::Parquet => plain(ParquetReader::read(input, sink)),
+        Format::Arrow => plain(IpcReader::read(input, sink)),
+        Format::Provider(kind) => {
+            provider::read(kind, input, opts, sink).map(|(d, info)| (d, Some(info)))
+        }
+        Format::Unrecognised => Err(Error::input(&input.file.path, "unrecognised file")),
+    }
+}
+
+/// The format a file is read as: its content's, else its name's; a provider format only
+/// on the settlement side (CONTRACT 7.1).
+fn accepted_format(file: &InputFile, content: Option<Format>) -> Result<Format> {
+    let format = content.unwrap_or(file.format);
+    match (format, file.side) {
+        (Format::Provider(k), Side::Settlements) => Ok(Format::Provider(k)),
+        (Format::Provider(k), side) => Err(Error::input(
+            &file.path,
+            format!(
+                "is a {} file, which only the settlement side reads; it was given as {}",
+                k.as_str(),
+                side.as_str()
+            ),
+        )),
+        (Format::Unrecognised, _) => Err(Error::input(
+            &file.path,
+            "is none of the formats sverka reads: a CSV, Parquet or Arrow file in the contract's \
+             layout (by its name's extension), or a camt.053, camt.054, pain.002 or MT940 file \
+             (by its content); check that the right file was given",
+        )),
+        (f, _) => Ok(f),
     }
 }
 
@@ -204,6 +257,7 @@ fn decode<T: Send>(format: Format, input: Opened<'_>, sink: Sink<'_, T>) -> Resu
 /// parallel); returns the results in input order with each file's statistics.
 pub fn read_side<T: Send>(
     files: &[InputFile],
+    opts: &ProviderOptions,
     f: &(dyn Fn(RawBatch) -> T + Sync),
 ) -> Result<(Vec<T>, Vec<FileStats>)> {
     // Files are decoded in parallel (a provider's file is often one row group, which
@@ -211,7 +265,7 @@ pub fn read_side<T: Send>(
     let per_file: Vec<Result<(Vec<T>, FileStats)>> = files
         .par_iter()
         .enumerate()
-        .map(|(i, file)| read_file(i as u32, file, f))
+        .map(|(i, file)| read_file(i as u32, file, opts, f))
         .collect();
     let mut out = Vec::new();
     let mut stats = Vec::with_capacity(files.len());
@@ -223,7 +277,12 @@ pub fn read_side<T: Send>(
     Ok((out, stats))
 }
 
-fn read_file<T: Send>(index: u32, file: &InputFile, f: Sink<'_, T>) -> Result<(Vec<T>, FileStats)> {
+fn read_file<T: Send>(
+    index: u32,
+    file: &InputFile,
+    opts: &ProviderOptions,
+    f: Sink<'_, T>,
+) -> Result<(Vec<T>, FileStats)> {
     let path = &file.path;
     let mut handle =
         File::open(path).map_err(|e| Error::input(path, format!("cannot open: {e}")))?;
@@ -237,8 +296,22 @@ fn read_file<T: Send>(index: u32, file: &InputFile, f: Sink<'_, T>) -> Result<(V
         ));
     }
     let format = recognise(&mut handle, meta.len())
-        .map_err(|e| Error::input(path, format!("cannot read: {e}")))?
-        .unwrap_or(file.format);
+        .map_err(|e| Error::input(path, format!("cannot read: {e}")))?;
+    let format = accepted_format(file, format.map_err(|e| Error::input(path, e))?)?;
+    // `CODE=PATH`: every row has the provider given.
+    let given = |mut b: RawBatch| {
+        if let Some(code) = &file.provider {
+            b.cols[0] = Some(RawCol::Text(StringArray::from_iter_values(
+                std::iter::repeat_n(code.as_str(), b.len),
+            )));
+        }
+        f(b)
+    };
+    let f: Sink<'_, T> = if file.provider.is_some() && !matches!(format, Format::Provider(_)) {
+        &given
+    } else {
+        f
+    };
     let input = Opened {
         index,
         file,
@@ -248,7 +321,7 @@ fn read_file<T: Send>(index: u32, file: &InputFile, f: Sink<'_, T>) -> Result<(V
     let (hash, decoded) = rayon::join(
         || sha256_file(path),
         || {
-            catch_unwind(AssertUnwindSafe(|| decode(format, input, f))).unwrap_or_else(|p| {
+            catch_unwind(AssertUnwindSafe(|| decode(format, input, opts, f))).unwrap_or_else(|p| {
                 Err(Error::input(
                     path,
                     format!(
@@ -260,7 +333,7 @@ fn read_file<T: Send>(index: u32, file: &InputFile, f: Sink<'_, T>) -> Result<(V
             })
         },
     );
-    let (results, rows) = decoded?;
+    let ((results, rows), provider) = decoded?;
     Ok((
         results,
         FileStats {
@@ -268,21 +341,39 @@ fn read_file<T: Send>(index: u32, file: &InputFile, f: Sink<'_, T>) -> Result<(V
             sha256: hash?,
             bytes: meta.len(),
             format,
+            provider,
         },
     ))
 }
 
-/// The format the file's two ends say ([`Format::from_content`]); leaves the handle at
-/// the start.
-fn recognise(handle: &mut File, size: u64) -> std::io::Result<Option<Format>> {
+/// The format the file's content says: a binary format by its two ends
+/// ([`Format::from_content`]), else a provider file by its first bytes
+/// ([`sverka_formats::recognise`]; `Err` for a file that is refused by what it is, such
+/// as UTF-16 XML or another ISO 20022 message). Leaves the handle at the start.
+fn recognise(
+    handle: &mut File,
+    size: u64,
+) -> std::io::Result<std::result::Result<Option<Format>, String>> {
     let n = SNIFF_BYTES.min(size);
-    let mut head = Vec::with_capacity(n as usize);
-    handle.by_ref().take(n).read_to_end(&mut head)?;
-    handle.seek(SeekFrom::Start(size - n))?;
     let mut tail = Vec::with_capacity(n as usize);
+    handle.seek(SeekFrom::Start(size - n))?;
     handle.by_ref().take(n).read_to_end(&mut tail)?;
     handle.seek(SeekFrom::Start(0))?;
-    Ok(Format::from_content(&head, &tail, size))
+    let mut head = Vec::with_capacity(sverka_formats::SNIFF_BYTES.min(size as usize));
+    handle
+        .by_ref()
+        .take(sverka_formats::SNIFF_BYTES as u64)
+        .read_to_end(&mut head)?;
+    handle.seek(SeekFrom::Start(0))?;
+    let magic = &head[..head.len().min(SNIFF_BYTES as usize)];
+    if let Some(f) = Format::from_content(magic, &tail, size) {
+        return Ok(Ok(Some(f)));
+    }
+    Ok(match sverka_formats::recognise(&head) {
+        sverka_formats::Recognised::Provider(k) => Ok(Some(Format::Provider(k))),
+        sverka_formats::Recognised::Other => Ok(None),
+        sverka_formats::Recognised::Refused(e) => Err(e.to_string()),
+    })
 }
 
 pub fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {

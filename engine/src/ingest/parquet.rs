@@ -57,7 +57,7 @@ impl Reader for ParquetReader {
             ArrowReaderMetadata::load(&handle, ArrowReaderOptions::new()).map_err(damaged)?;
         let schema = meta.schema().clone();
         let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-        let cols = resolve_columns(path, file.side, &names)?;
+        let cols = resolve_columns(path, file, &names)?;
         check_schema_types(path, file.side, &cols, &schema)?;
         // Text columns written with dictionary pages only are decoded as dictionaries when
         // validation can use them: each distinct value is checked once, not once per row.
@@ -113,6 +113,7 @@ impl Reader for ParquetReader {
                         len,
                         cols: batch_cols(path, file.side, &proj_cols, &batch)?,
                         pre_rejects: Vec::new(),
+                        originals: Vec::new(),
                     };
                     row += len as u64;
                     out.push(f(raw));

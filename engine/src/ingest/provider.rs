@@ -1,0 +1,246 @@
+//! Provider files (CONTRACT section 7): a bank's camt.053/camt.054/pain.002 or MT940,
+//! read by `sverka_formats` into transactions, turned here into raw settlement batches.
+//! The provider of each transaction is the `CODE=PATH` given, else the one whose
+//! `statement_accounts` lists the statement's account (7.2). A section 7 reason
+//! (`not_booked`, …) is a reject before validation sees the row (section 2). The file's
+//! control checks (7.5) are computed by the reader and enforced here, once the whole file
+//! has been read and before any of its rows is matched.
+
+use std::collections::HashMap;
+use std::io::BufReader;
+use std::path::Path;
+
+use arrow_array::builder::StringBuilder;
+use sverka_formats::{FormatError, Kind, Statement, Txn};
+
+use super::{Decoded, Opened, RawBatch, RawCol, Sink, BATCH_ROWS};
+use crate::error::{Error, Result};
+use crate::schema::{Reason, Reject, Side, SETTLEMENT_FIELDS};
+
+/// How provider files are read: who sent a statement, and what a failed control check
+/// does.
+#[derive(Debug, Clone, Default)]
+pub struct ProviderOptions {
+    /// Statement account (without spaces, upper case) → provider code, from the
+    /// providers file's `statement_accounts`.
+    pub accounts: HashMap<String, String>,
+    /// `--control-totals warn`: a failed check is recorded, not an error.
+    pub control_warn: bool,
+    /// The providers file, named in messages.
+    pub providers_file: Option<std::path::PathBuf>,
+}
+
+impl ProviderOptions {
+    /// A statement account as the providers file is searched for it.
+    pub fn key(account: &str) -> String {
+        account
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .flat_map(char::to_uppercase)
+            .collect()
+    }
+}
+
+/// What a provider file said about itself: the reader's [`sverka_formats::FileInfo`].
+pub type ProviderInfo = sverka_formats::FileInfo;
+
+/// Rows of one batch being cut, as text columns.
+struct Builder {
+    cols: Vec<StringBuilder>,
+    pre_rejects: Vec<(usize, Reject)>,
+    originals: Vec<(usize, &'static str, String)>,
+    len: usize,
+}
+
+impl Builder {
+    fn new() -> Builder {
+        Builder {
+            cols: SETTLEMENT_FIELDS
+                .iter()
+                .map(|_| StringBuilder::with_capacity(BATCH_ROWS, BATCH_ROWS * 12))
+                .collect(),
+            pre_rejects: Vec::new(),
+            originals: Vec::new(),
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, file: u32, provider: &str, t: Txn) {
+        let status = t.status.map_or("", |s| s.as_str());
+        let values = [
+            provider,
+            &t.provider_ref,
+            &t.instruction_id,
+            &t.account,
+            &t.amount,
+            &t.fee,
+            &t.currency,
+            status,
+            &t.value_date,
+        ];
+        for (b, v) in self.cols.iter_mut().zip(values) {
+            b.append_value(v);
+        }
+        if let Some(r) = t.rejection {
+            let reason = match r.reason {
+                sverka_formats::NotSettlement::NotBooked => Reason::NotBooked,
+                sverka_formats::NotSettlement::NotAPayment => Reason::NotAPayment,
+                sverka_formats::NotSettlement::NotFinal => Reason::NotFinal,
+                sverka_formats::NotSettlement::BatchWithoutDetails => Reason::BatchWithoutDetails,
+            };
+            self.pre_rejects.push((
+                self.len,
+                Reject {
+                    side: Side::Settlements,
+                    file,
+                    row: t.row,
+                    column: Some(r.column),
+                    reason,
+                    value: Some(crate::schema::cut_value(&r.value)),
+                },
+            ));
+        }
+        if let Some(o) = t.amount_original {
+            self.originals.push((self.len, "amount", o));
+        }
+        if let Some(o) = t.value_date_original {
+            self.originals.push((self.len, "value_date", o));
+        }
+        self.len += 1;
+    }
+
+    fn finish(&mut self, file: u32, first_row: u64) -> RawBatch {
+        let cols = self
+            .cols
+            .iter_mut()
+            .map(|b| Some(RawCol::Text(b.finish())))
+            .collect();
+        let batch = RawBatch {
+            file,
+            first_row,
+            len: self.len,
+            cols,
+            pre_rejects: std::mem::take(&mut self.pre_rejects),
+            originals: std::mem::take(&mut self.originals),
+        };
+        self.len = 0;
+        batch
+    }
+}
+
+/// Reads a provider file of `kind` and hands its transactions to the sink as raw
+/// settlement batches; returns the sink's results, the transaction count and what the
+/// file said about itself.
+pub(super) fn read<T: Send>(
+    kind: Kind,
+    input: Opened<'_>,
+    opts: &ProviderOptions,
+    sink: Sink<'_, T>,
+) -> Result<(Decoded<T>, ProviderInfo)> {
+    let Opened {
+        index,
+        file,
+        handle,
+        ..
+    } = input;
+    let path = &file.path;
+    let mut source = BufReader::with_capacity(1 << 20, handle);
+    let mut out = Vec::new();
+    let mut b = Builder::new();
+    let mut first_row = 1u64;
+    let mut next_row = 1u64;
+    // The last statement account looked up, and its provider.
+    let mut last: Option<(String, String)> = None;
+    let mut on_txn = |t: Txn, statements: &[Statement]| -> std::result::Result<(), FormatError> {
+        if t.row != next_row {
+            return Err(FormatError {
+                place: format!("transaction {}", t.row),
+                message: format!("internal: transactions out of order (expected {next_row})"),
+            });
+        }
+        next_row += 1;
+        let provider = match &file.provider {
+            Some(code) => code.clone(),
+            None => match &last {
+                Some((acct, code)) if *acct == t.own_account => code.clone(),
+                _ => {
+                    let code = provider_of(&t, statements, opts)?;
+                    last = Some((t.own_account.clone(), code.clone()));
+                    code
+                }
+            },
+        };
+        b.push(index, &provider, t);
+        if b.len == BATCH_ROWS {
+            out.push(sink(b.finish(index, first_row)));
+            first_row = next_row;
+        }
+        Ok(())
+    };
+    let info = sverka_formats::read(kind, &mut source, &mut on_txn)
+        .map_err(|e| Error::input(path, format!("{} file: {e}", kind.as_str())))?;
+    if b.len > 0 {
+        out.push(sink(b.finish(index, first_row)));
+    }
+    check_controls(path, &info, opts)?;
+    Ok(((out, info.transactions), info))
+}
+
+/// The provider of a transaction found by its statement's account (CONTRACT 7.2).
+fn provider_of(
+    t: &Txn,
+    statements: &[Statement],
+    opts: &ProviderOptions,
+) -> std::result::Result<String, FormatError> {
+    let statement = statements
+        .get(t.statement)
+        .map(|s| s.id.as_str())
+        .unwrap_or("");
+    if t.own_account.trim().is_empty() {
+        return Err(FormatError {
+            place: format!("statement {statement:?}"),
+            message: "the file names no account of its own, so its provider cannot be found; \
+                      give the file as CODE=PATH (e.g. UZCARD=statement.xml)"
+                .into(),
+        });
+    }
+    opts.accounts
+        .get(&ProviderOptions::key(&t.own_account))
+        .cloned()
+        .ok_or_else(|| {
+            let file = opts.providers_file.as_ref().map_or_else(
+                || "a providers file given with --providers".to_string(),
+                |p| p.display().to_string(),
+            );
+            FormatError {
+                place: format!("statement {statement:?}"),
+                message: format!(
+                    "account {:?} is in no provider's statement_accounts; add it to the provider's \
+                     statement_accounts in {file}, or give the file as CODE=PATH (e.g. UZCARD=statement.xml)",
+                    t.own_account
+                ),
+            }
+        })
+}
+
+/// Enforces the file's control checks (CONTRACT 7.5): the first failed one stops the run,
+/// unless `--control-totals warn`.
+fn check_controls(path: &Path, info: &ProviderInfo, opts: &ProviderOptions) -> Result<()> {
+    if opts.control_warn {
+        return Ok(());
+    }
+    for st in &info.statements {
+        if let Some(c) = st.checks.iter().find(|c| !c.ok) {
+            return Err(Error::input(
+                path,
+                format!(
+                    "statement {:?}: control check {} failed: declared {}, found {}; the file may be \
+                     truncated or altered: ask the sender for a new copy (or run with \
+                     --control-totals warn to record it and go on)",
+                    st.id, c.what, c.declared, c.found
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
