@@ -423,3 +423,79 @@ fn stops_quietly_when_stdout_is_closed() {
         assert!(out.path().join("summary.json").exists(), "{extra:?}");
     }
 }
+
+/// Reconciles a golden case's instructions with the settlement arguments given.
+fn reconcile_args(case: &Path, out: &Path, args: &[String]) -> Output {
+    let mut cmd = bin();
+    cmd.arg("reconcile")
+        .arg("--instructions")
+        .arg(case.join("instructions.csv"))
+        .arg("--out")
+        .arg(out)
+        .arg("--settlements");
+    cmd.args(args).output().unwrap()
+}
+
+#[test]
+fn provider_files_with_providers_file_code_and_control_totals() {
+    // A camt.053 whose account the providers file lists.
+    let c = case("090-v2-camt053-statement");
+    let out = tempfile::tempdir().unwrap();
+    let stmt = c.join("settlements").display().to_string();
+    let providers = c.join("providers.toml").display().to_string();
+    let o = reconcile_args(
+        &c,
+        &out.path().join("a"),
+        &[stmt.clone(), "--providers".into(), providers],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    // Without the providers file the account names no provider: exit 2 with both fixes.
+    let o = reconcile_args(&c, &out.path().join("b"), &[stmt.clone()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("20210000900100001001")
+            && err.contains("statement_accounts")
+            && err.contains("CODE=PATH"),
+        "{err}"
+    );
+    // CODE=PATH names it instead.
+    let o = reconcile_args(&c, &out.path().join("c"), &[format!("HAMKOR={stmt}")]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    // A control total that disagrees: exit 2, or recorded with --control-totals warn.
+    let bad = case("091-v2-control-total-mismatch")
+        .join("settlements")
+        .display()
+        .to_string();
+    let o = reconcile_args(&c, &out.path().join("d"), &[format!("HAMKOR={bad}")]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("declared 7, found 6"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = reconcile_args(
+        &c,
+        &out.path().join("e"),
+        &[
+            format!("HAMKOR={bad}"),
+            "--control-totals".into(),
+            "warn".into(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("control check"),
+        "{}",
+        text(&o.stderr)
+    );
+    let summary = std::fs::read_to_string(out.path().join("e/summary.json")).unwrap();
+    assert!(summary.contains("\"outcome\": \"failed\""), "{summary}");
+    // An unknown value of --control-totals is a usage error.
+    let o = reconcile_args(
+        &c,
+        &out.path().join("f"),
+        &[stmt, "--control-totals".into(), "maybe".into()],
+    );
+    assert_eq!(o.status.code(), Some(2));
+}

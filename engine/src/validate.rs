@@ -227,16 +227,11 @@ pub fn validate(side: Side, batch: RawBatch) -> Chunk {
             // Optional text cannot fail: blank or null is missing.
             Kind::Text if !field.required => {}
             Kind::Text => match col {
+                // Only blank values can be missing here.
                 Some(RawCol::Text(a)) if a.null_count() == 0 => {
-                    // Only blank values can be missing here.
-                    for (i, d) in rows.dead.iter_mut().enumerate() {
-                        if !*d && is_blank(a.value(i)) {
-                            *d = true;
-                            let shown = Some(cut_value(a.value(i)));
-                            rows.rejects
-                                .push(fail(i, field.name, Reason::MissingField, shown));
-                        }
-                    }
+                    reject_blanks(a, &mut rows, |i, v| {
+                        fail(i, field.name, Reason::MissingField, v)
+                    })
                 }
                 _ => rows.each(missing, |_, ()| Ok(())),
             },
@@ -260,18 +255,7 @@ pub fn validate(side: Side, batch: RawBatch) -> Chunk {
                 amount_fields.push(fi);
             }
             Kind::Currency => rows.each(
-                |c| {
-                    if c.is_missing() && failed.is_some() {
-                        return Ok(None);
-                    }
-                    missing(c)?;
-                    match c {
-                        Cell::Text(s) => table.lookup(trim(s)),
-                        _ => None,
-                    }
-                    .map(Some)
-                    .ok_or(Reason::UnknownCurrency)
-                },
+                |c| currency_of(c, failed.is_some()),
                 |i, code| {
                     let Some(code) = code else {
                         // (v2) Without a currency only a FAILED row with neither amount
@@ -324,39 +308,103 @@ pub fn validate(side: Side, batch: RawBatch) -> Chunk {
         }
     }
     rejects.sort_unstable_by_key(|r| r.row);
-    // A value the reader rewrote is shown as the file wrote it (CONTRACT 7).
-    for (i, column, text) in batch.originals {
-        let row = batch.first_row + i as u64;
+    show_originals(&mut rejects, batch.first_row, batch.originals);
+    let parsed = Parsed {
+        amounts,
+        ccy,
+        day,
+        status,
+    };
+    accepted(
+        side,
+        &batch.cols,
+        (batch.file, batch.first_row),
+        &dead,
+        rejects,
+        parsed,
+    )
+}
+
+/// The typed values validation parsed, indexed by row (meaningful for live rows).
+struct Parsed {
+    amounts: Vec<Vec<Option<Amount>>>,
+    ccy: Vec<Ccy>,
+    day: Vec<i32>,
+    status: Vec<u8>,
+}
+
+/// A value the reader rewrote is shown in its reject as the file wrote it (CONTRACT 7).
+fn show_originals(rejects: &mut [Reject], first_row: u64, originals: Vec<(usize, &str, String)>) {
+    for (i, column, text) in originals {
+        let row = first_row + i as u64;
         if let Ok(k) = rejects.binary_search_by_key(&row, |r| r.row) {
             if rejects[k].column == Some(column) {
                 rejects[k].value = Some(cut_value(&text));
             }
         }
     }
+}
 
-    // Accepted rows, in input order.
+/// The chunk of a batch's accepted rows (those not `dead`), in input order, with its
+/// rejects; `(file, first_row)` is the batch's lineage.
+fn accepted(
+    side: Side,
+    cols: &[Option<RawCol>],
+    (file, first_row): (u32, u64),
+    dead: &[bool],
+    rejects: Vec<Reject>,
+    p: Parsed,
+) -> Chunk {
+    let n = dead.len();
     let kept: Vec<usize> = (0..n).filter(|&i| !dead[i]).collect();
-    let text = kept_text(fields, &batch.cols, &kept);
-    let amounts = kept_amounts(&amounts, &kept, &ccy);
     let chunk = Chunk {
-        text,
-        amounts,
-        currency: kept.iter().map(|&i| ccy[i]).collect(),
-        date: kept.iter().map(|&i| day[i]).collect(),
+        text: kept_text(side.fields(), cols, &kept),
+        amounts: kept_amounts(&p.amounts, &kept, &p.ccy),
+        currency: kept.iter().map(|&i| p.ccy[i]).collect(),
+        date: kept.iter().map(|&i| p.day[i]).collect(),
         status: if matches!(side, Side::Settlements) {
-            kept.iter().map(|&i| status[i]).collect()
+            kept.iter().map(|&i| p.status[i]).collect()
         } else {
             Vec::new()
         },
         origin: kept
             .iter()
-            .map(|&i| origin(batch.file, batch.first_row + i as u64))
+            .map(|&i| origin(file, first_row + i as u64))
             .collect(),
         rejects,
         rows_in: n,
     };
     debug_assert_eq!(chunk.rows_in, chunk.origin.len() + chunk.rejects.len());
     chunk
+}
+
+/// A currency cell as its table index; `None` for an empty one where that may be allowed
+/// (`optional`: settlements, where a bare FAILED row may have none; decided per row).
+#[inline]
+fn currency_of(c: &Cell, optional: bool) -> Verdict<Option<Ccy>> {
+    if c.is_missing() {
+        return if optional {
+            Ok(None)
+        } else {
+            Err(Reason::MissingField)
+        };
+    }
+    match c {
+        Cell::Text(s) => currency::table().lookup(trim(s)),
+        _ => None,
+    }
+    .map(Some)
+    .ok_or(Reason::UnknownCurrency)
+}
+
+/// Rejects the live rows whose value is blank (`missing_field`).
+fn reject_blanks(a: &StringArray, rows: &mut Rows, fail: impl Fn(usize, Option<String>) -> Reject) {
+    for (i, d) in rows.dead.iter_mut().enumerate() {
+        if !*d && is_blank(a.value(i)) {
+            *d = true;
+            rows.rejects.push(fail(i, Some(cut_value(a.value(i)))));
+        }
+    }
 }
 
 /// Whether each row's status is exactly `FAILED` once trimmed.

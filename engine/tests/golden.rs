@@ -198,7 +198,8 @@ fn check(case_dir: &Path) -> Vec<String> {
 }
 
 /// Whether `want` is in `got`: every key of an object (a path under the case compared
-/// without the case's folder), every element of an array (same length), equal scalars.
+/// without the case's folder; `~text`: contains text), every element of an array (same
+/// length), equal scalars.
 fn subset(case: &str, at: &str, want: &Value, got: &Value, dir: &Path, errs: &mut Vec<String>) {
     match (want, got) {
         (Value::Object(w), Value::Object(g)) => {
@@ -212,6 +213,15 @@ fn subset(case: &str, at: &str, want: &Value, got: &Value, dir: &Path, errs: &mu
         (Value::Array(w), Value::Array(g)) if w.len() == g.len() => {
             for (i, (wv, gv)) in w.iter().zip(g).enumerate() {
                 subset(case, &format!("{at}[{i}]"), wv, gv, dir, errs);
+            }
+        }
+        // `~text`: the value contains `text`.
+        (Value::String(w), Value::String(g)) if w.starts_with('~') => {
+            if !g.contains(&w[1..]) {
+                errs.push(format!(
+                    "{case}: {at}: expected to contain {:?}, got {g:?}",
+                    &w[1..]
+                ));
             }
         }
         (Value::String(w), Value::String(g)) => {

@@ -272,12 +272,17 @@ pub fn absent_reference(ref_value: &str) -> bool {
 /// reference gets `#2`, the third `#3`, in file order.
 #[derive(Debug, Default)]
 pub struct RefCounter {
-    seen: std::collections::HashMap<String, u32>,
+    /// Times each reference was seen, by a 128-bit fingerprint of its text: a file of 2M
+    /// transactions keeps 2M of them, and whole strings took ~245 MB. Two distinct
+    /// references share a fingerprint with a probability near 2M² / 2^128, far below any
+    /// hardware error rate; the fingerprint is deterministic (fixed keys), so a run's
+    /// outputs never depend on it beyond that.
+    seen: std::collections::HashMap<u128, u32>,
 }
 
 impl RefCounter {
     pub fn unique(&mut self, r: String) -> String {
-        let n = self.seen.entry(r.clone()).or_insert(0);
+        let n = self.seen.entry(fingerprint(&r)).or_insert(0);
         *n += 1;
         if *n == 1 {
             r
@@ -285,4 +290,16 @@ impl RefCounter {
             format!("{r}#{n}")
         }
     }
+}
+
+/// Two independent 64-bit SipHash values of `s` (std's, with its fixed zero keys).
+fn fingerprint(s: &str) -> u128 {
+    use std::hash::{Hash, Hasher};
+    let half = |salt: u8| {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        salt.hash(&mut h);
+        s.hash(&mut h);
+        h.finish()
+    };
+    (u128::from(half(0)) << 64) | u128::from(half(1))
 }

@@ -145,44 +145,65 @@ pub(super) fn read<T: Send>(
     } = input;
     let path = &file.path;
     let mut source = BufReader::with_capacity(1 << 20, handle);
-    let mut out = Vec::new();
     let mut b = Builder::new();
     let mut first_row = 1u64;
     let mut next_row = 1u64;
     // The last statement account looked up, and its provider.
     let mut last: Option<(String, String)> = None;
-    let mut on_txn = |t: Txn, statements: &[Statement]| -> std::result::Result<(), FormatError> {
-        if t.row != next_row {
-            return Err(FormatError {
-                place: format!("transaction {}", t.row),
-                message: format!("internal: transactions out of order (expected {next_row})"),
+    // Each batch is validated on the pool as soon as it is cut, while this thread reads
+    // on (as the CSV reader does); results come back by batch number.
+    let (done, results) = std::sync::mpsc::channel::<(usize, T)>();
+    let info = rayon::scope(|scope| -> Result<ProviderInfo> {
+        let mut cut = 0usize;
+        let mut hand_on = |batch: RawBatch| {
+            let done = done.clone();
+            let i = cut;
+            cut += 1;
+            scope.spawn(move |_| {
+                // The receiver outlives the scope: a send cannot fail.
+                let _ = done.send((i, sink(batch)));
             });
-        }
-        next_row += 1;
-        let provider = match &file.provider {
-            Some(code) => code.clone(),
-            None => match &last {
-                Some((acct, code)) if *acct == t.own_account => code.clone(),
-                _ => {
-                    let code = provider_of(&t, statements, opts)?;
-                    last = Some((t.own_account.clone(), code.clone()));
-                    code
-                }
-            },
         };
-        b.push(index, &provider, t);
-        if b.len == BATCH_ROWS {
-            out.push(sink(b.finish(index, first_row)));
-            first_row = next_row;
+        let mut on_txn = |t: Txn,
+                          statements: &[Statement]|
+         -> std::result::Result<(), FormatError> {
+            if t.row != next_row {
+                return Err(FormatError {
+                    place: format!("transaction {}", t.row),
+                    message: format!("internal: transactions out of order (expected {next_row})"),
+                });
+            }
+            next_row += 1;
+            let provider = match &file.provider {
+                Some(code) => code.clone(),
+                None => match &last {
+                    Some((acct, code)) if *acct == t.own_account => code.clone(),
+                    _ => {
+                        let code = provider_of(&t, statements, opts)?;
+                        last = Some((t.own_account.clone(), code.clone()));
+                        code
+                    }
+                },
+            };
+            b.push(index, &provider, t);
+            if b.len == BATCH_ROWS {
+                hand_on(b.finish(index, first_row));
+                first_row = next_row;
+            }
+            Ok(())
+        };
+        let info = sverka_formats::read(kind, &mut source, &mut on_txn)
+            .map_err(|e| Error::input(path, format!("{} file: {e}", kind.as_str())))?;
+        if b.len > 0 {
+            hand_on(b.finish(index, first_row));
         }
-        Ok(())
-    };
-    let info = sverka_formats::read(kind, &mut source, &mut on_txn)
-        .map_err(|e| Error::input(path, format!("{} file: {e}", kind.as_str())))?;
-    if b.len > 0 {
-        out.push(sink(b.finish(index, first_row)));
-    }
+        Ok(info)
+    })?;
+    drop(done);
+    let mut results: Vec<(usize, T)> = results.into_iter().collect();
+    results.sort_unstable_by_key(|&(i, _)| i);
     check_controls(path, &info, opts)?;
+    let out = results.into_iter().map(|(_, t)| t).collect();
     Ok(((out, info.transactions), info))
 }
 

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Copies the golden provider files into the fuzz corpora.
+set -euo pipefail
+cd "$(dirname "$0")"
+mkdir -p corpus/iso20022 corpus/mt940
+find ../testdata/formats -name '*.xml' -exec cp {} corpus/iso20022/ \;
+find ../testdata/formats -type f \( -name '*.sta' -o -name '*.940' -o -name '*.mt940' -o -name '*.txt' \) -exec cp {} corpus/mt940/ \;
