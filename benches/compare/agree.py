@@ -9,19 +9,29 @@ results folder (instructions.parquet, settlements.parquet, rejects.parquet, as w
 reference data set (docs/REFERENCE-DATA.md), which has the same keys.
 
 "Agree" means, with the keys of `sverka score`:
-  instructions by instruction_id:          same set of ids, same status, same flags, and the
-                                           same paid_amount (as an exact decimal) when both
-                                           sides have that column;
-  settlements by (provider, provider_ref): same set of keys, same match_method, same
-                                           matched_instruction_id (empty = null), same flags;
-  rejects by (side, file name, row):       same set of rejected rows, same reason.
-Flags are compared as written (`;`-separated, alphabetical; empty = null).
+  instructions by instruction_id:          same set of ids; the same status, flags and, when
+                                           both sides have them, paid_amount, difference (as
+                                           exact decimals), settlement_count, and (v2) file,
+                                           row and decision_ids;
+  settlements by (provider, provider_ref): same set of keys; the same match_method,
+                                           matched_instruction_id and flags and, when both
+                                           sides have them, account, amount, fee, currency
+                                           (v2: may be empty), file, row, format and
+                                           decision_ids;
+  rejects by (side, file, row):            same set of rejected rows, the same reason and,
+                                           when both sides have them, column and value.
+Flags are compared as written (`;`-separated, alphabetical); empty text equals null.
+`file` is the path as given (CONTRACT section 5), compared as text; when one side gives
+bare file names (a truth folder), both sides are compared by file name.
+When both folders have summary.json, its counts and the contract's ten totals fields per
+currency (totals, totals_by_provider, totals_by_program) must be equal too.
 
 --truth DIR additionally compares the reference with a truth folder; differences are printed
 but are informational only (they do not change the exit status).
 Exit status: 0 when all agree, 1 on any disagreement, 2 on unusable arguments or files.
 """
 import argparse
+import json
 import os
 import sys
 
@@ -29,6 +39,34 @@ import polars as pl
 
 SHOW = 10
 AMT = pl.Decimal(38, 4)
+
+
+INSTRUCTION_FIELDS = {"status": "text", "flags": "text", "paid_amount": "amount",
+                      "difference": "amount", "settlement_count": "int", "file": "text",
+                      "row": "int", "decision_ids": "text"}
+SETTLEMENT_FIELDS = {"match_method": "text", "matched_instruction_id": "text",
+                     "flags": "text", "account": "text", "amount": "amount", "fee": "amount",
+                     "currency": "text", "file": "text", "row": "int", "format": "text",
+                     "decision_ids": "text"}
+REJECT_FIELDS = {"reason": "text", "column": "text", "value": "text"}
+TOTAL_FIELDS = ["instructed_count", "instructed_amount", "settled_count", "settled_amount",
+                "returned_amount", "fees", "unpaid_count", "unpaid_amount",
+                "unexpected_count", "unexpected_amount"]
+COUNT_KEYS = ["instructions_in", "instructions_accepted", "settlements_in",
+              "settlements_accepted", "rejects", "by_status", "by_flag", "by_match"]
+
+
+def column(df, c, kind):
+    """A column as comparable text: empty text is null; amounts as exact decimals."""
+    e = pl.col(c)
+    if kind == "amount":
+        e = e.cast(AMT).cast(pl.Utf8)
+    elif kind == "int":
+        e = e.cast(pl.Int64).cast(pl.Utf8)
+    else:
+        e = e.cast(pl.Utf8)
+        e = pl.when(e == "").then(None).otherwise(e)
+    return e.alias(c)
 
 
 def load(d):
@@ -39,26 +77,62 @@ def load(d):
             sys.exit(2)
         return pl.read_parquet(p)
 
-    def text(c, empty_is_null):
-        e = pl.col(c).cast(pl.Utf8)
-        return (pl.when(e == "").then(None).otherwise(e) if empty_is_null
-                else e.fill_null("")).alias(c)
+    def pick(df, keys, fields):
+        return df.select([column(df, k, "int" if k == "row" else "text") for k in keys]
+                         + [column(df, c, kind) for c, kind in fields.items()
+                            if c in df.columns])
 
-    i = read("instructions.parquet")
-    cols = [text("instruction_id", False), text("status", False), text("flags", False)]
-    if "paid_amount" in i.columns:
-        cols.append(pl.col("paid_amount").cast(AMT).cast(pl.Utf8).alias("paid_amount"))
-    i = i.select(cols)
-    s = read("settlements.parquet").select(
-        text("provider", False), text("provider_ref", False), text("match_method", False),
-        text("matched_instruction_id", True), text("flags", False))
-    r = read("rejects.parquet").select(
-        text("side", False),
-        pl.col("file").cast(pl.Utf8).str.replace(r"^.*[/\\]", "").alias("file"),
-        pl.col("row").cast(pl.Int64), text("reason", False))
-    return {"instructions": (i, ["instruction_id"]),
-            "settlements": (s, ["provider", "provider_ref"]),
-            "rejects": (r, ["side", "file", "row"])}
+    summary = None
+    p = os.path.join(d, "summary.json")
+    if os.path.isfile(p):
+        with open(p, encoding="utf-8") as f:
+            summary = json.load(f)
+    return {"instructions": (pick(read("instructions.parquet"), ["instruction_id"],
+                                  INSTRUCTION_FIELDS), ["instruction_id"]),
+            "settlements": (pick(read("settlements.parquet"), ["provider", "provider_ref"],
+                                 SETTLEMENT_FIELDS), ["provider", "provider_ref"]),
+            "rejects": (pick(read("rejects.parquet"), ["side", "file", "row"], REJECT_FIELDS),
+                        ["side", "file", "row"]),
+            "summary": summary}
+
+
+def bare_names(df):
+    """Whether a `file` column holds file names only (a truth folder's rejects)."""
+    return "file" in df.columns and not df.select(
+        pl.col("file").str.contains(r"[/\\]").any()).item()
+
+
+def compare_summary(ref_label, ref, label, other):
+    """Counts and the contract's totals fields of two summary.json (those parts both
+    have: a truth folder's summary has fewer); returns the number of problems."""
+    problems = []
+    for k in COUNT_KEYS:
+        if k not in ref.get("counts", {}) or k not in other.get("counts", {}):
+            continue
+        a, b = ref["counts"][k], other["counts"][k]
+        if a != b:
+            problems.append(f"counts.{k}: {a} vs {b}")
+    for part in ("totals", "totals_by_provider", "totals_by_program"):
+        if part not in ref or part not in other:
+            continue
+
+        def cells(s):
+            t = s.get(part, {})
+            if part == "totals":
+                t = {"": t}
+            return {(g, c, f): v.get(f) for g, by_c in t.items() for c, v in by_c.items()
+                    for f in TOTAL_FIELDS}
+        a, b = cells(ref), cells(other)
+        for key in sorted(set(a) | set(b)):
+            if a.get(key) != b.get(key):
+                g, c, f = key
+                problems.append(f"{part}{'.' + g if g else ''}.{c}.{f}: "
+                                f"{a.get(key)} vs {b.get(key)}")
+    for p in problems[:SHOW]:
+        print(f"      {p}")
+    print(f"  summary: {'agree' if not problems else f'{len(problems)} disagreements'} "
+          f"({ref_label} vs {label})")
+    return len(problems)
 
 
 def compare(ref_label, ref, label, other):
@@ -67,6 +141,9 @@ def compare(ref_label, ref, label, other):
     for part in ("instructions", "settlements", "rejects"):
         a, keys = ref[part]
         b, _ = other[part]
+        if bare_names(a) or bare_names(b):
+            base = pl.col("file").str.replace(r"^.*[/\\]", "")
+            a, b = ((df.with_columns(base) if "file" in df.columns else df) for df in (a, b))
         problems = 0
         for lab, df in ((ref_label, a), (label, b)):
             dups = df.filter(df.select(keys).is_duplicated())
@@ -104,6 +181,8 @@ def compare(ref_label, ref, label, other):
         print(f"  {part}: {a.height} vs {b.height} rows, "
               f"{'agree' if not problems else f'{problems} disagreements'}{note}")
         total += problems
+    if ref["summary"] is not None and other["summary"] is not None:
+        total += compare_summary(ref_label, ref["summary"], label, other["summary"])
     return total
 
 

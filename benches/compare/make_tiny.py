@@ -1,19 +1,23 @@
 #!/usr/bin/env python3
 """Write a tiny hand-made data set with a known answer for every status, flag, match
-method, ambiguity case and (Parquet-possible) reject reason of CONTRACT.md sections 2-4.
+method, ambiguity case and (Parquet-possible) reject reason of CONTRACT.md v2 sections 2-4,
+including the v2 optional settlement values (account; amount and currency of FAILED rows).
 
-    make_tiny.py OUT_DIR
+    make_tiny.py OUT_DIR [--format parquet|csv|arrow]
 
-Layout as docs/REFERENCE-DATA.md: OUT_DIR/instructions/instructions-000{0,1}.parquet,
-OUT_DIR/settlements/<PROVIDER>.parquet (HUMO.parquet has no `fee` column, to exercise an
-absent optional column), OUT_DIR/truth/{instructions,settlements,rejects}.parquet.
-All input columns are text. The expected answers below are written by hand, one per row,
-not computed: that is the point. (`malformed_row` is CSV-only and cannot occur here.)
+Layout as docs/REFERENCE-DATA.md: OUT_DIR/instructions/instructions-000{0,1}.EXT,
+OUT_DIR/settlements/<PROVIDER>.EXT (HUMO has no `fee` column, to exercise an absent
+optional column), OUT_DIR/truth/{instructions,settlements,rejects}.parquet; EXT is the
+format's (default parquet). All input columns are text, the same rows in every format.
+The expected answers below are written by hand, one per row, not computed: that is the
+point. The truth names each accepted row's file and 1-based row too. (`malformed_row` is
+CSV-only and is not written here.)
 """
+import argparse
 import os
-import sys
 
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 ICOLS = ["instruction_id", "beneficiary_id", "program", "cycle", "provider", "account",
@@ -38,7 +42,7 @@ def inst(iid, status=None, flags="", paid="0.00", reject=None, file="instruction
         truth_r.append(("instructions", file, len(rows), reject))
     else:
         assert status, iid
-        truth_i.append((iid.strip(" \t"), status, flags, paid))
+        truth_i.append((iid.strip(" \t"), status, flags, paid, file, len(rows)))
 
 
 SEQ = {}
@@ -60,7 +64,8 @@ def settl(provider, iid="", account=None, amount="100000.00", currency="UZS",
         truth_r.append(("settlements", file, len(rows), reject))
     else:
         assert method == "NONE" or match
-        truth_s.append((provider.strip(" \t"), ref.strip(" \t"), method, match, flags))
+        truth_s.append((provider.strip(" \t"), ref.strip(" \t"), method, match, flags,
+                        file, len(rows)))
 
 
 # ---------------------------------------------------------------- statuses (section 4)
@@ -252,7 +257,6 @@ inst("I_F1", account="other", reject="duplicate_instruction_id",
 
 # ---------------------------------------------------------------- settlement rejects
 settl("PAYME", "I01", ref="", reject="missing_field")
-settl("PAYME", "I01", account="", reject="missing_field")
 settl("PAYME", "I01", amount="abc", reject="invalid_amount")
 settl("PAYME", "I01", fee="1.2.3", reject="invalid_amount")
 settl("PAYME", "I01", amount="-1.00", reject="negative_amount")
@@ -278,43 +282,89 @@ settl("HUMO", "", ref=" DUPREF\t", account="NOBODY5", reject="duplicate_provider
 # a row whose provider column is empty, in UZCARD's file
 settl("", "I01", file="UZCARD.parquet", reject="missing_field")
 
+# ---------------------------------------------------------------- (v2) optional values
+inst("IV1", "FAILED")   # a FAILED report may leave account, amount and currency empty
+settl("UZCARD", "IV1", account="", amount="", currency="", status=" FAILED\t",
+      method="REFERENCE", match="IV1")
+inst("IV2", "PAID", paid="100000.00")   # an empty account is no ACCOUNT_MISMATCH
+settl("UZCARD", "IV2", account="", method="REFERENCE", match="IV2")
+inst("IV3", "PAID", paid="100000.00")   # no currency: no CURRENCY_MISMATCH
+settl("UZCARD", "IV3", account="", amount="", currency="", status="FAILED",
+      method="REFERENCE", match="IV3")
+settl("UZCARD", "IV3", method="REFERENCE", match="IV3")
+inst("IV4", "UNPAID")   # without amount (or account, or currency): never a candidate
+settl("UZCARD", "", account="ACC_IV4", amount="", status="FAILED")
+settl("UZCARD", "", account="ACC_IV4", amount="", currency="", status="FAILED")
+settl("UZCARD", "", account="", amount="100000.00", vdate="2026-11-11")
+inst("IV5", "CURRENCY_MISMATCH")   # a FAILED row naming another currency still counts
+settl("UZCARD", "IV5", account="", amount="", currency="USD", status="FAILED",
+      method="REFERENCE", match="IV5")
+settl("PAYME", "I01", amount="", currency="", status="FAILED", fee="0",
+      reject="missing_field")                            # a fee has a value: currency needed
+settl("PAYME", "I01", amount="5.00", currency="", status="FAILED", reject="missing_field")
+settl("PAYME", "I01", amount="", currency="", status="failed", reject="missing_field")
+settl("PAYME", "I01", amount="", currency="", status="RETURNED", reject="missing_field")
+settl("PAYME", "I01", amount="", currency="XYZ", status="FAILED", reject="unknown_currency")
+settl("PAYME", "I01", amount="", currency="UGX", fee="0.5", status="FAILED",
+      reject="amount_precision")
 
-def write(path, cols, rows, drop=()):
+
+def write(path, cols, rows, fmt, drop=()):
     cols = [c for c in cols if c not in drop]
     table = pa.table({c: pa.array([r[c] for r in rows], pa.string()) for c in cols})
-    pq.write_table(table, path)
+    if fmt == "parquet":
+        pq.write_table(table, path)
+    elif fmt == "arrow":
+        with pa.ipc.new_file(path, table.schema) as w:
+            w.write_table(table)
+    else:
+        # Every field quoted: keeps the spaces, tabs and the CR of the edge cases as they
+        # are (a null is written as an empty field, which is what the contract sees).
+        pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="all_valid"))
 
 
 def main():
-    if len(sys.argv) != 2:
-        sys.exit("usage: make_tiny.py OUT_DIR")
-    out = sys.argv[1]
+    ap = argparse.ArgumentParser(description="Write the tiny hand-made data set.")
+    ap.add_argument("out")
+    ap.add_argument("--format", choices=("parquet", "csv", "arrow"), default="parquet")
+    args = ap.parse_args()
+    out, ext = args.out, args.format
+
+    def named(f):
+        return f.replace(".parquet", f".{ext}")
+
     for d in ("instructions", "settlements", "truth"):
         os.makedirs(os.path.join(out, d), exist_ok=True)
     for name, rows in instr_files.items():
-        write(os.path.join(out, "instructions", name), ICOLS, rows)
+        write(os.path.join(out, "instructions", named(name)), ICOLS, rows, ext)
     for name, rows in settl_files.items():
         for r in rows:
             assert name != "HUMO.parquet" or r["fee"] == ""
-        write(os.path.join(out, "settlements", name), SCOLS, rows,
+        write(os.path.join(out, "settlements", named(name)), SCOLS, rows, ext,
               drop=("fee",) if name == "HUMO.parquet" else ())
     pq.write_table(pa.table({
         "instruction_id": [t[0] for t in truth_i], "status": [t[1] for t in truth_i],
-        "flags": [t[2] for t in truth_i], "paid_amount": [t[3] for t in truth_i]}),
+        "flags": [t[2] for t in truth_i], "paid_amount": [t[3] for t in truth_i],
+        "file": [named(t[4]) for t in truth_i],
+        "row": pa.array([t[5] for t in truth_i], pa.int64()),
+        "decision_ids": [""] * len(truth_i)}),
         os.path.join(out, "truth", "instructions.parquet"))
     pq.write_table(pa.table({
         "provider": [t[0] for t in truth_s], "provider_ref": [t[1] for t in truth_s],
         "match_method": [t[2] for t in truth_s],
-        "matched_instruction_id": [t[3] for t in truth_s], "flags": [t[4] for t in truth_s]}),
+        "matched_instruction_id": [t[3] for t in truth_s], "flags": [t[4] for t in truth_s],
+        "file": [named(t[5]) for t in truth_s],
+        "row": pa.array([t[6] for t in truth_s], pa.int64()),
+        "format": [ext] * len(truth_s), "decision_ids": [""] * len(truth_s)}),
         os.path.join(out, "truth", "settlements.parquet"))
     pq.write_table(pa.table({
-        "side": [t[0] for t in truth_r], "file": [t[1] for t in truth_r],
+        "side": [t[0] for t in truth_r], "file": [named(t[1]) for t in truth_r],
         "row": pa.array([t[2] for t in truth_r], pa.int64()),
         "reason": [t[3] for t in truth_r]}),
         os.path.join(out, "truth", "rejects.parquet"))
     n_i = sum(len(r) for r in instr_files.values())
     n_s = sum(len(r) for r in settl_files.values())
-    print(f"tiny data set in {out}: {n_i} instructions ({len(truth_i)} accepted), "
+    print(f"tiny data set ({ext}) in {out}: {n_i} instructions ({len(truth_i)} accepted), "
           f"{n_s} settlements ({len(truth_s)} accepted), {len(truth_r)} rejects")
 
 
