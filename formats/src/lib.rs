@@ -275,9 +275,10 @@ pub struct RefCounter {
     /// Times each reference was seen, by a 128-bit fingerprint of its text: a file of 2M
     /// transactions keeps 2M of them, and whole strings took ~245 MB. Two distinct
     /// references share a fingerprint with a probability near 2M² / 2^128, far below any
-    /// hardware error rate; the fingerprint is deterministic (fixed keys), so a run's
-    /// outputs never depend on it beyond that.
-    seen: std::collections::HashMap<u128, u32>,
+    /// hardware error rate; the fingerprint is deterministic (fixed seeds), so a run's
+    /// outputs never depend on it beyond that. The map hashes the fingerprint by taking
+    /// its low bits: it is already a hash.
+    seen: std::collections::HashMap<u128, u32, std::hash::BuildHasherDefault<LowBits>>,
 }
 
 impl RefCounter {
@@ -292,14 +293,40 @@ impl RefCounter {
     }
 }
 
-/// Two independent 64-bit SipHash values of `s` (std's, with its fixed zero keys).
+/// Two independent 64-bit hashes of `s` (ahash with two sets of fixed seeds).
 fn fingerprint(s: &str) -> u128 {
-    use std::hash::{Hash, Hasher};
-    let half = |salt: u8| {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        salt.hash(&mut h);
-        s.hash(&mut h);
-        h.finish()
-    };
-    (u128::from(half(0)) << 64) | u128::from(half(1))
+    static SEEDS: [[u64; 4]; 2] = [
+        [
+            0x243f_6a88_85a3_08d3,
+            0x1319_8a2e_0370_7344,
+            0xa409_3822_299f_31d0,
+            0x082e_fa98_ec4e_6c89,
+        ],
+        [
+            0x4528_21e6_38d0_1377,
+            0xbe54_66cf_34e9_0c6c,
+            0xc0ac_29b7_c97c_50dd,
+            0x3f84_d5b5_b547_0917,
+        ],
+    ];
+    let half = |k: &[u64; 4]| ahash::RandomState::with_seeds(k[0], k[1], k[2], k[3]).hash_one(s);
+    (u128::from(half(&SEEDS[0])) << 64) | u128::from(half(&SEEDS[1]))
+}
+
+/// A hasher for keys that are hashes already: their low 64 bits.
+#[derive(Default)]
+pub struct LowBits(u64);
+
+impl std::hash::Hasher for LowBits {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes.iter().take(8) {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+    fn write_u128(&mut self, v: u128) {
+        self.0 = v as u64;
+    }
 }
