@@ -110,6 +110,14 @@ mod tests {
     }
 
     #[test]
+    fn the_example_file_reads_for_reconcile_too() {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/providers.example.toml");
+        let mut o = ProviderOptions::default();
+        load(&p, &mut o).unwrap();
+        assert_eq!(o.accounts["20210000900100001001"], "HAMKOR");
+    }
+
+    #[test]
     fn a_typo_or_a_shared_account_is_an_error_naming_it() {
         let e = parsed("[providers.X]\nstatement_acounts = [\"1\"]\n").unwrap_err();
         assert!(e.to_string().contains("statement_acounts"), "{e}");
