@@ -10,6 +10,7 @@ use std::sync::Arc;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Date32Type, Decimal128Type, Int64Type};
 use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_buffer::NullBuffer;
 use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection,
@@ -137,6 +138,46 @@ impl Pq {
         Ok(out)
     }
 
+    /// Calls `f` on every batch of `columns` in file order, with the file row number of
+    /// its first row. Row groups are decoded in parallel, one window of as many groups as
+    /// threads at a time: memory holds a few row groups whatever the file's size, and `f`
+    /// sees the rows in order (checks that depend on what came before stay deterministic).
+    pub fn for_each(
+        &self,
+        columns: &[&str],
+        mut f: impl FnMut(&RecordBatch, usize) -> ReadResult<()>,
+    ) -> ReadResult<()> {
+        let mask = self.mask(columns)?;
+        let groups = self.meta.metadata().num_row_groups();
+        let window = rayon::current_num_threads().max(1);
+        let mut row = 0usize;
+        let mut from = 0usize;
+        while from < groups {
+            let to = (from + window).min(groups);
+            let decoded: Vec<ReadResult<Vec<RecordBatch>>> = (from..to)
+                .into_par_iter()
+                .map(|g| {
+                    self.builder()?
+                        .with_row_groups(vec![g])
+                        .with_projection(mask.clone())
+                        .with_batch_size(64 * 1024)
+                        .build()
+                        .map_err(|e| format!("{}: {e}", self.path))?
+                        .map(|b| b.map_err(|e| format!("{}: {e}", self.path)))
+                        .collect()
+                })
+                .collect();
+            for part in decoded {
+                for b in part? {
+                    f(&b, row)?;
+                    row += b.num_rows();
+                }
+            }
+            from = to;
+        }
+        Ok(())
+    }
+
     /// The given rows (ascending, distinct) of `columns`, in that order.
     pub fn take(&self, columns: &[&str], rows: &[usize]) -> ReadResult<Option<RecordBatch>> {
         if rows.is_empty() {
@@ -189,6 +230,11 @@ pub fn decimal<'a>(b: &'a RecordBatch, name: &str) -> ReadResult<(&'a [i128], i8
         DataType::Decimal128(_, s) => Ok((a.as_primitive::<Decimal128Type>().values(), *s)),
         other => Err(format!("column {name}: Decimal128 expected, found {other}")),
     }
+}
+
+/// The null rows of a column (`None`: it has none).
+pub fn nulls<'a>(b: &'a RecordBatch, name: &str) -> ReadResult<Option<&'a NullBuffer>> {
+    Ok(column(b, name)?.nulls())
 }
 
 pub fn int64<'a>(b: &'a RecordBatch, name: &str) -> ReadResult<&'a [i64]> {

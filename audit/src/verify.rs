@@ -5,7 +5,10 @@
 //! 2. with `--inputs`: every given input file's SHA-256 against the manifest;
 //! 3. for reconcile folders, every count and total of `summary.json` re-derived from the
 //!    Parquet rows, the row-level arithmetic (paid, difference, settlement count, status)
-//!    re-derived from the matched settlements, and conservation (CONTRACT.md section 5).
+//!    re-derived from the matched settlements, and conservation (CONTRACT.md section 5):
+//!    in counts, and row by row through the lineage columns (contract 2: every input
+//!    row is exactly one output row, settlement formats as the inputs say), with the
+//!    optional values of a FAILED settlement and the warnings of failed control checks.
 //!
 //! Nothing here calls the engine's `totals` or `verify`: the Parquet files are read with
 //! the parquet/arrow crates and summed by this module's own code. A discrepancy names the

@@ -138,6 +138,7 @@ fn demo_report_has_the_structure_and_the_headline_figures() {
         "delays",
         "exceptions",
         "rejects",
+        "input-files",
         "identity",
     ] {
         assert!(html.contains(&format!("id=\"{id}\"")), "section {id}");
@@ -676,7 +677,7 @@ fn verify_catches_a_dropped_row() {
     assert_caught(
         d.path(),
         &[
-            "settlements.parquet: rows: expected 354, found 353",
+            "settlements.parquet: rows: expected 355, found 354",
             "settlements.parquet: sha256",
         ],
     );
@@ -684,9 +685,51 @@ fn verify_catches_a_dropped_row() {
     assert_caught(
         d.path(),
         &[
-            "counts.settlements_accepted: expected 353, found 354",
+            "counts.settlements_accepted: expected 354, found 355",
             "settlements_in (accepted + rejected)",
+            // Row by row (contract 2 lineage): the very row that is gone.
+            "testdata/demo/settlements/ZAIN_CASH_JO.csv: row 12: expected one row of settlements.parquet or rejects.parquet, found in no output",
         ],
+    );
+}
+
+/// Contract 2 lineage: a settlement renumbered to another row of its file leaves every
+/// count and total right; verify names the row given twice and the row in no output.
+#[test]
+fn verify_catches_a_renumbered_row_that_every_count_misses() {
+    let d = demo_dir();
+    let path = d.path().join("settlements.parquet");
+    let mut batches = read_pq(&path);
+    let b = &batches[0];
+    let i = b.schema().index_of("row").unwrap();
+    let rows = b
+        .column(i)
+        .as_any()
+        .downcast_ref::<arrow_array::Int64Array>()
+        .unwrap();
+    // Row 2 of the file takes the number of row 1 (same file: the demo's are sorted).
+    let mut v = rows.values().to_vec();
+    let (first, second) = (v[0], v[1]);
+    v[1] = first;
+    let mut cols = b.columns().to_vec();
+    cols[i] = Arc::new(arrow_array::Int64Array::from(v));
+    batches[0] = RecordBatch::try_new(b.schema(), cols).unwrap();
+    write_pq(&path, &batches);
+    reseal(d.path(), "settlements.parquet");
+    let (code, msg) = verify(d.path(), &[]);
+    assert_eq!(code, Some(1), "{msg}");
+    assert!(msg.contains("\n2 DISCREPANCIES\n"), "{msg}");
+    assert!(
+        msg.contains(&format!(
+            "settlements.parquet: row 2 (file, row): expected \"testdata/demo/settlements/AIRTEL_UG.csv\" row {first} in one output row only"
+        )),
+        "{msg}"
+    );
+    assert!(
+        msg.contains(&format!(
+            "testdata/demo/settlements/AIRTEL_UG.csv: row {second}: expected one row of settlements.parquet or rejects.parquet, found in no output"
+        )),
+        "{msg}"
     );
 }
 

@@ -450,7 +450,7 @@ fn provider_files_with_providers_file_code_and_control_totals() {
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     // Without the providers file the account names no provider: exit 2 with both fixes.
-    let o = reconcile_args(&c, &out.path().join("b"), &[stmt.clone()]);
+    let o = reconcile_args(&c, &out.path().join("b"), std::slice::from_ref(&stmt));
     assert_eq!(o.status.code(), Some(2));
     let err = text(&o.stderr);
     assert!(

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use arrow_array::{Array, GenericStringArray, OffsetSizeTrait, RecordBatch};
 use hashbrown::HashMap;
 
-use crate::read::{decimal, Pq, ReadResult};
+use crate::read::{decimal, nulls, Pq, ReadResult};
 use crate::text::Text;
 
 /// Rows shown per finding and currency in the exception tables.
@@ -368,13 +368,14 @@ fn minor(v: i128, shift: u32) -> i128 {
     }
 }
 
-/// Per-batch dense ids of a text column's values (dictionary keys when encoded).
-struct Keys<'a> {
-    names: Vec<&'a str>,
-    ids: Vec<u32>,
+/// Per-batch dense ids of a text column's values (dictionary keys when encoded); a null
+/// row is named "".
+pub(crate) struct Keys<'a> {
+    pub(crate) names: Vec<&'a str>,
+    pub(crate) ids: Vec<u32>,
 }
 
-fn keys<'a>(t: &Text<'a>, n: usize) -> Keys<'a> {
+pub(crate) fn keys<'a>(t: &Text<'a>, n: usize) -> Keys<'a> {
     if let Some((ids, names)) = t.used_values() {
         return Keys { names, ids };
     }
@@ -656,18 +657,28 @@ pub fn scan_set_batch(acc: &mut SetFigures, b: &RecordBatch, first_row: usize) -
     let (unexpected, ambiguous) = (finding(Rule::Unexpected), finding(Rule::Ambiguous));
     let n = b.num_rows();
     let (amount, scale) = decimal(b, "amount")?;
+    let no_amount = nulls(b, "amount")?;
     let ccy = keys(&Text::of(b, "currency")?, n);
     let st = Text::of(b, "status")?;
     let mm = Text::of(b, "match_method")?;
     let fl = Text::of(b, "flags")?;
+    // (v2) A FAILED settlement may have no currency (read as ""): no shift, no finding.
     let shifts = ccy
         .names
         .iter()
-        .map(|c| shift(c, scale))
-        .collect::<ReadResult<Vec<u32>>>()?;
+        .map(|c| (!c.is_empty()).then(|| shift(c, scale)).transpose())
+        .collect::<ReadResult<Vec<Option<u32>>>>()?;
     for (i, &raw) in amount.iter().enumerate().take(n) {
         let c = ccy.ids[i] as usize;
-        let a = minor(raw, shifts[c]);
+        // Without an amount or a currency a row is FAILED: neither UNEXPECTED (SETTLED)
+        // nor AMBIGUOUS (a fallback candidate has both).
+        let Some(sh) = shifts[c] else {
+            continue;
+        };
+        if no_amount.is_some_and(|x| x.is_null(i)) {
+            continue;
+        }
+        let a = minor(raw, sh);
         let code = ccy.names[c];
         if st.value(i) == "SETTLED" && mm.value(i) == "NONE" {
             acc.entry((unexpected, code.to_string()))

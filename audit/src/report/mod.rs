@@ -19,10 +19,10 @@ use arrow_array::RecordBatch;
 use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{json, Value};
-use sverka_engine::summary::{Delays, Tally};
+use sverka_engine::summary::{Delays, Input, Tally};
 use sverka_engine::{Error, Output, Result, Rows, Summary};
 
-use crate::read::{date32, decimal, Pq, ReadResult};
+use crate::read::{date32, decimal, nulls, Pq, ReadResult};
 use crate::text::Text;
 use crate::{fmt_minor, minor_units};
 use data::{Cell, Figures, InsFigures, RejectCounts, SetFigures, FINDINGS, STATUSES, TOP};
@@ -42,6 +42,20 @@ pub const MAX_VALUE_ROWS: usize = 60;
 /// in the Parquet and CSV outputs).
 pub const CELL_CHARS: usize = 80;
 
+/// Input files listed in "Input files" and in the identity table (a run may read up to
+/// 100,000); the rest are in `summary.json` and `manifest.json`.
+pub const MAX_FILES_LISTED: usize = 1000;
+/// Statements, and control checks, and notices listed per input file.
+pub const MAX_LISTED: usize = 200;
+/// Statement, check and notice lines in all of "Input files": beyond it, files show their
+/// counts only.
+pub const MAX_LISTED_LINES: usize = 5000;
+/// Characters of a notice shown.
+const NOTICE_CHARS: usize = 300;
+
+/// An absent value (a FAILED settlement's amount or currency, CONTRACT.md 1, v2).
+pub const ABSENT: &str = "—";
+
 const STATUS_FILLS: [&str; 8] = [
     "#7f8c8d", // UNPAID
     "#8e44ad", // CURRENCY_MISMATCH
@@ -54,10 +68,15 @@ const STATUS_FILLS: [&str; 8] = [
 ];
 
 fn cut(s: &str) -> String {
-    if s.len() <= CELL_CHARS || s.chars().count() <= CELL_CHARS {
+    cut_to(s, CELL_CHARS)
+}
+
+/// `s` cut to `n` characters, `…` marking a cut.
+fn cut_to(s: &str, n: usize) -> String {
+    if s.len() <= n || s.chars().count() <= n {
         s.to_string()
     } else {
-        let mut t: String = s.chars().take(CELL_CHARS).collect();
+        let mut t: String = s.chars().take(n).collect();
         t.push('…');
         t
     }
@@ -277,7 +296,9 @@ fn context(s: &Summary, figures: Figures, take: &Take) -> ReadResult<Page> {
     let ctx = json!({
         "engine": s.engine,
         "settings": settings(&s.settings),
-        "inputs": s.inputs,
+        "inputs": &s.inputs[..s.inputs.len().min(MAX_FILES_LISTED)],
+        "inputs_total": s.inputs.len(),
+        "input_files": input_files(&s.inputs),
         "warnings": s.warnings,
         "counts": {
             "instructions_in": counts.instructions_in, "instructions_accepted": counts.instructions_accepted,
@@ -295,6 +316,7 @@ fn context(s: &Summary, figures: Figures, take: &Take) -> ReadResult<Page> {
         "findings": ex.findings,
         "top": ex.per_table,
         "cell_chars": CELL_CHARS,
+        "max_listed": MAX_LISTED,
         "rejects_by_reason": rejects_by_reason,
         "rejects_by_file": by_file,
         "rejects_by_file_total": files_total,
@@ -302,6 +324,83 @@ fn context(s: &Summary, figures: Figures, take: &Take) -> ReadResult<Page> {
     Ok(Page {
         ctx,
         tables: ex.tables,
+    })
+}
+
+/// The "Input files" section: each input (at most `MAX_FILES_LISTED`) with its format,
+/// provider and rows, and for a provider file (CONTRACT.md 7) its statements, control
+/// checks and notices, bounded per file and in all.
+fn input_files(inputs: &[Input]) -> Vec<Value> {
+    let mut budget = MAX_LISTED_LINES;
+    inputs
+        .iter()
+        .take(MAX_FILES_LISTED)
+        .enumerate()
+        .map(|(k, i)| input_file(k + 1, i, &mut budget))
+        .collect()
+}
+
+/// Of `n` items, the indexes to list: at most `cap` (and `budget`, which they use up),
+/// `first` ones before the others (a failed check must not be cut for ok ones), in order.
+fn listed(n: usize, cap: usize, budget: &mut usize, first: impl Fn(usize) -> bool) -> Vec<usize> {
+    let take = n.min(cap).min(*budget);
+    *budget -= take;
+    let mut pick: Vec<usize> = (0..n).filter(|&k| first(k)).take(take).collect();
+    let rest = take - pick.len();
+    pick.extend((0..n).filter(|&k| !first(k)).take(rest));
+    pick.sort_unstable();
+    pick
+}
+
+fn input_file(number: usize, i: &Input, budget: &mut usize) -> Value {
+    let checks = i.control.as_deref().unwrap_or_default();
+    let failed = |k: usize| checks[k].outcome != "ok";
+    let st_shown = listed(i.statements.len(), MAX_LISTED, budget, |_| false);
+    let ck_shown = listed(checks.len(), MAX_LISTED, budget, failed);
+    let no_shown = listed(i.notices.len(), MAX_LISTED, budget, |_| false);
+    let statements: Vec<Value> = st_shown
+        .iter()
+        .map(|&k| {
+            let s = &i.statements[k];
+            json!({
+                "id": cut(&s.id), "account": cut(&s.account), "from": cut(&s.from),
+                "to": cut(&s.to), "entries": s.entries, "transactions": s.transactions,
+            })
+        })
+        .collect();
+    let control: Vec<Value> = ck_shown
+        .iter()
+        .map(|&k| {
+            let c = &checks[k];
+            json!({
+                "statement": cut(&c.statement), "check": cut(&c.check),
+                "declared": cut(&c.declared), "found": cut(&c.found),
+                "outcome": cut(&c.outcome), "failed": failed(k),
+            })
+        })
+        .collect();
+    let notices: Vec<String> = no_shown
+        .iter()
+        .map(|&k| cut_to(&i.notices[k], NOTICE_CHARS))
+        .collect();
+    json!({
+        "number": number,
+        "side": i.side, "path": i.path, "format": i.format,
+        "version": i.version.as_deref().map(cut).unwrap_or_default(),
+        "provider": i.provider.as_deref().map(cut).unwrap_or_default(),
+        "rows": i.rows,
+        // A provider file (section 7) lists its control checks, maybe none.
+        "detail": i.control.is_some() || !i.statements.is_empty() || !i.notices.is_empty(),
+        "n_statements": i.statements.len(),
+        "statements": statements,
+        "statements_more": i.statements.len() - st_shown.len(),
+        "has_control": i.control.is_some(),
+        "n_checks": checks.len(),
+        "n_failed": (0..checks.len()).filter(|&k| failed(k)).count(),
+        "control": control,
+        "control_more": checks.len() - ck_shown.len(),
+        "notices": notices,
+        "notices_more": i.notices.len() - no_shown.len(),
     })
 }
 
@@ -711,13 +810,18 @@ fn median_day(counts: &[u64], from: i64) -> i64 {
 }
 
 /// Decimal column `c` of `b` as a function of (row, currency code) giving exact text with
-/// the currency's minor units.
+/// the currency's minor units; [`ABSENT`] for a null value or a row without a currency
+/// (v2: a FAILED settlement may have neither).
 fn amounts<'a>(
     b: &'a RecordBatch,
     c: &str,
 ) -> ReadResult<impl Fn(usize, &str) -> ReadResult<String> + Sync + 'a> {
     let (v, scale) = decimal(b, c)?;
+    let absent = nulls(b, c)?;
     Ok(move |i: usize, code: &str| {
+        if code.is_empty() || absent.is_some_and(|n| n.is_null(i)) {
+            return Ok(ABSENT.to_string());
+        }
         let minor = minor_units(code).ok_or("unknown currency")?;
         Ok(fmt_minor(
             v[i] / 10i128.pow((scale as i32 - minor as i32).max(0) as u32),
@@ -907,7 +1011,11 @@ fn settlement_rows(
                 provider: cut(provider.value(i)),
                 provider_ref: cut(reference.value(i)),
                 instruction_id: cut(id.value(i)),
-                account: cut(account.value(i)),
+                // (v2) Optional: empty when the provider does not say.
+                account: match account.value(i) {
+                    "" => ABSENT.to_string(),
+                    a => cut(a),
+                },
                 amount: amount(i, code)?,
                 fee: fee(i, code)?,
                 status: cut(status.value(i)),

@@ -1,21 +1,25 @@
 //! Re-derivation of a reconcile folder's `summary.json` from its row outputs: each row of
 //! `instructions.parquet`, `settlements.parquet` and `rejects.parquet` is read and summed
 //! here ([`Derived`]), the row-level arithmetic of instructions re-derived from their
-//! matched settlements, and every figure compared with the summary, in the order the
-//! discrepancies are listed.
+//! matched settlements, every input row placed in exactly one output row ([`lineage`]),
+//! and every figure compared with the summary, in the order the discrepancies are listed.
+//! Each output is read batch by batch, in order (`Pq::for_each`).
+
+mod lineage;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use arrow_array::RecordBatch;
 use hashbrown::HashMap;
+use lineage::{Lineage, Source};
 use serde_json::{json, Map, Value};
 use sverka_engine::summary::{Counts, Delays, TotalsByCcy};
 use sverka_engine::Summary;
 
 use super::{show, to_minor, Discrepancy, VerifyReport, ROW_LIST};
 use crate::manifest::{InputEntry, Manifest};
-use crate::read::{date32, decimal, int64, Pq, ReadResult};
+use crate::read::{date32, decimal, int64, nulls, Pq, ReadResult};
 use crate::text::Text;
 use crate::{fmt_minor, minor_units, MANIFEST};
 
@@ -32,13 +36,22 @@ pub(super) fn check_reconcile(r: &mut VerifyReport, dir: &Path, m: &Manifest) ->
     let m_inputs = &m.inputs;
     if let Some(s) = &s {
         check_identity(r, m, s);
+        check_control(r, s);
     }
+    let open = |name: &str| Pq::open(&dir.join(name), &lineage::DICT);
+    let (ins_pq, set_pq, rej_pq) = (open(IF)?, open(SF)?, open(RF)?);
+    let mut lin = Lineage::new(
+        &sources(s.as_ref(), m),
+        ins_pq.rows() + set_pq.rows() + rej_pq.rows(),
+        m.outputs.iter().any(|o| o.name == "decisions.parquet"),
+    );
     let mut d = Derived::default();
     let mut issues = RowIssues::default();
-    let ins = Instructions::read(dir, &mut d, &mut issues)?;
-    let per = Settlements::read(dir, &ins, &mut d, &mut issues)?;
+    let ins = Instructions::read(&ins_pq, &mut d, &mut issues, &mut lin)?;
+    let per = Settlements::read(&set_pq, &ins, &mut d, &mut issues, &mut lin)?;
     check_rows(&ins.rows, &per, &mut issues);
-    d.rej = read_rejects(dir)?;
+    d.rej = read_rejects(&rej_pq, &mut issues, &mut lin)?;
+    let placed = lin.finish(s.as_ref().map(|s| s.engine.contract), &mut issues, r);
     // A summary that is not one has no figures to compare: the rows are still checked.
     if let Some(s) = &s {
         let c = &s.counts;
@@ -50,11 +63,71 @@ pub(super) fn check_reconcile(r: &mut VerifyReport, dir: &Path, m: &Manifest) ->
     }
     let n_rows = issues.report(r);
     r.checked.push(format!(
-        "summary.json: counts, totals per currency/provider/programme, rejects by reason, delays, conservation; {} instructions and {} settlements re-derived ({n_rows} row discrepancies)",
+        "summary.json: counts, totals per currency/provider/programme, rejects by reason, delays, conservation, control checks; {} instructions and {} settlements re-derived ({n_rows} row discrepancies)",
         ins.rows.len(),
         d.n_set
     ));
+    r.checked.push(placed);
     Ok(())
+}
+
+/// The inputs whose rows the outputs must hold: the summary's, else the manifest's.
+fn sources<'a>(s: Option<&'a Summary>, m: &'a Manifest) -> Vec<Source<'a>> {
+    match s {
+        Some(s) => s
+            .inputs
+            .iter()
+            .map(|i| Source {
+                side: &i.side,
+                path: &i.path,
+                rows: i.rows,
+                format: Some(&i.format),
+            })
+            .collect(),
+        None => m
+            .inputs
+            .iter()
+            .map(|i| Source {
+                side: &i.side,
+                path: &i.path,
+                rows: i.rows.unwrap_or(0),
+                format: None,
+            })
+            .collect(),
+    }
+}
+
+/// Every control check (CONTRACT.md 7.5) has outcome `ok` or `failed`, and a failed one
+/// (recorded with `--control-totals warn`) has its warning in `warnings`: a run that went
+/// on past a failed check says so where a reader looks first.
+fn check_control(r: &mut VerifyReport, s: &Summary) {
+    for (k, input) in s.inputs.iter().enumerate() {
+        for (j, c) in input.control.iter().flatten().enumerate() {
+            let field = format!("inputs[{k}].control[{j}]");
+            match c.outcome.as_str() {
+                "ok" => {}
+                "failed" => {
+                    let warned = s.warnings.iter().any(|w| {
+                        w.starts_with(&format!("{}: ", input.path))
+                            && w.contains(&format!("control check {} failed", c.check))
+                            && w.contains(&format!("(declared {}, found {})", c.declared, c.found))
+                    });
+                    if !warned {
+                        r.diff(
+                            S,
+                            format!("{field} (failed) in warnings"),
+                            format!(
+                                "a warning naming {}, control check {} failed, declared {}, found {}",
+                                input.path, c.check, c.declared, c.found
+                            ),
+                            "none",
+                        );
+                    }
+                }
+                other => r.diff(S, format!("{field}.outcome"), "ok or failed", other),
+            }
+        }
+    }
 }
 
 /// The folder's summary; `None` (and a discrepancy) when it is JSON but not a summary:
@@ -205,10 +278,11 @@ impl RowIssues {
         let n_rows: u64 = self.0.values().map(|x| x.0).sum();
         for (kind, (n, list)) in self.0 {
             let shown = list.len() as u64;
+            let file = list.first().map_or(IF.to_string(), |d| d.file.clone());
             r.discrepancies.extend(list);
             if n > shown {
                 r.diff(
-                    IF,
+                    &file,
                     format!("{kind}: {} more rows", n - shown),
                     "none",
                     "see above",
@@ -217,22 +291,6 @@ impl RowIssues {
         }
         n_rows
     }
-}
-
-fn batches(path: &Path, columns: &[&str]) -> ReadResult<Vec<RecordBatch>> {
-    let pq = Pq::open(path, &[])?;
-    pq.scan(
-        columns,
-        Vec::new,
-        |acc, b, _| {
-            acc.push(b.clone());
-            Ok(())
-        },
-        |mut a, b| {
-            a.extend(b);
-            Ok(a)
-        },
-    )
 }
 
 /// One accepted instruction, as far as the re-derivation needs it.
@@ -271,13 +329,20 @@ const INS_COLUMNS: [&str; 11] = [
 ];
 
 impl Instructions {
-    /// Reads `instructions.parquet`, counting each row into `d` and checking its
-    /// difference and the uniqueness of its id.
-    fn read(dir: &Path, d: &mut Derived, issues: &mut RowIssues) -> ReadResult<Instructions> {
+    /// Reads `instructions.parquet`, counting each row into `d`, checking its
+    /// difference and the uniqueness of its id, and placing it in its input (`lin`).
+    fn read(
+        pq: &Pq,
+        d: &mut Derived,
+        issues: &mut RowIssues,
+        lin: &mut Lineage,
+    ) -> ReadResult<Instructions> {
         let mut ins = Instructions::default();
-        for b in &batches(&dir.join(IF), &INS_COLUMNS)? {
+        let columns = lin.columns(pq, IF, &INS_COLUMNS);
+        pq.for_each(&columns, |b, first| {
             ins.batch(b, d, issues)?;
-        }
+            lin.batch(IF, first, b, Some(0), issues)
+        })?;
         Ok(ins)
     }
 
@@ -393,10 +458,11 @@ struct Settlements<'a> {
     per: Vec<PerIns>,
 }
 
-/// One settlement row, its amounts in minor units.
+/// One settlement row, its amounts in minor units (0 when absent).
 struct SetRow<'a> {
     provider: &'a str,
-    code: &'a str,
+    /// `None`: a FAILED row without a currency (v2), counted in no currency's totals.
+    code: Option<&'a str>,
     status: &'a str,
     method: &'a str,
     amount: i128,
@@ -407,19 +473,21 @@ struct SetRow<'a> {
 impl<'a> Settlements<'a> {
     /// Reads `settlements.parquet`; the result is indexed as `ins.rows`.
     fn read(
-        dir: &Path,
+        pq: &Pq,
         ins: &'a Instructions,
         d: &mut Derived,
         issues: &mut RowIssues,
+        lin: &mut Lineage,
     ) -> ReadResult<Vec<PerIns>> {
-        let batches = batches(&dir.join(SF), &SET_COLUMNS)?;
         let mut s = Settlements {
             ins,
             per: (0..ins.rows.len()).map(|_| PerIns::default()).collect(),
         };
-        for b in &batches {
+        let columns = lin.columns(pq, SF, &SET_COLUMNS);
+        pq.for_each(&columns, |b, first| {
             s.batch(b, d, issues)?;
-        }
+            lin.batch(SF, first, b, Some(1), issues)
+        })?;
         Ok(s.per)
     }
 
@@ -437,26 +505,38 @@ impl<'a> Settlements<'a> {
             t("flags")?,
         );
         let (amt, sc) = decimal(b, "amount")?;
+        let no_amount = nulls(b, "amount")?;
         let (fee, sc_f) = decimal(b, "fee")?;
         let vd = date32(b, "value_date")?;
         for i in 0..b.num_rows() {
             d.n_set += 1;
-            let code = ccy.value(i);
+            let code = ccy.get(i);
+            let has_amount = no_amount.is_none_or(|n| n.is_valid(i));
             let s = SetRow {
                 provider: prov.value(i),
                 code,
                 status: st.value(i),
                 method: mm.value(i),
-                amount: to_minor(amt[i], sc, code)?,
-                fee: to_minor(fee[i], sc_f, code)?,
+                amount: match code {
+                    Some(c) if has_amount => to_minor(amt[i], sc, c)?,
+                    _ => 0,
+                },
+                fee: match code {
+                    Some(c) => to_minor(fee[i], sc_f, c)?,
+                    None => 0,
+                },
                 value_date: vd[i],
             };
+            absent_values(d.n_set, &s, has_amount, fee[i], issues);
             *d.by_match.entry(s.method.to_string()).or_default() += 1;
             d.count_flags(fl.value(i));
             let target = self.target(d.n_set, mi.get(i), s.method, issues);
             let program =
                 target.map(|k| self.ins.programs[self.ins.rows[k].program as usize].as_str());
-            d.add(s.provider, program, code, |g| add_settlement(g, &s));
+            // (v2) A settlement without a currency counts in no currency's totals.
+            if let Some(c) = code {
+                d.add(s.provider, program, c, |g| add_settlement(g, &s));
+            }
             if let Some(k) = target {
                 self.matched(k, &s, d);
             }
@@ -500,7 +580,7 @@ impl<'a> Settlements<'a> {
                     expected: if matched.is_none() {
                         "NONE".into()
                     } else {
-                        "REFERENCE or FALLBACK".to_string()
+                        "REFERENCE, FALLBACK or MANUAL".to_string()
                     },
                     found: method.to_string(),
                 },
@@ -515,13 +595,15 @@ impl<'a> Settlements<'a> {
         let it = &self.ins.rows[k];
         let p = &mut self.per[k];
         p.n += 1;
-        if s.code != it.ccy {
+        // (v2) A settlement without a currency is no mismatch (CONTRACT.md 4, rule 2).
+        let same = s.code.is_none_or(|c| c == it.ccy);
+        if !same {
             p.other_ccy = true;
         }
         match s.status {
             "SETTLED" => {
                 p.n_settled += 1;
-                if s.code == it.ccy {
+                if same {
                     p.paid += s.amount;
                 }
                 let days = (s.value_date as i64 - it.due as i64).clamp(-30, 30);
@@ -533,12 +615,46 @@ impl<'a> Settlements<'a> {
             }
             "RETURNED" => {
                 p.n_returned += 1;
-                if s.code == it.ccy {
+                if same {
                     p.paid -= s.amount;
                 }
             }
             _ => {}
         }
+    }
+}
+
+/// (v2) Only a FAILED settlement may lack its amount or currency (CONTRACT.md 1), and one
+/// without a currency has no amount and no fee (a value needs its currency).
+fn absent_values(row: u64, s: &SetRow, has_amount: bool, raw_fee: i128, issues: &mut RowIssues) {
+    let mut wrong = |field: &str, expected: &str, found: String| {
+        issues.push(
+            "absent value",
+            Discrepancy {
+                file: SF.into(),
+                field: format!("row {row} {field}"),
+                expected: expected.into(),
+                found,
+            },
+        )
+    };
+    if (!has_amount || s.code.is_none()) && s.status != "FAILED" {
+        let what = if has_amount { "currency" } else { "amount" };
+        wrong(
+            "status",
+            &format!("FAILED (the row has no {what})"),
+            s.status.to_string(),
+        );
+    }
+    if s.code.is_none() && has_amount {
+        wrong("amount", "null (the row has no currency)", "a value".into());
+    }
+    if s.code.is_none() && raw_fee != 0 {
+        wrong(
+            "fee",
+            "0 (the row has no currency)",
+            format!("{raw_fee} (file units)"),
+        );
     }
 }
 
@@ -627,10 +743,15 @@ fn status_of(it: &Ins, p: &PerIns) -> &'static str {
     }
 }
 
-/// Rejected rows by side and reason.
-fn read_rejects(dir: &Path) -> ReadResult<BTreeMap<String, BTreeMap<String, u64>>> {
+/// Rejected rows by side and reason, each placed in its input (`lin`).
+fn read_rejects(
+    pq: &Pq,
+    issues: &mut RowIssues,
+    lin: &mut Lineage,
+) -> ReadResult<BTreeMap<String, BTreeMap<String, u64>>> {
     let mut rej: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
-    for b in &batches(&dir.join(RF), &["side", "reason"])? {
+    let columns = lin.columns(pq, RF, &["side", "reason"]);
+    pq.for_each(&columns, |b, first| {
         let side = Text::of(b, "side")?;
         let reason = Text::of(b, "reason")?;
         for i in 0..b.num_rows() {
@@ -639,7 +760,8 @@ fn read_rejects(dir: &Path) -> ReadResult<BTreeMap<String, BTreeMap<String, u64>
                 .entry(reason.value(i).to_string())
                 .or_default() += 1;
         }
-    }
+        lin.batch(RF, first, b, None, issues)
+    })?;
     Ok(rej)
 }
 
