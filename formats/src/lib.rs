@@ -276,9 +276,8 @@ pub struct RefCounter {
     /// transactions keeps 2M of them, and whole strings took ~245 MB. Two distinct
     /// references share a fingerprint with a probability near 2M² / 2^128, far below any
     /// hardware error rate; the fingerprint is deterministic (fixed seeds), so a run's
-    /// outputs never depend on it beyond that. The map hashes the fingerprint by taking
-    /// its low bits: it is already a hash.
-    seen: std::collections::HashMap<u128, u32, std::hash::BuildHasherDefault<LowBits>>,
+    /// outputs never depend on it beyond that.
+    seen: std::collections::HashMap<u128, u32>,
 }
 
 impl RefCounter {
@@ -311,22 +310,4 @@ fn fingerprint(s: &str) -> u128 {
     ];
     let half = |k: &[u64; 4]| ahash::RandomState::with_seeds(k[0], k[1], k[2], k[3]).hash_one(s);
     (u128::from(half(&SEEDS[0])) << 64) | u128::from(half(&SEEDS[1]))
-}
-
-/// A hasher for keys that are hashes already: their low 64 bits.
-#[derive(Default)]
-pub struct LowBits(u64);
-
-impl std::hash::Hasher for LowBits {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes.iter().take(8) {
-            self.0 = (self.0 << 8) | u64::from(b);
-        }
-    }
-    fn write_u128(&mut self, v: u128) {
-        self.0 = v as u64;
-    }
 }
