@@ -256,8 +256,19 @@ fn demo_covers_every_finding_and_scores_full_agreement() {
             "flag {f}"
         );
     }
+    // The section 7 reasons come from provider files, which the demo (the contract's own
+    // layout) has none of; golden cases 090-097 cover them (engine/tests/golden.rs).
+    let provider_only = [
+        "not_booked",
+        "not_a_payment",
+        "not_final",
+        "batch_without_details",
+    ];
     for r in schema["reject_reasons"].as_array().unwrap() {
         let r = r.as_str().unwrap();
+        if provider_only.contains(&r) {
+            continue;
+        }
         let n = c["rejects_by_reason"]["instructions"][r]
             .as_u64()
             .unwrap_or(0)

@@ -252,3 +252,30 @@ fn golden_cases() {
         errs.join("\n")
     );
 }
+
+/// Every reject reason of the contract is the expected outcome of some golden case (the
+/// demo cannot carry the section 7 ones: they come from provider files).
+#[test]
+fn every_reject_reason_has_a_golden_case() {
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(cases_dir().join("../../schemas/reconcile-v2.json")).unwrap(),
+    )
+    .unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    for e in std::fs::read_dir(cases_dir()).unwrap() {
+        let p = e.unwrap().path().join("expected.json");
+        let Ok(text) = std::fs::read_to_string(&p) else {
+            continue;
+        };
+        let v: Value = serde_json::from_str(&text).unwrap();
+        for r in v["rejects"].as_array().into_iter().flatten() {
+            seen.insert(r["reason"].as_str().unwrap_or("").to_string());
+        }
+    }
+    for r in schema["reject_reasons"].as_array().unwrap() {
+        assert!(
+            seen.contains(r.as_str().unwrap()),
+            "no golden case rejects a row with {r}"
+        );
+    }
+}
