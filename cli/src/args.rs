@@ -126,9 +126,19 @@ pub struct GenerateArgs {
     /// Same seed, same bytes.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// File format of the input files (the truth is always Parquet).
+    /// File format of the input files (the truth is always Parquet); the settlement files
+    /// too, unless --settlement-format says otherwise.
     #[arg(long, default_value = "parquet", value_parser = ["parquet", "csv", "arrow"])]
     pub format: String,
+    /// Format of the settlement files [default: as --format]: a table format, or the files
+    /// providers send (CONTRACT.md section 7): `camt053` (camt.053 statements, failures in
+    /// pain.002), `pain002` (pain.002 status reports, returns in camt.054), `mt940` (MT940
+    /// statements, failures in pain.002), or `mixed` (each provider its own format).
+    /// Planted rows a provider format cannot carry go to a small CSV file beside it;
+    /// `providers.toml` names each provider's statement accounts: pass it to `sverka
+    /// reconcile --providers`.
+    #[arg(long, value_name = "FORMAT", value_parser = ["parquet", "csv", "arrow", "camt053", "pain002", "mt940", "mixed"])]
+    pub settlement_format: Option<String>,
     /// Planting rates: `default`, `clean` (nothing planted) or `messy` (four times the default).
     #[arg(long, default_value = "default", value_parser = ["default", "clean", "messy"])]
     pub profile: String,

@@ -20,6 +20,11 @@ pub fn generate(a: GenerateArgs) -> Result<u8, Failure> {
         out: a.out,
         seed: a.seed,
         format: a.format.parse().map_err(engine_error)?,
+        settlement_format: a
+            .settlement_format
+            .map(|f| f.parse())
+            .transpose()
+            .map_err(engine_error)?,
         profile: a.profile,
         rates: a.rates,
     };

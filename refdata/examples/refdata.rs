@@ -1,7 +1,7 @@
 //! Runs `generate` or `score` without the CLI, for measuring and debugging:
 //!
 //! ```text
-//! cargo run --release -p sverka-refdata --example refdata -- generate N OUT [SEED] [FORMAT] [PROFILE]
+//! cargo run --release -p sverka-refdata --example refdata -- generate N OUT [SEED] [FORMAT] [PROFILE] [SETTLEMENT_FORMAT]
 //! cargo run --release -p sverka-refdata --example refdata -- score TRUTH RESULTS
 //! ```
 
@@ -13,7 +13,7 @@ use sverka_refdata::{generate, score, Format, GenerateConfig, RefdataError};
 fn run(args: &[String]) -> Result<ExitCode, RefdataError> {
     let usage = || {
         RefdataError::BadArgument(
-            "usage: generate N OUT [SEED] [FORMAT] [PROFILE] | score TRUTH RESULTS".into(),
+            "usage: generate N OUT [SEED] [FORMAT] [PROFILE] [SETTLEMENT_FORMAT] | score TRUTH RESULTS".into(),
         )
     };
     match args.first().map(String::as_str) {
@@ -25,11 +25,13 @@ fn run(args: &[String]) -> Result<ExitCode, RefdataError> {
                 .map_or(Ok(42), |s| s.parse().map_err(|_| usage()))?;
             let format: Format = args.get(4).map_or(Ok(Format::Parquet), |s| s.parse())?;
             let profile = args.get(5).cloned().unwrap_or_else(|| "default".into());
+            let settlement_format = args.get(6).map(|s| s.parse()).transpose()?;
             let report = generate(&GenerateConfig {
                 instructions: n,
                 out,
                 seed,
                 format,
+                settlement_format,
                 profile,
                 rates: Vec::new(),
             })?;

@@ -1,12 +1,13 @@
 //! `generate`: plan units, render and write the input files, and record the truth as
 //! rows are written (row numbers of rejects are only known then).
 //!
-//! Control flow: [`Planner::next_unit`] (pure) -> [`Emitter::unit`] (render and buffer
-//! the input rows, hand batches to the input writer thread and truth records to the
-//! truth thread) -> after the last unit: flush, write rejects, summary and settings,
-//! check invariants, and move the finished folder into place (a data set appears whole
-//! or not at all). Three threads: planning and rendering, encoding the inputs, and
-//! formatting and encoding the truth.
+//! Control flow: [`Planner::next_unit`] (pure) -> [`Emitter::unit`] (route each
+//! settlement to its file, render and buffer the input rows or statements, hand them to
+//! the input writer thread and truth records to the truth thread) -> after the last
+//! unit: flush, write rejects, summary, settings and (for provider files)
+//! `providers.toml`, check invariants, and move the finished folder into place (a data
+//! set appears whole or not at all). Three threads: planning and rendering, encoding the
+//! inputs (and formatting provider files), and formatting and encoding the truth.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -17,20 +18,18 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::catalog::{AccountKind, CURRENCIES, CYCLES, PROGRAMS, PROVIDERS};
+use crate::emit::Emitter;
 use crate::error::RefdataError;
+use crate::layout::{agency_account, providers_toml, statement_currencies, Layout};
 use crate::plan::{
-    flag, IDefect, IRow, ITruth, Method, Mod, Planner, Reason, SDefect, SRow, SStatus, STruth,
-    Status, Unit, UnitKind, GROUPS,
+    flag, IDefect, Method, Mod, Planner, Reason, SDefect, Status, Unit, UnitKind, GROUPS,
 };
 use crate::rates::Rates;
-use crate::render::{
-    render_instruction, render_settlement, RowText, INSTRUCTION_COLUMNS, SETTLEMENT_COLUMNS,
-};
-use crate::sink::{text_schema, Encoding, TableBuf, TableSpec, Writer, Written};
+use crate::sink::Written;
 use crate::text::{account_capacity, push_amount};
-use crate::truth::{write_rejects, TruthI, TruthReject, TruthS, TruthWriter};
+use crate::truth::write_rejects;
 use crate::truth_summary::{Generator, TruthCounts, TruthFile, TruthSummary, TruthTotals};
-use crate::{Format, GenerateConfig};
+use crate::{Format, GenerateConfig, SettlementFormat};
 use sverka_engine::summary::{PerSide, Tally};
 
 /// Most instruction rows per instruction file.
@@ -39,16 +38,13 @@ pub const MAX_ROWS_PER_PART: u64 = 5_000_000;
 /// for it).
 pub const MAX_INSTRUCTIONS: u64 = 100_000_000;
 
-const N_PROV: usize = PROVIDERS.len();
-fn part_table(k: usize) -> usize {
-    N_PROV + k
-}
-
 /// What `generate` did: counts, files, speed. `Display` prints one screen.
 #[derive(Clone, Debug, Serialize)]
 pub struct GenerateReport {
     pub out: PathBuf,
     pub format: Format,
+    /// Format of the settlement files.
+    pub settlement_format: SettlementFormat,
     pub profile: String,
     /// The `NAME=VALUE` rate settings applied over the profile.
     pub rates_set: Vec<String>,
@@ -91,11 +87,15 @@ impl std::fmt::Display for GenerateReport {
         } else {
             format!(" with {}", self.rates_set.join(" "))
         };
+        let format = if SettlementFormat::from(self.format) == self.settlement_format {
+            self.format.to_string()
+        } else {
+            format!("{}, settlements {}", self.format, self.settlement_format)
+        };
         writeln!(
             f,
-            "generated {} ({}, profile {}{set}, seed {}) in {secs}.{tenths} s",
+            "generated {} ({format}, profile {}{set}, seed {}) in {secs}.{tenths} s",
             self.out.display(),
-            self.format,
             self.profile,
             self.seed
         )?;
@@ -199,6 +199,7 @@ pub fn generate_with_part_rows(
     Ok(GenerateReport {
         out: cfg.out.clone(),
         format: cfg.format,
+        settlement_format: cfg.settlement_format(),
         profile: cfg.profile.clone(),
         rates_set: cfg.rates.clone(),
         seed: cfg.seed,
@@ -292,7 +293,13 @@ fn write_data_set(
     dir: &Path,
 ) -> Result<(Stats, u64), RefdataError> {
     let mut planner = Planner::new(cfg.seed, rates, cfg.instructions);
-    let mut em = Emitter::new(cfg.format, part_rows, dir)?;
+    let layout = Layout::new(cfg.settlement_format());
+    let providers = layout.has_provider_files();
+    let stats = Stats {
+        groups: (0..GROUPS).map(|_| GroupStats::default()).collect(),
+        ..Stats::default()
+    };
+    let mut em = Emitter::new(cfg.format, layout, part_rows, dir, stats)?;
     let mut unit = Unit::default();
     while planner.instr_rows < cfg.instructions {
         planner.next_unit(&mut unit);
@@ -328,6 +335,14 @@ fn write_data_set(
         &dir.join("generate.json"),
         &settings_json(cfg, rates, part_rows),
     )?);
+    if providers {
+        let path = dir.join("providers.toml");
+        let text = providers_toml();
+        fs::write(&path, &text).map_err(|e| RefdataError::io(&path, e))?;
+        written.push(Written {
+            bytes: text.len() as u64,
+        });
+    }
     let bytes = written.iter().map(|w| w.bytes).sum();
     Ok((stats, bytes))
 }
@@ -373,44 +388,46 @@ fn unit_name(k: UnitKind) -> &'static str {
     }
 }
 
+/// Expected totals of one currency, in its minor units.
 #[derive(Clone, Copy, Default)]
-struct Totals {
-    instructed_count: u64,
-    instructed_amount: i128,
-    settled_count: u64,
-    settled_amount: i128,
-    returned_amount: i128,
-    fees: i128,
-    unpaid_count: u64,
-    unpaid_amount: i128,
-    unexpected_count: u64,
-    unexpected_amount: i128,
+pub(crate) struct Totals {
+    pub instructed_count: u64,
+    pub instructed_amount: i128,
+    pub settled_count: u64,
+    pub settled_amount: i128,
+    pub returned_amount: i128,
+    pub fees: i128,
+    pub unpaid_count: u64,
+    pub unpaid_amount: i128,
+    pub unexpected_count: u64,
+    pub unexpected_amount: i128,
 }
 
+/// The accepted amounts of one (programme, cycle, currency) group.
 #[derive(Default)]
-struct GroupStats {
-    hist: BTreeMap<i64, u64>,
-    max_ordinary: Option<i64>,
-    min_outlier: Option<i64>,
+pub(crate) struct GroupStats {
+    pub hist: BTreeMap<i64, u64>,
+    pub max_ordinary: Option<i64>,
+    pub min_outlier: Option<i64>,
 }
 
+/// What the truth counts as rows are emitted.
 #[derive(Default)]
-struct Stats {
-    format_ext: &'static str,
-    instructions_in: u64,
-    instructions_accepted: u64,
-    settlements_in: u64,
-    settlements_accepted: u64,
-    rejects: [u64; 2],
-    by_status: [u64; 8],
-    by_flag: [u64; 7],
-    ambiguous: u64,
-    by_match: [u64; 3],
-    by_reason: [[u64; 11]; 2],
-    totals: [Totals; CURRENCIES.len()],
-    groups: Vec<GroupStats>,
-    files: Vec<GeneratedFile>,
-    planted: Vec<(String, u64)>,
+pub(crate) struct Stats {
+    pub instructions_in: u64,
+    pub instructions_accepted: u64,
+    pub settlements_in: u64,
+    pub settlements_accepted: u64,
+    pub rejects: [u64; 2],
+    pub by_status: [u64; 8],
+    pub by_flag: [u64; 7],
+    pub ambiguous: u64,
+    pub by_match: [u64; 3],
+    pub by_reason: [[u64; Reason::COUNT]; 2],
+    pub totals: [Totals; CURRENCIES.len()],
+    pub groups: Vec<GroupStats>,
+    pub files: Vec<GeneratedFile>,
+    pub planted: Vec<(String, u64)>,
 }
 
 impl Stats {
@@ -531,6 +548,7 @@ impl Stats {
             profile: cfg.profile.clone(),
             rates_set: cfg.rates.clone(),
             format: cfg.format,
+            settlement_format: Some(cfg.settlement_format()),
             counts: TruthCounts {
                 instructions_in: self.instructions_in,
                 instructions_accepted: self.instructions_accepted,
@@ -567,13 +585,19 @@ impl Stats {
 fn settings_json(cfg: &GenerateConfig, rates: &Rates, part_rows: u64) -> Value {
     let providers: Vec<Value> = PROVIDERS
         .iter()
-        .map(|p| {
+        .enumerate()
+        .map(|(i, p)| {
             let kind = match p.account {
                 AccountKind::Iban { .. } => "iban",
                 AccountKind::Card { .. } => "card",
                 AccountKind::Wallet { .. } => "wallet",
             };
-            json!({"name": p.name, "currency": CURRENCIES[p.currency].code, "account": kind})
+            let agency: Vec<String> = statement_currencies(i as u8)
+                .iter()
+                .map(|&c| agency_account(i as u8, c))
+                .collect();
+            json!({"name": p.name, "currency": CURRENCIES[p.currency].code, "account": kind,
+                   "statement_accounts": agency})
         })
         .collect();
     json!({
@@ -582,6 +606,7 @@ fn settings_json(cfg: &GenerateConfig, rates: &Rates, part_rows: u64) -> Value {
         "profile": cfg.profile,
         "rates_set": cfg.rates,
         "format": cfg.format,
+        "settlement_format": cfg.settlement_format(),
         "instructions": cfg.instructions,
         "rows_per_instruction_file": part_rows,
         "cycle": CYCLES[1],
@@ -593,333 +618,4 @@ fn settings_json(cfg: &GenerateConfig, rates: &Rates, part_rows: u64) -> Value {
         "providers": providers,
         "rates": rates,
     })
-}
-
-enum Held {
-    I(IRow),
-    S(SRow),
-}
-
-/// Renders rows into table buffers and records their truth, in input order.
-struct Emitter {
-    csv: bool,
-    format: Format,
-    part_rows: u64,
-    dir: PathBuf,
-    w: Writer,
-    instr: TableBuf,
-    instr_part: usize,
-    instr_row: u64,
-    setts: Vec<TableBuf>,
-    sett_rows: Vec<u64>,
-    truth: TruthWriter,
-    rejects: Vec<TruthReject>,
-    pending: BTreeMap<u64, Vec<Held>>,
-    text: RowText,
-    stats: Stats,
-}
-
-fn provider_file(p: usize, ext: &str) -> String {
-    format!("{}.{ext}", PROVIDERS[p].name)
-}
-
-fn part_file(k: usize, ext: &str) -> String {
-    format!("instructions-{k:04}.{ext}")
-}
-
-impl Emitter {
-    fn new(format: Format, part_rows: u64, dir: &Path) -> Result<Emitter, RefdataError> {
-        let ext = format.extension();
-        let mut w = Writer::spawn()?;
-        let sett_schema = text_schema(&SETTLEMENT_COLUMNS);
-        let mut setts = Vec::new();
-        for (p, prov) in PROVIDERS.iter().enumerate() {
-            let encoding = input_encoding(format, prov.crlf, prov.bom);
-            w.open(
-                p,
-                TableSpec {
-                    path: dir.join("settlements").join(provider_file(p, ext)),
-                    schema: sett_schema.clone(),
-                    encoding,
-                    dictionary: vec![
-                        "provider",
-                        "fee",
-                        "currency",
-                        "status",
-                        "value_date",
-                        "narrative",
-                    ],
-                },
-            )?;
-            setts.push(TableBuf::new(sett_schema.clone()));
-        }
-        let truth = TruthWriter::spawn(&dir.join("truth"))?;
-        let mut em = Emitter {
-            csv: matches!(format, Format::Csv),
-            format,
-            part_rows,
-            dir: dir.to_path_buf(),
-            w,
-            instr: TableBuf::new(text_schema(&INSTRUCTION_COLUMNS)),
-            instr_part: 0,
-            instr_row: 0,
-            setts,
-            sett_rows: vec![0; N_PROV],
-            truth,
-            rejects: Vec::new(),
-            pending: BTreeMap::new(),
-            text: RowText::new(),
-            stats: Stats {
-                format_ext: format.extension(),
-                groups: (0..GROUPS).map(|_| GroupStats::default()).collect(),
-                ..Stats::default()
-            },
-        };
-        em.open_part(0)?;
-        Ok(em)
-    }
-
-    fn open_part(&mut self, k: usize) -> Result<(), RefdataError> {
-        let ext = self.format.extension();
-        self.w.open(
-            part_table(k),
-            TableSpec {
-                path: self.dir.join("instructions").join(part_file(k, ext)),
-                schema: self.instr.schema(),
-                encoding: input_encoding(self.format, false, false),
-                dictionary: vec!["program", "cycle", "provider", "currency", "due_date"],
-            },
-        )
-    }
-
-    /// Emits the held-back rows that are due, then the unit's own rows.
-    fn unit(&mut self, unit_no: u64, u: &Unit) -> Result<(), RefdataError> {
-        while let Some(entry) = self.pending.first_entry() {
-            if *entry.key() > unit_no {
-                break;
-            }
-            for h in entry.remove() {
-                self.held(h)?;
-            }
-        }
-        for i in &u.instrs {
-            if i.delay > 0 {
-                self.pending
-                    .entry(unit_no + u64::from(i.delay))
-                    .or_default()
-                    .push(Held::I(*i));
-            } else {
-                self.instruction(i)?;
-            }
-        }
-        for s in &u.setts {
-            if s.delay > 0 {
-                self.pending
-                    .entry(unit_no + u64::from(s.delay))
-                    .or_default()
-                    .push(Held::S(*s));
-            } else {
-                self.settlement(s)?;
-            }
-        }
-        Ok(())
-    }
-
-    fn held(&mut self, h: Held) -> Result<(), RefdataError> {
-        match h {
-            Held::I(i) => self.instruction(&i),
-            Held::S(s) => self.settlement(&s),
-        }
-    }
-
-    fn instruction(&mut self, r: &IRow) -> Result<(), RefdataError> {
-        if self.instr_row == self.part_rows {
-            self.close_part()?;
-            self.instr_part += 1;
-            self.instr_row = 0;
-            self.open_part(self.instr_part)?;
-        }
-        render_instruction(r, &mut self.text);
-        self.instr.push_row(&self.text);
-        self.instr_row += 1;
-        self.stats.instructions_in += 1;
-        if self.instr.is_full() {
-            let id = part_table(self.instr_part);
-            if let Some((b, raw)) = self.instr.take()? {
-                self.w.batch(id, b, raw)?;
-            }
-        }
-        match r.truth {
-            ITruth::Accepted {
-                status,
-                flags,
-                paid,
-                n,
-            } => {
-                self.truth.instruction(TruthI {
-                    key: r.key,
-                    status,
-                    flags,
-                    paid,
-                    currency: r.currency,
-                    n,
-                })?;
-                let st = &mut self.stats;
-                st.instructions_accepted += 1;
-                st.by_status[status as usize] += 1;
-                for (i, c) in st.by_flag.iter_mut().enumerate() {
-                    if flags & (1 << i) != 0 {
-                        *c += 1;
-                    }
-                }
-                let tot = &mut st.totals[usize::from(r.currency)];
-                tot.instructed_count += 1;
-                tot.instructed_amount += i128::from(r.amount);
-                if status == Status::Unpaid {
-                    tot.unpaid_count += 1;
-                    tot.unpaid_amount += i128::from(r.amount);
-                }
-                let g = &mut st.groups[r.group()];
-                *g.hist.entry(r.amount).or_default() += 1;
-                if flags & flag::AMOUNT_OUTLIER != 0 {
-                    g.min_outlier = Some(g.min_outlier.map_or(r.amount, |m| m.min(r.amount)));
-                } else {
-                    g.max_ordinary = Some(g.max_ordinary.map_or(r.amount, |m| m.max(r.amount)));
-                }
-            }
-            ITruth::Rejected => {
-                let reason = r.defect.reason(self.csv).ok_or_else(|| {
-                    RefdataError::internal("rejected instruction without a defect")
-                })?;
-                let file = part_file(self.instr_part, self.format.extension());
-                self.reject(0, file, self.instr_row, reason);
-            }
-            ITruth::Pending => return Err(RefdataError::internal("instruction without truth")),
-        }
-        Ok(())
-    }
-
-    fn reject(&mut self, side: u8, file: String, row: u64, reason: Reason) {
-        self.rejects.push(TruthReject {
-            side,
-            file,
-            row,
-            reason,
-        });
-        self.stats.rejects[usize::from(side)] += 1;
-        self.stats.by_reason[usize::from(side)][reason as usize] += 1;
-    }
-
-    fn settlement(&mut self, r: &SRow) -> Result<(), RefdataError> {
-        let p = usize::from(r.provider);
-        render_settlement(r, &mut self.text);
-        self.setts[p].push_row(&self.text);
-        self.sett_rows[p] += 1;
-        self.stats.settlements_in += 1;
-        if self.setts[p].is_full() {
-            if let Some((b, raw)) = self.setts[p].take()? {
-                self.w.batch(p, b, raw)?;
-            }
-        }
-        match r.truth {
-            STruth::Accepted {
-                method,
-                matched,
-                ambiguous,
-            } => {
-                self.truth.settlement(TruthS {
-                    provider: r.provider,
-                    ref_no: r.ref_no,
-                    ref_day: r.ref_day,
-                    method,
-                    matched,
-                    ambiguous,
-                })?;
-                let st = &mut self.stats;
-                st.settlements_accepted += 1;
-                st.by_match[method as usize] += 1;
-                if ambiguous {
-                    st.ambiguous += 1;
-                }
-                let tot = &mut st.totals[usize::from(r.currency)];
-                tot.fees += i128::from(r.fee.unwrap_or(0));
-                match r.status {
-                    SStatus::Settled => {
-                        tot.settled_count += 1;
-                        tot.settled_amount += i128::from(r.amount);
-                        if method == Method::None {
-                            tot.unexpected_count += 1;
-                            tot.unexpected_amount += i128::from(r.amount);
-                        }
-                    }
-                    SStatus::Returned => tot.returned_amount += i128::from(r.amount),
-                    SStatus::Failed => {}
-                }
-            }
-            STruth::Rejected => {
-                let reason = r.defect.reason(self.csv).ok_or_else(|| {
-                    RefdataError::internal("rejected settlement without a defect")
-                })?;
-                let row = self.sett_rows[p];
-                let file = provider_file(p, self.format.extension());
-                self.reject(1, file, row, reason);
-            }
-            STruth::Pending => return Err(RefdataError::internal("settlement without truth")),
-        }
-        Ok(())
-    }
-
-    fn close_part(&mut self) -> Result<(), RefdataError> {
-        let id = part_table(self.instr_part);
-        if let Some((b, raw)) = self.instr.take()? {
-            self.w.batch(id, b, raw)?;
-        }
-        self.w.close(id)?;
-        self.stats.files.push(GeneratedFile {
-            side: "instructions",
-            path: format!(
-                "instructions/{}",
-                part_file(self.instr_part, self.stats.format_ext)
-            ),
-            rows: self.instr_row,
-        });
-        Ok(())
-    }
-
-    /// Writes the held-back rows and every buffered batch, and closes the input files
-    /// and the instruction truth.
-    fn finish_inputs(&mut self) -> Result<(), RefdataError> {
-        let pending = std::mem::take(&mut self.pending);
-        for (_, rows) in pending {
-            for h in rows {
-                self.held(h)?;
-            }
-        }
-        self.close_part()?;
-        let ext = self.stats.format_ext;
-        for p in 0..N_PROV {
-            if let Some((b, raw)) = self.setts[p].take()? {
-                self.w.batch(p, b, raw)?;
-            }
-            self.w.close(p)?;
-        }
-        let mut files: Vec<GeneratedFile> = (0..N_PROV)
-            .map(|p| GeneratedFile {
-                side: "settlements",
-                path: format!("settlements/{}", provider_file(p, ext)),
-                rows: self.sett_rows[p],
-            })
-            .collect();
-        files.sort_by(|a, b| a.path.cmp(&b.path));
-        self.stats.files.extend(files);
-        Ok(())
-    }
-}
-
-fn input_encoding(format: Format, crlf: bool, bom: bool) -> Encoding {
-    match format {
-        Format::Parquet => Encoding::Parquet,
-        Format::Arrow => Encoding::Arrow,
-        Format::Csv => Encoding::Csv { crlf, bom },
-    }
 }

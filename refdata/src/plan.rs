@@ -250,10 +250,14 @@ pub(crate) enum Reason {
     InvalidStatus,
     DuplicateInstructionId,
     DuplicateProviderRef,
+    /// CONTRACT 7: a provider-file transaction that is not a settlement (here: the
+    /// agency's funding credit and the bank's charges entry of a statement).
+    NotAPayment,
 }
 
 impl Reason {
-    pub(crate) const ALL: [Reason; 11] = [
+    pub(crate) const COUNT: usize = Reason::NotAPayment as usize + 1;
+    pub(crate) const ALL: [Reason; Reason::COUNT] = [
         Reason::MalformedRow,
         Reason::MissingField,
         Reason::InvalidAmount,
@@ -265,6 +269,7 @@ impl Reason {
         Reason::InvalidStatus,
         Reason::DuplicateInstructionId,
         Reason::DuplicateProviderRef,
+        Reason::NotAPayment,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -280,6 +285,7 @@ impl Reason {
             Reason::InvalidStatus => "invalid_status",
             Reason::DuplicateInstructionId => "duplicate_instruction_id",
             Reason::DuplicateProviderRef => "duplicate_provider_ref",
+            Reason::NotAPayment => "not_a_payment",
         }
     }
 }
@@ -441,7 +447,6 @@ pub(crate) enum SDefect {
     None,
     MissingProvider,
     MissingRef,
-    MissingAccount,
     MissingAmount,
     MissingStatus,
     MissingValueDate,
@@ -474,10 +479,11 @@ pub(crate) enum SDefect {
 
 impl SDefect {
     pub(crate) const COUNT: usize = SDefect::ReusedRef as usize + 1;
-    pub(crate) const TEMPLATES: [SDefect; 24] = [
+    /// Every field defect, planted by `settlement_rejected`. An empty account is not one
+    /// (CONTRACT v2: `account` is optional): see [`Mod::NoAccount`].
+    pub(crate) const TEMPLATES: [SDefect; 23] = [
         SDefect::MissingProvider,
         SDefect::MissingRef,
-        SDefect::MissingAccount,
         SDefect::MissingAmount,
         SDefect::MissingStatus,
         SDefect::MissingValueDate,
@@ -506,7 +512,6 @@ impl SDefect {
             SDefect::None => "none",
             SDefect::MissingProvider => "missing_provider",
             SDefect::MissingRef => "missing_provider_ref",
-            SDefect::MissingAccount => "missing_account",
             SDefect::MissingAmount => "missing_amount",
             SDefect::MissingStatus => "blank_status",
             SDefect::MissingValueDate => "missing_value_date",
@@ -539,7 +544,6 @@ impl SDefect {
             D::None => return None,
             D::MissingProvider
             | D::MissingRef
-            | D::MissingAccount
             | D::MissingAmount
             | D::MissingStatus
             | D::MissingValueDate => Reason::MissingField,
@@ -637,9 +641,13 @@ pub(crate) struct SRow {
     pub ref_day: Day,
     pub reference: RefText,
     pub account: AccountKey,
+    /// The account is not said (empty): CONTRACT v2.
+    pub no_account: bool,
     pub amount: i64,
     pub fee: Option<i64>,
     pub currency: u8,
+    /// Neither amount nor currency is said (a FAILED line only): CONTRACT v2.
+    pub no_amount: bool,
     pub status: SStatus,
     pub value: Day,
     /// Index of a narrative text, 0 for none.
@@ -749,10 +757,12 @@ pub(crate) enum Mod {
     LeadingZeros,
     ZeroFailed,
     Narrative,
+    NoAccount,
+    NoAmount,
 }
 
 impl Mod {
-    pub(crate) const COUNT: usize = Mod::Narrative as usize + 1;
+    pub(crate) const COUNT: usize = Mod::NoAmount as usize + 1;
     pub(crate) const ALL: [Mod; Mod::COUNT] = [
         Mod::Outlier,
         Mod::ResentInstruction,
@@ -763,6 +773,8 @@ impl Mod {
         Mod::LeadingZeros,
         Mod::ZeroFailed,
         Mod::Narrative,
+        Mod::NoAccount,
+        Mod::NoAmount,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -776,6 +788,8 @@ impl Mod {
             Mod::LeadingZeros => "leading_zeros",
             Mod::ZeroFailed => "zero_amount_failed",
             Mod::Narrative => "narrative_text",
+            Mod::NoAccount => "settlement_without_account",
+            Mod::NoAmount => "failed_without_amount",
         }
     }
 
@@ -790,6 +804,8 @@ impl Mod {
             Mod::LeadingZeros => r.leading_zeros,
             Mod::ZeroFailed => r.zero_amount_failed,
             Mod::Narrative => r.narrative_text,
+            Mod::NoAccount => r.settlement_without_account,
+            Mod::NoAmount => r.failed_without_amount,
         }
     }
 }
@@ -1137,9 +1153,11 @@ impl Planner {
             ref_day: value,
             reference: RefText::Exact(i.key),
             account: i.account,
+            no_account: false,
             amount,
             fee: self.fee(p, status, amount),
             currency: i.currency,
+            no_amount: false,
             status,
             value,
             narrative: 0,
@@ -1603,9 +1621,11 @@ impl Planner {
             ref_day: value,
             reference,
             account,
+            no_account: false,
             amount,
             fee: self.fee(provider, status, amount),
             currency: currency as u8,
+            no_amount: false,
             status,
             value,
             narrative: 0,
@@ -1634,9 +1654,21 @@ impl Planner {
             } else {
                 0
             };
+            // CONTRACT v2 plantings; resolve() applies what they change (no fallback
+            // candidacy, no mismatch flags or status from an absent value).
+            let accepted = u.setts[k].accepted();
+            let no_account = accepted && self.want(Mod::NoAccount);
+            let failed = u.setts[k].status == SStatus::Failed;
+            let no_amount = accepted && failed && self.want(Mod::NoAmount);
             let s = &mut u.setts[k];
             s.style = style;
             s.narrative = narrative;
+            s.no_account = no_account;
+            if no_amount {
+                s.no_amount = true;
+                s.fee = None;
+                s.style.amount = AmountStyle::Canonical;
+            }
         }
         // An accepted, not held-back instruction sent again later.
         if (u.instrs.len() as u64) < remaining && self.want(Mod::ResentInstruction) {
@@ -1726,8 +1758,14 @@ impl Planner {
                 SDefect::ReusedRef => self.mod_count[Mod::ReusedRef as usize] += 1,
                 _ => {}
             }
-            if s.status == SStatus::Failed && s.amount == 0 {
+            if s.status == SStatus::Failed && s.amount == 0 && !s.no_amount {
                 self.mod_count[Mod::ZeroFailed as usize] += 1;
+            }
+            if s.no_account {
+                self.mod_count[Mod::NoAccount as usize] += 1;
+            }
+            if s.no_amount {
+                self.mod_count[Mod::NoAmount as usize] += 1;
             }
             if s.narrative != 0 {
                 self.mod_count[Mod::Narrative as usize] += 1;
@@ -1823,6 +1861,8 @@ impl Matches {
             let (sr, ir) = (&setts[s], &instrs[i]);
             sr.accepted()
                 && method[s] == Method::None
+                && !sr.no_account
+                && !sr.no_amount
                 && ir.accepted()
                 && !ref_matched[i]
                 && sr.provider == ir.provider
@@ -1894,7 +1934,8 @@ impl Settled {
         for s in (0..setts.len()).filter(|&s| m.matched[s] == Some(i)) {
             let sr = &setts[s];
             got.n += 1;
-            if sr.currency != ir.currency {
+            // v2: a settlement without a currency is no mismatch.
+            if !sr.no_amount && sr.currency != ir.currency {
                 got.other_currency = true;
             }
             match sr.status {
@@ -1903,7 +1944,8 @@ impl Settled {
                     if sr.currency == ir.currency {
                         got.paid += sr.amount;
                     }
-                    if sr.account != ir.account {
+                    // v2: an empty account is no mismatch.
+                    if !sr.no_account && sr.account != ir.account {
                         got.flags |= flag::ACCOUNT_MISMATCH;
                     }
                     if sr.value > ir.due + LATE_DAYS {

@@ -88,6 +88,15 @@ pub struct Rates {
     pub zero_amount_failed: u32,
     /// A settlement narrative with commas, quotes, a line break or Cyrillic (extra column).
     pub narrative_text: u32,
+    /// An accepted settlement that does not say which account it credited (CONTRACT v2:
+    /// never a fallback candidate, never ACCOUNT_MISMATCH). Absent (0) in data sets made
+    /// before version 2 of the contract.
+    #[serde(default)]
+    pub settlement_without_account: u32,
+    /// A FAILED line with neither amount nor currency, as pain.002 rejections often are
+    /// (CONTRACT v2: never a fallback candidate, never CURRENCY_MISMATCH, in no totals).
+    #[serde(default)]
+    pub failed_without_amount: u32,
 }
 
 impl Default for Rates {
@@ -128,6 +137,8 @@ impl Default for Rates {
             leading_zeros: 1_000,
             zero_amount_failed: 100_000,
             narrative_text: 2_000,
+            settlement_without_account: 5_000,
+            failed_without_amount: 200_000,
         }
     }
 }
@@ -275,7 +286,7 @@ impl Rates {
         ]
     }
 
-    fn fields_mut(&mut self) -> [(&'static str, &mut u32); 35] {
+    fn fields_mut(&mut self) -> [(&'static str, &mut u32); 37] {
         [
             ("unpaid", &mut self.unpaid),
             ("failed", &mut self.failed),
@@ -318,6 +329,11 @@ impl Rates {
             ("leading_zeros", &mut self.leading_zeros),
             ("zero_amount_failed", &mut self.zero_amount_failed),
             ("narrative_text", &mut self.narrative_text),
+            (
+                "settlement_without_account",
+                &mut self.settlement_without_account,
+            ),
+            ("failed_without_amount", &mut self.failed_without_amount),
         ]
     }
 }
@@ -369,7 +385,7 @@ mod tests {
         assert_eq!(r.failed, 0);
         let full = Rates::with_settings("clean", &["zero_amount_failed=100%".into()]).unwrap();
         assert_eq!(full.zero_amount_failed, PER_MILLION);
-        assert_eq!(Rates::names().len(), 35);
+        assert_eq!(Rates::names().len(), 37);
         for (setting, says) in [
             ("late", "not NAME=VALUE"),
             ("late=", "neither parts per million"),

@@ -174,10 +174,13 @@ fn push_beneficiary(buf: &mut String, country: u8, ben: u64) {
     push_num(buf, scramble(ben, 10, u64::from(country) + 100), 10);
 }
 
-fn push_ref(buf: &mut String, provider: u8, ref_day: Day, ref_no: u64) {
+/// Appends a provider's reference: a two-letter prefix, `YYMMDD` and an eight-digit
+/// sequence number, 16 characters: what fits MT940's bank reference (`:61:` subfield 8,
+/// `16x`), so that every settlement format carries the same reference.
+pub(crate) fn push_provider_ref(buf: &mut String, provider: u8, ref_day: Day, ref_no: u64) {
     buf.push_str(PROVIDERS[usize::from(provider)].ref_prefix);
     push_yymmdd(buf, ref_day);
-    push_num(buf, ref_no, 9);
+    push_num(buf, ref_no, 8);
 }
 
 /// A valid amount text in the row's style.
@@ -534,15 +537,23 @@ fn push_reference(out: &mut RowText, col: usize, reference: RefText) {
     }
 }
 
-/// Renders a settlement row.
-pub(crate) fn render_settlement(r: &SRow, out: &mut RowText) {
+/// Renders a settlement row. `padding`: apply the row's padding style (provider files
+/// are written without: their values are not padded by senders, see `layout`).
+pub(crate) fn render_settlement(r: &SRow, out: &mut RowText, padding: bool) {
+    render_settlement_values(r, out);
+    if settlement_defect(r, out) && padding {
+        out.pad(&r.style);
+    }
+}
+
+/// The row's values as planted, before any defect.
+fn render_settlement_values(r: &SRow, out: &mut RowText) {
     use SDefect as D;
     out.reset(10);
     let cur = &CURRENCIES[usize::from(r.currency)];
-    let (scale, code) = (cur.minor_units, cur.code);
-    let v = r.variant;
+    let scale = cur.minor_units;
     out.cols[0].push_str(PROVIDERS[usize::from(r.provider)].name);
-    push_ref(&mut out.cols[1], r.provider, r.ref_day, r.ref_no);
+    push_provider_ref(&mut out.cols[1], r.provider, r.ref_day, r.ref_no);
     push_reference(out, 2, r.reference);
     push_account(
         &mut out.cols[3],
@@ -556,7 +567,7 @@ pub(crate) fn render_settlement(r: &SRow, out: &mut RowText) {
         None if r.provider % 2 == 0 => out.null[5] = true,
         None => {}
     }
-    out.cols[6].push_str(code);
+    out.cols[6].push_str(cur.code);
     out.cols[7].push_str(r.status.name());
     push_date(&mut out.cols[8], r.value);
     if r.narrative == 0 || matches!(r.defect, D::CsvShortRow | D::CsvSplitAmount) {
@@ -564,7 +575,26 @@ pub(crate) fn render_settlement(r: &SRow, out: &mut RowText) {
     } else {
         out.cols[9].push_str(NARRATIVE_TEXTS[usize::from(r.narrative - 1) % NARRATIVE_TEXTS.len()]);
     }
+    // CONTRACT v2: values a provider may leave out, null or empty by the reference's
+    // parity (both read as absent).
+    let absent = (r.ref_no % 2) as u8;
+    if r.no_account {
+        out.set_missing(3, absent, "");
+    }
+    if r.no_amount {
+        out.set_missing(4, absent, "");
+        out.set_missing(6, absent, "");
+        out.set_missing(5, absent, "");
+    }
+}
 
+/// Applies the row's planted defect to its rendered values; false when the defect
+/// made it a raw CSV line (no padding then).
+fn settlement_defect(r: &SRow, out: &mut RowText) -> bool {
+    use SDefect as D;
+    let cur = &CURRENCIES[usize::from(r.currency)];
+    let (scale, code) = (cur.minor_units, cur.code);
+    let v = r.variant;
     let amount = r.amount.max(cur.step);
     let bad_amount = |out: &mut RowText, kind: BadAmount| {
         out.cols[4].clear();
@@ -580,7 +610,6 @@ pub(crate) fn render_settlement(r: &SRow, out: &mut RowText) {
         D::None | D::DuplicateRef | D::ReusedRef => {}
         D::MissingProvider => out.set(0, ""),
         D::MissingRef => out.set_missing(1, v, " "),
-        D::MissingAccount => out.set_missing(3, v, "  "),
         D::MissingAmount => out.set_missing(4, v, ""),
         D::MissingStatus => out.set_missing(7, v, "  "),
         D::MissingValueDate => out.set_missing(8, v, ""),
@@ -639,15 +668,15 @@ pub(crate) fn render_settlement(r: &SRow, out: &mut RowText) {
             for i in 5..10 {
                 out.set_null(i);
             }
-            return;
+            return false;
         }
         D::CsvSplitAmount => {
             bad_amount(out, BadAmount::DecimalComma);
             out.raw_line(10);
-            return;
+            return false;
         }
     }
-    out.pad(&r.style);
+    true
 }
 
 #[cfg(test)]

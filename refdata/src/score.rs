@@ -75,6 +75,15 @@ fn ratio(num: u64, den: u64) -> Option<String> {
     Some(format!("{}.{:04}", scaled / 10_000, scaled % 10_000))
 }
 
+/// `, what 99.50%` when something was compared, else nothing.
+fn optional(what: &str, agree: u64, compared: u64) -> String {
+    if compared == 0 {
+        String::new()
+    } else {
+        format!("{what} {}", percent(agree, compared))
+    }
+}
+
 fn percent(num: u64, den: u64) -> String {
     if den == 0 {
         return "-".into();
@@ -186,6 +195,10 @@ pub struct InstructionScore {
     /// Results `flags` values not written as CONTRACT.md 4 says (unknown name, wrong
     /// order, repeated, stray separators).
     pub flags_not_canonical: u64,
+    /// Where the row came from (`file` name and `row`, CONTRACT v2), compared when both
+    /// the truth and the results have them.
+    #[serde(flatten)]
+    pub position: Compared,
     /// Expected status -> actual status -> rows; `(missing)` / `(extra)` for unpaired rows.
     pub confusion: BTreeMap<String, BTreeMap<String, u64>>,
     pub flags: BTreeMap<String, FlagScore>,
@@ -199,9 +212,57 @@ pub struct SettlementScore {
     /// Same method and same matched instruction.
     pub match_agree: u64,
     pub flags_agree: u64,
+    /// Where the row came from (`file` name and `row`), when both sides have them.
+    #[serde(flatten)]
+    pub position: Compared,
+    /// The file's `format` (`csv`, `camt.053`, `mt940`, ...), when both sides have it.
+    pub format_compared: u64,
+    pub format_agree: u64,
     /// Expected method -> actual method -> rows.
     pub methods: BTreeMap<String, BTreeMap<String, u64>>,
     pub ambiguous: FlagScore,
+}
+
+/// Paired rows whose `file` and `row` were compared (both sides have them), and how
+/// many agree.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Compared {
+    pub position_compared: u64,
+    pub position_agree: u64,
+}
+
+impl Compared {
+    /// Compares two optional (file name, row) positions; `name` names the row.
+    fn add(
+        &mut self,
+        e: &Option<(String, i64)>,
+        a: &Option<(String, i64)>,
+        name: impl Fn() -> String,
+        ex: &mut Examples,
+    ) {
+        let (Some(e), Some(a)) = (e, a) else {
+            return;
+        };
+        self.position_compared += 1;
+        if e == a {
+            self.position_agree += 1;
+        } else {
+            ex.add(|| {
+                format!(
+                    "{}: from {} row {} expected, {} row {} in results",
+                    name(),
+                    e.0,
+                    e.1,
+                    a.0,
+                    a.1
+                )
+            });
+        }
+    }
+
+    fn agrees(&self) -> bool {
+        self.position_agree == self.position_compared
+    }
 }
 
 /// Reject results against the truth.
@@ -347,6 +408,7 @@ struct InstrRec {
     flags: String,
     paid: Option<Dec>,
     count: Option<i64>,
+    position: Option<(String, i64)>,
 }
 
 impl InstrRec {
@@ -360,6 +422,8 @@ struct SettRec {
     method: String,
     matched: String,
     flags: String,
+    position: Option<(String, i64)>,
+    format: Option<String>,
 }
 
 impl SettRec {
@@ -420,13 +484,37 @@ fn required_text(
     text_at(t, b, col, name, row, file_row)?.ok_or_else(|| t.value_error(file_row, name, "is null"))
 }
 
-const INSTR_COLS: [(&str, bool); 5] = [
+const INSTR_COLS: [(&str, bool); 7] = [
     ("instruction_id", true),
     ("status", true),
     ("flags", true),
     ("paid_amount", true),
     ("settlement_count", false),
+    ("file", false),
+    ("row", false),
 ];
+
+/// The optional `file` (as a file name) and `row` columns at `col` and `col + 1`.
+fn position_at(
+    t: &Table,
+    b: &Batch,
+    col: usize,
+    row: usize,
+    file_row: u64,
+) -> Result<Option<(String, i64)>, RefdataError> {
+    let file = text_at(t, b, col, "file", row, file_row)?;
+    let r = match b.col(col + 1) {
+        Some(c) => c.int(row).map_err(|p| t.value_error(file_row, "row", &p))?,
+        None => None,
+    };
+    Ok(match (file, r) {
+        (Some(f), Some(r)) => {
+            let name = f.rsplit(['/', '\\']).next().unwrap_or(&f).to_string();
+            Some((name, r))
+        }
+        _ => None,
+    })
+}
 
 fn instr_rows(table: Table) -> impl Iterator<Item = Result<(String, InstrRec), RefdataError>> {
     Rows::new(table, |t: &Table, b: &Batch, row: usize, file_row: u64| {
@@ -445,6 +533,7 @@ fn instr_rows(table: Table) -> impl Iterator<Item = Result<(String, InstrRec), R
                 .map_err(|p| t.value_error(file_row, "settlement_count", &p))?,
             None => None,
         };
+        let position = position_at(t, b, 5, row, file_row)?;
         Ok((
             id,
             InstrRec {
@@ -452,17 +541,21 @@ fn instr_rows(table: Table) -> impl Iterator<Item = Result<(String, InstrRec), R
                 flags,
                 paid,
                 count,
+                position,
             },
         ))
     })
 }
 
-const SETT_COLS: [(&str, bool); 5] = [
+const SETT_COLS: [(&str, bool); 8] = [
     ("provider", true),
     ("provider_ref", true),
     ("match_method", true),
     ("matched_instruction_id", true),
     ("flags", true),
+    ("file", false),
+    ("row", false),
+    ("format", false),
 ];
 
 fn sett_rows(
@@ -475,12 +568,16 @@ fn sett_rows(
         let matched =
             text_at(t, b, 3, "matched_instruction_id", row, file_row)?.unwrap_or_default();
         let flags = text_at(t, b, 4, "flags", row, file_row)?.unwrap_or_default();
+        let position = position_at(t, b, 5, row, file_row)?;
+        let format = text_at(t, b, 7, "format", row, file_row)?;
         Ok((
             (provider, provider_ref),
             SettRec {
                 method,
                 matched,
                 flags,
+                position,
+                format,
             },
         ))
     })
@@ -721,6 +818,8 @@ impl InstructionScore {
             (Some(x), Some(y)) if x.same_value(y) => self.paid_amount_agree += 1,
             (x, y) => ex.add(|| paid_example(id, x, y)),
         }
+        let name = || format!("instruction {id}");
+        self.position.add(&e.position, &a.position, name, ex);
         if let (Some(x), Some(y)) = (e.count, a.count) {
             self.settlement_count_compared += 1;
             if x == y {
@@ -741,6 +840,7 @@ impl InstructionScore {
             && self.flags_agree == self.rows.paired
             && self.paid_amount_agree == self.rows.paired
             && self.settlement_count_agree == self.settlement_count_compared
+            && self.position.agrees()
             && self.flags_not_canonical == 0
             && self.flags.values().all(FlagScore::agrees)
     }
@@ -816,6 +916,16 @@ impl SettlementScore {
                 )
             });
         }
+        let name = || format!("settlement {p}/{pr}");
+        self.position.add(&e.position, &a.position, name, ex);
+        if let (Some(x), Some(y)) = (&e.format, &a.format) {
+            self.format_compared += 1;
+            if x == y {
+                self.format_agree += 1;
+            } else {
+                ex.add(|| format!("settlement {p}/{pr}: format {x} expected, {y} in results"));
+            }
+        }
     }
 
     /// Every row paired and matched alike, with the same flags.
@@ -824,6 +934,8 @@ impl SettlementScore {
             && self.rows.extra == 0
             && self.match_agree == self.rows.paired
             && self.flags_agree == self.rows.paired
+            && self.position.agrees()
+            && self.format_agree == self.format_compared
     }
 }
 
@@ -1062,11 +1174,16 @@ impl std::fmt::Display for ScoreReport {
         let i = &self.instructions;
         writeln!(
             f,
-            "instructions  {}; status {}, flags {}, paid_amount {}",
+            "instructions  {}; status {}, flags {}, paid_amount {}{}",
             i.rows,
             percent(i.status_agree, i.rows.paired),
             percent(i.flags_agree, i.rows.paired),
             percent(i.paid_amount_agree, i.rows.paired),
+            optional(
+                ", file/row",
+                i.position.position_agree,
+                i.position.position_compared
+            ),
         )?;
         let off: Vec<String> = i
             .confusion
@@ -1088,9 +1205,15 @@ impl std::fmt::Display for ScoreReport {
         let s = &self.settlements;
         writeln!(
             f,
-            "settlements   {}; match (method + id) {}",
+            "settlements   {}; match (method + id) {}{}{}",
             s.rows,
             percent(s.match_agree, s.rows.paired),
+            optional(
+                ", file/row",
+                s.position.position_agree,
+                s.position.position_compared
+            ),
+            optional(", format", s.format_agree, s.format_compared),
         )?;
         let r = &self.rejects;
         let by = |m: &BTreeMap<String, u64>| {

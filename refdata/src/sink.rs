@@ -1,6 +1,7 @@
 //! Writing tables: column buffers filled on the generator thread, encoded and written on
 //! one writer thread (Parquet, Arrow IPC file or CSV), so generation and encoding overlap
-//! on two cores.
+//! on two cores. Provider files (camt, pain.002, MT940) are documents: the generator
+//! thread hands over whole statements ([`Chunk`]) and the writer thread formats them.
 //!
 //! Only this module and `generate` touch files. Batches have a fixed number of rows, so
 //! the bytes of every file depend on the rows alone, never on timing. Memory is bounded
@@ -24,6 +25,7 @@ use parquet::schema::types::ColumnPath;
 
 use crate::error::RefdataError;
 use crate::render::RowText;
+use crate::statement::Chunk;
 
 /// Rows per record batch handed to a writer.
 pub(crate) const BATCH_ROWS: usize = 32 * 1024;
@@ -66,8 +68,25 @@ pub(crate) type TableId = usize;
 
 enum Msg {
     Open(TableId, TableSpec),
+    OpenDoc(TableId, Box<dyn DocWriter>),
     Batch(TableId, RecordBatch, Vec<(usize, String)>),
+    Chunk(TableId, Chunk),
     Close(TableId),
+}
+
+/// A provider file being written on the writer thread, one statement at a time.
+pub(crate) trait DocWriter: Send {
+    /// Creates the file and writes the document's start.
+    fn begin(&mut self) -> Result<(), RefdataError>;
+    fn statement(&mut self, c: Chunk) -> Result<(), RefdataError>;
+    /// Writes the document's end and closes the file.
+    fn finish(self: Box<Self>) -> Result<Written, RefdataError>;
+}
+
+/// An open output file on the writer thread.
+enum Open {
+    Table(Box<dyn TableWriter>),
+    Doc(Box<dyn DocWriter>),
 }
 
 /// Size of a closed file.
@@ -114,6 +133,18 @@ impl Writer {
         self.send(Msg::Open(id, spec))
     }
 
+    pub(crate) fn open_doc(
+        &mut self,
+        id: TableId,
+        doc: Box<dyn DocWriter>,
+    ) -> Result<(), RefdataError> {
+        self.send(Msg::OpenDoc(id, doc))
+    }
+
+    pub(crate) fn chunk(&mut self, id: TableId, c: Chunk) -> Result<(), RefdataError> {
+        self.send(Msg::Chunk(id, c))
+    }
+
     pub(crate) fn batch(
         &mut self,
         id: TableId,
@@ -153,36 +184,46 @@ impl Drop for Writer {
 }
 
 fn writer_loop(rx: Receiver<Msg>) -> Result<Vec<Written>, RefdataError> {
-    let mut open: Vec<Option<Box<dyn TableWriter>>> = Vec::new();
+    let mut open: Vec<Option<Open>> = Vec::new();
     let mut done = Vec::new();
+    let missing = |what: &str, id: TableId| {
+        RefdataError::internal(format!("{what} for table {id}, which is not open"))
+    };
     for msg in rx {
         match msg {
-            Msg::Open(id, spec) => {
-                if open.len() <= id {
-                    open.resize_with(id + 1, || None);
-                }
-                open[id] = Some(open_table(spec)?);
+            Msg::Open(id, spec) => put(&mut open, id, Open::Table(open_table(spec)?)),
+            Msg::OpenDoc(id, mut doc) => {
+                doc.begin()?;
+                put(&mut open, id, Open::Doc(doc));
             }
-            Msg::Batch(id, b, raw) => {
-                let w = open.get_mut(id).and_then(|w| w.as_mut()).ok_or_else(|| {
-                    RefdataError::internal(format!("batch for table {id}, which is not open"))
-                })?;
-                w.write(&b, &raw)?;
-            }
-            Msg::Close(id) => {
-                let w = open.get_mut(id).and_then(|w| w.take()).ok_or_else(|| {
-                    RefdataError::internal(format!("close of table {id}, which is not open"))
-                })?;
-                done.push(w.close()?);
-            }
+            Msg::Batch(id, b, raw) => match open.get_mut(id) {
+                Some(Some(Open::Table(w))) => w.write(&b, &raw)?,
+                _ => return Err(missing("batch", id)),
+            },
+            Msg::Chunk(id, c) => match open.get_mut(id) {
+                Some(Some(Open::Doc(d))) => d.statement(c)?,
+                _ => return Err(missing("statement", id)),
+            },
+            Msg::Close(id) => match open.get_mut(id).and_then(Option::take) {
+                Some(Open::Table(w)) => done.push(w.close()?),
+                Some(Open::Doc(d)) => done.push(d.finish()?),
+                None => return Err(missing("close", id)),
+            },
         }
     }
-    if let Some(id) = open.iter().position(|w| w.is_some()) {
+    if let Some(id) = open.iter().position(Option::is_some) {
         return Err(RefdataError::internal(format!(
             "table {id} was never closed"
         )));
     }
     Ok(done)
+}
+
+fn put(open: &mut Vec<Option<Open>>, id: TableId, o: Open) {
+    if open.len() <= id {
+        open.resize_with(id + 1, || None);
+    }
+    open[id] = Some(o);
 }
 
 /// An open output file of one table.
@@ -191,12 +232,12 @@ pub(crate) trait TableWriter: Send {
     fn close(self: Box<Self>) -> Result<Written, RefdataError>;
 }
 
-fn create(path: &Path) -> Result<BufWriter<File>, RefdataError> {
+pub(crate) fn create(path: &Path) -> Result<BufWriter<File>, RefdataError> {
     let f = File::create(path).map_err(|e| RefdataError::io(path, e))?;
     Ok(BufWriter::with_capacity(FILE_BUFFER, f))
 }
 
-fn finish_file(path: PathBuf, mut w: BufWriter<File>) -> Result<Written, RefdataError> {
+pub(crate) fn finish_file(path: PathBuf, mut w: BufWriter<File>) -> Result<Written, RefdataError> {
     w.flush().map_err(|e| RefdataError::io(&path, e))?;
     let bytes = w
         .get_ref()

@@ -192,7 +192,6 @@ fn iban_check_digits(country: &str, bban: impl Iterator<Item = u8>) -> u32 {
 }
 
 /// Appends an IBAN: country, check digits, BBAN.
-#[cfg(test)]
 pub(crate) fn push_iban(buf: &mut String, country: &str, bban: &str) {
     buf.push_str(country);
     push_num(buf, iban_check_digits(country, bban.bytes()).into(), 2);

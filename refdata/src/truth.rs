@@ -1,9 +1,9 @@
 //! The truth files (docs/REFERENCE-DATA.md), formatted and written on their own thread.
 //!
 //! The generator hands over compact records in input order; this thread turns them into
-//! text and Parquet. Settlement truth is written per provider to hidden files first (rows
-//! arrive interleaved across providers), as Arrow IPC, and concatenated into Parquet at
-//! the end in input order: provider files sorted by name, then row.
+//! text and Parquet. Settlement truth is written per settlement file to hidden files first
+//! (rows arrive interleaved across files), as Arrow IPC, and concatenated into Parquet at
+//! the end in input order: settlement files sorted by name, then row.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -16,9 +16,9 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use crate::catalog::{CURRENCIES, PROVIDERS};
 use crate::error::RefdataError;
 use crate::plan::{flag, InstrKey, Method, Reason, Status};
-use crate::render::push_key;
+use crate::render::{push_key, push_provider_ref};
 use crate::sink::{open_table, Encoding, TableBuf, TableSpec, TableWriter, Written};
-use crate::text::{push_amount, push_num, push_yymmdd, Day};
+use crate::text::{push_amount, Day};
 
 /// Records per message to the truth thread.
 const CHUNK: usize = 8 * 1024;
@@ -34,6 +34,9 @@ pub(crate) struct TruthI {
     pub paid: i64,
     pub currency: u8,
     pub n: u32,
+    /// Instruction file (part number) and 1-based row in it.
+    pub part: u32,
+    pub row: u64,
 }
 
 /// Expected result of an accepted settlement.
@@ -45,6 +48,23 @@ pub(crate) struct TruthS {
     pub method: Method,
     pub matched: Option<InstrKey>,
     pub ambiguous: bool,
+    /// Settlement file (index into [`TruthFiles::settlements`]) and 1-based row in it.
+    pub file: u16,
+    pub row: u64,
+}
+
+/// The names the truth gives files: instruction parts by number, settlement files by
+/// index (names without folders, and the `format` the outputs give the file).
+#[derive(Clone)]
+pub(crate) struct TruthFiles {
+    /// Extension of the instruction parts.
+    pub instruction_ext: &'static str,
+    pub settlements: Vec<(String, &'static str)>,
+}
+
+/// The file name of instruction part `k`.
+pub(crate) fn part_file(k: usize, ext: &str) -> String {
+    format!("instructions-{k:04}.{ext}")
 }
 
 /// Expected reject.
@@ -65,6 +85,8 @@ fn instruction_schema() -> SchemaRef {
         Field::new("paid_amount", DataType::Utf8, false),
         Field::new("currency", DataType::Utf8, false),
         Field::new("settlement_count", DataType::Int64, false),
+        Field::new("file", DataType::Utf8, false),
+        Field::new("row", DataType::Int64, false),
     ]))
 }
 
@@ -75,6 +97,9 @@ fn settlement_schema() -> SchemaRef {
         Field::new("match_method", DataType::Utf8, false),
         Field::new("matched_instruction_id", DataType::Utf8, false),
         Field::new("flags", DataType::Utf8, false),
+        Field::new("file", DataType::Utf8, false),
+        Field::new("row", DataType::Int64, false),
+        Field::new("format", DataType::Utf8, false),
     ]))
 }
 
@@ -96,15 +121,12 @@ fn spec(path: PathBuf, schema: SchemaRef, dictionary: Vec<&'static str>) -> Tabl
     }
 }
 
-fn provider_tmp(dir: &Path, p: usize) -> PathBuf {
-    dir.join(format!(".settlements-{p:02}.arrow"))
+fn file_tmp(dir: &Path, f: usize) -> PathBuf {
+    dir.join(format!(".settlements-{f:04}.arrow"))
 }
 
-/// Appends a provider's reference text (as `render` writes it, unpadded).
-pub(crate) fn push_provider_ref(buf: &mut String, provider: u8, ref_day: Day, ref_no: u64) {
-    buf.push_str(PROVIDERS[usize::from(provider)].ref_prefix);
-    push_yymmdd(buf, ref_day);
-    push_num(buf, ref_no, 9);
+fn row_int(row: u64) -> Result<i64, RefdataError> {
+    i64::try_from(row).map_err(|_| RefdataError::internal("row number overflow"))
 }
 
 enum Msg {
@@ -122,12 +144,12 @@ pub(crate) struct TruthWriter {
 
 impl TruthWriter {
     /// Starts the thread writing into `truth_dir`.
-    pub(crate) fn spawn(truth_dir: &Path) -> Result<TruthWriter, RefdataError> {
+    pub(crate) fn spawn(truth_dir: &Path, files: TruthFiles) -> Result<TruthWriter, RefdataError> {
         let (tx, rx) = sync_channel(CHANNEL_CHUNKS);
         let dir = truth_dir.to_path_buf();
         let handle = std::thread::Builder::new()
             .name("refdata-truth".into())
-            .spawn(move || truth_loop(&dir, rx))
+            .spawn(move || truth_loop(&dir, &files, rx))
             .map_err(|e| RefdataError::internal(format!("cannot start the truth thread: {e}")))?;
         Ok(TruthWriter {
             tx: Some(tx),
@@ -209,44 +231,26 @@ fn write_full(w: &mut dyn TableWriter, buf: &mut TableBuf) -> Result<(), Refdata
     Ok(())
 }
 
-fn truth_loop(dir: &Path, rx: Receiver<Msg>) -> Result<Vec<Written>, RefdataError> {
+fn truth_loop(
+    dir: &Path,
+    files: &TruthFiles,
+    rx: Receiver<Msg>,
+) -> Result<Vec<Written>, RefdataError> {
     let mut wi = open_table(spec(
         dir.join("instructions.parquet"),
         instruction_schema(),
-        vec!["status", "flags", "currency"],
+        vec!["status", "flags", "currency", "file"],
     ))?;
     let mut bi = TableBuf::new(instruction_schema());
-    let mut ws = Vec::new();
-    let mut bs = Vec::new();
-    for p in 0..PROVIDERS.len() {
-        // Arrow IPC: cheap to write and to read back for the merge.
-        ws.push(open_table(TableSpec {
-            path: provider_tmp(dir, p),
-            schema: settlement_schema(),
-            encoding: Encoding::Arrow,
-            dictionary: Vec::new(),
-        })?);
-        bs.push(TableBuf::new(settlement_schema()));
-    }
+    // Per settlement file, opened at its first row: files without accepted rows have none.
+    let mut ws: Vec<Option<(Box<dyn TableWriter>, TableBuf)>> =
+        (0..files.settlements.len()).map(|_| None).collect();
     let mut text = String::new();
     for msg in rx {
         match msg {
             Msg::I(chunk) => {
                 for t in chunk {
-                    let cur = &CURRENCIES[usize::from(t.currency)];
-                    text.clear();
-                    push_key(&mut text, &t.key);
-                    bi.text(0, Some(&text));
-                    bi.text(1, Some(t.status.name()));
-                    text.clear();
-                    flag::push_names(&mut text, t.flags);
-                    bi.text(2, Some(&text));
-                    text.clear();
-                    push_amount(&mut text, t.paid.into(), cur.minor_units);
-                    bi.text(3, Some(&text));
-                    bi.text(4, Some(cur.code));
-                    bi.int(5, i64::from(t.n));
-                    bi.end_row();
+                    instruction_row(&mut bi, &t, files, &mut text)?;
                     if bi.is_full() {
                         write_full(wi.as_mut(), &mut bi)?;
                     }
@@ -254,22 +258,24 @@ fn truth_loop(dir: &Path, rx: Receiver<Msg>) -> Result<Vec<Written>, RefdataErro
             }
             Msg::S(chunk) => {
                 for t in chunk {
-                    let p = usize::from(t.provider);
-                    let b = &mut bs[p];
-                    b.text(0, Some(PROVIDERS[p].name));
-                    text.clear();
-                    push_provider_ref(&mut text, t.provider, t.ref_day, t.ref_no);
-                    b.text(1, Some(&text));
-                    b.text(2, Some(t.method.name()));
-                    text.clear();
-                    if let Some(k) = t.matched {
-                        push_key(&mut text, &k);
+                    let f = usize::from(t.file);
+                    let slot = ws.get_mut(f).ok_or_else(|| {
+                        RefdataError::internal(format!("settlement truth for unknown file {f}"))
+                    })?;
+                    if slot.is_none() {
+                        // Arrow IPC: cheap to write and to read back for the merge.
+                        let w = open_table(TableSpec {
+                            path: file_tmp(dir, f),
+                            schema: settlement_schema(),
+                            encoding: Encoding::Arrow,
+                            dictionary: Vec::new(),
+                        })?;
+                        *slot = Some((w, TableBuf::new(settlement_schema())));
                     }
-                    b.text(3, Some(&text));
-                    b.text(4, Some(if t.ambiguous { flag::AMBIGUOUS } else { "" }));
-                    b.end_row();
+                    let (w, b) = slot.as_mut().expect("opened just above");
+                    settlement_row(b, &t, files, &mut text)?;
                     if b.is_full() {
-                        write_full(ws[p].as_mut(), b)?;
+                        write_full(w.as_mut(), b)?;
                     }
                 }
             }
@@ -278,27 +284,79 @@ fn truth_loop(dir: &Path, rx: Receiver<Msg>) -> Result<Vec<Written>, RefdataErro
     let mut written = Vec::new();
     write_full(wi.as_mut(), &mut bi)?;
     written.push(wi.close()?);
-    for (mut w, mut b) in ws.into_iter().zip(bs) {
+    for (mut w, mut b) in ws.into_iter().flatten() {
         write_full(w.as_mut(), &mut b)?;
         w.close()?;
     }
-    written.push(merge_settlements(dir)?);
+    written.push(merge_settlements(dir, files)?);
     Ok(written)
 }
 
-/// Concatenates the per-provider settlement truth in input order (provider files sorted
-/// by name) into `settlements.parquet`.
-fn merge_settlements(dir: &Path) -> Result<Written, RefdataError> {
-    let mut order: Vec<usize> = (0..PROVIDERS.len()).collect();
-    // The order of the input files' names (`NAME.ext`), not of the bare names.
-    order.sort_by_key(|&p| format!("{}.", PROVIDERS[p].name));
+fn instruction_row(
+    b: &mut TableBuf,
+    t: &TruthI,
+    files: &TruthFiles,
+    text: &mut String,
+) -> Result<(), RefdataError> {
+    let cur = &CURRENCIES[usize::from(t.currency)];
+    text.clear();
+    push_key(text, &t.key);
+    b.text(0, Some(text));
+    b.text(1, Some(t.status.name()));
+    text.clear();
+    flag::push_names(text, t.flags);
+    b.text(2, Some(text));
+    text.clear();
+    push_amount(text, t.paid.into(), cur.minor_units);
+    b.text(3, Some(text));
+    b.text(4, Some(cur.code));
+    b.int(5, i64::from(t.n));
+    b.text(6, Some(&part_file(t.part as usize, files.instruction_ext)));
+    b.int(7, row_int(t.row)?);
+    b.end_row();
+    Ok(())
+}
+
+fn settlement_row(
+    b: &mut TableBuf,
+    t: &TruthS,
+    files: &TruthFiles,
+    text: &mut String,
+) -> Result<(), RefdataError> {
+    let (name, format) = &files.settlements[usize::from(t.file)];
+    b.text(0, Some(PROVIDERS[usize::from(t.provider)].name));
+    text.clear();
+    push_provider_ref(text, t.provider, t.ref_day, t.ref_no);
+    b.text(1, Some(text));
+    b.text(2, Some(t.method.name()));
+    text.clear();
+    if let Some(k) = t.matched {
+        push_key(text, &k);
+    }
+    b.text(3, Some(text));
+    b.text(4, Some(if t.ambiguous { flag::AMBIGUOUS } else { "" }));
+    b.text(5, Some(name));
+    b.int(6, row_int(t.row)?);
+    b.text(7, Some(format));
+    b.end_row();
+    Ok(())
+}
+
+/// Concatenates the per-file settlement truth in input order (files sorted by name) into
+/// `settlements.parquet`.
+fn merge_settlements(dir: &Path, files: &TruthFiles) -> Result<Written, RefdataError> {
+    let mut order: Vec<usize> = (0..files.settlements.len()).collect();
+    order.sort_by(|&a, &b| files.settlements[a].0.cmp(&files.settlements[b].0));
     let mut w = open_table(spec(
         dir.join("settlements.parquet"),
         settlement_schema(),
-        vec!["provider", "match_method", "flags"],
+        vec!["provider", "match_method", "flags", "file", "format"],
     ))?;
-    for p in order {
-        let path = provider_tmp(dir, p);
+    for f in order {
+        let path = file_tmp(dir, f);
+        if !path.exists() {
+            continue;
+        }
         let file = fs::File::open(&path).map_err(|e| RefdataError::io(&path, e))?;
         let reader = arrow_ipc::reader::FileReader::try_new(std::io::BufReader::new(file), None)
             .map_err(|e| RefdataError::internal(format!("{}: {e}", path.display())))?;
@@ -335,10 +393,7 @@ pub(crate) fn write_rejects(
             }),
         );
         buf.text(1, Some(&r.file));
-        buf.int(
-            2,
-            i64::try_from(r.row).map_err(|_| RefdataError::internal("row number overflow"))?,
-        );
+        buf.int(2, row_int(r.row)?);
         buf.text(3, Some(r.reason.name()));
         buf.end_row();
         if buf.is_full() {

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use sverka_engine::summary::{PerSide, Tally};
 
 use crate::rates::Rates;
-use crate::Format;
+use crate::{Format, SettlementFormat};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TruthSummary {
@@ -23,6 +23,9 @@ pub struct TruthSummary {
     #[serde(default)]
     pub rates_set: Vec<String>,
     pub format: Format,
+    /// Absent in data sets made before `--settlement-format` (then the same as `format`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settlement_format: Option<SettlementFormat>,
     pub counts: TruthCounts,
     /// Per currency code with anything instructed, settled, returned or charged.
     pub totals: BTreeMap<String, TruthTotals>,

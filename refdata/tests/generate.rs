@@ -174,6 +174,7 @@ fn rate_settings_plant_what_they_set_and_nothing_else() {
         out: out.clone(),
         seed: 5,
         format: Format::Parquet,
+        settlement_format: None,
         profile: "clean".into(),
         rates: vec!["late=10%".into(), "unexpected_settlement=20000".into()],
     })
@@ -214,6 +215,7 @@ fn rate_settings_plant_what_they_set_and_nothing_else() {
         out: dir.path().join("bad"),
         seed: 5,
         format: Format::Parquet,
+        settlement_format: None,
         profile: "default".into(),
         rates: vec!["late=10".into(), "late=20".into()],
     })
@@ -243,14 +245,24 @@ fn formats_share_the_truth() {
     let (p, _) = gen(dir.path(), "p", 3_000, 5, Format::Parquet, "messy");
     let (c, _) = gen(dir.path(), "c", 3_000, 5, Format::Csv, "messy");
     let (a, _) = gen(dir.path(), "a", 3_000, 5, Format::Arrow, "messy");
-    for f in ["truth/instructions.parquet", "truth/settlements.parquet"] {
-        let x = std::fs::read(p.join(f)).unwrap();
-        assert_eq!(x, std::fs::read(c.join(f)).unwrap(), "{f}: parquet vs csv");
-        assert_eq!(
-            x,
-            std::fs::read(a.join(f)).unwrap(),
-            "{f}: parquet vs arrow"
-        );
+    // The same rows but for the files' extensions (and the settlements' format).
+    for (f, file_col, format_col) in [
+        ("truth/instructions.parquet", 6, None),
+        ("truth/settlements.parquet", 5, Some(7)),
+    ] {
+        let rows = |d: &std::path::Path, ext: &str| {
+            let (_, mut rows) = read_rows(&d.join(f));
+            for r in &mut rows {
+                r[file_col] = r[file_col].as_ref().map(|v| v.replace(ext, ""));
+                if let Some(k) = format_col {
+                    r[k] = None;
+                }
+            }
+            rows
+        };
+        let x = rows(&p, ".parquet");
+        assert!(x == rows(&c, ".csv"), "{f}: parquet vs csv");
+        assert!(x == rows(&a, ".arrow"), "{f}: parquet vs arrow");
     }
     let (_, rp) = read_rows(&p.join("truth/rejects.parquet"));
     let (_, rc) = read_rows(&c.join("truth/rejects.parquet"));
@@ -285,6 +297,7 @@ fn instruction_files_are_split_into_parts() {
         out: out.clone(),
         seed: 1,
         format: Format::Csv,
+        settlement_format: None,
         profile: "default".into(),
         rates: Vec::new(),
     };
@@ -376,6 +389,7 @@ fn bad_arguments_are_bad_input() {
         out,
         seed: 1,
         format: Format::Parquet,
+        settlement_format: None,
         profile: profile.into(),
         rates: Vec::new(),
     };
@@ -460,4 +474,78 @@ fn truth_summary_errors(v: &serde_json::Value) -> Vec<String> {
         .iter_errors(v)
         .map(|e| format!("{e} at {}", e.instance_path()))
         .collect()
+}
+
+/// The same seed gives the same month whatever format carries the settlements: the
+/// same instruction truth, the same settlements matched alike, the same rejects but for
+/// the statements' own entries (`not_a_payment`), the same totals but for the fees that
+/// pain.002 and MT940 cannot carry.
+#[test]
+fn settlement_formats_share_the_truth() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, _) = gen(dir.path(), "csv", 3_000, 5, Format::Csv, "messy");
+    let sorted = |d: &std::path::Path| {
+        let (_, rows) = read_rows(&d.join("truth/settlements.parquet"));
+        let mut keys: Vec<Vec<Option<String>>> =
+            rows.into_iter().map(|r| r[..5].to_vec()).collect();
+        keys.sort();
+        keys
+    };
+    let reasons = |d: &std::path::Path| {
+        let s = read_json(&d.join("truth/summary.json"));
+        let mut m = s["counts"]["by_reason"]["settlements"]
+            .as_object()
+            .unwrap()
+            .clone();
+        m.remove("not_a_payment");
+        (s["counts"]["by_reason"]["instructions"].clone(), m)
+    };
+    let totals = |d: &std::path::Path, fees: bool| {
+        let mut t = read_json(&d.join("truth/summary.json"))["totals"].clone();
+        for v in t.as_object_mut().unwrap().values_mut() {
+            if !fees {
+                v.as_object_mut().unwrap().remove("fees");
+            }
+        }
+        t
+    };
+    for sf in ["camt053", "pain002", "mt940", "mixed"] {
+        let (d, report) = common::gen_settlements(
+            dir.path(),
+            sf,
+            3_000,
+            5,
+            Format::Csv,
+            Some(sf.parse().unwrap()),
+            "messy",
+        );
+        assert!(
+            std::fs::read(d.join("truth/instructions.parquet")).unwrap()
+                == std::fs::read(base.join("truth/instructions.parquet")).unwrap(),
+            "{sf}: instruction truth"
+        );
+        assert!(sorted(&d) == sorted(&base), "{sf}: settlement truth");
+        let (x, y) = (reasons(&d), reasons(&base));
+        assert_eq!(x.0, y.0, "{sf}: instruction reject reasons");
+        if sf == "mixed" {
+            // Its Parquet providers give CSV-only defects their Parquet reasons.
+            let total = |m: &serde_json::Map<String, serde_json::Value>| {
+                m.values().map(|v| v.as_u64().unwrap()).sum::<u64>()
+            };
+            assert_eq!(total(&x.1), total(&y.1), "{sf}: settlement rejects");
+        } else {
+            assert_eq!(x.1, y.1, "{sf}: settlement reject reasons");
+        }
+        let fees = sf == "camt053";
+        assert_eq!(totals(&d, fees), totals(&base, fees), "{sf}: totals");
+        assert!(d.join("providers.toml").exists());
+        let kinds: BTreeSet<&str> = report
+            .files
+            .iter()
+            .filter(|f| f.side == "settlements")
+            .map(|f| f.path.rsplit_once('.').unwrap().1)
+            .collect();
+        assert!(kinds.contains("csv"), "{sf}: {kinds:?}");
+    }
+    assert!(!base.join("providers.toml").exists());
 }

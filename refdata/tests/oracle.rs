@@ -1,6 +1,8 @@
 //! An independent check of the truth: a naive, from-scratch reading of CONTRACT.md
-//! sections 1-4 applied to the generated CSV inputs (nothing shared with the generator
-//! but the file layout), whose result must equal `truth/*` row for row.
+//! sections 1-4 (version 2) applied to the generated inputs (nothing shared with the
+//! generator but the file layout), whose result must equal `truth/*` row for row. The
+//! settlement files are read as they are (CSV, Parquet) or by section 7.3 (camt,
+//! pain.002, MT940; `common::files`), with their declared control figures checked.
 //!
 //! The generator computes the truth from its planting model; this test catches any
 //! place where the written text does not mean what the model intended (an "invalid"
@@ -12,9 +14,10 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
-use common::{gen, read_json, read_rows};
+use common::files::{read_settlements, Reading};
+use common::{gen, gen_settlements, read_json, read_rows};
 use serde_json::Value;
-use sverka_refdata::Format;
+use sverka_refdata::{Format, SettlementFormat};
 
 const FLAGS: [&str; 7] = [
     "ACCOUNT_MISMATCH",
@@ -150,12 +153,17 @@ struct Sett {
     provider: String,
     pref: String,
     iid: String,
-    account: String,
-    amount: i128,
+    /// CONTRACT v2: account, amount and currency may be absent.
+    account: Option<String>,
+    amount: Option<i128>,
     fee: i128,
-    currency: String,
+    currency: Option<String>,
     status: String,
     value: i64,
+    /// Where it came from: file, row, format.
+    file: String,
+    row: u64,
+    format: String,
 }
 
 type Reject = (String, String, i64, String);
@@ -184,13 +192,72 @@ fn csv_files(dir: &Path) -> Vec<(String, Vec<csv::StringRecord>, csv::StringReco
         .collect()
 }
 
+/// CONTRACT 2 over one settlement's trimmed columns (v2: amount and currency are
+/// required unless the status is exactly FAILED, currency whenever amount or fee has a
+/// value; account is optional): (amount, fee, value date) or the first failing reason.
+fn settlement_fields(
+    v: &[&str],
+    iso: &HashMap<String, u32>,
+) -> Result<(Option<i128>, i128, i64), &'static str> {
+    let failed = v[7] == "FAILED";
+    let required = [
+        true,
+        true,
+        false,
+        false,
+        !failed,
+        false,
+        !failed || !v[4].is_empty() || !v[5].is_empty(),
+        true,
+        true,
+    ];
+    let (mut amount, mut fee) = (None, None);
+    let (mut value, mut fee_value, mut vd) = (None, 0, 0);
+    for k in 0..9 {
+        if v[k].is_empty() {
+            if required[k] {
+                return Err("missing_field");
+            }
+            continue;
+        }
+        match k {
+            4 => match amount_grammar(v[k]) {
+                None => return Err("invalid_amount"),
+                Some(a) if a.0 && !is_zero(&a) => return Err("negative_amount"),
+                Some(a) => amount = Some(a),
+            },
+            5 => match amount_grammar(v[k]) {
+                None => return Err("invalid_amount"),
+                Some(a) => fee = Some(a),
+            },
+            6 => {
+                let Some(&mu) = iso.get(v[k]) else {
+                    return Err("unknown_currency");
+                };
+                if let Some(a) = &amount {
+                    value = Some(minor_value(a, mu).ok_or("amount_precision")?);
+                }
+                if let Some(f) = &fee {
+                    fee_value = minor_value(f, mu).ok_or("amount_precision")?;
+                }
+            }
+            7 if !["SETTLED", "FAILED", "RETURNED"].contains(&v[k]) => {
+                return Err("invalid_status");
+            }
+            8 => vd = date(v[k]).ok_or("invalid_date")?,
+            _ => {}
+        }
+    }
+    Ok((value, fee_value, vd))
+}
+
 struct Oracle {
     instrs: Vec<Instr>,
     setts: Vec<Sett>,
     rejects: BTreeSet<Reject>,
 }
 
-fn load(data: &Path, iso: &HashMap<String, u32>) -> Oracle {
+fn load(data: &Path, iso: &HashMap<String, u32>, reading: Reading) -> Oracle {
     let mut rejects = BTreeSet::new();
     let mut instrs = Vec::new();
     let mut seen_ids = BTreeSet::new();
@@ -282,108 +349,52 @@ fn load(data: &Path, iso: &HashMap<String, u32>) -> Oracle {
             });
         }
     }
+    let (raw, failed) = read_settlements(data, reading);
+    assert_eq!(
+        failed,
+        Vec::<String>::new(),
+        "control checks of {}",
+        data.display()
+    );
     let mut setts = Vec::new();
     let mut seen_refs = BTreeSet::new();
-    for (file, rows, header) in csv_files(&data.join("settlements")) {
-        let col = |name: &str| header.iter().position(|h| h == name).unwrap();
-        let cols: Vec<usize> = [
-            "provider",
-            "provider_ref",
-            "instruction_id",
-            "account",
-            "amount",
-            "fee",
-            "currency",
-            "status",
-            "value_date",
-        ]
-        .iter()
-        .map(|c| col(c))
-        .collect();
-        for (i, rec) in rows.iter().enumerate() {
-            let row = i as i64 + 1;
-            let mut reject = |reason: &str| {
-                rejects.insert((
-                    "settlements".to_string(),
-                    file.clone(),
-                    row,
-                    reason.to_string(),
-                ));
-            };
-            if rec.len() != header.len() {
-                reject("malformed_row");
-                continue;
+    for x in raw {
+        let mut reject = |reason: &str| {
+            rejects.insert((
+                "settlements".to_string(),
+                x.file.clone(),
+                x.row as i64,
+                reason.to_string(),
+            ));
+        };
+        if x.malformed {
+            reject("malformed_row");
+            continue;
+        }
+        if let Some(r) = &x.rejection {
+            reject(r);
+            continue;
+        }
+        let v: Vec<&str> = x.cols.iter().map(|c| trim(c)).collect();
+        match settlement_fields(&v, iso) {
+            Err(r) => reject(r),
+            Ok(_) if !seen_refs.insert((v[0].to_string(), v[1].to_string())) => {
+                reject("duplicate_provider_ref")
             }
-            let v: Vec<&str> = cols.iter().map(|&c| trim(&rec[c])).collect();
-            let required = [true, true, false, true, true, false, true, true, true];
-            let mut reason = None;
-            let (mut amount, mut fee) = (None, None);
-            let (mut value, mut fee_value, mut vd) = (0, 0, 0);
-            for k in 0..9 {
-                if reason.is_some() {
-                    break;
-                }
-                if v[k].is_empty() {
-                    if required[k] {
-                        reason = Some("missing_field");
-                    }
-                    continue;
-                }
-                match k {
-                    4 => match amount_grammar(v[k]) {
-                        None => reason = Some("invalid_amount"),
-                        Some(a) if a.0 && !is_zero(&a) => reason = Some("negative_amount"),
-                        Some(a) => amount = Some(a),
-                    },
-                    5 => match amount_grammar(v[k]) {
-                        None => reason = Some("invalid_amount"),
-                        Some(a) => fee = Some(a),
-                    },
-                    6 => match iso.get(v[k]) {
-                        None => reason = Some("unknown_currency"),
-                        Some(&mu) => {
-                            match minor_value(amount.as_ref().unwrap(), mu) {
-                                None => reason = Some("amount_precision"),
-                                Some(x) => value = x,
-                            }
-                            if reason.is_none() {
-                                if let Some(f) = &fee {
-                                    match minor_value(f, mu) {
-                                        None => reason = Some("amount_precision"),
-                                        Some(x) => fee_value = x,
-                                    }
-                                }
-                            }
-                        }
-                    },
-                    7 if !["SETTLED", "FAILED", "RETURNED"].contains(&v[k]) => {
-                        reason = Some("invalid_status");
-                    }
-                    8 => match date(v[k]) {
-                        None => reason = Some("invalid_date"),
-                        Some(d) => vd = d,
-                    },
-                    _ => {}
-                }
-            }
-            if reason.is_none() && !seen_refs.insert((v[0].to_string(), v[1].to_string())) {
-                reason = Some("duplicate_provider_ref");
-            }
-            if let Some(r) = reason {
-                reject(r);
-                continue;
-            }
-            setts.push(Sett {
+            Ok((amount, fee, vd)) => setts.push(Sett {
                 provider: v[0].into(),
                 pref: v[1].into(),
                 iid: v[2].into(),
-                account: v[3].into(),
-                amount: value,
-                fee: fee_value,
-                currency: v[6].into(),
+                account: Some(v[3].to_string()).filter(|a| !a.is_empty()),
+                amount,
+                fee,
+                currency: Some(v[6].to_string()).filter(|c| !c.is_empty()),
                 status: v[7].into(),
                 value: vd,
-            });
+                file: x.file.clone(),
+                row: x.row,
+                format: x.format.clone(),
+            }),
         }
     }
     Oracle {
@@ -432,11 +443,16 @@ fn reconcile(o: &Oracle) -> Expected {
         if method[s] != "NONE" {
             continue;
         }
+        // v2: without account, amount or currency, never a candidate.
+        let (Some(account), Some(currency), Some(amount)) = (&x.account, &x.currency, x.amount)
+        else {
+            continue;
+        };
         if let Some(list) = by_key.get(&(
             x.provider.as_str(),
-            x.account.as_str(),
-            x.currency.as_str(),
-            x.amount,
+            account.as_str(),
+            currency.as_str(),
+            amount,
         )) {
             for &i in list {
                 if (x.value - o.instrs[i].due).abs() <= 7 {
@@ -498,17 +514,22 @@ fn reconcile(o: &Oracle) -> Expected {
         let mut paid = 0i128;
         for &s in ms {
             let y = &o.setts[s];
-            if y.currency == x.currency {
+            if y.currency.as_ref() == Some(&x.currency) {
                 match y.status.as_str() {
-                    "SETTLED" => paid += y.amount,
-                    "RETURNED" => paid -= y.amount,
+                    "SETTLED" => paid += y.amount.unwrap(),
+                    "RETURNED" => paid -= y.amount.unwrap(),
                     _ => {}
                 }
             }
         }
         let status = if n == 0 {
             "UNPAID"
-        } else if ms.iter().any(|&s| o.setts[s].currency != x.currency) {
+        } else if ms.iter().any(|&s| {
+            o.setts[s]
+                .currency
+                .as_ref()
+                .is_some_and(|c| *c != x.currency)
+        }) {
             "CURRENCY_MISMATCH"
         } else if settled >= 2 {
             "DOUBLE_PAID"
@@ -531,7 +552,7 @@ fn reconcile(o: &Oracle) -> Expected {
                 .filter(|y| y.status == "SETTLED")
         };
         let have = [
-            settled_ms().any(|y| y.account != x.account),
+            settled_ms().any(|y| y.account.as_ref().is_some_and(|a| *a != x.account)),
             x.amount > 3 * medians[&(x.program.as_str(), x.cycle.as_str(), x.currency.as_str())],
             bens[&(x.ben.as_str(), x.program.as_str(), x.cycle.as_str())] >= 2,
             ms.iter().any(|&s| method[s] == "FALLBACK"),
@@ -579,8 +600,8 @@ fn minor_units_of(text: &str) -> i128 {
     minor_value(&a, a.2.len() as u32).unwrap()
 }
 
-fn check(data: &Path, iso: &HashMap<String, u32>) {
-    let o = load(data, iso);
+fn check(data: &Path, iso: &HashMap<String, u32>, reading: Reading) {
+    let o = load(data, iso, reading);
     let exp = reconcile(&o);
     let truth = data.join("truth");
 
@@ -601,9 +622,16 @@ fn check(data: &Path, iso: &HashMap<String, u32>) {
 
     let (_, ts) = read_rows(&truth.join("settlements.parquet"));
     assert_eq!(ts.len(), exp.sett.len(), "accepted settlements");
-    for (t, e) in ts.iter().zip(&exp.sett) {
+    for ((t, e), y) in ts.iter().zip(&exp.sett).zip(&o.setts) {
         let t: Vec<String> = t.iter().map(|v| v.clone().unwrap()).collect();
         assert_eq!((&t[0], &t[1]), (&e.0, &e.1), "settlement order");
+        assert_eq!(
+            (&t[5], &t[6], &t[7]),
+            (&y.file, &y.row.to_string(), &y.format),
+            "position and format of settlement {}/{}",
+            e.0,
+            e.1
+        );
         assert_eq!(
             (&t[2], &t[3], &t[4]),
             (&e.2, &e.3, &e.4),
@@ -641,18 +669,23 @@ fn check(data: &Path, iso: &HashMap<String, u32>) {
         }
     }
     for (y, e) in o.setts.iter().zip(&exp.sett) {
-        let t = totals.entry(y.currency.clone()).or_default();
+        // v2: a settlement without a currency counts in no currency's totals.
+        let Some(currency) = &y.currency else {
+            continue;
+        };
+        let t = totals.entry(currency.clone()).or_default();
         t[5] += y.fee;
+        let amount = y.amount.unwrap_or(0);
         match y.status.as_str() {
             "SETTLED" => {
                 t[2] += 1;
-                t[3] += y.amount;
+                t[3] += amount;
                 if e.2 == "NONE" {
                     t[8] += 1;
-                    t[9] += y.amount;
+                    t[9] += amount;
                 }
             }
-            "RETURNED" => t[4] += y.amount,
+            "RETURNED" => t[4] += amount,
             _ => {}
         }
     }
@@ -708,7 +741,7 @@ fn truth_equals_an_independent_reading_of_the_contract() {
             Format::Csv,
             profile,
         );
-        check(&data, &iso);
+        check(&data, &iso, Reading::Mini);
     }
 }
 
@@ -736,6 +769,66 @@ fn truth_equals_an_independent_reading_at_scale() {
     let dir = tempfile::tempdir().unwrap();
     for (seed, profile) in [(101, "default"), (102, "messy")] {
         let (data, _) = gen(dir.path(), profile, n, seed, Format::Csv, profile);
-        check(&data, &iso);
+        check(&data, &iso, Reading::Mini);
+    }
+    // Provider files at that size, read by the engine's readers.
+    for sf in PROVIDER_FORMATS {
+        let name = format!("messy-{sf}");
+        let (data, _) = gen_settlements(dir.path(), &name, n, 103, Format::Csv, Some(sf), "messy");
+        check(&data, &iso, Reading::Formats);
+        std::fs::remove_dir_all(&data).unwrap();
     }
 }
+
+/// Provider files read back by this test's own reading of CONTRACT 7.3: every
+/// transaction is exactly the planted settlement or reject, every control figure holds.
+#[test]
+fn provider_files_hold_the_truth() {
+    let iso = iso_table();
+    let dir = tempfile::tempdir().unwrap();
+    for (k, sf) in PROVIDER_FORMATS.iter().enumerate() {
+        for (seed, profile, n) in [
+            (31, "messy", 3_000),
+            (32, "default", 2_000),
+            (33, "messy", 40),
+        ] {
+            let name = format!("{sf}-{seed}-{k}");
+            let (data, _) =
+                gen_settlements(dir.path(), &name, n, seed, Format::Csv, Some(*sf), profile);
+            check(&data, &iso, Reading::Mini);
+        }
+    }
+}
+
+/// The same, with the readers the engine uses (`sverka-formats`), which must also give
+/// exactly the rows of this test's own reading.
+#[test]
+fn provider_files_read_by_sverka_formats_hold_the_truth() {
+    let iso = iso_table();
+    let dir = tempfile::tempdir().unwrap();
+    for sf in PROVIDER_FORMATS {
+        let (data, _) = gen_settlements(
+            dir.path(),
+            &sf.to_string(),
+            3_000,
+            41,
+            Format::Csv,
+            Some(sf),
+            "messy",
+        );
+        let (mine, _) = read_settlements(&data, Reading::Mini);
+        let (theirs, _) = read_settlements(&data, Reading::Formats);
+        for (a, b) in mine.iter().zip(&theirs) {
+            assert_eq!(a, b, "{sf}: sverka-formats reads another row");
+        }
+        assert_eq!(mine.len(), theirs.len(), "{sf}: transactions");
+        check(&data, &iso, Reading::Formats);
+    }
+}
+
+const PROVIDER_FORMATS: [SettlementFormat; 4] = [
+    SettlementFormat::Camt053,
+    SettlementFormat::Pain002,
+    SettlementFormat::Mt940,
+    SettlementFormat::Mixed,
+];

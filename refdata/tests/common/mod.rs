@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod files;
+
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -13,7 +15,7 @@ use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
 use serde_json::{json, Map, Value};
-use sverka_refdata::{generate, Format, GenerateConfig, GenerateReport};
+use sverka_refdata::{generate, Format, GenerateConfig, GenerateReport, SettlementFormat};
 
 pub fn gen(
     dir: &Path,
@@ -23,12 +25,26 @@ pub fn gen(
     format: Format,
     profile: &str,
 ) -> (PathBuf, GenerateReport) {
+    gen_settlements(dir, name, n, seed, format, None, profile)
+}
+
+/// As [`gen`], with the settlement files in `settlements` (`None`: as `format`).
+pub fn gen_settlements(
+    dir: &Path,
+    name: &str,
+    n: u64,
+    seed: u64,
+    format: Format,
+    settlements: Option<SettlementFormat>,
+    profile: &str,
+) -> (PathBuf, GenerateReport) {
     let out = dir.join(name);
     let report = generate(&GenerateConfig {
         instructions: n,
         out: out.clone(),
         seed,
         format,
+        settlement_format: settlements,
         profile: profile.into(),
         rates: Vec::new(),
     })
