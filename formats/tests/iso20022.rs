@@ -330,6 +330,8 @@ fn value_date_is_the_value_date_else_the_booking_date() {
         E { row: 5, pref: "VD-5", amt: "5.00", vd_orig: Some("2026-11-05+01:00"), ..b },
         E { row: 6, pref: "VD-6", amt: "6.00", vd: "05.11.2026", ..b },
         E { row: 7, pref: "VD-7", amt: "7.00", vd: "", ..b },
+        // A date-time in a date element: as written, for section 2's invalid_date.
+        E { row: 8, pref: "VD-8", amt: "8.00", vd: "2026-11-05T10:00:00", ..b },
     ];
     assert_rows(rel, &rows, &want);
 }

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use quick_xml::events::BytesStart;
 
 use super::xml::Path;
-use super::{currency_of, date_of, is, set_first, Out};
+use super::{currency_of, date_of, date_only, is, set_first, Out};
 use crate::decimal::Dec;
 use crate::{absent_reference, Check, FormatError, NotSettlement, Rejection, Status, Txn};
 
@@ -352,17 +352,25 @@ impl Entry {
         self.details_sum = Sum::default();
     }
 
-    /// `ValDt/Dt`, or the date of `ValDt/DtTm`, else `BookgDt`'s (CONTRACT 7.3).
+    /// `ValDt/Dt`, or the date of `ValDt/DtTm`, else `BookgDt`'s (CONTRACT 7.3). A `Dt`
+    /// is taken as written (a date-time there is section 2's `invalid_date`); only a
+    /// `DtTm` is cut to its date.
     fn value_date(&self) -> (String, Option<String>) {
         [
-            &self.value_dt,
-            &self.value_dttm,
-            &self.booking_dt,
-            &self.booking_dttm,
+            (&self.value_dt, false),
+            (&self.value_dttm, true),
+            (&self.booking_dt, false),
+            (&self.booking_dttm, true),
         ]
         .into_iter()
-        .find(|d| !d.is_empty())
-        .map_or((String::new(), None), |d| date_of(d))
+        .find(|(d, _)| !d.is_empty())
+        .map_or((String::new(), None), |(d, time)| {
+            if time {
+                date_of(d)
+            } else {
+                date_only(d)
+            }
+        })
     }
 
     fn leaf(&mut self, rel: &[Vec<u8>], t: &str, ccy: &str) {

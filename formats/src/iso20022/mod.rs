@@ -593,6 +593,17 @@ fn date_of(t: &str) -> (String, Option<String>) {
     }
 }
 
+/// A date element's value (ISO 20022 `ISODate`, an XML `date`): its date when it carries
+/// a time zone (`2026-11-05+01:00`), else as written, so that a date-time where a date
+/// belongs (`2026-11-05T10:00:00`) reaches section 2 as the file wrote it.
+fn date_only(t: &str) -> (String, Option<String>) {
+    if t.as_bytes().get(10) == Some(&b'T') {
+        (t.to_string(), None)
+    } else {
+        date_of(t)
+    }
+}
+
 /// The `Ccy` attribute of an amount element (empty when absent).
 fn currency_of(path: &Path, e: &BytesStart<'_>, into: &mut String) -> Result<(), FormatError> {
     into.clear();

@@ -9,7 +9,7 @@ use quick_xml::events::BytesStart;
 
 use super::camt::{first_reference, Amount};
 use super::xml::Path;
-use super::{currency_of, date_of, is, set_first, Out};
+use super::{currency_of, date_of, date_only, is, set_first, Out};
 use crate::{absent_reference, FormatError, NotSettlement, Rejection, Status, Txn};
 
 /// One `TxInfAndSts`, as far as CONTRACT 7.3 reads it.
@@ -26,6 +26,7 @@ struct Tx {
     debtor_other: String,
     settlement_date: String,
     execution_date: String,
+    execution_dttm: String,
 }
 
 impl Tx {
@@ -44,7 +45,8 @@ impl Tx {
             }
             b"IntrBkSttlmDt" if is(up, &[b"OrgnlTxRef"]) => &mut self.settlement_date,
             b"ReqdExctnDt" if is(up, &[b"OrgnlTxRef"]) => &mut self.execution_date,
-            b"Dt" | b"DtTm" if is(up, &[b"OrgnlTxRef", b"ReqdExctnDt"]) => &mut self.execution_date,
+            b"Dt" if is(up, &[b"OrgnlTxRef", b"ReqdExctnDt"]) => &mut self.execution_date,
+            b"DtTm" if is(up, &[b"OrgnlTxRef", b"ReqdExctnDt"]) => &mut self.execution_dttm,
             b"IBAN" if is(up, &[b"OrgnlTxRef", b"CdtrAcct", b"Id"]) => &mut self.creditor_iban,
             b"Id" if is(up, &[b"OrgnlTxRef", b"CdtrAcct", b"Id", b"Othr"]) => {
                 &mut self.creditor_other
@@ -234,11 +236,23 @@ impl<'s> Pain<'s> {
         } else {
             tx.sts_id.clone()
         };
-        let date = [&tx.settlement_date, &tx.execution_date, &self.created]
-            .into_iter()
-            .find(|d| !d.is_empty())
-            .map_or(String::new(), |d| d.clone());
-        let (value_date, value_date_original) = date_of(&date);
+        // Dates as written (a date-time in a date element is section 2's `invalid_date`);
+        // the date of a date-time element (CONTRACT 7.3).
+        let (value_date, value_date_original) = [
+            (&tx.settlement_date, false),
+            (&tx.execution_date, false),
+            (&tx.execution_dttm, true),
+            (&self.created, true),
+        ]
+        .into_iter()
+        .find(|(d, _)| !d.is_empty())
+        .map_or((String::new(), None), |(d, time)| {
+            if time {
+                date_of(d)
+            } else {
+                date_only(d)
+            }
+        });
         let txn = Txn {
             row: 0,
             statement: self.statement,
