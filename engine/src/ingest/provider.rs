@@ -7,7 +7,6 @@
 //! has been read and before any of its rows is matched.
 
 use std::collections::HashMap;
-use std::io::BufReader;
 use std::path::Path;
 
 use arrow_array::builder::StringBuilder;
@@ -144,7 +143,8 @@ pub(super) fn read<T: Send>(
         ..
     } = input;
     let path = &file.path;
-    let mut source = BufReader::with_capacity(1 << 20, handle);
+    // The readers read 64 KiB chunks themselves: no buffer of ours in between.
+    let mut source = handle;
     let mut b = Builder::new();
     let mut first_row = 1u64;
     let mut next_row = 1u64;
