@@ -6,6 +6,11 @@
 
 use crate::{limits, FormatError};
 
+/// The FIN envelope's braces and the opener of block 4 (the message text), named once.
+const OPEN: u8 = b'{';
+const CLOSE: u8 = b'}';
+const BLOCK4: &[u8] = b"{4:";
+
 /// A tag's name: two digits and an optional letter (`61`, `60F`), or `NS` (a
 /// non-standard tag some Hungarian and Russian banks write).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -51,7 +56,7 @@ pub(crate) fn tag_of(line: &[u8]) -> Option<(Name, usize)> {
 
 /// A FIN envelope line: starts with a block `{1:` … `{5:`.
 fn is_envelope(line: &[u8]) -> bool {
-    matches!(line, [b'{', b'1'..=b'5', b':', ..])
+    matches!(line, [OPEN, b'1'..=b'5', b':', ..])
 }
 
 /// A message end: `-` alone (maybe followed by control characters such as ETX), `-}`
@@ -61,17 +66,23 @@ fn is_message_end(line: &[u8]) -> bool {
     let Some(rest) = line.strip_prefix(b"-") else {
         return false;
     };
-    rest.first() == Some(&b'}')
+    rest.first() == Some(&CLOSE)
         || rest
             .iter()
             .all(|b| b.is_ascii_whitespace() || b.is_ascii_control())
         || rest.trim_ascii() == b"XXX"
 }
 
-/// What follows the block-4 opener `{4:` on an envelope or end line, if anything.
-fn after_block4(line: &str) -> Option<&str> {
-    let i = line.find("{4:")?;
-    Some(&line[i + 3..])
+/// For a framing line (envelope or message end): what follows its block-4 opener, empty
+/// when it has none; `None` for any other line.
+fn framing_rest(line: &[u8]) -> Option<&[u8]> {
+    if !is_envelope(line) && !is_message_end(line) {
+        return None;
+    }
+    Some(match line.windows(BLOCK4.len()).position(|w| w == BLOCK4) {
+        Some(i) => &line[i + BLOCK4.len()..],
+        None => &[],
+    })
 }
 
 /// Whether the first bytes of a file say MT940 (CONTRACT 7.1): after an optional BOM,
@@ -82,11 +93,8 @@ pub(crate) fn starts_like_mt940(head: &[u8]) -> bool {
     let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
     let mut preamble = 0;
     for mut line in head.split(|&b| b == b'\n' || b == b'\r') {
-        if is_envelope(line) || is_message_end(line) {
-            match line.windows(3).position(|w| w == b"{4:") {
-                Some(i) => line = &line[i + 3..],
-                None => continue,
-            }
+        if let Some(rest) = framing_rest(line) {
+            line = rest;
         }
         if line.is_empty() {
             continue;
@@ -162,12 +170,13 @@ impl Tokenizer {
         }
         let mut line = line;
         let mut completed = false;
-        if is_envelope(line.as_bytes()) || is_message_end(line.as_bytes()) {
+        if let Some(rest) = framing_rest(line.as_bytes()) {
             completed = self.close();
-            match after_block4(line) {
-                Some(rest) if !rest.is_empty() => line = rest,
-                _ => return Ok(completed.then_some(&self.done)),
+            if rest.is_empty() {
+                return Ok(completed.then_some(&self.done));
             }
+            // A suffix after an ASCII opener: a character boundary.
+            line = &line[line.len() - rest.len()..];
         }
         if let Some((name, start)) = tag_of(line.as_bytes()) {
             completed |= self.close();
