@@ -203,9 +203,10 @@ pub fn validate(side: Side, batch: RawBatch) -> Chunk {
     let mut ccy: Vec<Ccy> = vec![0; n];
     let mut day: Vec<i32> = vec![0; n];
     let mut status: Vec<u8> = Vec::new();
-    // Settlements: whether each row's trimmed status is exactly FAILED (CONTRACT v2
-    // section 2), which makes its amount and currency optional.
-    let failed = matches!(side, Side::Settlements).then(|| failed_rows(fields, &batch.cols, n));
+    // Settlements: a row whose trimmed status is exactly FAILED may leave its amount and
+    // currency empty (CONTRACT v2 section 2); asked only of rows where one is empty.
+    let settlements = matches!(side, Side::Settlements);
+    let failed = |i: usize| settlements && is_failed(fields, &batch.cols, i);
 
     for (fi, field) in fields.iter().enumerate() {
         let col = batch.cols[fi].as_ref();
@@ -239,11 +240,11 @@ pub fn validate(side: Side, batch: RawBatch) -> Chunk {
                 let mut v: Vec<Option<Amount>> = vec![None; n];
                 // (v2) A FAILED settlement may leave its amount empty: judged as optional,
                 // then required row by row where the row is not FAILED.
-                let when_failed = failed.is_some() && field.required;
+                let when_failed = settlements && field.required;
                 rows.each(
                     |c| amount_of(side, field.required && !when_failed, c),
                     |i, a| {
-                        if a.is_none() && when_failed && !failed.as_ref().is_some_and(|f| f[i]) {
+                        if a.is_none() && when_failed && !failed(i) {
                             let shown = batch.cols[fi].as_ref().and_then(|c| cell(c, i).shown());
                             return Err(fail(i, field.name, Reason::MissingField, shown));
                         }
@@ -255,13 +256,12 @@ pub fn validate(side: Side, batch: RawBatch) -> Chunk {
                 amount_fields.push(fi);
             }
             Kind::Currency => rows.each(
-                |c| currency_of(c, failed.is_some()),
+                |c| currency_of(c, settlements),
                 |i, code| {
                     let Some(code) = code else {
                         // (v2) Without a currency only a FAILED row with neither amount
                         // nor fee: nothing to count in any currency.
-                        let bare = failed.as_ref().is_some_and(|f| f[i])
-                            && amounts.iter().all(|v| v[i].is_none());
+                        let bare = failed(i) && amounts.iter().all(|v| v[i].is_none());
                         if bare {
                             ccy[i] = currency::NO_CCY;
                             return Ok(());
@@ -407,18 +407,13 @@ fn reject_blanks(a: &StringArray, rows: &mut Rows, fail: impl Fn(usize, Option<S
     }
 }
 
-/// Whether each row's status is exactly `FAILED` once trimmed.
-fn failed_rows(fields: &[Field], cols: &[Option<RawCol>], n: usize) -> Vec<bool> {
-    let col = fields
+/// Whether row `i`'s status is exactly `FAILED` once trimmed.
+fn is_failed(fields: &[Field], cols: &[Option<RawCol>], i: usize) -> bool {
+    fields
         .iter()
         .position(|f| f.kind == Kind::Status)
-        .and_then(|fi| cols[fi].as_ref());
-    match col {
-        Some(c) => (0..n)
-            .map(|i| matches!(cell(c, i), Cell::Text(s) if trim(s) == "FAILED"))
-            .collect(),
-        None => vec![false; n],
-    }
+        .and_then(|fi| cols[fi].as_ref())
+        .is_some_and(|c| matches!(cell(c, i), Cell::Text(s) if trim(s) == "FAILED"))
 }
 
 /// An amount cell: parsed, or why its row is rejected. An empty optional amount (a fee)
