@@ -149,7 +149,7 @@ pub(super) fn read<T: Send>(
     let mut first_row = 1u64;
     let mut next_row = 1u64;
     // The last statement account looked up, and its provider.
-    let mut last: Option<(String, String)> = None;
+    let mut last: Option<(String, &str)> = None;
     // Each batch is validated on the pool as soon as it is cut, while this thread reads
     // on (as the CSV reader does); results come back by batch number.
     let (done, results) = std::sync::mpsc::channel::<(usize, T)>();
@@ -174,18 +174,18 @@ pub(super) fn read<T: Send>(
                 });
             }
             next_row += 1;
-            let provider = match &file.provider {
-                Some(code) => code.clone(),
+            let provider = match file.provider.as_deref() {
+                Some(code) => code,
                 None => match &last {
-                    Some((acct, code)) if *acct == t.own_account => code.clone(),
+                    Some((acct, code)) if *acct == t.own_account => *code,
                     _ => {
                         let code = provider_of(&t, statements, opts)?;
-                        last = Some((t.own_account.clone(), code.clone()));
+                        last = Some((t.own_account.clone(), code));
                         code
                     }
                 },
             };
-            b.push(index, &provider, t);
+            b.push(index, provider, t);
             if b.len == BATCH_ROWS {
                 hand_on(b.finish(index, first_row));
                 first_row = next_row;
@@ -208,11 +208,11 @@ pub(super) fn read<T: Send>(
 }
 
 /// The provider of a transaction found by its statement's account (CONTRACT 7.2).
-fn provider_of(
+fn provider_of<'o>(
     t: &Txn,
     statements: &[Statement],
-    opts: &ProviderOptions,
-) -> std::result::Result<String, FormatError> {
+    opts: &'o ProviderOptions,
+) -> std::result::Result<&'o str, FormatError> {
     let statement = statements
         .get(t.statement)
         .map(|s| s.id.as_str())
@@ -227,7 +227,7 @@ fn provider_of(
     }
     opts.accounts
         .get(&ProviderOptions::key(&t.own_account))
-        .cloned()
+        .map(String::as_str)
         .ok_or_else(|| {
             let file = opts.providers_file.as_ref().map_or_else(
                 || "a providers file given with --providers".to_string(),
