@@ -96,13 +96,8 @@ struct ProgramToml {
     caps: BTreeMap<String, String>,
 }
 
-/// A provider code is used in file names: letters, digits, `_` and `-`, 1 to 32.
-pub fn usable_code(code: &str) -> bool {
-    (1..=32).contains(&code.len())
-        && code
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-}
+/// A provider code is used in file names: the engine's rule for codes (CONTRACT 7.2).
+pub use sverka_engine::providers::usable_code;
 
 /// BICFI of ISO 9362 as the pain.001.001.09 XSD states it.
 pub fn is_bic(s: &str) -> bool {

@@ -104,13 +104,7 @@ fn given_provider(side: Side, p: &Path) -> (Option<String>, PathBuf) {
         return (None, p.to_path_buf());
     };
     match s.split_once('=') {
-        Some((code, rest))
-            if !rest.is_empty()
-                && (1..=32).contains(&code.len())
-                && code
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') =>
-        {
+        Some((code, rest)) if !rest.is_empty() && crate::providers::usable_code(code) => {
             (Some(code.to_string()), PathBuf::from(rest))
         }
         _ => (None, p.to_path_buf()),
