@@ -216,20 +216,8 @@ impl<'a> Ctx<'a> {
         name: &str,
         values: impl Iterator<Item = (i128, Ccy)>,
     ) -> ArrayRef {
-        let dt = schema
-            .field_with_name(name)
-            .expect("column")
-            .data_type()
-            .clone();
-        let DataType::Decimal128(p, s) = dt else {
-            unreachable!("decimal column")
-        };
         let v: Vec<i128> = values.map(|(x, c)| x * factor(&self.factors, c)).collect();
-        Arc::new(
-            Decimal128Array::from(v)
-                .with_precision_and_scale(p, s)
-                .expect("valid precision and scale"),
-        )
+        typed_decimal(schema, name, Decimal128Array::from(v))
     }
 
     /// A nullable decimal column: `None` where the value is absent.
@@ -239,22 +227,10 @@ impl<'a> Ctx<'a> {
         name: &str,
         values: impl Iterator<Item = Option<(i128, Ccy)>>,
     ) -> ArrayRef {
-        let DataType::Decimal128(p, s) = schema
-            .field_with_name(name)
-            .expect("column")
-            .data_type()
-            .clone()
-        else {
-            unreachable!("decimal column")
-        };
         let v: Vec<Option<i128>> = values
             .map(|x| x.map(|(x, c)| x * factor(&self.factors, c)))
             .collect();
-        Arc::new(
-            Decimal128Array::from(v)
-                .with_precision_and_scale(p, s)
-                .expect("valid precision and scale"),
-        )
+        typed_decimal(schema, name, Decimal128Array::from(v))
     }
 
     /// The lineage columns (CONTRACT v2 section 5) of a side's selected rows: `file` (the
@@ -570,6 +546,19 @@ impl Dicts {
 /// A required text column as keys into `values` (`Dictionary(Int32, Utf8)`): the batch
 /// shares the dictionary instead of copying a string per row, and the Parquet writer
 /// encodes the keys as they are (`parquet_out`). The file's column is still `Utf8`.
+/// `values` with the precision and scale `schema` declares for column `name`.
+fn typed_decimal(schema: &Schema, name: &str, values: Decimal128Array) -> ArrayRef {
+    let DataType::Decimal128(p, s) = *schema.field_with_name(name).expect("column").data_type()
+    else {
+        unreachable!("decimal column")
+    };
+    Arc::new(
+        values
+            .with_precision_and_scale(p, s)
+            .expect("valid precision and scale"),
+    )
+}
+
 /// The factor from a currency's minor units to the run's scale (1 for no currency: its
 /// amounts are absent or 0).
 fn factor(factors: &[i128], c: Ccy) -> i128 {
