@@ -470,13 +470,8 @@ impl CamtDoc {
             self.x.end("Chrgs")?;
         }
         self.x.start("RltdPties")?;
-        self.x.party("Dbtr", AGENCY)?;
-        let own = agency_account(self.provider, c.currency);
         self.x
-            .account("DbtrAcct", iban_accounts(self.provider), &own)?;
-        if let Some(a) = &account {
-            self.x.account("CdtrAcct", iban_accounts(r.provider), a)?;
-        }
+            .debtor_and_creditor(self.provider, c.currency, r.provider, account.as_deref())?;
         self.x.end("RltdPties")?;
         if let Some(n) = &narrative {
             self.x.start("RmtInf")?;

@@ -13,12 +13,11 @@ use std::path::PathBuf;
 
 use crate::catalog::PROVIDERS;
 use crate::error::RefdataError;
-use crate::layout::{agency_account, iban_accounts};
 use crate::plan::{SRow, SStatus};
 use crate::render::{render_settlement, RowText};
 use crate::sink::{DocWriter, Written};
 use crate::statement::{Chunk, Entry};
-use crate::xml::{XmlOut, AGENCY, CREATED};
+use crate::xml::{XmlOut, CREATED};
 
 /// A pain.002 file being written.
 pub(crate) struct PainDoc {
@@ -143,13 +142,8 @@ impl PainDoc {
             self.x.leaf("Ustrd", n)?;
             self.x.end("RmtInf")?;
         }
-        self.x.party("Dbtr", AGENCY)?;
-        let own = agency_account(self.provider, c.currency);
         self.x
-            .account("DbtrAcct", iban_accounts(self.provider), &own)?;
-        if let Some(a) = &account {
-            self.x.account("CdtrAcct", iban_accounts(r.provider), a)?;
-        }
+            .debtor_and_creditor(self.provider, c.currency, r.provider, account.as_deref())?;
         self.x.end("OrgnlTxRef")?;
         self.x.end("TxInfAndSts")
     }

@@ -114,6 +114,26 @@ impl XmlOut {
         self.end(outer)
     }
 
+    /// The agency as debtor with its statement account at `provider` in `currency`, and
+    /// the beneficiary's account (at `creditor`'s provider) when the row names one: the
+    /// parties of a camt transaction and of a pain.002's original transaction alike.
+    pub(crate) fn debtor_and_creditor(
+        &mut self,
+        provider: u8,
+        currency: u8,
+        creditor: u8,
+        account: Option<&str>,
+    ) -> Result<(), RefdataError> {
+        use crate::layout::{agency_account, iban_accounts};
+        self.party("Dbtr", AGENCY)?;
+        let own = agency_account(provider, currency);
+        self.account("DbtrAcct", iban_accounts(provider), &own)?;
+        if let Some(a) = account {
+            self.account("CdtrAcct", iban_accounts(creditor), a)?;
+        }
+        Ok(())
+    }
+
     /// `<outer><Pty><Nm>name</Nm></Pty></outer>` (Party40Choice).
     pub(crate) fn party(&mut self, outer: &str, name: &str) -> Result<(), RefdataError> {
         self.start(outer)?;
