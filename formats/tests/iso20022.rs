@@ -1332,6 +1332,49 @@ fn content_after_the_root_element_is_an_error_not_ignored() {
     assert_eq!(read_as(Kind::Camt054, &ok).unwrap().0.len(), 4);
 }
 
+/// The reader parses the file in windows of 256 KiB that end before a `<`; an item that
+/// holds a `<` itself (a comment, CDATA) may be cut by a window's end and is parsed again
+/// with the next. Padding moves every tag, text and reference of a real file across a
+/// window's end in turn: what is read never changes.
+#[test]
+fn window_ends_anywhere_in_the_file_change_nothing() {
+    let bytes = std::fs::read(testdata("camt053/rule-amount.xml")).unwrap();
+    let text = String::from_utf8(bytes)
+        .unwrap()
+        .replace("PAY-3", "PAY-&amp;3&#x41;");
+    let (want, want_info) = read_as(Kind::Camt053, text.as_bytes()).unwrap();
+    assert_eq!(want[2].instruction_id, "PAY-&3A");
+    // Between elements, where whitespace is nobody's text.
+    let at = text.find("</GrpHdr>").unwrap() + "</GrpHdr>".len();
+    let window = 256 * 1024;
+    for (filler, step) in [(" ", 1), ("<!-- a<b -->", 7), ("<![CDATA[<]]>", 7)] {
+        for shift in (0..text.len() - at).step_by(step) {
+            // The first window ends within the padding plus `shift` bytes of the file.
+            let room = window - at - shift;
+            let pad = match filler {
+                " " => " ".repeat(room),
+                f => format!(
+                    "{}<!--{}-->",
+                    f.repeat(room / f.len() / 2),
+                    "<".repeat(room / 2)
+                ),
+            };
+            let moved = format!("{}{pad}{}", &text[..at], &text[at..]);
+            let got = read_as(Kind::Camt053, moved.as_bytes());
+            let (rows, info) = got.unwrap_or_else(|e| panic!("{filler:?} shift {shift}: {e}"));
+            assert_eq!(rows.len(), want.len(), "{filler:?} shift {shift}");
+            for (a, b) in rows.iter().zip(&want) {
+                assert_eq!(
+                    (&a.instruction_id, &a.amount, &a.currency, &a.provider_ref),
+                    (&b.instruction_id, &b.amount, &b.currency, &b.provider_ref),
+                    "{filler:?} shift {shift}"
+                );
+            }
+            assert_eq!(info.statements.len(), want_info.statements.len());
+        }
+    }
+}
+
 #[test]
 fn deep_nesting_long_texts_and_long_items_are_capped() {
     let head =

@@ -6,7 +6,7 @@
 //! resolved, nesting, element count, text and single-item sizes are capped, every byte is
 //! checked to be UTF-8 as it goes by, and nothing is kept of an element once it closes.
 
-use std::io::{self, BufRead, Read};
+use std::io::{self, Read};
 
 use quick_xml::events::{BytesRef, BytesStart, Event};
 use quick_xml::Reader;
@@ -19,7 +19,7 @@ use crate::{limits, FormatError};
 pub(super) const MAX_ITEM_BYTES: usize = 1024 * 1024;
 
 /// Bytes read from the file per system call.
-const READ_CHUNK: usize = 64 * 1024;
+const READ_CHUNK: usize = 256 * 1024;
 
 /// The start of a UTF-8 sequence cut by the end of a chunk read.
 #[derive(Default)]
@@ -79,7 +79,7 @@ fn utf8_width(lead: u8) -> usize {
     }
 }
 
-/// What the guard found wrong with the bytes themselves.
+/// What the window found wrong with the bytes themselves.
 #[derive(Debug, Clone)]
 struct Problem {
     byte: u64,
@@ -89,133 +89,112 @@ struct Problem {
 const NOT_UTF8: &str = "this byte is not UTF-8: ISO 20022 XML is UTF-8, so the file is in \
     another encoding or damaged (ask the sender for UTF-8, or convert it, e.g. with iconv)";
 
-/// A `BufRead` over the file that counts bytes, checks that every byte is
-/// UTF-8 (a whole chunk at a time, as it is read), and stops one XML item from growing
-/// past [`MAX_ITEM_BYTES`] (the walker marks where each item starts).
+/// How much of the window may be parsed now.
+#[derive(Debug, Clone, Copy)]
+enum Cut {
+    /// `buf[..n]` holds whole items; more of the file follows.
+    More(usize),
+    /// `buf[..n]` is the rest of the file.
+    Last(usize),
+    /// `buf[..n]` ends at a byte that is not UTF-8; nothing after it is read.
+    Bad(usize),
+}
+
+/// The file as a run of windows, each parsed by quick-xml's borrowing slice reader:
+/// handing it whole windows avoids the copy of every item into an event buffer that its
+/// buffered reader makes, which was most of the read's cost.
 ///
-/// A byte that is not UTF-8 is not handed to quick-xml: the buffer it sees ends just
-/// before it, and reading on from there fails, so the error names the element it is in.
-pub(super) struct Guard<R> {
+/// A window ends before its last `<`, so every text and reference in it is whole. Only
+/// an item that holds a `<` itself (a comment, CDATA) can be cut: the walker stops at
+/// its start, and it is parsed again with the next window. Every byte is checked to be
+/// UTF-8 as it is read; one item may not grow past [`MAX_ITEM_BYTES`].
+struct Window<R> {
     inner: R,
-    buf: Box<[u8]>,
-    /// `buf[start..end]` is read and not yet consumed.
-    start: usize,
-    end: usize,
-    /// Index in `buf` of a byte that is not UTF-8, where reading stops.
-    bad: Option<usize>,
-    /// File offset of `buf[0]`.
+    /// `buf[..len]` holds the file from offset `base` on.
+    buf: Vec<u8>,
+    len: usize,
     base: u64,
-    item_start: u64,
     utf8: Utf8Carry,
-    problem: Option<Problem>,
+    /// File offset of the first byte that is not UTF-8; reading stops there.
+    bad: Option<u64>,
     eof: bool,
 }
 
-impl<R: Read> Guard<R> {
-    pub(super) fn new(inner: R) -> Self {
-        Guard {
+impl<R: Read> Window<R> {
+    fn new(inner: R) -> Self {
+        Window {
             inner,
-            buf: vec![0; READ_CHUNK].into_boxed_slice(),
-            start: 0,
-            end: 0,
-            bad: None,
+            buf: vec![0; 2 * READ_CHUNK],
+            len: 0,
             base: 0,
-            item_start: 0,
             utf8: Utf8Carry::default(),
-            problem: None,
+            bad: None,
             eof: false,
         }
     }
 
-    /// File offset of the next byte to consume.
-    fn offset(&self) -> u64 {
-        self.base + self.start as u64
-    }
-
-    /// A new XML item starts here.
-    fn start_item(&mut self) {
-        self.item_start = self.offset();
-    }
-
-    fn fail(&mut self, byte: u64, message: String) {
-        if self.problem.is_none() {
-            self.problem = Some(Problem { byte, message });
+    /// Reads the next chunk after what the window holds and checks it.
+    fn read_chunk(&mut self) -> io::Result<()> {
+        if self.buf.len() < self.len + READ_CHUNK {
+            self.buf.resize(self.len + READ_CHUNK, 0);
         }
-    }
-
-    /// Reads the next chunk (all of the previous one consumed) and checks it.
-    fn refill(&mut self) -> io::Result<()> {
-        self.base += self.end as u64;
-        self.start = 0;
-        self.end = 0;
         let n = loop {
-            match self.inner.read(&mut self.buf) {
+            match self
+                .inner
+                .read(&mut self.buf[self.len..self.len + READ_CHUNK])
+            {
                 Ok(n) => break n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             }
         };
-        self.end = n;
-        let found = if n == 0 {
+        let at = self.base + self.len as u64;
+        self.bad = if n == 0 {
             self.eof = true;
             // A UTF-8 sequence cut by the end of the file.
-            (self.utf8.len > 0).then(|| self.base - self.utf8.len as u64)
+            (self.utf8.len > 0).then(|| at - self.utf8.len as u64)
         } else {
-            self.utf8.check(&self.buf[..n], self.base)
+            self.utf8.check(&self.buf[self.len..self.len + n], at)
         };
-        if let Some(at) = found {
-            // Stop before the byte when it is in this chunk; a cut sequence that began in
-            // the previous chunk was handed on already, so fail at once.
-            match at.checked_sub(self.base) {
-                Some(i) => self.bad = Some(i as usize),
-                None => self.fail(at, NOT_UTF8.into()),
-            }
-        }
+        self.len += n;
         Ok(())
     }
-}
 
-impl<R: Read> Read for Guard<R> {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        let n = {
-            let available = self.fill_buf()?;
-            let n = available.len().min(out.len());
-            out[..n].copy_from_slice(&available[..n]);
-            n
-        };
-        self.consume(n);
-        Ok(n)
-    }
-}
-
-impl<R: Read> BufRead for Guard<R> {
-    fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        if self.offset() - self.item_start > MAX_ITEM_BYTES as u64 {
-            self.fail(
-                self.offset(),
-                format!(
-                    "one XML item (a tag, a text, a comment) runs over {} KiB here: no ISO 20022 \
-                     file has one so long; the file is damaged or not a statement",
-                    MAX_ITEM_BYTES / 1024
-                ),
-            );
+    /// Reads on and says how much of the window may be parsed: at least one whole item
+    /// more than the window held (the part kept from the last window starts an item).
+    fn next(&mut self) -> io::Result<Result<Cut, Problem>> {
+        loop {
+            if self.len > MAX_ITEM_BYTES {
+                return Ok(Err(Problem {
+                    byte: self.base,
+                    message: format!(
+                        "one XML item (a tag, a text, a comment) runs over {} KiB here: no ISO \
+                         20022 file has one so long; the file is damaged or not a statement",
+                        MAX_ITEM_BYTES / 1024
+                    ),
+                }));
+            }
+            if !self.eof && self.bad.is_none() {
+                self.read_chunk()?;
+            }
+            if let Some(bad) = self.bad {
+                // A cut sequence that began in an earlier window lies before `base`.
+                return Ok(Ok(Cut::Bad(bad.saturating_sub(self.base) as usize)));
+            }
+            if self.eof {
+                return Ok(Ok(Cut::Last(self.len)));
+            }
+            if let Some(i) = memchr::memrchr(b'<', &self.buf[1..self.len]) {
+                return Ok(Ok(Cut::More(i + 1)));
+            }
         }
-        if self.start == self.end && !self.eof && self.bad.is_none() {
-            self.refill()?;
-        }
-        if let Some(bad) = self.bad.filter(|&b| b == self.start) {
-            self.fail(self.base + bad as u64, NOT_UTF8.into());
-        }
-        if self.problem.is_some() {
-            return Err(io::Error::other("stopped by the input guard"));
-        }
-        let stop = self.bad.unwrap_or(self.end);
-        Ok(&self.buf[self.start..stop])
     }
 
-    fn consume(&mut self, amt: usize) {
-        let stop = self.bad.unwrap_or(self.end);
-        self.start = (self.start + amt).min(stop);
+    /// Drops the first `n` bytes, parsed.
+    fn consume(&mut self, n: usize) {
+        self.buf.copy_within(n..self.len, 0);
+        self.len -= n;
+        self.base += n as u64;
     }
 }
 
@@ -224,9 +203,12 @@ impl<R: Read> BufRead for Guard<R> {
 /// reader is. Buffers are reused: opening an element allocates nothing once warm.
 pub(super) struct Path {
     names: Vec<Vec<u8>>,
+    /// The open elements' names as written (with any prefix), which their end tags
+    /// must repeat.
+    qnames: Vec<Vec<u8>>,
     index: Vec<u64>,
-    /// Per open element: the name of its last child and how many of the same name ran.
-    last_child: Vec<Vec<u8>>,
+    /// Per depth: how many children of the same name ran in a row under the open element
+    /// above it (0: none yet).
     run: Vec<u64>,
     len: usize,
     /// 0-based byte offset where the current event starts.
@@ -249,8 +231,8 @@ impl Path {
     fn new() -> Self {
         Path {
             names: Vec::new(),
+            qnames: Vec::new(),
             index: Vec::new(),
-            last_child: vec![Vec::new()],
             run: vec![0],
             len: 0,
             byte: 0,
@@ -275,32 +257,48 @@ impl Path {
         self.names.get(anchor..self.len).unwrap_or(&[])
     }
 
-    fn push(&mut self, name: &[u8]) {
-        let parent = self.len;
-        let same = self.last_child.get(parent).is_some_and(|n| n == name);
-        let position = if same {
-            self.run[parent] + 1
-        } else {
-            self.last_child[parent].clear();
-            self.last_child[parent].extend_from_slice(name);
-            1
-        };
-        self.run[parent] = position;
-        if self.len < self.names.len() {
-            self.names[self.len].clear();
-            self.names[self.len].extend_from_slice(name);
-            self.index[self.len] = position;
+    fn push(&mut self, qname: &[u8], name: &[u8]) {
+        let depth = self.len;
+        // A closed element's slot keeps its names until the next sibling (or cousin)
+        // takes it: the parent's last child is still there while `run[depth]` counts.
+        let same = self.run[depth] > 0 && self.names.get(depth).is_some_and(|n| n == name);
+        let position = if same { self.run[depth] + 1 } else { 1 };
+        self.run[depth] = position;
+        if depth < self.names.len() {
+            if !same {
+                self.names[depth].clear();
+                self.names[depth].extend_from_slice(name);
+            }
+            if self.qnames[depth] != qname {
+                self.qnames[depth].clear();
+                self.qnames[depth].extend_from_slice(qname);
+            }
+            self.index[depth] = position;
         } else {
             self.names.push(name.to_vec());
+            self.qnames.push(qname.to_vec());
             self.index.push(position);
-        }
-        self.len += 1;
-        if self.last_child.len() <= self.len {
-            self.last_child.push(Vec::new());
             self.run.push(0);
         }
-        self.last_child[self.len].clear();
+        self.len += 1;
+        // The new element has no child yet.
         self.run[self.len] = 0;
+    }
+
+    /// Checks that an end tag named `found` closes the innermost open element.
+    fn check_end(&self, found: &[u8]) -> Result<(), FormatError> {
+        let open = self.len.checked_sub(1).and_then(|i| self.qnames.get(i));
+        if open.is_some_and(|o| o.as_slice() == found) {
+            return Ok(());
+        }
+        let found = String::from_utf8_lossy(found);
+        Err(self.error(match open {
+            None => format!("</{found}> closes no open element: the XML is not well-formed"),
+            Some(o) => format!(
+                "</{found}> closes <{}>: the XML is not well-formed (damaged or cut and joined)",
+                String::from_utf8_lossy(o)
+            ),
+        }))
     }
 
     fn pop(&mut self) {
@@ -365,60 +363,122 @@ pub(super) fn trim(t: &str) -> &str {
 /// Reads the whole XML file from `input`, passing elements to `handler`. Returns when
 /// the root element has closed and the rest of the file has been checked.
 pub(super) fn walk<R: Read, H: Handler>(input: R, handler: &mut H) -> Result<(), FormatError> {
-    let mut reader = Reader::from_reader(Guard::new(input));
-    let mut buf = Vec::with_capacity(8 * 1024);
-    let mut path = Path::new();
-    let mut text = String::new();
-    let mut leaf = false;
-    let mut elements: u64 = 0;
-    let mut root_closed = false;
+    let mut window = Window::new(input);
+    let mut w = Walker {
+        path: Path::new(),
+        text: String::new(),
+        leaf: false,
+        elements: 0,
+        root_closed: false,
+    };
+    let mut first = true;
     loop {
-        buf.clear();
-        // Places name where the event starts: every markup event starts at its `<`, as
-        // quick-xml hands text and markup over separately. quick-xml's own offsets leave
-        // out a byte-order mark; the guard counts every byte of the file.
-        let guard = reader.get_mut();
-        guard.start_item();
-        path.byte = guard.offset();
-        let shift = path.byte.saturating_sub(reader.buffer_position());
-        let event = reader.read_event_into(&mut buf);
-        if let Some(p) = reader.get_mut().problem.take() {
-            return Err(path_error_at(&path, p.byte, p.message));
-        }
-        let event = match event {
-            Ok(ev) => ev,
-            Err(e) => return Err(xml_error(&path, reader.error_position() + shift, &e)),
+        let cut = match window.next() {
+            Ok(Ok(cut)) => cut,
+            Ok(Err(p)) => return Err(path_error_at(&w.path, p.byte, p.message)),
+            Err(e) => {
+                return Err(w.path.error(format!("the file cannot be read on: {e}")));
+            }
         };
+        let limit = match cut {
+            Cut::More(n) | Cut::Last(n) | Cut::Bad(n) => n,
+        };
+        // A byte-order mark is no part of the XML; offsets still count it.
+        let skip = if first && window.buf[..limit].starts_with(b"\xEF\xBB\xBF") {
+            3
+        } else {
+            0
+        };
+        first = false;
+        let origin = window.base + skip as u64;
+        let mut reader = Reader::from_reader(&window.buf[skip..limit]);
+        // The walker checks end names itself: a window starts among open elements that
+        // a new reader has not seen.
+        reader.config_mut().check_end_names = false;
+        reader.config_mut().allow_unmatched_ends = true;
+        let parsed = loop {
+            let at = reader.buffer_position();
+            w.path.byte = origin + at;
+            match reader.read_event() {
+                Ok(Event::Eof) => break limit,
+                Ok(event) => w.event(event, handler)?,
+                Err(e) if cut_item(&e) && !matches!(cut, Cut::Last(_)) => break skip + at as usize,
+                Err(e) => return Err(xml_error(&w.path, origin + reader.error_position(), &e)),
+            }
+        };
+        match cut {
+            Cut::More(_) => window.consume(parsed),
+            Cut::Last(_) => return end_of_file(&w.path),
+            Cut::Bad(n) => return Err(path_error_at(&w.path, window.base + n as u64, NOT_UTF8)),
+        }
+    }
+}
+
+/// An error that says only that the item runs on past the window's end.
+fn cut_item(e: &quick_xml::Error) -> bool {
+    use quick_xml::errors::{Error, SyntaxError};
+    matches!(
+        e,
+        Error::Syntax(
+            SyntaxError::UnclosedTag
+                | SyntaxError::UnclosedComment
+                | SyntaxError::UnclosedCData
+                | SyntaxError::UnclosedPI
+                | SyntaxError::UnclosedXmlDecl
+                | SyntaxError::UnclosedDoctype
+                | SyntaxError::UnclosedSingleQuotedAttributeValue
+                | SyntaxError::UnclosedDoubleQuotedAttributeValue
+        )
+    )
+}
+
+/// The walk's state between events (and windows).
+struct Walker {
+    path: Path,
+    /// The current leaf element's text so far.
+    text: String,
+    /// Whether the innermost open element has had no child element yet.
+    leaf: bool,
+    elements: u64,
+    root_closed: bool,
+}
+
+impl Walker {
+    fn event<H: Handler>(&mut self, event: Event<'_>, handler: &mut H) -> Result<(), FormatError> {
+        let path = &mut self.path;
         match event {
-            Event::Start(e) | Event::Empty(e) if root_closed => {
+            Event::Start(e) | Event::Empty(e) if self.root_closed => {
                 let name = String::from_utf8_lossy(e.local_name().into_inner()).into_owned();
-                return Err(after_root(&path, &format!("another element <{name}>")));
+                return Err(after_root(path, &format!("another element <{name}>")));
             }
             Event::Start(e) => {
-                open(&mut path, &e, &mut elements)?;
-                handler.start(&path, &e)?;
-                text.clear();
-                leaf = true;
+                open(path, &e, &mut self.elements)?;
+                handler.start(path, &e)?;
+                self.text.clear();
+                self.leaf = true;
             }
             Event::Empty(e) => {
-                open(&mut path, &e, &mut elements)?;
-                handler.start(&path, &e)?;
-                handler.end(&path, Some(""))?;
-                close(&mut path, &mut root_closed);
-                text.clear();
-                leaf = false;
+                open(path, &e, &mut self.elements)?;
+                handler.start(path, &e)?;
+                handler.end(path, Some(""))?;
+                close(path, &mut self.root_closed);
+                self.text.clear();
+                self.leaf = false;
             }
-            Event::End(_) => {
-                handler.end(&path, leaf.then(|| trim(&text)))?;
-                close(&mut path, &mut root_closed);
-                text.clear();
-                leaf = false;
+            Event::End(e) => {
+                path.check_end(e.name().into_inner())?;
+                handler.end(path, self.leaf.then(|| trim(&self.text)))?;
+                close(path, &mut self.root_closed);
+                self.text.clear();
+                self.leaf = false;
             }
             // Text between child elements (indentation) is nobody's value: skip it.
-            Event::Text(_) if !leaf && path.depth() > 0 => {}
-            Event::Text(t) => add_text(&path, &mut text, &t, root_closed)?,
-            Event::CData(t) => add_text(&path, &mut text, &t, root_closed)?,
-            Event::GeneralRef(r) => add_text(&path, &mut text, &resolve(&path, &r)?, root_closed)?,
+            Event::Text(_) if !self.leaf && path.depth() > 0 => {}
+            Event::Text(t) => add_text(path, &mut self.text, &t, self.root_closed)?,
+            Event::CData(t) => add_text(path, &mut self.text, &t, self.root_closed)?,
+            Event::GeneralRef(r) => {
+                add_text(path, &mut self.text, &resolve(path, &r)?, self.root_closed)?
+            }
             Event::DocType(_) => return Err(path.error(DOCTYPE)),
             Event::Decl(d) => {
                 if let Some(message) = super::declared_encoding_problem(&d) {
@@ -426,8 +486,9 @@ pub(super) fn walk<R: Read, H: Handler>(input: R, handler: &mut H) -> Result<(),
                 }
             }
             Event::PI(_) | Event::Comment(_) => {}
-            Event::Eof => return end_of_file(&path),
+            Event::Eof => {}
         }
+        Ok(())
     }
 }
 
@@ -450,7 +511,7 @@ fn open(path: &mut Path, e: &BytesStart<'_>, elements: &mut u64) -> Result<(), F
             limits::MAX_ELEMENTS
         )));
     }
-    path.push(e.local_name().into_inner());
+    path.push(e.name().into_inner(), e.local_name().into_inner());
     Ok(())
 }
 
@@ -556,24 +617,10 @@ fn path_error_at(path: &Path, byte: u64, message: impl Into<String>) -> FormatEr
 
 /// A quick-xml error as a place and a message a treasury clerk can act on.
 fn xml_error(path: &Path, byte: u64, e: &quick_xml::Error) -> FormatError {
-    use quick_xml::errors::{Error, IllFormedError, SyntaxError};
+    // End tags are matched by the walker (`Path::check_end`), not by quick-xml.
     let message = match e {
-        Error::Syntax(
-            s @ (SyntaxError::UnclosedTag
-            | SyntaxError::UnclosedComment
-            | SyntaxError::UnclosedCData
-            | SyntaxError::UnclosedPI
-            | SyntaxError::UnclosedXmlDecl
-            | SyntaxError::UnclosedDoctype
-            | SyntaxError::UnclosedSingleQuotedAttributeValue
-            | SyntaxError::UnclosedDoubleQuotedAttributeValue),
-        ) => format!("the file ends inside a tag ({s}): it may be truncated"),
-        Error::IllFormed(IllFormedError::MismatchedEndTag { expected, found }) => format!(
-            "</{found}> closes <{expected}>: the XML is not well-formed (damaged or cut and \
-             joined)"
-        ),
-        Error::IllFormed(IllFormedError::UnmatchedEndTag(found)) => {
-            format!("</{found}> closes no open element: the XML is not well-formed")
+        quick_xml::Error::Syntax(s) if cut_item(e) => {
+            format!("the file ends inside a tag ({s}): it may be truncated")
         }
         other => format!("the XML is not well-formed: {other}"),
     };
