@@ -270,15 +270,44 @@ pub fn absent_reference(ref_value: &str) -> bool {
 
 /// Makes references unique within one file (CONTRACT 7): the second transaction with a
 /// reference gets `#2`, the third `#3`, in file order.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct RefCounter {
     /// Times each reference was seen, by a 128-bit fingerprint of its text: a file of 2M
     /// transactions keeps 2M of them, and whole strings took ~245 MB. Two distinct
     /// references share a fingerprint with a probability near 2M² / 2^128, far below any
     /// hardware error rate; the fingerprint is deterministic (fixed seeds), so a run's
     /// outputs never depend on it beyond that.
-    seen: std::collections::HashMap<u128, u32>,
+    /// The map hashes the fingerprint with ahash (std's SipHash cost as much as the
+    /// fingerprint itself), seeded like it so that nothing varies between runs.
+    seen: std::collections::HashMap<u128, u32, ahash::RandomState>,
 }
+
+impl Default for RefCounter {
+    fn default() -> Self {
+        let k = &SEEDS[0];
+        RefCounter {
+            seen: std::collections::HashMap::with_hasher(ahash::RandomState::with_seeds(
+                k[3], k[2], k[1], k[0],
+            )),
+        }
+    }
+}
+
+/// Fixed seeds of the fingerprints' two hashes.
+static SEEDS: [[u64; 4]; 2] = [
+    [
+        0x243f_6a88_85a3_08d3,
+        0x1319_8a2e_0370_7344,
+        0xa409_3822_299f_31d0,
+        0x082e_fa98_ec4e_6c89,
+    ],
+    [
+        0x4528_21e6_38d0_1377,
+        0xbe54_66cf_34e9_0c6c,
+        0xc0ac_29b7_c97c_50dd,
+        0x3f84_d5b5_b547_0917,
+    ],
+];
 
 impl RefCounter {
     pub fn unique(&mut self, r: String) -> String {
@@ -294,20 +323,6 @@ impl RefCounter {
 
 /// Two independent 64-bit hashes of `s` (ahash with two sets of fixed seeds).
 fn fingerprint(s: &str) -> u128 {
-    static SEEDS: [[u64; 4]; 2] = [
-        [
-            0x243f_6a88_85a3_08d3,
-            0x1319_8a2e_0370_7344,
-            0xa409_3822_299f_31d0,
-            0x082e_fa98_ec4e_6c89,
-        ],
-        [
-            0x4528_21e6_38d0_1377,
-            0xbe54_66cf_34e9_0c6c,
-            0xc0ac_29b7_c97c_50dd,
-            0x3f84_d5b5_b547_0917,
-        ],
-    ];
     let half = |k: &[u64; 4]| ahash::RandomState::with_seeds(k[0], k[1], k[2], k[3]).hash_one(s);
     (u128::from(half(&SEEDS[0])) << 64) | u128::from(half(&SEEDS[1]))
 }
