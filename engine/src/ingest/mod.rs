@@ -28,7 +28,6 @@ use arrow_array::{
     Array, Date32Array, Date64Array, Decimal128Array, Decimal256Array, Int32Array, Int64Array,
     StringArray, UInt64Array,
 };
-use rayon::prelude::*;
 
 use self::{csv::CsvReader, ipc::IpcReader, parquet::ParquetReader};
 use crate::error::{Error, Result};
@@ -205,8 +204,9 @@ pub(crate) trait Reader {
     fn read<T: Send>(input: Opened<'_>, sink: Sink<'_, T>) -> Result<Decoded<T>>;
 }
 
-/// A file's decoded batches, and for a provider file what it said about itself.
-type DecodedFile<T> = (Decoded<T>, Option<ProviderInfo>);
+/// A file's decoded batches, and for a provider file what it said about itself and its
+/// SHA-256, hashed as it was read.
+type DecodedFile<T> = (Decoded<T>, Option<(ProviderInfo, String)>);
 
 fn decode<T: Send>(
     format: Format,
@@ -220,7 +220,7 @@ fn decode<T: Send>(
         Format::Parquet => plain(ParquetReader::read(input, sink)),
         Format::Arrow => plain(IpcReader::read(input, sink)),
         Format::Provider(kind) => {
-            provider::read(kind, input, opts, sink).map(|(d, info)| (d, Some(info)))
+            provider::read(kind, input, opts, sink).map(|(d, info, hash)| (d, Some((info, hash))))
         }
         Format::Unrecognised => Err(Error::input(&input.file.path, "unrecognised file")),
     }
@@ -260,13 +260,36 @@ pub fn read_side<T: Send>(
     opts: &ProviderOptions,
     f: &(dyn Fn(RawBatch) -> T + Sync),
 ) -> Result<(Vec<T>, Vec<FileStats>)> {
-    // Files are decoded in parallel (a provider's file is often one row group, which
-    // one thread decodes); results are put back in input order.
-    let per_file: Vec<Result<(Vec<T>, FileStats)>> = files
-        .par_iter()
-        .enumerate()
-        .map(|(i, file)| read_file(i as u32, file, opts, f))
-        .collect();
+    // Files are decoded in parallel, largest first, each by one thread (a provider's
+    // file is one stream, a Parquet file often one row group): a large file started
+    // last would be read alone while the other threads idle. Results are put back in
+    // input order.
+    let mut order: Vec<usize> = (0..files.len()).collect();
+    let size = |i: usize| std::fs::metadata(&files[i].path).map_or(0, |m| m.len());
+    order.sort_by_cached_key(|&i| (std::cmp::Reverse(size(i)), i));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    type Slot<T> = std::sync::Mutex<Option<Result<(Vec<T>, FileStats)>>>;
+    let slots: Vec<Slot<T>> = files.iter().map(|_| Slot::new(None)).collect();
+    rayon::scope(|scope| {
+        for _ in 0..rayon::current_num_threads().min(files.len()) {
+            scope.spawn(|_| {
+                while let Some(&i) =
+                    order.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+                {
+                    let r = read_file(i as u32, &files[i], opts, f);
+                    if let Ok(mut slot) = slots[i].lock() {
+                        *slot = Some(r);
+                    }
+                }
+            });
+        }
+    });
+    let per_file = slots.into_iter().map(|slot| {
+        slot.into_inner()
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| Err(Error::Internal("a file's result was lost".into())))
+    });
     let mut out = Vec::new();
     let mut stats = Vec::with_capacity(files.len());
     for r in per_file {
@@ -318,27 +341,37 @@ fn read_file<T: Send>(
         handle,
         size: meta.len(),
     };
-    let (hash, decoded) = rayon::join(
-        || sha256_file(path),
-        || {
-            catch_unwind(AssertUnwindSafe(|| decode(format, input, opts, f))).unwrap_or_else(|p| {
-                Err(Error::input(
-                    path,
-                    format!(
-                        "file is damaged: the {} decoder failed ({}); ask the sender for a new copy",
-                        format.as_str(),
-                        panic_message(&p)
-                    ),
-                ))
-            })
-        },
-    );
+    let decode = || {
+        catch_unwind(AssertUnwindSafe(|| decode(format, input, opts, f))).unwrap_or_else(|p| {
+            Err(Error::input(
+                path,
+                format!(
+                    "file is damaged: the {} decoder failed ({}); ask the sender for a new copy",
+                    format.as_str(),
+                    panic_message(&p)
+                ),
+            ))
+        })
+    };
+    // A provider file is hashed by its reader as it reads (its one pass over the bytes
+    // is the bulk of its cost); the other formats are hashed beside their decoding.
+    let (hash, decoded) = if matches!(format, Format::Provider(_)) {
+        (None, decode())
+    } else {
+        let (hash, decoded) = rayon::join(|| sha256_file(path), decode);
+        (Some(hash?), decoded)
+    };
     let ((results, rows), provider) = decoded?;
+    let (provider, sha256) = match (provider, hash) {
+        (Some((info, hash)), _) => (Some(info), hash),
+        (None, Some(hash)) => (None, hash),
+        (None, None) => return Err(Error::input(path, "internal: the file was not hashed")),
+    };
     Ok((
         results,
         FileStats {
             rows,
-            sha256: hash?,
+            sha256,
             bytes: meta.len(),
             format,
             provider,

@@ -7,6 +7,7 @@
 //! has been read and before any of its rows is matched.
 
 use std::collections::HashMap;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 use arrow_array::builder::StringBuilder;
@@ -128,14 +129,14 @@ impl Builder {
 }
 
 /// Reads a provider file of `kind` and hands its transactions to the sink as raw
-/// settlement batches; returns the sink's results, the transaction count and what the
-/// file said about itself.
+/// settlement batches; returns the sink's results, the transaction count, what the
+/// file said about itself and the file's SHA-256.
 pub(super) fn read<T: Send>(
     kind: Kind,
     input: Opened<'_>,
     opts: &ProviderOptions,
     sink: Sink<'_, T>,
-) -> Result<(Decoded<T>, ProviderInfo)> {
+) -> Result<(Decoded<T>, ProviderInfo, String)> {
     let Opened {
         index,
         file,
@@ -143,8 +144,8 @@ pub(super) fn read<T: Send>(
         ..
     } = input;
     let path = &file.path;
-    // The readers read 64 KiB chunks themselves: no buffer of ours in between.
-    let mut source = handle;
+    // The readers read large chunks themselves: no buffer of ours in between.
+    let mut source = Hashed::new(handle);
     let mut b = Builder::new();
     let mut first_row = 1u64;
     let mut next_row = 1u64;
@@ -203,8 +204,65 @@ pub(super) fn read<T: Send>(
     let mut results: Vec<(usize, T)> = results.into_iter().collect();
     results.sort_unstable_by_key(|&(i, _)| i);
     check_controls(path, &info, opts)?;
+    let hash = source
+        .finish()
+        .map_err(|e| Error::input(path, format!("cannot read: {e}")))?;
     let out = results.into_iter().map(|(_, t)| t).collect();
-    Ok(((out, info.transactions), info))
+    Ok(((out, info.transactions), info, hash))
+}
+
+/// A file that hashes its bytes (SHA-256) the first time each is read in order, so
+/// that a reader's one pass also gives the file's hash. A reader that seeks back reads
+/// what is hashed already; whatever no read reached is hashed by [`Hashed::finish`].
+struct Hashed<R> {
+    inner: R,
+    pos: u64,
+    /// Bytes `0..hashed` have gone into the hash.
+    hashed: u64,
+    hasher: sha2::Sha256,
+}
+
+impl<R: Read + Seek> Hashed<R> {
+    fn new(inner: R) -> Self {
+        use sha2::Digest;
+        Hashed {
+            inner,
+            pos: 0,
+            hashed: 0,
+            hasher: sha2::Sha256::new(),
+        }
+    }
+
+    /// Hashes the bytes no read reached and gives the file's SHA-256 in hex.
+    fn finish(mut self) -> std::io::Result<String> {
+        use sha2::Digest;
+        self.seek(SeekFrom::Start(self.hashed))?;
+        let mut buf = vec![0u8; 64 * 1024];
+        while self.read(&mut buf)? > 0 {}
+        Ok(hex::encode(self.hasher.finalize()))
+    }
+}
+
+impl<R: Read> Read for Hashed<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        use sha2::Digest;
+        let n = self.inner.read(out)?;
+        let end = self.pos + n as u64;
+        if self.pos <= self.hashed && end > self.hashed {
+            let from = (self.hashed - self.pos) as usize;
+            self.hasher.update(&out[from..n]);
+            self.hashed = end;
+        }
+        self.pos = end;
+        Ok(n)
+    }
+}
+
+impl<R: Seek> Seek for Hashed<R> {
+    fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
+        self.pos = self.inner.seek(to)?;
+        Ok(self.pos)
+    }
 }
 
 /// The provider of a transaction found by its statement's account (CONTRACT 7.2).
@@ -264,4 +322,36 @@ fn check_controls(path: &Path, info: &ProviderInfo, opts: &ProviderOptions) -> R
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sha2::Digest;
+
+    #[test]
+    fn a_hashed_source_gives_the_files_hash_whatever_the_reader_did() {
+        let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        let want = hex::encode(sha2::Sha256::digest(&data));
+        // Read all of it in odd pieces.
+        let mut h = Hashed::new(std::io::Cursor::new(&data));
+        let mut buf = [0u8; 777];
+        while h.read(&mut buf).unwrap() > 0 {}
+        assert_eq!(h.finish().unwrap(), want);
+        // Stopped half way, went back to the start (an error's line count), read a bit.
+        let mut h = Hashed::new(std::io::Cursor::new(&data));
+        h.read_exact(&mut [0u8; 100_000]).unwrap();
+        h.seek(SeekFrom::Start(0)).unwrap();
+        h.read_exact(&mut [0u8; 150_000]).unwrap();
+        assert_eq!(h.finish().unwrap(), want);
+        // Skipped ahead, read nothing at all.
+        let mut h = Hashed::new(std::io::Cursor::new(&data));
+        h.seek(SeekFrom::Start(150_000)).unwrap();
+        h.read_exact(&mut [0u8; 10]).unwrap();
+        assert_eq!(h.finish().unwrap(), want);
+        assert_eq!(
+            Hashed::new(std::io::Cursor::new(&data)).finish().unwrap(),
+            want
+        );
+    }
 }
