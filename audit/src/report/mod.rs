@@ -296,7 +296,11 @@ fn context(s: &Summary, figures: Figures, take: &Take) -> ReadResult<Page> {
     let ctx = json!({
         "engine": s.engine,
         "settings": settings(&s.settings),
-        "inputs": &s.inputs[..s.inputs.len().min(MAX_FILES_LISTED)],
+        // Only what the identity table shows: a provider file's checks can be millions.
+        "inputs": s.inputs[..s.inputs.len().min(MAX_FILES_LISTED)]
+            .iter()
+            .map(|i| json!({"side": i.side, "path": i.path, "format": i.format, "rows": i.rows, "bytes": i.bytes, "sha256": i.sha256}))
+            .collect::<Vec<_>>(),
         "inputs_total": s.inputs.len(),
         "input_files": input_files(&s.inputs),
         "warnings": s.warnings,
