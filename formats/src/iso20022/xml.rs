@@ -203,8 +203,8 @@ impl<R: Read> Window<R> {
 /// reader is. Buffers are reused: opening an element allocates nothing once warm.
 pub(super) struct Path {
     names: Vec<Vec<u8>>,
-    /// The open elements' names as written (with any prefix), which their end tags
-    /// must repeat.
+    /// The open elements' names as written, which their end tags must repeat, where
+    /// they have a prefix (empty where the name is the local name).
     qnames: Vec<Vec<u8>>,
     index: Vec<u64>,
     /// Per depth: how many children of the same name ran in a row under the open element
@@ -269,14 +269,19 @@ impl Path {
                 self.names[depth].clear();
                 self.names[depth].extend_from_slice(name);
             }
-            if self.qnames[depth] != qname {
-                self.qnames[depth].clear();
+            // Most files have no prefixes: the name as written is then the local one.
+            self.qnames[depth].clear();
+            if qname.len() != name.len() {
                 self.qnames[depth].extend_from_slice(qname);
             }
             self.index[depth] = position;
         } else {
             self.names.push(name.to_vec());
-            self.qnames.push(qname.to_vec());
+            self.qnames.push(if qname.len() == name.len() {
+                Vec::new()
+            } else {
+                qname.to_vec()
+            });
             self.index.push(position);
             self.run.push(0);
         }
@@ -287,7 +292,14 @@ impl Path {
 
     /// Checks that an end tag named `found` closes the innermost open element.
     fn check_end(&self, found: &[u8]) -> Result<(), FormatError> {
-        let open = self.len.checked_sub(1).and_then(|i| self.qnames.get(i));
+        let open = self.len.checked_sub(1).and_then(|i| {
+            let q = self.qnames.get(i)?;
+            if q.is_empty() {
+                self.names.get(i)
+            } else {
+                Some(q)
+            }
+        });
         if open.is_some_and(|o| o.as_slice() == found) {
             return Ok(());
         }
