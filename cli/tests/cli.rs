@@ -501,7 +501,7 @@ fn provider_files_with_providers_file_code_and_control_totals() {
         text(&o.stderr)
     );
     let summary = std::fs::read_to_string(out.path().join("e/summary.json")).unwrap();
-    assert!(summary.contains("\"outcome\": \"failed\""), "{summary}");
+    assert!(summary.contains("\"outcome\":\"failed\""), "{summary}");
     // An unknown value of --control-totals is a usage error.
     let o = reconcile_args(
         &c,

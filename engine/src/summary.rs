@@ -273,7 +273,12 @@ pub fn by_group(m: &BTreeMap<String, ByCcy>) -> BTreeMap<String, TotalsByCcy> {
 impl Summary {
     /// The text of `summary.json`: pretty JSON and a final newline.
     pub fn to_text(&self) -> String {
-        serde_json::to_string_pretty(self).expect("a summary has string keys only") + "\n"
+        let mut out = Vec::with_capacity(64 * 1024);
+        let mut ser = serde_json::Serializer::with_formatter(&mut out, Layout::default());
+        self.serialize(&mut ser)
+            .expect("a summary has string keys only");
+        out.push(b'\n');
+        String::from_utf8(out).expect("serde_json writes UTF-8")
     }
 
     /// How many instructions have `status`, instructions carry `flag` (or settlements
@@ -458,5 +463,75 @@ mod tests {
         assert_eq!(serde_json::from_str::<Tally>(&text).unwrap(), t);
         assert_eq!(t.get("FAILED"), 1);
         assert_eq!(t.get("PAID"), 0);
+    }
+}
+
+/// The layout of `summary.json`: indented, except that an object or array nested five
+/// deep (a provider file's statement or control check: summary, `inputs`, an input,
+/// `control`, a check) stands on one line. A month's bank files can declare hundreds of
+/// thousands of checks, and one line each keeps the file readable and a third smaller.
+#[derive(Default)]
+struct Layout {
+    pretty: serde_json::ser::PrettyFormatter<'static>,
+    /// Containers open.
+    depth: usize,
+}
+
+/// Depth from which containers are written on one line.
+const ONE_LINE_DEPTH: usize = 5;
+
+/// Calls the pretty formatter's method, or the compact one's inside a container at
+/// [`ONE_LINE_DEPTH`] or deeper.
+macro_rules! by_depth {
+    ($self:ident, $method:ident ( $($arg:expr),* )) => {
+        if $self.depth >= ONE_LINE_DEPTH {
+            serde_json::ser::CompactFormatter.$method($($arg),*)
+        } else {
+            $self.pretty.$method($($arg),*)
+        }
+    };
+}
+
+impl serde_json::ser::Formatter for Layout {
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.depth += 1;
+        by_depth!(self, begin_array(w))
+    }
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        let r = by_depth!(self, end_array(w));
+        self.depth -= 1;
+        r
+    }
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        by_depth!(self, begin_array_value(w, first))
+    }
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        by_depth!(self, end_array_value(w))
+    }
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.depth += 1;
+        by_depth!(self, begin_object(w))
+    }
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        let r = by_depth!(self, end_object(w));
+        self.depth -= 1;
+        r
+    }
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        by_depth!(self, begin_object_key(w, first))
+    }
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        by_depth!(self, begin_object_value(w))
+    }
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        by_depth!(self, end_object_value(w))
     }
 }
