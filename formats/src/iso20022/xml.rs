@@ -1,5 +1,5 @@
-//! The XML mechanics under the camt and pain.002 readers: a guarded byte source, the
-//! event loop, the path of open elements and the places errors name.
+//! The XML mechanics under the camt and pain.002 readers: the file read in checked
+//! windows, the event loop, the path of open elements and the places errors name.
 //!
 //! Everything here treats the file as hostile (PITFALLS.md 2.6, H5, H12): a `<!DOCTYPE>`
 //! stops the read, only the five predefined entities and character references are
