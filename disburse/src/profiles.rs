@@ -87,6 +87,9 @@ struct ProviderToml {
     /// Read by `sverka reconcile --providers` (sverka_engine::providers), not here.
     #[serde(default, rename = "statement_accounts")]
     _statement_accounts: Vec<String>,
+    /// The provider's report layout (CONTRACT 7.4), read by reconcile.
+    #[serde(default, rename = "settlements")]
+    _settlements: Option<toml::Value>,
 }
 
 #[derive(Deserialize)]

@@ -40,6 +40,7 @@ mod outfile;
 pub mod outset;
 mod parquet_out;
 mod pipeline;
+pub mod profiles;
 pub mod providers;
 mod schema;
 pub mod side;

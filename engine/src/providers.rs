@@ -2,7 +2,8 @@
 //! `statement_accounts` (CONTRACT 7.2), which say who sent a bank statement. The same
 //! file carries `sverka disburse`'s payment-file keys, which are accepted here and read by
 //! disburse; any other key is an error naming it (a typo must not silently drop an
-//! account). Every problem is exit 2 naming the file, the key and the fix.
+//! account). Each provider may describe its own report layout (CONTRACT 7.4,
+//! [`crate::profiles`]). Every problem is exit 2 naming the file, the key and the fix.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -29,6 +30,8 @@ struct FileToml {
 struct ProviderToml {
     #[serde(default)]
     statement_accounts: Vec<String>,
+    /// The provider's own report layout (CONTRACT 7.4).
+    settlements: Option<crate::profiles::ProfileToml>,
     // disburse's keys (docs/DISBURSE.md), checked by disburse.
     account_kind: Option<toml::Value>,
     country: Option<toml::Value>,
@@ -64,11 +67,15 @@ pub fn parse(path: &Path, text: &str, opts: &mut ProviderOptions) -> Result<()> 
     let raw: FileToml =
         toml::from_str(text).map_err(|e| bad(format!("not a valid providers file: {e}")))?;
     let mut accounts: HashMap<String, String> = HashMap::new();
+    let mut profiles = Vec::new();
     for (code, p) in raw.providers {
         if !usable_code(&code) {
             return Err(bad(format!(
                 "provider code {code:?} must be 1 to 32 letters, digits, '_' or '-'"
             )));
+        }
+        if let Some(profile) = p.settlements {
+            profiles.push(crate::profiles::Profile::from_toml(&code, profile).map_err(bad)?);
         }
         for a in &p.statement_accounts {
             let key = ProviderOptions::key(a);
@@ -86,6 +93,7 @@ pub fn parse(path: &Path, text: &str, opts: &mut ProviderOptions) -> Result<()> 
         }
     }
     opts.accounts = accounts;
+    opts.profiles = profiles;
     opts.providers_file = Some(path.to_path_buf());
     Ok(())
 }
@@ -115,6 +123,10 @@ mod tests {
         let mut o = ProviderOptions::default();
         load(&p, &mut o).unwrap();
         assert_eq!(o.accounts["20210000900100001001"], "HAMKOR");
+        let uzcard = &o.profiles[0];
+        assert_eq!(uzcard.provider, "UZCARD");
+        assert!(uzcard.claims("uzcard-2026-11.csv"));
+        assert_eq!(uzcard.status_of("Возврат"), Some("RETURNED"));
     }
 
     #[test]
@@ -126,5 +138,11 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("both A and B"), "{e}");
+        let e = parsed("[providers.A.settlements]\nfiles = [\"a*.csv\"]\nencoding = \"koi8-r\"\n[providers.A.settlements.columns]\n").unwrap_err();
+        assert!(
+            e.to_string().contains("p.toml")
+                && e.to_string().contains("[providers.A.settlements] encoding"),
+            "{e}"
+        );
     }
 }

@@ -28,6 +28,8 @@ pub struct ProviderOptions {
     pub control_warn: bool,
     /// The providers file, named in messages.
     pub providers_file: Option<std::path::PathBuf>,
+    /// The providers' own report layouts (CONTRACT 7.4), by provider code.
+    pub profiles: Vec<crate::profiles::Profile>,
 }
 
 impl ProviderOptions {

@@ -1,0 +1,582 @@
+//! Provider profiles (CONTRACT 7.4): a provider's own CSV or XLSX report layout, described
+//! once under its entry in the providers file (`[providers.CODE.settlements]`), read into
+//! a checked [`Profile`]. Everything a profile says is checked here, before any file is
+//! read: an unknown key, a column that is not a settlement column, a pattern that does not
+//! compile or captures nothing, an encoding, date format or status this module does not
+//! know. Each problem names the key and the fix.
+//!
+//! The value rules a reader applies (decimal commas and thousands separators undone,
+//! dates rewritten to `YYYY-MM-DD`, payouts made positive) are here too, as functions of
+//! one value: a value that does not fit the declared form comes back `None`, and the
+//! reader hands on the original text, so section 2 rejects it as the provider wrote it.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Deserialize;
+
+/// The settlement columns a profile maps (`provider` is the profile's code).
+pub const COLUMNS: [&str; 8] = [
+    "provider_ref",
+    "instruction_id",
+    "account",
+    "amount",
+    "fee",
+    "currency",
+    "status",
+    "value_date",
+];
+
+/// Columns every profile must map: section 1 requires them (`amount` and `currency`
+/// may be constants, or empty for a `FAILED` row).
+const REQUIRED: [&str; 5] = ["provider_ref", "amount", "currency", "status", "value_date"];
+
+/// The statuses a status word may stand for (CONTRACT section 1).
+const STATUSES: [&str; 3] = ["SETTLED", "FAILED", "RETURNED"];
+
+/// `[providers.CODE.settlements]` as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ProfileToml {
+    files: Vec<String>,
+    format: Option<String>,
+    encoding: Option<String>,
+    delimiter: Option<String>,
+    sheet: Option<String>,
+    header_row: Option<u64>,
+    #[serde(default)]
+    footer_rows: u64,
+    decimal_separator: Option<String>,
+    thousands_separator: Option<String>,
+    date_format: Option<String>,
+    negative_amounts: Option<String>,
+    columns: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    status: BTreeMap<String, String>,
+}
+
+/// The kind of file a profile reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    Csv,
+    Xlsx,
+}
+
+/// How a date is written (CONTRACT 7.4 lists the forms); a time after it is ignored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateFormat {
+    /// `YYYY-MM-DD`
+    Iso,
+    /// `DD.MM.YYYY`
+    DayDotMonth,
+    /// `DD/MM/YYYY`
+    DaySlashMonth,
+    /// `MM/DD/YYYY`
+    MonthSlashDay,
+    /// `YYYYMMDD`
+    Compact,
+    /// `DD-MM-YYYY`
+    DayDashMonth,
+}
+
+const DATE_FORMATS: [(&str, DateFormat); 6] = [
+    ("YYYY-MM-DD", DateFormat::Iso),
+    ("DD.MM.YYYY", DateFormat::DayDotMonth),
+    ("DD/MM/YYYY", DateFormat::DaySlashMonth),
+    ("MM/DD/YYYY", DateFormat::MonthSlashDay),
+    ("YYYYMMDD", DateFormat::Compact),
+    ("DD-MM-YYYY", DateFormat::DayDashMonth),
+];
+
+/// The encodings a profile may name, and the WHATWG decoder each is read with.
+/// `iso-8859-1` is decoded as windows-1252, as WHATWG (and every browser) does: files
+/// labelled Latin-1 are in practice windows-1252, which differs only in 0x80–0x9F.
+const ENCODINGS: [(&str, &encoding_rs::Encoding); 5] = [
+    ("utf-8", encoding_rs::UTF_8),
+    ("utf-16", encoding_rs::UTF_16LE),
+    ("windows-1251", encoding_rs::WINDOWS_1251),
+    ("windows-1252", encoding_rs::WINDOWS_1252),
+    ("iso-8859-1", encoding_rs::WINDOWS_1252),
+];
+
+/// Thousands separators a profile may name: space, no-break space, narrow no-break space
+/// (Russian and French number formatting), comma, dot, apostrophe (Swiss).
+const THOUSANDS: [&str; 6] = [" ", "\u{a0}", "\u{202f}", ",", ".", "'"];
+
+/// Where a canonical column's value comes from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// The file's column with this header.
+    Header(String),
+    /// The first capture group of `regex` over the file's column `column`; empty when it
+    /// does not match.
+    Pattern { column: String, regex: regex::Regex },
+    /// The same text on every row.
+    Value(String),
+}
+
+/// A provider's checked report layout.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    /// The provider code: every row read through the profile has it.
+    pub provider: String,
+    /// The file-name globs the layout claims, as written.
+    pub files: Vec<String>,
+    globs: globset::GlobSet,
+    pub layout: Layout,
+    /// The decoder of the file's text (CSV); `utf-16` decodes by the byte-order mark.
+    pub encoding: &'static encoding_rs::Encoding,
+    pub delimiter: u8,
+    /// The sheet of an XLSX workbook; `None`: the first.
+    pub sheet: Option<String>,
+    /// 1-based line (CSV) or row (XLSX) of the header.
+    pub header_row: u64,
+    /// Trailing rows that are not transactions.
+    pub footer_rows: u64,
+    pub decimal_separator: char,
+    pub thousands_separator: Option<char>,
+    pub date_format: DateFormat,
+    /// Payouts reported as negative numbers are read as their absolute value.
+    pub absolute_amounts: bool,
+    /// Each mapped canonical column (in [`COLUMNS`] order) and where it comes from.
+    pub columns: Vec<(&'static str, Source)>,
+    /// The file's status words (trimmed, exact) → contract status.
+    pub status: HashMap<String, &'static str>,
+}
+
+impl Profile {
+    /// Checks a profile as written under `[providers.CODE.settlements]`; the error names
+    /// the key and the fix (the caller adds the providers file).
+    pub(crate) fn from_toml(code: &str, raw: ProfileToml) -> Result<Profile, String> {
+        let at = format!("[providers.{code}.settlements]");
+        let one_of = |what: &str, got: &str, allowed: &[&str]| {
+            format!(
+                "{at} {what} is {got:?}; it must be one of {}",
+                allowed
+                    .iter()
+                    .map(|a| format!("{a:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        if raw.files.is_empty() {
+            return Err(format!(
+                "{at} files is empty: list the file-name globs this layout claims, e.g. \
+                 files = [\"{}-*.csv\"]",
+                code.to_lowercase()
+            ));
+        }
+        let mut globs = globset::GlobSetBuilder::new();
+        for f in &raw.files {
+            let glob = globset::GlobBuilder::new(f)
+                .literal_separator(true)
+                .build()
+                .map_err(|e| format!("{at} files: {f:?} is not a glob: {e}"))?;
+            globs.add(glob);
+        }
+        let globs = globs
+            .build()
+            .map_err(|e| format!("{at} files cannot be used: {e}"))?;
+        let layout = match raw.format.as_deref().unwrap_or("csv") {
+            "csv" => Layout::Csv,
+            "xlsx" => Layout::Xlsx,
+            other => return Err(one_of("format", other, &["csv", "xlsx"])),
+        };
+        let encoding_name = raw.encoding.as_deref().unwrap_or("utf-8");
+        let encoding = ENCODINGS
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(encoding_name))
+            .map(|&(_, e)| e)
+            .ok_or_else(|| one_of("encoding", encoding_name, &ENCODINGS.map(|(n, _)| n)))?;
+        let delimiter = match raw.delimiter.as_deref().unwrap_or(",").as_bytes() {
+            [b] if b.is_ascii() && !matches!(b, b'"' | b'\r' | b'\n') => *b,
+            _ => {
+                return Err(format!(
+                    "{at} delimiter is {:?}; it must be one ASCII character other than a quote \
+                     or a line break, e.g. \";\" or \"\\t\"",
+                    raw.delimiter.unwrap_or_default()
+                ))
+            }
+        };
+        if raw.sheet.is_some() && layout == Layout::Csv {
+            return Err(format!(
+                "{at} sheet is given for a CSV layout: remove it, or set format = \"xlsx\""
+            ));
+        }
+        let header_row = raw.header_row.unwrap_or(1);
+        if header_row == 0 {
+            return Err(format!(
+                "{at} header_row is 0: rows are counted from 1 (the first line is 1)"
+            ));
+        }
+        let decimal_separator = match raw.decimal_separator.as_deref().unwrap_or(".") {
+            "." => '.',
+            "," => ',',
+            other => return Err(one_of("decimal_separator", other, &[".", ","])),
+        };
+        let thousands_separator = match raw.thousands_separator.as_deref() {
+            None => None,
+            Some(t) if THOUSANDS.contains(&t) => t.chars().next(),
+            Some(t) => return Err(one_of("thousands_separator", t, &THOUSANDS)),
+        };
+        if thousands_separator == Some(decimal_separator) {
+            return Err(format!(
+                "{at} thousands_separator and decimal_separator are both {decimal_separator:?}: \
+                 one of them is wrong"
+            ));
+        }
+        let date_name = raw.date_format.as_deref().unwrap_or("YYYY-MM-DD");
+        let date_format = DATE_FORMATS
+            .iter()
+            .find(|(n, _)| *n == date_name)
+            .map(|&(_, f)| f)
+            .ok_or_else(|| one_of("date_format", date_name, &DATE_FORMATS.map(|(n, _)| n)))?;
+        let absolute_amounts = match raw.negative_amounts.as_deref().unwrap_or("as-is") {
+            "as-is" => false,
+            "absolute" => true,
+            other => return Err(one_of("negative_amounts", other, &["as-is", "absolute"])),
+        };
+        let columns = columns(&at, raw.columns)?;
+        let mut status = HashMap::new();
+        for (word, to) in raw.status {
+            let Some(&to) = STATUSES.iter().find(|s| **s == to) else {
+                return Err(format!(
+                    "{at} status: {word:?} is mapped to {to:?}; a settlement's status is one of \
+                     SETTLED, FAILED or RETURNED"
+                ));
+            };
+            if word.trim() != word || word.is_empty() {
+                return Err(format!(
+                    "{at} status: the word {word:?} is matched trimmed and exactly; write it \
+                     without surrounding spaces"
+                ));
+            }
+            status.insert(word, to);
+        }
+        Ok(Profile {
+            provider: code.to_string(),
+            files: raw.files,
+            globs,
+            layout,
+            encoding,
+            delimiter,
+            sheet: raw.sheet,
+            header_row,
+            footer_rows: raw.footer_rows,
+            decimal_separator,
+            thousands_separator,
+            date_format,
+            absolute_amounts,
+            columns,
+            status,
+        })
+    }
+
+    /// Whether the layout claims a file of this name (its last path component).
+    pub fn claims(&self, file_name: &str) -> bool {
+        self.globs.is_match(file_name)
+    }
+
+    /// The contract's status for a status word (trimmed, exact); `None`: a word the map
+    /// does not list, which the row keeps as written (section 2: `invalid_status`).
+    pub fn status_of(&self, word: &str) -> Option<&'static str> {
+        self.status.get(word.trim()).copied()
+    }
+
+    /// An amount as the contract writes it (`-` sign, `.` decimal point, no grouping), or
+    /// `None` when the text does not have the declared form.
+    pub fn amount(&self, text: &str) -> Option<String> {
+        let t = text.trim_matches([' ', '\t']);
+        let (negative, digits) = match t.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, t),
+        };
+        let (int, frac) = match digits.split_once(self.decimal_separator) {
+            Some((i, f)) => (i, Some(f)),
+            None => (digits, None),
+        };
+        let int = match self.thousands_separator {
+            Some(sep) if int.contains(sep) => ungroup(int, sep)?,
+            _ => int.to_string(),
+        };
+        let ascii_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if !ascii_digits(&int) || frac.is_some_and(|f| !ascii_digits(f)) {
+            return None;
+        }
+        let mut out = String::with_capacity(t.len() + 1);
+        if negative && !self.absolute_amounts {
+            out.push('-');
+        }
+        out.push_str(&int);
+        if let Some(f) = frac {
+            out.push('.');
+            out.push_str(f);
+        }
+        Some(out)
+    }
+
+    /// A date as `YYYY-MM-DD`, or `None` when the text does not have the declared form.
+    /// Only the form is checked: whether the day exists is section 2's question.
+    pub fn date(&self, text: &str) -> Option<String> {
+        let t = text.trim_matches([' ', '\t']);
+        // A time after the date (`05.11.2026 14:30`, `2026-11-05T14:30:00`) is ignored.
+        let len = if self.date_format == DateFormat::Compact {
+            8
+        } else {
+            10
+        };
+        let head = t.get(..len)?;
+        if t.len() > len && !matches!(t.as_bytes()[len], b' ' | b'T') {
+            return None;
+        }
+        let b = head.as_bytes();
+        let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+        let at = |i: usize, c: u8| b[i] == c;
+        let (y, m, d) = match self.date_format {
+            DateFormat::Iso if at(4, b'-') && at(7, b'-') => (0..4, 5..7, 8..10),
+            DateFormat::DayDotMonth if at(2, b'.') && at(5, b'.') => (6..10, 3..5, 0..2),
+            DateFormat::DaySlashMonth if at(2, b'/') && at(5, b'/') => (6..10, 3..5, 0..2),
+            DateFormat::DayDashMonth if at(2, b'-') && at(5, b'-') => (6..10, 3..5, 0..2),
+            DateFormat::MonthSlashDay if at(2, b'/') && at(5, b'/') => (6..10, 0..2, 3..5),
+            DateFormat::Compact => (0..4, 4..6, 6..8),
+            _ => return None,
+        };
+        if !(digits(y.clone()) && digits(m.clone()) && digits(d.clone())) {
+            return None;
+        }
+        Some(format!("{}-{}-{}", &head[y], &head[m], &head[d]))
+    }
+}
+
+/// `1 234 567` without its separators, when every group after the first has exactly
+/// three digits (a separator anywhere else is not a thousands separator).
+fn ungroup(int: &str, sep: char) -> Option<String> {
+    let mut groups = int.split(sep);
+    let first = groups.next()?;
+    if first.is_empty() || first.len() > 3 {
+        return None;
+    }
+    let mut out = first.to_string();
+    for g in groups {
+        if g.len() != 3 {
+            return None;
+        }
+        out.push_str(g);
+    }
+    Some(out)
+}
+
+/// The `columns` table: each key a settlement column, each value a header name,
+/// `{ column, pattern }` or `{ value }`.
+fn columns(
+    at: &str,
+    raw: BTreeMap<String, toml::Value>,
+) -> Result<Vec<(&'static str, Source)>, String> {
+    let mut out = Vec::new();
+    for (key, value) in &raw {
+        let Some(&name) = COLUMNS.iter().find(|c| *c == key) else {
+            let hint = if key == "provider" {
+                "provider is the profile's code and is not mapped".to_string()
+            } else {
+                format!("the settlement columns are {}", COLUMNS.join(", "))
+            };
+            return Err(format!(
+                "{at} columns: {key:?} is not a settlement column; {hint}"
+            ));
+        };
+        let source = source(at, key, value)?;
+        out.push((name, source));
+    }
+    if let Some(missing) = REQUIRED.iter().find(|r| !raw.contains_key(**r)) {
+        return Err(format!(
+            "{at} columns has no {missing}: every settlement needs one; map it to the file's \
+             column (e.g. {missing} = \"Header\") or give it as a constant (e.g. \
+             {missing} = {{ value = \"...\" }})"
+        ));
+    }
+    out.sort_by_key(|(name, _)| COLUMNS.iter().position(|c| c == name));
+    Ok(out)
+}
+
+fn source(at: &str, key: &str, value: &toml::Value) -> Result<Source, String> {
+    let shape = || {
+        format!(
+            "{at} columns.{key} must be the file's header name (\"Amount\"), \
+             {{ column = \"Purpose\", pattern = \"(…)\" }} or {{ value = \"UZS\" }}"
+        )
+    };
+    match value {
+        toml::Value::String(h) if !h.trim().is_empty() => Ok(Source::Header(h.clone())),
+        toml::Value::Table(t) => {
+            let text = |k: &str| t.get(k).and_then(toml::Value::as_str);
+            let keys: Vec<&str> = t.keys().map(String::as_str).collect();
+            match (
+                keys.as_slice(),
+                text("column"),
+                text("pattern"),
+                text("value"),
+            ) {
+                (["column", "pattern"], Some(column), Some(pattern), _) => {
+                    let regex = regex::Regex::new(pattern).map_err(|e| {
+                        format!("{at} columns.{key}: the pattern {pattern:?} does not compile: {e}")
+                    })?;
+                    if regex.captures_len() < 2 {
+                        return Err(format!(
+                            "{at} columns.{key}: the pattern {pattern:?} has no capture group; \
+                             put the part to keep in parentheses, e.g. \"(UZ-\\\\d+)\""
+                        ));
+                    }
+                    Ok(Source::Pattern {
+                        column: column.to_string(),
+                        regex,
+                    })
+                }
+                (["value"], _, _, Some(v)) => Ok(Source::Value(v.to_string())),
+                _ => Err(shape()),
+            }
+        }
+        _ => Err(shape()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile(extra: &str) -> Result<Profile, String> {
+        let text = format!(
+            "files = [\"uzcard-*.csv\"]\n{extra}\n[columns]\nprovider_ref = \"Transaction ID\"\n\
+             instruction_id = {{ column = \"Purpose\", pattern = \"(UZ-[A-Z]{{2}}-\\\\d+)\" }}\n\
+             amount = \"Amount\"\ncurrency = {{ value = \"UZS\" }}\nstatus = \"Status\"\n\
+             value_date = \"Date\"\n[status]\n\"Успешно\" = \"SETTLED\"\n"
+        );
+        let raw: ProfileToml = toml::from_str(&text).map_err(|e| e.to_string())?;
+        Profile::from_toml("UZCARD", raw)
+    }
+
+    #[test]
+    fn a_profile_as_the_contract_writes_it() {
+        let p = profile(
+            "encoding = \"windows-1251\"\ndelimiter = \";\"\nheader_row = 3\nfooter_rows = 1\n\
+             decimal_separator = \",\"\nthousands_separator = \" \"\ndate_format = \"DD.MM.YYYY\"\n\
+             negative_amounts = \"absolute\"",
+        )
+        .unwrap();
+        assert_eq!(p.encoding, encoding_rs::WINDOWS_1251);
+        assert_eq!((p.delimiter, p.header_row, p.footer_rows), (b';', 3, 1));
+        assert!(p.claims("uzcard-2026-11.csv") && !p.claims("humo-2026-11.csv"));
+        assert!(
+            !p.claims("x/uzcard-2026-11.csv"),
+            "a glob matches the file name"
+        );
+        let names: Vec<&str> = p.columns.iter().map(|(n, _)| *n).collect();
+        assert_eq!(
+            names,
+            [
+                "provider_ref",
+                "instruction_id",
+                "amount",
+                "currency",
+                "status",
+                "value_date"
+            ]
+        );
+        assert_eq!(p.status_of(" Успешно "), Some("SETTLED"));
+        assert_eq!(p.status_of("успешно"), None);
+        assert_eq!(p.amount("-1 234 567,50").as_deref(), Some("1234567.50"));
+        assert_eq!(p.amount("300").as_deref(), Some("300"));
+        assert_eq!(p.amount("1 23,00"), None);
+        assert_eq!(p.amount("1.234,50"), None);
+        assert_eq!(p.amount("12,5e3"), None);
+        assert_eq!(p.date("05.11.2026").as_deref(), Some("2026-11-05"));
+        assert_eq!(p.date("05.11.2026 14:30").as_deref(), Some("2026-11-05"));
+        assert_eq!(p.date("2026-11-05"), None);
+        assert_eq!(p.date("5.11.2026"), None);
+    }
+
+    #[test]
+    fn defaults_and_each_date_form() {
+        let p = profile("").unwrap();
+        assert_eq!(p.encoding, encoding_rs::UTF_8);
+        assert_eq!(
+            (p.layout, p.delimiter, p.header_row),
+            (Layout::Csv, b',', 1)
+        );
+        assert_eq!(p.amount("-12.50").as_deref(), Some("-12.50"));
+        assert_eq!(
+            p.amount("1,234.50"),
+            None,
+            "no thousands separator declared"
+        );
+        assert_eq!(p.date("2026-11-05T10:00:00").as_deref(), Some("2026-11-05"));
+        for (form, text) in [
+            ("DD/MM/YYYY", "05/11/2026"),
+            ("MM/DD/YYYY", "11/05/2026"),
+            ("YYYYMMDD", "20261105"),
+            ("DD-MM-YYYY", "05-11-2026"),
+        ] {
+            let p = profile(&format!("date_format = \"{form}\"")).unwrap();
+            assert_eq!(p.date(text).as_deref(), Some("2026-11-05"), "{form}");
+        }
+        let p = profile("thousands_separator = \",\"").unwrap();
+        assert_eq!(p.amount("1,234,567.5").as_deref(), Some("1234567.5"));
+        assert_eq!(p.amount("1,2345.5"), None);
+    }
+
+    #[test]
+    fn a_wrong_profile_names_its_key_and_the_fix() {
+        for (extra, says) in [
+            ("encodng = \"utf-8\"", "unknown field `encodng`"),
+            (
+                "encoding = \"koi8-r\"",
+                "encoding is \"koi8-r\"; it must be one of",
+            ),
+            ("date_format = \"DD.MM.YY\"", "date_format is \"DD.MM.YY\""),
+            ("format = \"xls\"", "format is \"xls\""),
+            ("delimiter = \";;\"", "delimiter is \";;\""),
+            ("header_row = 0", "header_row is 0"),
+            ("decimal_separator = \"'\"", "decimal_separator is \"'\""),
+            (
+                "decimal_separator = \",\"\nthousands_separator = \",\"",
+                "are both ','",
+            ),
+            ("negative_amounts = \"abs\"", "negative_amounts is \"abs\""),
+            ("sheet = \"Report\"", "sheet is given for a CSV layout"),
+        ] {
+            let e = profile(extra).unwrap_err();
+            assert!(e.contains(says), "{extra}: {e}");
+        }
+        let bad = |columns: &str, status: &str| {
+            let text = format!("files = [\"a*.csv\"]\n[columns]\n{columns}\n[status]\n{status}\n");
+            let raw: ProfileToml = toml::from_str(&text).unwrap();
+            Profile::from_toml("HUMO", raw).unwrap_err()
+        };
+        let full = "provider_ref = \"Id\"\namount = \"A\"\ncurrency = \"C\"\nstatus = \"S\"\n\
+                    value_date = \"D\"";
+        let e = bad(&format!("{full}\nprovider = \"P\""), "");
+        assert!(e.contains("provider is the profile's code"), "{e}");
+        let e = bad(&format!("{full}\nammount = \"X\""), "");
+        assert!(e.contains("\"ammount\" is not a settlement column"), "{e}");
+        let e = bad(
+            "provider_ref = \"Id\"\namount = \"A\"\ncurrency = \"C\"\nstatus = \"S\"",
+            "",
+        );
+        assert!(e.contains("columns has no value_date"), "{e}");
+        let e = bad(
+            &format!("{full}\ninstruction_id = {{ column = \"P\", pattern = \"(UZ-\" }}"),
+            "",
+        );
+        assert!(e.contains("does not compile"), "{e}");
+        let e = bad(
+            &format!("{full}\ninstruction_id = {{ column = \"P\", pattern = \"UZ-\\\\d+\" }}"),
+            "",
+        );
+        assert!(e.contains("has no capture group"), "{e}");
+        let e = bad(&format!("{full}\nfee = {{ header = \"F\" }}"), "");
+        assert!(e.contains("columns.fee must be"), "{e}");
+        let e = bad(full, "\"OK\" = \"PAID\"");
+        assert!(e.contains("\"OK\" is mapped to \"PAID\""), "{e}");
+        let raw: ProfileToml = toml::from_str(&format!("files = []\n[columns]\n{full}\n")).unwrap();
+        let e = Profile::from_toml("HUMO", raw).unwrap_err();
+        assert!(e.contains("files is empty"), "{e}");
+    }
+}
