@@ -1,0 +1,404 @@
+//! A provider's own CSV report read through its profile (CONTRACT 7.4,
+//! [`crate::profiles`]): decoded from the profile's encoding as it streams (a byte the
+//! encoding does not have stops the read, naming it: a file that changes encoding
+//! mid-way must not become rows of replacement characters), the title block above the
+//! header and the footer rows below the data skipped, each canonical column taken from
+//! its header, a pattern over a column, or a constant, and the values rewritten as 7.4
+//! says. A value that does not fit the declared form is handed on as the provider wrote
+//! it, so that section 2 rejects it with the original text.
+//!
+//! Work in progress (issue 22): not yet reached by `read_file`.
+
+use std::collections::VecDeque;
+use std::io::{self, Read};
+
+use arrow_array::builder::StringBuilder;
+
+use super::{RawBatch, RawCol, BATCH_ROWS};
+use crate::profiles::{Profile, Source};
+use crate::schema::SETTLEMENT_FIELDS;
+
+/// A `Read` of UTF-8 from bytes in `encoding`, decoded as they stream. The byte-order
+/// mark, if any, decides between UTF-8 and UTF-16 (LE or BE) and is removed.
+pub(crate) struct Decoded<R> {
+    inner: R,
+    decoder: encoding_rs::Decoder,
+    raw: Vec<u8>,
+    /// Bytes of `raw` not yet decoded.
+    start: usize,
+    end: usize,
+    /// File offset of `raw[0]`.
+    base: u64,
+    eof: bool,
+    finished: bool,
+}
+
+impl<R: Read> Decoded<R> {
+    pub(crate) fn new(inner: R, encoding: &'static encoding_rs::Encoding) -> Self {
+        Decoded {
+            inner,
+            decoder: encoding.new_decoder(),
+            raw: vec![0; 64 * 1024],
+            start: 0,
+            end: 0,
+            base: 0,
+            eof: false,
+            finished: false,
+        }
+    }
+}
+
+impl<R: Read> Read for Decoded<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        use encoding_rs::DecoderResult;
+        loop {
+            if self.finished || out.len() < 4 {
+                return Ok(0);
+            }
+            if self.start == self.end && !self.eof {
+                self.base += self.end as u64;
+                self.start = 0;
+                self.end = self.inner.read(&mut self.raw)?;
+                self.eof = self.end == 0;
+            }
+            let (result, read, written) = self.decoder.decode_to_utf8_without_replacement(
+                &self.raw[self.start..self.end],
+                out,
+                self.eof,
+            );
+            let at = self.base + self.start as u64;
+            self.start += read;
+            match result {
+                DecoderResult::Malformed(bad, extra) => {
+                    let offset =
+                        (at + read as u64).saturating_sub(u64::from(bad) + u64::from(extra));
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!(
+                            "byte {offset} is not {}: the file is in another encoding than the \
+                             profile's, or damaged (fix `encoding` in the profile, or ask the \
+                             provider for a new copy)",
+                            self.decoder.encoding().name()
+                        ),
+                    ));
+                }
+                DecoderResult::InputEmpty if self.eof => {
+                    self.finished = true;
+                    return Ok(written);
+                }
+                _ if written > 0 => return Ok(written),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// A profile's columns resolved against the file's header.
+pub(crate) struct Resolved<'p> {
+    /// Per canonical field (in `SETTLEMENT_FIELDS` order after `provider`): how to get it.
+    take: Vec<Option<Take<'p>>>,
+}
+
+enum Take<'p> {
+    Column(usize),
+    Pattern(usize, &'p regex::Regex),
+    Value(&'p str),
+}
+
+impl<'p> Resolved<'p> {
+    /// Finds each mapped column in the header; a missing one is an error naming the
+    /// header's columns and the closest.
+    pub(crate) fn new(profile: &'p Profile, header: &csv::StringRecord) -> Result<Self, String> {
+        let names: Vec<&str> = header.iter().map(|h| h.trim()).collect();
+        let find = |want: &str| -> Result<usize, String> {
+            names.iter().position(|h| *h == want.trim()).ok_or_else(|| {
+                let closest = names
+                    .iter()
+                    .max_by(|a, b| {
+                        strsim::jaro_winkler(a, want).total_cmp(&strsim::jaro_winkler(b, want))
+                    })
+                    .map(|c| format!("; the closest is {c:?}"))
+                    .unwrap_or_default();
+                format!(
+                    "the header has no column {want:?} (profile of {}: check columns in the \
+                     providers file); its columns are {}{closest}",
+                    profile.provider,
+                    names
+                        .iter()
+                        .map(|n| format!("{n:?}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
+        };
+        let mut take: Vec<Option<Take<'p>>> = SETTLEMENT_FIELDS[1..].iter().map(|_| None).collect();
+        for (field, source) in &profile.columns {
+            let i = SETTLEMENT_FIELDS[1..]
+                .iter()
+                .position(|f| f.name == *field)
+                .ok_or_else(|| format!("internal: {field} is not a settlement field"))?;
+            take[i] = Some(match source {
+                Source::Header(h) => Take::Column(find(h)?),
+                Source::Pattern { column, regex } => Take::Pattern(find(column)?, regex),
+                Source::Value(v) => Take::Value(v),
+            });
+        }
+        Ok(Resolved { take })
+    }
+}
+
+/// Rows of one batch being cut.
+pub(crate) struct Batch {
+    cols: Vec<StringBuilder>,
+    originals: Vec<(usize, &'static str, String)>,
+    len: usize,
+}
+
+impl Batch {
+    pub(crate) fn new() -> Self {
+        Batch {
+            cols: SETTLEMENT_FIELDS
+                .iter()
+                .map(|_| StringBuilder::with_capacity(BATCH_ROWS, BATCH_ROWS * 12))
+                .collect(),
+            originals: Vec::new(),
+            len: 0,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Adds one data record as its canonical values.
+    pub(crate) fn push(&mut self, profile: &Profile, r: &Resolved<'_>, rec: &csv::StringRecord) {
+        self.cols[0].append_value(&profile.provider);
+        for (k, take) in r.take.iter().enumerate() {
+            let field = SETTLEMENT_FIELDS[k + 1].name;
+            let text = match take {
+                None => "",
+                Some(Take::Column(i)) => rec.get(*i).unwrap_or(""),
+                Some(Take::Value(v)) => v,
+                Some(Take::Pattern(i, re)) => re
+                    .captures(rec.get(*i).unwrap_or(""))
+                    .and_then(|c| c.get(1))
+                    .map_or("", |m| m.as_str()),
+            };
+            let rewritten = match field {
+                "amount" | "fee" if !text.trim().is_empty() => profile.amount(text),
+                "value_date" if !text.trim().is_empty() => profile.date(text),
+                "status" => profile.status_of(text).map(str::to_string),
+                _ => None,
+            };
+            match rewritten {
+                Some(v) if v != text.trim() => {
+                    self.cols[k + 1].append_value(&v);
+                    if field != "status" {
+                        self.originals.push((self.len, field, text.to_string()));
+                    }
+                }
+                _ => self.cols[k + 1].append_value(text),
+            }
+        }
+        self.len += 1;
+    }
+
+    pub(crate) fn finish(&mut self, file: u32, first_row: u64) -> RawBatch {
+        let batch = RawBatch {
+            file,
+            first_row,
+            len: self.len,
+            cols: self
+                .cols
+                .iter_mut()
+                .map(|b| Some(RawCol::Text(b.finish())))
+                .collect(),
+            pre_rejects: Vec::new(),
+            originals: std::mem::take(&mut self.originals),
+        };
+        self.len = 0;
+        batch
+    }
+}
+
+/// Reads a profile CSV into raw batches handed to `hand_on` in row order; returns the
+/// data rows read. Records above the header and the footer rows are skipped.
+pub(crate) fn read_csv(
+    profile: &Profile,
+    file: u32,
+    input: impl Read,
+    hand_on: &mut dyn FnMut(RawBatch),
+) -> Result<u64, String> {
+    // The header is a line number: the lines above it (a title block, blank lines) are
+    // skipped as lines, before the CSV reader sees the file.
+    let mut text = io::BufReader::with_capacity(64 * 1024, Decoded::new(input, profile.encoding));
+    let mut skipped = Vec::new();
+    for line in 1..profile.header_row {
+        skipped.clear();
+        let n =
+            io::BufRead::read_until(&mut text, b'\n', &mut skipped).map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Err(format!(
+                "the file ends at line {line}, before its header (header_row = {} in the \
+                 profile of {})",
+                profile.header_row, profile.provider
+            ));
+        }
+    }
+    let mut rdr = csv::ReaderBuilder::new()
+        .delimiter(profile.delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text);
+    let mut records = rdr.records();
+    let mut next = || -> Result<Option<csv::StringRecord>, String> {
+        records.next().transpose().map_err(|e| match e.kind() {
+            csv::ErrorKind::Io(io) => io.to_string(),
+            _ => format!("not a CSV file as the profile describes it: {e}"),
+        })
+    };
+    let header = next()?.ok_or_else(|| {
+        format!(
+            "the file has no header at line {} (header_row in the profile of {})",
+            profile.header_row, profile.provider
+        )
+    })?;
+    let resolved = Resolved::new(profile, &header)?;
+    let mut footer: VecDeque<csv::StringRecord> = VecDeque::new();
+    let mut batch = Batch::new();
+    let (mut rows, mut first_row) = (0u64, 1u64);
+    while let Some(rec) = next()? {
+        footer.push_back(rec);
+        if footer.len() as u64 <= profile.footer_rows {
+            continue;
+        }
+        let Some(rec) = footer.pop_front() else {
+            continue;
+        };
+        rows += 1;
+        batch.push(profile, &resolved, &rec);
+        if batch.len() == BATCH_ROWS {
+            hand_on(batch.finish(file, first_row));
+            first_row = rows + 1;
+        }
+    }
+    if batch.len() > 0 {
+        hand_on(batch.finish(file, first_row));
+    }
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::Array;
+
+    fn uzcard() -> Profile {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../schemas/providers.example.toml");
+        let mut o = super::super::ProviderOptions::default();
+        crate::providers::load(&p, &mut o).unwrap();
+        o.profiles
+            .into_iter()
+            .find(|p| p.provider == "UZCARD")
+            .unwrap()
+    }
+
+    fn rows(profile: &Profile, bytes: &[u8]) -> Result<Vec<Vec<String>>, String> {
+        let mut out = Vec::new();
+        read_csv(profile, 0, bytes, &mut |b: RawBatch| {
+            for i in 0..b.len {
+                out.push(
+                    b.cols
+                        .iter()
+                        .map(|c| match c {
+                            Some(RawCol::Text(a)) if !a.is_null(i) => a.value(i).to_string(),
+                            _ => String::new(),
+                        })
+                        .collect(),
+                );
+            }
+        })?;
+        Ok(out)
+    }
+
+    #[test]
+    fn a_windows_1251_report_with_title_block_and_totals_line() {
+        let text = "Отчёт UZCARD за ноябрь 2026\n\n\
+                    Transaction ID;Purpose;Card number;Amount;Commission;Status;Date\n\
+                    T-1;Пособие UZ-EP-2026-11-000000003;8600141011402426;-750 000,00;3 750,00;Успешно;04.11.2026 10:15\n\
+                    T-2;без ссылки;8600148790819993;900 000;0;Отклонено;06.11.2026\n\
+                    T-3;UZ-CB-2026-11-000000007;8600148790819993;1.5;;Непонятно;2026-11-06\n\
+                    Итого;;;2 651 500,00;;;\n";
+        let (bytes, _, bad) = encoding_rs::WINDOWS_1251.encode(text);
+        assert!(!bad);
+        let got = rows(&uzcard(), &bytes).unwrap();
+        assert_eq!(got.len(), 3, "title lines and the totals line are no rows");
+        let want = |v: [&str; 9]| v.map(str::to_string).to_vec();
+        assert_eq!(
+            got[0],
+            want([
+                "UZCARD",
+                "T-1",
+                "UZ-EP-2026-11-000000003",
+                "8600141011402426",
+                "750000.00",
+                "3750.00",
+                "UZS",
+                "SETTLED",
+                "2026-11-04"
+            ])
+        );
+        assert_eq!(
+            got[1],
+            want([
+                "UZCARD",
+                "T-2",
+                "",
+                "8600148790819993",
+                "900000",
+                "0",
+                "UZS",
+                "FAILED",
+                "2026-11-06"
+            ])
+        );
+        // Not in the declared forms: handed on as written, for section 2 to reject.
+        assert_eq!(
+            got[2],
+            want([
+                "UZCARD",
+                "T-3",
+                "UZ-CB-2026-11-000000007",
+                "8600148790819993",
+                "1.5",
+                "",
+                "UZS",
+                "Непонятно",
+                "2026-11-06"
+            ])
+        );
+    }
+
+    #[test]
+    fn a_missing_column_names_the_header_and_the_closest() {
+        let text = "\n\nTransaction ID;Purpose;Card;Amount;Commission;Status;Date\n";
+        let (bytes, _, _) = encoding_rs::WINDOWS_1251.encode(text);
+        let e = rows(&uzcard(), &bytes).unwrap_err();
+        assert!(e.contains("no column \"Card number\""), "{e}");
+        assert!(e.contains("the closest is \"Card\""), "{e}");
+    }
+
+    #[test]
+    fn bytes_not_in_the_encoding_stop_the_read_naming_the_byte() {
+        let mut p = uzcard();
+        p.encoding = encoding_rs::UTF_8;
+        let mut bytes = "a\nb\nTransaction ID;Purpose;Card number;Amount;Commission;Status;Date\nT-1;x;1;1,00;;Успешно;04.11.2026\n"
+            .as_bytes()
+            .to_vec();
+        let at = bytes.len();
+        bytes.extend_from_slice(b"T-2;\xC0\xFF;1;1,00;;x;04.11.2026\n");
+        let e = rows(&p, &bytes).unwrap_err();
+        assert!(e.contains(&format!("byte {} is not UTF-8", at + 4)), "{e}");
+    }
+}
