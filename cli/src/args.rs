@@ -172,12 +172,14 @@ pub struct ReconcileArgs {
     #[arg(long, required = true, num_args = 1.., value_name = "PATH")]
     pub instructions: Vec<PathBuf>,
     /// Settlement files or directories, e.g. one file per provider: the contract's layout
-    /// (.csv, .parquet, .arrow), or as banks send them (camt.053, camt.054, pain.002, MT940;
-    /// recognised by content). CODE=PATH gives every row of PATH the provider CODE.
+    /// (.csv, .parquet, .arrow), as banks send them (camt.053, camt.054, pain.002, MT940;
+    /// recognised by content), or a provider's own CSV report that a profile in --providers
+    /// claims by its name. CODE=PATH gives every row of PATH the provider CODE.
     #[arg(long, required = true, num_args = 1.., value_name = "PATH")]
     pub settlements: Vec<PathBuf>,
     /// Providers file (TOML, the one `sverka disburse` reads): each provider's
-    /// `statement_accounts` say who sent a bank statement (CONTRACT 7.2).
+    /// `statement_accounts` say who sent a bank statement (CONTRACT 7.2), and
+    /// `[providers.CODE.settlements]` describes the provider's own CSV report (7.4).
     #[arg(long, value_name = "FILE")]
     pub providers: Option<PathBuf>,
     /// What a failed control total of a provider file does: `fail` (exit 2) or `warn`

@@ -311,7 +311,7 @@ pub fn reconcile_with(
 
     progress.stage("writing");
     let files = [display_paths(&ins.files), display_paths(&set.files)];
-    let set_formats: Vec<&str> = set.stats.iter().map(|st| st.format.as_str()).collect();
+    let set_formats: Vec<&str> = set.stats.iter().map(|st| st.format_name.as_str()).collect();
     let ctx = write::Ctx::new(
         &ins.table,
         &set.table,
@@ -529,7 +529,7 @@ fn summary(
         .map(|(f, st)| summary::Input {
             side: f.side.as_str().into(),
             path: f.path.display().to_string(),
-            format: st.format.as_str().into(),
+            format: st.format_name.clone(),
             rows: st.rows,
             bytes: st.bytes,
             sha256: st.sha256.clone(),

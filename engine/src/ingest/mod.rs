@@ -17,8 +17,6 @@ mod csv;
 mod discover;
 mod ipc;
 mod parquet;
-// Work in progress (issue 22): profile CSVs, not yet reached by `read_file`.
-#[allow(dead_code)]
 mod profile;
 mod provider;
 
@@ -55,6 +53,9 @@ pub enum Format {
     Arrow,
     /// (v2) A bank's or provider's own file (CONTRACT section 7), settlements only.
     Provider(sverka_formats::Kind),
+    /// (v2) A provider's own CSV report, read by the profile at this index of
+    /// [`ProviderOptions::profiles`] (CONTRACT 7.4), settlements only.
+    Profile(usize),
     /// Neither the name nor (yet) the content says: a settlement file read only if its
     /// content is recognised.
     Unrecognised,
@@ -100,6 +101,7 @@ impl Format {
             Format::Parquet => "parquet",
             Format::Arrow => "arrow",
             Format::Provider(k) => k.as_str(),
+            Format::Profile(_) => "profile",
             Format::Unrecognised => "unrecognised",
         }
     }
@@ -125,6 +127,9 @@ pub struct FileStats {
     pub bytes: u64,
     /// The format the file was read as: its content's, else its name's.
     pub format: Format,
+    /// The format's name in the outputs: [`Format::as_str`], or `profile:CODE` for a
+    /// file read by a provider's profile (CONTRACT section 5).
+    pub format_name: String,
     /// A provider file's statements, control checks and notices (CONTRACT 7.5).
     pub provider: Option<ProviderInfo>,
 }
@@ -225,6 +230,10 @@ fn decode<T: Send>(
         Format::Provider(kind) => {
             provider::read(kind, input, opts, sink).map(|(d, info, hash)| (d, Some((info, hash))))
         }
+        Format::Profile(i) => match opts.profiles.get(i) {
+            Some(p) => plain(profile::read(p, input, sink)),
+            None => Err(Error::Internal(format!("profile {i} is not loaded"))),
+        },
         Format::Unrecognised => Err(Error::input(&input.file.path, "unrecognised file")),
     }
 }
@@ -324,6 +333,7 @@ fn read_file<T: Send>(
     let format = recognise(&mut handle, meta.len())
         .map_err(|e| Error::input(path, format!("cannot read: {e}")))?;
     let format = accepted_format(file, format.map_err(|e| Error::input(path, e))?)?;
+    let format = claimed(file, format, opts)?;
     // `CODE=PATH`: every row has the provider given.
     let given = |mut b: RawBatch| {
         if let Some(code) = &file.provider {
@@ -376,10 +386,63 @@ fn read_file<T: Send>(
             rows,
             sha256,
             bytes: meta.len(),
+            format_name: match format {
+                Format::Profile(i) => opts
+                    .profiles
+                    .get(i)
+                    .map_or_else(|| "profile".into(), |p| format!("profile:{}", p.provider)),
+                f => f.as_str().to_string(),
+            },
             format,
             provider,
         },
     ))
+}
+
+/// A settlement file that is neither binary nor a bank file, claimed by its name by a
+/// provider's profile (CONTRACT 7.1, 7.4), is read by that profile; a name two profiles
+/// claim is an error naming both.
+fn claimed(file: &InputFile, format: Format, opts: &ProviderOptions) -> Result<Format> {
+    if file.side != Side::Settlements || !matches!(format, Format::Csv | Format::Unrecognised) {
+        return Ok(format);
+    }
+    let name = file
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let mut claims = opts
+        .profiles
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.claims(&name));
+    let Some((i, p)) = claims.next() else {
+        return Ok(format);
+    };
+    if let Some((_, q)) = claims.next() {
+        return Err(Error::input(
+            &file.path,
+            format!(
+                "both the profile of {} ({}) and that of {} ({}) claim this file's name; make \
+                 their files globs in the providers file tell the two apart",
+                p.provider,
+                p.files.join(", "),
+                q.provider,
+                q.files.join(", ")
+            ),
+        ));
+    }
+    if p.layout == crate::profiles::Layout::Xlsx {
+        return Err(Error::input(
+            &file.path,
+            format!(
+                "the profile of {} reads it as XLSX, which this version of sverka does not read \
+                 yet; export the report as CSV and describe that layout",
+                p.provider
+            ),
+        ));
+    }
+    Ok(Format::Profile(i))
 }
 
 /// The format the file's content says: a binary format by its two ends

@@ -6,21 +6,20 @@
 //! its header, a pattern over a column, or a constant, and the values rewritten as 7.4
 //! says. A value that does not fit the declared form is handed on as the provider wrote
 //! it, so that section 2 rejects it with the original text.
-//!
-//! Work in progress (issue 22): not yet reached by `read_file`.
 
 use std::collections::VecDeque;
 use std::io::{self, Read};
 
 use arrow_array::builder::StringBuilder;
 
-use super::{RawBatch, RawCol, BATCH_ROWS};
+use super::{Decoded, Opened, RawBatch, RawCol, Sink, BATCH_ROWS};
+use crate::error::{Error, Result};
 use crate::profiles::{Profile, Source};
 use crate::schema::SETTLEMENT_FIELDS;
 
 /// A `Read` of UTF-8 from bytes in `encoding`, decoded as they stream. The byte-order
 /// mark, if any, decides between UTF-8 and UTF-16 (LE or BE) and is removed.
-pub(crate) struct Decoded<R> {
+pub(crate) struct Decoding<R> {
     inner: R,
     decoder: encoding_rs::Decoder,
     raw: Vec<u8>,
@@ -33,9 +32,9 @@ pub(crate) struct Decoded<R> {
     finished: bool,
 }
 
-impl<R: Read> Decoded<R> {
+impl<R: Read> Decoding<R> {
     pub(crate) fn new(inner: R, encoding: &'static encoding_rs::Encoding) -> Self {
-        Decoded {
+        Decoding {
             inner,
             decoder: encoding.new_decoder(),
             raw: vec![0; 64 * 1024],
@@ -48,7 +47,7 @@ impl<R: Read> Decoded<R> {
     }
 }
 
-impl<R: Read> Read for Decoded<R> {
+impl<R: Read> Read for Decoding<R> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         use encoding_rs::DecoderResult;
         loop {
@@ -108,9 +107,12 @@ enum Take<'p> {
 impl<'p> Resolved<'p> {
     /// Finds each mapped column in the header; a missing one is an error naming the
     /// header's columns and the closest.
-    pub(crate) fn new(profile: &'p Profile, header: &csv::StringRecord) -> Result<Self, String> {
+    pub(crate) fn new(
+        profile: &'p Profile,
+        header: &csv::StringRecord,
+    ) -> std::result::Result<Self, String> {
         let names: Vec<&str> = header.iter().map(|h| h.trim()).collect();
-        let find = |want: &str| -> Result<usize, String> {
+        let find = |want: &str| -> std::result::Result<usize, String> {
             names.iter().position(|h| *h == want.trim()).ok_or_else(|| {
                 let closest = names
                     .iter()
@@ -221,17 +223,52 @@ impl Batch {
     }
 }
 
+/// Reads a provider's CSV report through its profile and hands its rows to the sink as
+/// raw settlement batches (validated on the pool while the file is read on); returns
+/// the sink's results in row order and the data rows read.
+pub(super) fn read<T: Send>(
+    profile: &Profile,
+    input: Opened<'_>,
+    sink: Sink<'_, T>,
+) -> Result<Decoded<T>> {
+    let Opened {
+        index,
+        file,
+        handle,
+        ..
+    } = input;
+    let (done, results) = std::sync::mpsc::channel::<(usize, T)>();
+    let rows = rayon::scope(|scope| {
+        let mut cut = 0usize;
+        let mut hand_on = |batch: RawBatch| {
+            let done = done.clone();
+            let i = cut;
+            cut += 1;
+            scope.spawn(move |_| {
+                // The receiver outlives the scope: a send cannot fail.
+                let _ = done.send((i, sink(batch)));
+            });
+        };
+        read_csv(profile, index, handle, &mut hand_on)
+    })
+    .map_err(|m| Error::input(&file.path, format!("{} report: {m}", profile.provider)))?;
+    drop(done);
+    let mut results: Vec<(usize, T)> = results.into_iter().collect();
+    results.sort_unstable_by_key(|&(i, _)| i);
+    Ok((results.into_iter().map(|(_, t)| t).collect(), rows))
+}
+
 /// Reads a profile CSV into raw batches handed to `hand_on` in row order; returns the
-/// data rows read. Records above the header and the footer rows are skipped.
+/// data rows read. Lines above the header and the footer rows are skipped.
 pub(crate) fn read_csv(
     profile: &Profile,
     file: u32,
     input: impl Read,
     hand_on: &mut dyn FnMut(RawBatch),
-) -> Result<u64, String> {
+) -> std::result::Result<u64, String> {
     // The header is a line number: the lines above it (a title block, blank lines) are
     // skipped as lines, before the CSV reader sees the file.
-    let mut text = io::BufReader::with_capacity(64 * 1024, Decoded::new(input, profile.encoding));
+    let mut text = io::BufReader::with_capacity(64 * 1024, Decoding::new(input, profile.encoding));
     let mut skipped = Vec::new();
     for line in 1..profile.header_row {
         skipped.clear();
@@ -304,7 +341,7 @@ mod tests {
             .unwrap()
     }
 
-    fn rows(profile: &Profile, bytes: &[u8]) -> Result<Vec<Vec<String>>, String> {
+    fn rows(profile: &Profile, bytes: &[u8]) -> std::result::Result<Vec<Vec<String>>, String> {
         let mut out = Vec::new();
         read_csv(profile, 0, bytes, &mut |b: RawBatch| {
             for i in 0..b.len {
