@@ -5,3 +5,5 @@ cd "$(dirname "$0")"
 mkdir -p corpus/iso20022 corpus/mt940
 find ../testdata/formats -name '*.xml' -exec cp {} corpus/iso20022/ \;
 find ../testdata/formats -type f \( -name '*.sta' -o -name '*.940' -o -name '*.mt940' -o -name '*.txt' \) -exec cp {} corpus/mt940/ \;
+mkdir -p corpus/profile_csv
+find ../testdata/cases -path '*profile*' -name '*.csv' -path '*settlements*' -exec cp {} corpus/profile_csv/ \;

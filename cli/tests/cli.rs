@@ -510,3 +510,73 @@ fn provider_files_with_providers_file_code_and_control_totals() {
     );
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn a_provider_report_is_read_by_its_profile_and_a_wrong_profile_stops_the_run() {
+    let c = case("098-v2-profile-csv");
+    let out = tempfile::tempdir().unwrap();
+    let settlements = c.join("settlements").display().to_string();
+    let profile = std::fs::read_to_string(c.join("providers.toml")).unwrap();
+    let run = |name: &str, toml: &str| {
+        let p = out.path().join(format!("{name}.toml"));
+        std::fs::write(&p, toml).unwrap();
+        reconcile_args(
+            &c,
+            &out.path().join(name),
+            &[
+                settlements.clone(),
+                "--providers".into(),
+                p.display().to_string(),
+            ],
+        )
+    };
+    let o = run("ok", &profile);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    // Each wrong profile names its key (or the header's columns) and the fix.
+    for (name, from, to, says) in [
+        (
+            "typo",
+            "footer_rows",
+            "footer_row",
+            "unknown field `footer_row`",
+        ),
+        (
+            "encoding",
+            "windows-1251",
+            "koi8-r",
+            "encoding is \"koi8-r\"",
+        ),
+        (
+            "status",
+            "= \"FAILED\"",
+            "= \"REJECTED\"",
+            "mapped to \"REJECTED\"",
+        ),
+        (
+            "header",
+            "\"Номер карты\"",
+            "\"Номер карт\"",
+            "the closest is \"Номер карты\"",
+        ),
+        ("utf8", "windows-1251", "utf-8", "is not UTF-8"),
+    ] {
+        let o = run(name, &profile.replacen(from, to, 1));
+        assert_eq!(o.status.code(), Some(2), "{name}: {}", text(&o.stderr));
+        assert!(
+            text(&o.stderr).contains(says),
+            "{name}: {}",
+            text(&o.stderr)
+        );
+    }
+    // Two profiles claiming one file name.
+    let twice = format!(
+        "{profile}\n[providers.HUMO.settlements]\nfiles = [\"*.csv\"]\n[providers.HUMO.settlements.columns]\nprovider_ref = \"a\"\namount = \"b\"\ncurrency = \"c\"\nstatus = \"d\"\nvalue_date = \"e\"\n"
+    );
+    let o = run("twice", &twice);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("both the profile of HUMO"),
+        "{}",
+        text(&o.stderr)
+    );
+}

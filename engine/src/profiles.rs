@@ -271,6 +271,21 @@ impl Profile {
         })
     }
 
+    /// Checks the profile written in `toml` (the body of a `[providers.CODE.settlements]`
+    /// table) for provider `code`.
+    pub fn parse(code: &str, toml: &str) -> Result<Profile, String> {
+        let raw: ProfileToml =
+            toml::from_str(toml).map_err(|e| format!("[providers.{code}.settlements] {e}"))?;
+        Profile::from_toml(code, raw)
+    }
+
+    /// Reads a provider's CSV report through the profile, as `sverka reconcile` does, and
+    /// gives its data rows (the rows themselves are dropped), or why the file cannot be
+    /// read. For the fuzz target and tests.
+    pub fn count_rows(&self, input: impl std::io::Read) -> Result<u64, String> {
+        crate::ingest::profile::read_csv(self, 0, input, &mut |b| drop(b))
+    }
+
     /// Whether the layout claims a file of this name (its last path component).
     pub fn claims(&self, file_name: &str) -> bool {
         self.globs.is_match(file_name)

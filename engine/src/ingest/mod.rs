@@ -17,7 +17,7 @@ mod csv;
 mod discover;
 mod ipc;
 mod parquet;
-mod profile;
+pub(crate) mod profile;
 mod provider;
 
 use std::fs::File;

@@ -100,7 +100,8 @@ pub(crate) struct Resolved<'p> {
 
 enum Take<'p> {
     Column(usize),
-    Pattern(usize, &'p regex::Regex),
+    /// The column, the pattern and its reused capture slots (no allocation per row).
+    Pattern(usize, &'p regex::Regex, regex::CaptureLocations),
     Value(&'p str),
 }
 
@@ -141,7 +142,9 @@ impl<'p> Resolved<'p> {
                 .ok_or_else(|| format!("internal: {field} is not a settlement field"))?;
             take[i] = Some(match source {
                 Source::Header(h) => Take::Column(find(h)?),
-                Source::Pattern { column, regex } => Take::Pattern(find(column)?, regex),
+                Source::Pattern { column, regex } => {
+                    Take::Pattern(find(column)?, regex, regex.capture_locations())
+                }
                 Source::Value(v) => Take::Value(v),
             });
         }
@@ -173,18 +176,25 @@ impl Batch {
     }
 
     /// Adds one data record as its canonical values.
-    pub(crate) fn push(&mut self, profile: &Profile, r: &Resolved<'_>, rec: &csv::StringRecord) {
+    pub(crate) fn push(
+        &mut self,
+        profile: &Profile,
+        r: &mut Resolved<'_>,
+        rec: &csv::StringRecord,
+    ) {
         self.cols[0].append_value(&profile.provider);
-        for (k, take) in r.take.iter().enumerate() {
+        for (k, take) in r.take.iter_mut().enumerate() {
             let field = SETTLEMENT_FIELDS[k + 1].name;
             let text = match take {
                 None => "",
                 Some(Take::Column(i)) => rec.get(*i).unwrap_or(""),
-                Some(Take::Value(v)) => v,
-                Some(Take::Pattern(i, re)) => re
-                    .captures(rec.get(*i).unwrap_or(""))
-                    .and_then(|c| c.get(1))
-                    .map_or("", |m| m.as_str()),
+                Some(Take::Value(v)) => *v,
+                Some(Take::Pattern(i, re, locs)) => {
+                    let hay = rec.get(*i).unwrap_or("");
+                    re.captures_read(locs, hay)
+                        .and(locs.get(1))
+                        .map_or("", |(a, b)| &hay[a..b])
+                }
             };
             let rewritten = match field {
                 "amount" | "fee" if !text.trim().is_empty() => profile.amount(text),
@@ -300,7 +310,7 @@ pub(crate) fn read_csv(
             profile.header_row, profile.provider
         )
     })?;
-    let resolved = Resolved::new(profile, &header)?;
+    let mut resolved = Resolved::new(profile, &header)?;
     let mut footer: VecDeque<csv::StringRecord> = VecDeque::new();
     let mut batch = Batch::new();
     let (mut rows, mut first_row) = (0u64, 1u64);
@@ -313,7 +323,7 @@ pub(crate) fn read_csv(
             continue;
         };
         rows += 1;
-        batch.push(profile, &resolved, &rec);
+        batch.push(profile, &mut resolved, &rec);
         if batch.len() == BATCH_ROWS {
             hand_on(batch.finish(file, first_row));
             first_row = rows + 1;
@@ -424,6 +434,50 @@ mod tests {
         let e = rows(&uzcard(), &bytes).unwrap_err();
         assert!(e.contains("no column \"Card number\""), "{e}");
         assert!(e.contains("the closest is \"Card\""), "{e}");
+    }
+
+    /// xorshift64*: deterministic, so a failure reproduces.
+    fn next(state: &mut u64) -> u64 {
+        *state ^= *state >> 12;
+        *state ^= *state << 25;
+        *state ^= *state >> 27;
+        state.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Thousands of mutations of the golden case's report (bytes changed, cut, a quote,
+    /// a delimiter or a line break put in): an error or rows, never a panic.
+    #[test]
+    fn mutated_reports_never_panic() {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../testdata/cases/098-v2-profile-csv");
+        let toml = std::fs::read_to_string(p.join("providers.toml")).unwrap();
+        let body = toml
+            .split("[providers.UZCARD.settlements]")
+            .nth(1)
+            .unwrap()
+            .replace("[providers.UZCARD.settlements.", "[");
+        let profile = Profile::parse("UZCARD", &body).unwrap();
+        let golden = std::fs::read(p.join("settlements/uzcard-2026-12.csv")).unwrap();
+        assert_eq!(profile.count_rows(&golden[..]), Ok(6));
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..3000 {
+            let mut bytes = golden.clone();
+            for _ in 0..1 + next(&mut state) % 4 {
+                let at = (next(&mut state) % bytes.len().max(1) as u64) as usize;
+                match next(&mut state) % 5 {
+                    0 => bytes[at] = next(&mut state) as u8,
+                    1 => bytes.truncate(at),
+                    2 => bytes.insert(at, b'"'),
+                    3 => bytes.insert(at, b';'),
+                    _ => bytes.insert(at, b'\n'),
+                }
+                if bytes.is_empty() {
+                    break;
+                }
+            }
+            let _ = profile.count_rows(&bytes[..]);
+            let _ = rows(&profile, &bytes);
+        }
     }
 
     #[test]
