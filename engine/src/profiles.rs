@@ -405,7 +405,7 @@ fn columns(
         return Err(format!(
             "{at} columns has no {missing}: every settlement needs one; map it to the file's \
              column (e.g. {missing} = \"Header\") or give it as a constant (e.g. \
-             {missing} = {{ value = \"...\" }})"
+             {missing} = {{ value = '...' }})"
         ));
     }
     out.sort_by_key(|(name, _)| COLUMNS.iter().position(|c| c == name));
@@ -416,7 +416,7 @@ fn source(at: &str, key: &str, value: &toml::Value) -> Result<Source, String> {
     let shape = || {
         format!(
             "{at} columns.{key} must be the file's header name (\"Amount\"), \
-             {{ column = \"Purpose\", pattern = \"(…)\" }} or {{ value = \"UZS\" }}"
+             {{ column = 'Purpose', pattern = '(…)' }} or {{ value = 'UZS' }}"
         )
     };
     match value {
