@@ -12,7 +12,7 @@ use std::io::{self, Read};
 
 use arrow_array::builder::StringBuilder;
 
-use super::{Decoded, Opened, RawBatch, RawCol, Sink, BATCH_ROWS};
+use super::{Decoded, Opened, RawBatch, RawCol, Sink, BATCH_ROWS, MAX_RECORD_BYTES};
 use crate::error::{Error, Result};
 use crate::profiles::{Profile, Source};
 use crate::schema::SETTLEMENT_FIELDS;
@@ -89,6 +89,49 @@ impl<R: Read> Read for Decoding<R> {
                 _ => {}
             }
         }
+    }
+}
+
+/// A `Read` that stops a CSV record from growing past [`MAX_RECORD_BYTES`] (PITFALLS H4:
+/// the csv crate grows its buffers until a record ends, so a field with no end would be
+/// read whole). A record ends at a line break outside quotes; `""` inside a quoted field
+/// toggles twice, so counting quotes is enough.
+struct RecordCap<R> {
+    inner: R,
+    in_quotes: bool,
+    /// Bytes since the last record ended.
+    run: usize,
+}
+
+impl<R: Read> Read for RecordCap<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(out)?;
+        let mut rest = &out[..n];
+        loop {
+            let next = memchr::memchr2(b'"', b'\n', rest);
+            self.run += next.unwrap_or(rest.len());
+            if self.run > MAX_RECORD_BYTES {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "a record runs over {} KiB (a quote that is never closed, or not a CSV \
+                         file): the file is damaged or not the report the profile describes",
+                        MAX_RECORD_BYTES / 1024
+                    ),
+                ));
+            }
+            let Some(i) = next else { break };
+            if rest[i] == b'"' {
+                self.in_quotes = !self.in_quotes;
+                self.run += 1;
+            } else if self.in_quotes {
+                self.run += 1;
+            } else {
+                self.run = 0;
+            }
+            rest = &rest[i + 1..];
+        }
+        Ok(n)
     }
 }
 
@@ -278,7 +321,14 @@ pub(crate) fn read_csv(
 ) -> std::result::Result<u64, String> {
     // The header is a line number: the lines above it (a title block, blank lines) are
     // skipped as lines, before the CSV reader sees the file.
-    let mut text = io::BufReader::with_capacity(64 * 1024, Decoding::new(input, profile.encoding));
+    let mut text = io::BufReader::with_capacity(
+        64 * 1024,
+        RecordCap {
+            inner: Decoding::new(input, profile.encoding),
+            in_quotes: false,
+            run: 0,
+        },
+    );
     let mut skipped = Vec::new();
     for line in 1..profile.header_row {
         skipped.clear();
@@ -478,6 +528,24 @@ mod tests {
             let _ = profile.count_rows(&bytes[..]);
             let _ = rows(&profile, &bytes);
         }
+    }
+
+    #[test]
+    fn a_record_without_an_end_is_capped() {
+        let head = "a\nb\nTransaction ID;Purpose;Card number;Amount;Commission;Status;Date\n";
+        let mut bytes = head.as_bytes().to_vec();
+        bytes.extend_from_slice(b"T-1;\"");
+        bytes.extend(std::iter::repeat_n(b'x', 3 << 20));
+        let e = rows(&uzcard(), &bytes).unwrap_err();
+        assert!(e.contains("a record runs over 1024 KiB"), "{e}");
+        // Long lines of a quoted field are one record; short records never add up.
+        let mut ok = head.as_bytes().to_vec();
+        for _ in 0..40_000 {
+            ok.extend_from_slice("T-1;\"a \"\"b\"\"\nc\";1;1,00;;Успешно;04.11.2026\n".as_bytes());
+        }
+        let (ok, _, _) = encoding_rs::WINDOWS_1251.encode(std::str::from_utf8(&ok).unwrap());
+        // The example profile's last record is its totals line (footer_rows = 1).
+        assert_eq!(rows(&uzcard(), &ok).unwrap().len(), 39_999);
     }
 
     #[test]
