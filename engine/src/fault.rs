@@ -21,17 +21,19 @@ mod hooks {
             let n = seen.get_or_insert_with(HashMap::new);
             let k = n.entry(name.to_string()).or_insert(0);
             *k += 1;
+            // Traced under the lock, as one write: threads passing points at once (files
+            // created in parallel) interleaved the pieces of `writeln!` into one line.
+            if let Some(path) = std::env::var_os("SVERKA_FAULT_TRACE") {
+                if let Ok(mut f) = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                {
+                    let _ = f.write_all(format!("{name}#{k}\n").as_bytes());
+                }
+            }
             *k
         };
-        if let Some(path) = std::env::var_os("SVERKA_FAULT_TRACE") {
-            if let Ok(mut f) = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-            {
-                let _ = writeln!(f, "{name}#{k}");
-            }
-        }
         let Ok(at) = std::env::var("SVERKA_FAULT_PAUSE_AT") else {
             return;
         };
