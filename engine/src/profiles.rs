@@ -112,6 +112,9 @@ pub enum Source {
     Pattern { column: String, regex: regex::Regex },
     /// The same text on every row.
     Value(String),
+    /// The first of these columns that is not empty (an extension of 7.4: statements
+    /// with two amount columns, "Paid In" and "Withdrawn").
+    FirstOf(Vec<String>),
 }
 
 /// A provider's checked report layout.
@@ -416,7 +419,8 @@ fn source(at: &str, key: &str, value: &toml::Value) -> Result<Source, String> {
     let shape = || {
         format!(
             "{at} columns.{key} must be the file's header name (\"Amount\"), \
-             {{ column = 'Purpose', pattern = '(…)' }} or {{ value = 'UZS' }}"
+             {{ column = 'Purpose', pattern = '(…)' }}, {{ value = 'UZS' }} or \
+             {{ first_of = ['Withdrawn', 'Paid In'] }}"
         )
     };
     match value {
@@ -446,10 +450,32 @@ fn source(at: &str, key: &str, value: &toml::Value) -> Result<Source, String> {
                     })
                 }
                 (["value"], _, _, Some(v)) => Ok(Source::Value(v.to_string())),
+                (["first_of"], _, _, _) => first_of(at, key, &t["first_of"]),
                 _ => Err(shape()),
             }
         }
         _ => Err(shape()),
+    }
+}
+
+/// `{ first_of = ["Withdrawn", "Paid In"] }`: two or more header names.
+fn first_of(at: &str, key: &str, v: &toml::Value) -> Result<Source, String> {
+    let names: Option<Vec<String>> = v.as_array().and_then(|a| {
+        a.iter()
+            .map(|n| {
+                n.as_str()
+                    .filter(|n| !n.trim().is_empty())
+                    .map(str::to_string)
+            })
+            .collect()
+    });
+    match names {
+        Some(names) if names.len() >= 2 => Ok(Source::FirstOf(names)),
+        _ => Err(format!(
+            "{at} columns.{key}: first_of lists two or more of the file's header names, the \
+             first one not empty on a row giving the value, e.g. first_of = ['Withdrawn', \
+             'Paid In']"
+        )),
     }
 }
 
@@ -588,6 +614,8 @@ mod tests {
         assert!(e.contains("has no capture group"), "{e}");
         let e = bad(&format!("{full}\nfee = {{ header = \"F\" }}"), "");
         assert!(e.contains("columns.fee must be"), "{e}");
+        let e = bad(&format!("{full}\nfee = {{ first_of = [\"F\"] }}"), "");
+        assert!(e.contains("first_of lists two or more"), "{e}");
         let e = bad(full, "\"OK\" = \"PAID\"");
         assert!(e.contains("\"OK\" is mapped to \"PAID\""), "{e}");
         let raw: ProfileToml = toml::from_str(&format!("files = []\n[columns]\n{full}\n")).unwrap();

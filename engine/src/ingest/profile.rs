@@ -146,6 +146,8 @@ enum Take<'p> {
     /// The column, the pattern and its reused capture slots (no allocation per row).
     Pattern(usize, &'p regex::Regex, regex::CaptureLocations),
     Value(&'p str),
+    /// The first of these columns that is not empty.
+    FirstOf(Vec<usize>),
 }
 
 impl<'p> Resolved<'p> {
@@ -189,6 +191,12 @@ impl<'p> Resolved<'p> {
                     Take::Pattern(find(column)?, regex, regex.capture_locations())
                 }
                 Source::Value(v) => Take::Value(v),
+                Source::FirstOf(names) => Take::FirstOf(
+                    names
+                        .iter()
+                        .map(|n| find(n))
+                        .collect::<std::result::Result<_, _>>()?,
+                ),
             });
         }
         Ok(Resolved { take })
@@ -232,6 +240,11 @@ impl Batch {
                 None => "",
                 Some(Take::Column(i)) => rec.get(*i).unwrap_or(""),
                 Some(Take::Value(v)) => *v,
+                Some(Take::FirstOf(cols)) => cols
+                    .iter()
+                    .map(|&i| rec.get(i).unwrap_or(""))
+                    .find(|v| !v.trim_matches([' ', '\t']).is_empty())
+                    .unwrap_or(""),
                 Some(Take::Pattern(i, re, locs)) => {
                     let hay = rec.get(*i).unwrap_or("");
                     re.captures_read(locs, hay)
@@ -474,6 +487,68 @@ mod tests {
                 "Непонятно",
                 "2026-11-06"
             ])
+        );
+    }
+
+    /// An M-Pesa-style organisation statement: preamble lines, amounts in "Paid In" or
+    /// "Withdrawn" (`first_of`), ISO dates with a time, the reference in "A/C No.", the
+    /// account at the start of "Other Party Info".
+    #[test]
+    fn first_of_takes_the_first_amount_column_with_a_value() {
+        let profile = Profile::parse(
+            "MPESA_KE",
+            r#"files = ["mpesa-*.csv"]
+header_row = 6
+negative_amounts = "absolute"
+[columns]
+provider_ref = "Receipt No."
+instruction_id = "A/C No."
+account = { column = "Other Party Info", pattern = '^(\d+)' }
+amount = { first_of = ["Withdrawn", "Paid In"] }
+currency = { value = "KES" }
+status = "Transaction Status"
+value_date = "Completion Time"
+[status]
+"Completed" = "SETTLED"
+"Failed" = "FAILED"
+"#,
+        )
+        .unwrap();
+        let text = "MPESA ORGANIZATION STATEMENT\n\
+                    Organization Name: NATIONAL SAFETY NET PROGRAMME\n\
+                    Organization Short Code: 600123\n\
+                    Time Period: 01-11-2026 - 30-11-2026\n\
+                    \n\
+                    Receipt No.,Completion Time,Details,Transaction Status,Paid In,Withdrawn,Balance,Other Party Info,A/C No.\n\
+                    QK1A2B3C4D,2026-11-05 10:12:33,Business Payment,Completed,,-2000.00,998000.00,254712345678 - JANE DOE,KE-CT-2026-11-000000001\n\
+                    QK1A2B3C4E,2026-11-05 10:13:01,Business Payment,Failed,,-1500.00,998000.00,254712345679 - JOHN DOE,KE-CT-2026-11-000000002\n\
+                    QK1A2B3C4F,2026-11-06 09:00:00,Business Payment,Completed,2000.00,-0.00,1000000.00,254712345678 - JANE DOE,KE-CT-2026-11-000000003\n";
+        let got = rows(&profile, text.as_bytes()).unwrap();
+        let cols = |r: &Vec<String>| (r[3].clone(), r[4].clone(), r[7].clone(), r[8].clone());
+        assert_eq!(
+            got.iter().map(cols).collect::<Vec<_>>(),
+            [
+                (
+                    "254712345678".into(),
+                    "2000.00".into(),
+                    "SETTLED".into(),
+                    "2026-11-05".into()
+                ),
+                (
+                    "254712345679".into(),
+                    "1500.00".into(),
+                    "FAILED".into(),
+                    "2026-11-05".into()
+                ),
+                // "Withdrawn" holds a value ("-0.00"), so it is the amount: first_of takes
+                // the first column that is not empty, whatever the value.
+                (
+                    "254712345678".into(),
+                    "0.00".into(),
+                    "SETTLED".into(),
+                    "2026-11-06".into()
+                ),
+            ]
         );
     }
 
