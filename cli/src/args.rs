@@ -40,6 +40,26 @@ pub enum Command {
     /// Turn an approved payroll into provider payment files (CSV or pain.001.001.09),
     /// recording every issued instruction in a ledger so nobody is paid twice.
     Disburse(DisburseArgs),
+    /// Show how settlement files will be read: the format recognised (or the profile that
+    /// claims them), statements and control checks, and the first rows as settlement rows
+    /// with the reject each would get (exit 2 if a file cannot be read).
+    Inspect(InspectArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Settlement files or folders, as `reconcile --settlements` takes them (CODE=PATH too).
+    #[arg(required = true, num_args = 1.., value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Providers file: statement accounts and the providers' report profiles.
+    #[arg(long, value_name = "FILE")]
+    pub providers: Option<PathBuf>,
+    /// Rows shown per file.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub rows: usize,
+    /// Print JSON (one object per file) instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,7 @@
 
 mod args;
 mod disburse;
+mod inspect;
 mod memory;
 mod reconcile;
 mod refdata;
@@ -74,6 +75,7 @@ fn run(cli: args::Cli) -> Result<u8, Failure> {
         args::Command::Report(a) => report::run(a),
         args::Command::Verify(a) => verify::run(a),
         args::Command::Disburse(a) => disburse::run(a),
+        args::Command::Inspect(a) => inspect::run(a),
     }
 }
 

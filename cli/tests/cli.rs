@@ -580,3 +580,53 @@ fn a_provider_report_is_read_by_its_profile_and_a_wrong_profile_stops_the_run() 
         text(&o.stderr)
     );
 }
+
+#[test]
+fn inspect_shows_how_files_are_read_and_what_each_row_would_get() {
+    let c = case("098-v2-profile-csv");
+    let providers = c.join("providers.toml");
+    let o = bin()
+        .arg("inspect")
+        .arg(c.join("settlements"))
+        .arg("--providers")
+        .arg(&providers)
+        .args(["--rows", "3"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(out.contains("format      profile:UZCARD"), "{out}");
+    assert!(
+        out.contains("amount=\"750000.00\" (file: \"-750 000,00\")"),
+        "{out}"
+    );
+    assert!(out.contains("row 3  reject amount_precision"), "{out}");
+    assert!(!out.contains("row 4"), "{out}");
+    // JSON: every row with its values, the file's own text and its reject.
+    let o = bin()
+        .arg("inspect")
+        .arg(c.join("settlements"))
+        .arg("--providers")
+        .arg(&providers)
+        .arg("--json")
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rows = v[0]["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 5);
+    assert_eq!(rows[4]["reject"]["reason"], "invalid_status");
+    assert_eq!(rows[4]["values"]["status"], "В обработке");
+    // A bank statement whose provider is unknown: the message reconcile gives, exit 2.
+    let camt = case("090-v2-camt053-statement");
+    let o = bin()
+        .arg("inspect")
+        .arg(camt.join("settlements"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stdout).contains("statement_accounts"),
+        "{}",
+        text(&o.stdout)
+    );
+}

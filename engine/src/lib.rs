@@ -21,6 +21,7 @@
 //!   with validation; they are parsers and tables, not stages.
 //! - [`providers`]: the providers file's statement accounts ([`ProviderOptions`]: who sent
 //!   a bank statement, what a failed control check does; CONTRACT section 7).
+//! - [`inspect`]: how settlement files are read, without reconciling (`sverka inspect`).
 //! - [`outset`]: a set of output files published all or nothing (STYLE.md 24).
 //! - [`fault`]: the kill tests' hooks; [`panic_message`]: a caught panic's text.
 
@@ -34,6 +35,7 @@ mod error;
 pub mod fault;
 mod group;
 mod ingest;
+pub mod inspect;
 mod matching;
 pub mod money;
 mod outfile;

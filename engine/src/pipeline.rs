@@ -526,25 +526,7 @@ fn summary(
     let inputs = [ins, set]
         .iter()
         .flat_map(|side| side.files.iter().zip(&side.stats))
-        .map(|(f, st)| summary::Input {
-            side: f.side.as_str().into(),
-            path: f.path.display().to_string(),
-            format: st.format_name.clone(),
-            rows: st.rows,
-            bytes: st.bytes,
-            sha256: st.sha256.clone(),
-            provider: f.provider.clone(),
-            version: st.provider.as_ref().map(|p| p.version.clone()),
-            statements: st
-                .provider
-                .as_ref()
-                .map_or_else(Vec::new, summary::statements),
-            control: st.provider.as_ref().map(summary::control),
-            notices: st
-                .provider
-                .as_ref()
-                .map_or_else(Vec::new, |p| p.notices.clone()),
-        })
+        .map(|(f, st)| summary::input_of(f, st))
         .collect();
     let s = &cfg.settings;
     Summary {

@@ -466,6 +466,26 @@ mod tests {
     }
 }
 
+/// An input file as `summary.json` lists it.
+pub(crate) fn input_of(f: &crate::ingest::InputFile, st: &crate::ingest::FileStats) -> Input {
+    Input {
+        side: f.side.as_str().into(),
+        path: f.path.display().to_string(),
+        format: st.format_name.clone(),
+        rows: st.rows,
+        bytes: st.bytes,
+        sha256: st.sha256.clone(),
+        provider: f.provider.clone(),
+        version: st.provider.as_ref().map(|p| p.version.clone()),
+        statements: st.provider.as_ref().map_or_else(Vec::new, statements),
+        control: st.provider.as_ref().map(control),
+        notices: st
+            .provider
+            .as_ref()
+            .map_or_else(Vec::new, |p| p.notices.clone()),
+    }
+}
+
 /// The layout of `summary.json`: indented, except that an object or array nested five
 /// deep (a provider file's statement or control check: summary, `inputs`, an input,
 /// `control`, a check) stands on one line. A month's bank files can declare hundreds of

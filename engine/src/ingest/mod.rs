@@ -312,6 +312,16 @@ pub fn read_side<T: Send>(
     Ok((out, stats))
 }
 
+/// Reads one file as [`read_side`] does (for `sverka inspect`).
+pub fn read_one<T: Send>(
+    index: u32,
+    file: &InputFile,
+    opts: &ProviderOptions,
+    f: Sink<'_, T>,
+) -> Result<(Vec<T>, FileStats)> {
+    read_file(index, file, opts, f)
+}
+
 fn read_file<T: Send>(
     index: u32,
     file: &InputFile,
