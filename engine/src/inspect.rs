@@ -63,7 +63,7 @@ pub fn inspect(paths: &[PathBuf], opts: &ProviderOptions, rows: usize) -> Result
         .enumerate()
         .map(|(i, f)| {
             let sink = |b: RawBatch| sample(b, rows);
-            match ingest::read_one(i as u32, f, opts, &sink) {
+            match ingest::read_file(i as u32, f, opts, &sink) {
                 Ok((samples, stats)) => Inspected {
                     path: f.path.display().to_string(),
                     input: Some(summary::input_of(f, &stats)),

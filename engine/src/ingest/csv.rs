@@ -10,7 +10,9 @@ use arrow_array::StringArray;
 use arrow_buffer::{Buffer, OffsetBuffer, ScalarBuffer};
 
 use super::columns::resolve_columns;
-use super::{Decoded, Opened, RawBatch, RawCol, Reader, Sink, BATCH_ROWS, MAX_RECORD_BYTES};
+use super::{
+    on_pool, Decoded, Opened, RawBatch, RawCol, Reader, Sink, BATCH_ROWS, MAX_RECORD_BYTES,
+};
 use crate::error::{Error, Result};
 use crate::schema::Reject;
 
@@ -57,9 +59,7 @@ impl Reader for CsvReader {
         let mut rows: u64 = 0;
         let mut last_start = 0u64;
         // Each batch is handed to `f` (validation) as soon as it is cut, on the pool: the
-        // other core validates while this one parses. Results come back by batch number.
-        let (done, results) = std::sync::mpsc::channel::<(usize, T)>();
-        let mut cut = 0usize;
+        // other core validates while this one parses.
         let flush = |builders: &mut Vec<TextBuilder>,
                      pre: &mut Vec<(usize, Reject)>,
                      len: &mut usize,
@@ -87,16 +87,7 @@ impl Reader for CsvReader {
             *len = 0;
             Ok(batch)
         };
-        rayon::scope(|scope| -> Result<()> {
-            let mut hand_on = |batch: RawBatch| {
-                let done = done.clone();
-                let i = cut;
-                cut += 1;
-                scope.spawn(move |_| {
-                    // The receiver outlives the scope: a send cannot fail.
-                    let _ = done.send((i, f(batch)));
-                });
-            };
+        let (read, out) = on_pool(f, |hand_on| -> Result<()> {
             loop {
                 let ok = rdr.read_byte_record(&mut record).map_err(|e| {
                     let line = rdr.position().line();
@@ -156,12 +147,10 @@ impl Reader for CsvReader {
                 hand_on(flush(&mut builders, &mut pre_rejects, &mut len, rows)?);
             }
             Ok(())
-        })?;
+        });
+        read?;
         finish(path, rdr, bom, last_start, rows)?;
-        drop(done);
-        let mut results: Vec<(usize, T)> = results.into_iter().collect();
-        results.sort_unstable_by_key(|&(i, _)| i);
-        Ok((results.into_iter().map(|(_, t)| t).collect(), rows))
+        Ok((out, rows))
     }
 }
 

@@ -212,6 +212,77 @@ pub(crate) trait Reader {
     fn read<T: Send>(input: Opened<'_>, sink: Sink<'_, T>) -> Result<Decoded<T>>;
 }
 
+/// Runs `read`, which hands each raw batch it cuts to the closure it is given; each batch
+/// goes to `sink` on the pool at once, so that validation runs beside the reading.
+/// Returns what `read` returned and the sink's results in the order the batches were cut.
+fn on_pool<T: Send, R: Send>(
+    sink: Sink<'_, T>,
+    read: impl FnOnce(&mut dyn FnMut(RawBatch)) -> R + Send,
+) -> (R, Vec<T>) {
+    let (done, results) = std::sync::mpsc::channel::<(usize, T)>();
+    let r = rayon::scope(|scope| {
+        let mut cut = 0usize;
+        let mut hand_on = |batch: RawBatch| {
+            let done = done.clone();
+            let i = cut;
+            cut += 1;
+            scope.spawn(move |_| {
+                // The receiver outlives the scope: a send cannot fail.
+                let _ = done.send((i, sink(batch)));
+            });
+        };
+        read(&mut hand_on)
+    });
+    drop(done);
+    let mut results: Vec<(usize, T)> = results.into_iter().collect();
+    results.sort_unstable_by_key(|&(i, _)| i);
+    (r, results.into_iter().map(|(_, t)| t).collect())
+}
+
+/// Settlement rows of one batch being cut, as text columns in the contract's order (the
+/// provider and profile readers fill it, each with its own `push`).
+struct TextBatch {
+    cols: Vec<arrow_array::builder::StringBuilder>,
+    pre_rejects: Vec<(usize, Reject)>,
+    originals: Vec<(usize, &'static str, String)>,
+    len: usize,
+}
+
+impl TextBatch {
+    fn new() -> TextBatch {
+        TextBatch {
+            cols: crate::schema::SETTLEMENT_FIELDS
+                .iter()
+                .map(|_| {
+                    arrow_array::builder::StringBuilder::with_capacity(BATCH_ROWS, BATCH_ROWS * 12)
+                })
+                .collect(),
+            pre_rejects: Vec::new(),
+            originals: Vec::new(),
+            len: 0,
+        }
+    }
+
+    /// The rows so far as a raw batch of file `file` whose first row is `first_row`.
+    fn finish(&mut self, file: u32, first_row: u64) -> RawBatch {
+        let cols = self
+            .cols
+            .iter_mut()
+            .map(|b| Some(RawCol::Text(b.finish())))
+            .collect();
+        let batch = RawBatch {
+            file,
+            first_row,
+            len: self.len,
+            cols,
+            pre_rejects: std::mem::take(&mut self.pre_rejects),
+            originals: std::mem::take(&mut self.originals),
+        };
+        self.len = 0;
+        batch
+    }
+}
+
 /// A file's decoded batches, and for a provider file what it said about itself and its
 /// SHA-256, hashed as it was read.
 type DecodedFile<T> = (Decoded<T>, Option<(ProviderInfo, String)>);
@@ -312,17 +383,9 @@ pub fn read_side<T: Send>(
     Ok((out, stats))
 }
 
-/// Reads one file as [`read_side`] does (for `sverka inspect`).
-pub fn read_one<T: Send>(
-    index: u32,
-    file: &InputFile,
-    opts: &ProviderOptions,
-    f: Sink<'_, T>,
-) -> Result<(Vec<T>, FileStats)> {
-    read_file(index, file, opts, f)
-}
-
-fn read_file<T: Send>(
+/// Reads one file of a side (the file at `index` of its side's files), handing its raw
+/// batches to `f`; also what `sverka inspect` reads a file with.
+pub fn read_file<T: Send>(
     index: u32,
     file: &InputFile,
     opts: &ProviderOptions,

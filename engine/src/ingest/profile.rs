@@ -10,9 +10,7 @@
 use std::collections::VecDeque;
 use std::io::{self, Read};
 
-use arrow_array::builder::StringBuilder;
-
-use super::{Decoded, Opened, RawBatch, RawCol, Sink, BATCH_ROWS, MAX_RECORD_BYTES};
+use super::{on_pool, Decoded, Opened, RawBatch, Sink, TextBatch, BATCH_ROWS, MAX_RECORD_BYTES};
 use crate::error::{Error, Result};
 use crate::profiles::{Profile, Source};
 use crate::schema::SETTLEMENT_FIELDS;
@@ -203,36 +201,9 @@ impl<'p> Resolved<'p> {
     }
 }
 
-/// Rows of one batch being cut.
-pub(crate) struct Batch {
-    cols: Vec<StringBuilder>,
-    originals: Vec<(usize, &'static str, String)>,
-    len: usize,
-}
-
-impl Batch {
-    pub(crate) fn new() -> Self {
-        Batch {
-            cols: SETTLEMENT_FIELDS
-                .iter()
-                .map(|_| StringBuilder::with_capacity(BATCH_ROWS, BATCH_ROWS * 12))
-                .collect(),
-            originals: Vec::new(),
-            len: 0,
-        }
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Adds one data record as its canonical values.
-    pub(crate) fn push(
-        &mut self,
-        profile: &Profile,
-        r: &mut Resolved<'_>,
-        rec: &csv::StringRecord,
-    ) {
+impl TextBatch {
+    /// Adds one data record of a profile CSV as its canonical values.
+    fn push_record(&mut self, profile: &Profile, r: &mut Resolved<'_>, rec: &csv::StringRecord) {
         self.cols[0].append_value(&profile.provider);
         for (k, take) in r.take.iter_mut().enumerate() {
             let field = SETTLEMENT_FIELDS[k + 1].name;
@@ -270,23 +241,6 @@ impl Batch {
         }
         self.len += 1;
     }
-
-    pub(crate) fn finish(&mut self, file: u32, first_row: u64) -> RawBatch {
-        let batch = RawBatch {
-            file,
-            first_row,
-            len: self.len,
-            cols: self
-                .cols
-                .iter_mut()
-                .map(|b| Some(RawCol::Text(b.finish())))
-                .collect(),
-            pre_rejects: Vec::new(),
-            originals: std::mem::take(&mut self.originals),
-        };
-        self.len = 0;
-        batch
-    }
 }
 
 /// Reads a provider's CSV report through its profile and hands its rows to the sink as
@@ -303,25 +257,11 @@ pub(super) fn read<T: Send>(
         handle,
         ..
     } = input;
-    let (done, results) = std::sync::mpsc::channel::<(usize, T)>();
-    let rows = rayon::scope(|scope| {
-        let mut cut = 0usize;
-        let mut hand_on = |batch: RawBatch| {
-            let done = done.clone();
-            let i = cut;
-            cut += 1;
-            scope.spawn(move |_| {
-                // The receiver outlives the scope: a send cannot fail.
-                let _ = done.send((i, sink(batch)));
-            });
-        };
-        read_csv(profile, index, handle, &mut hand_on)
-    })
-    .map_err(|m| Error::input(&file.path, format!("{} report: {m}", profile.provider)))?;
-    drop(done);
-    let mut results: Vec<(usize, T)> = results.into_iter().collect();
-    results.sort_unstable_by_key(|&(i, _)| i);
-    Ok((results.into_iter().map(|(_, t)| t).collect(), rows))
+    // Each batch is validated on the pool as soon as it is cut, while this thread reads on.
+    let (rows, out) = on_pool(sink, |hand_on| read_csv(profile, index, handle, hand_on));
+    let rows =
+        rows.map_err(|m| Error::input(&file.path, format!("{} report: {m}", profile.provider)))?;
+    Ok((out, rows))
 }
 
 /// Reads a profile CSV into raw batches handed to `hand_on` in row order; returns the
@@ -375,7 +315,7 @@ pub(crate) fn read_csv(
     })?;
     let mut resolved = Resolved::new(profile, &header)?;
     let mut footer: VecDeque<csv::StringRecord> = VecDeque::new();
-    let mut batch = Batch::new();
+    let mut batch = TextBatch::new();
     let (mut rows, mut first_row) = (0u64, 1u64);
     while let Some(rec) = next()? {
         footer.push_back(rec);
@@ -386,13 +326,13 @@ pub(crate) fn read_csv(
             continue;
         };
         rows += 1;
-        batch.push(profile, &mut resolved, &rec);
-        if batch.len() == BATCH_ROWS {
+        batch.push_record(profile, &mut resolved, &rec);
+        if batch.len == BATCH_ROWS {
             hand_on(batch.finish(file, first_row));
             first_row = rows + 1;
         }
     }
-    if batch.len() > 0 {
+    if batch.len > 0 {
         hand_on(batch.finish(file, first_row));
     }
     Ok(rows)
@@ -401,6 +341,7 @@ pub(crate) fn read_csv(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ingest::RawCol;
     use arrow_array::Array;
 
     fn uzcard() -> Profile {

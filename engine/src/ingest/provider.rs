@@ -10,12 +10,11 @@ use std::collections::HashMap;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
-use arrow_array::builder::StringBuilder;
 use sverka_formats::{FormatError, Kind, Statement, Txn};
 
-use super::{Decoded, Opened, RawBatch, RawCol, Sink, BATCH_ROWS};
+use super::{on_pool, Decoded, Opened, Sink, TextBatch, BATCH_ROWS};
 use crate::error::{Error, Result};
-use crate::schema::{Reason, Reject, Side, SETTLEMENT_FIELDS};
+use crate::schema::{Reason, Reject, Side};
 
 /// How provider files are read: who sent a statement, and what a failed control check
 /// does.
@@ -46,28 +45,9 @@ impl ProviderOptions {
 /// What a provider file said about itself: the reader's [`sverka_formats::FileInfo`].
 pub type ProviderInfo = sverka_formats::FileInfo;
 
-/// Rows of one batch being cut, as text columns.
-struct Builder {
-    cols: Vec<StringBuilder>,
-    pre_rejects: Vec<(usize, Reject)>,
-    originals: Vec<(usize, &'static str, String)>,
-    len: usize,
-}
-
-impl Builder {
-    fn new() -> Builder {
-        Builder {
-            cols: SETTLEMENT_FIELDS
-                .iter()
-                .map(|_| StringBuilder::with_capacity(BATCH_ROWS, BATCH_ROWS * 12))
-                .collect(),
-            pre_rejects: Vec::new(),
-            originals: Vec::new(),
-            len: 0,
-        }
-    }
-
-    fn push(&mut self, file: u32, provider: &str, t: Txn) {
+impl TextBatch {
+    /// Adds a provider file's transaction as a settlement row.
+    fn push_txn(&mut self, file: u32, provider: &str, t: Txn) {
         let status = t.status.map_or("", |s| s.as_str());
         let values = [
             provider,
@@ -110,24 +90,6 @@ impl Builder {
         }
         self.len += 1;
     }
-
-    fn finish(&mut self, file: u32, first_row: u64) -> RawBatch {
-        let cols = self
-            .cols
-            .iter_mut()
-            .map(|b| Some(RawCol::Text(b.finish())))
-            .collect();
-        let batch = RawBatch {
-            file,
-            first_row,
-            len: self.len,
-            cols,
-            pre_rejects: std::mem::take(&mut self.pre_rejects),
-            originals: std::mem::take(&mut self.originals),
-        };
-        self.len = 0;
-        batch
-    }
 }
 
 /// Reads a provider file of `kind` and hands its transactions to the sink as raw
@@ -148,25 +110,13 @@ pub(super) fn read<T: Send>(
     let path = &file.path;
     // The readers read large chunks themselves: no buffer of ours in between.
     let mut source = Hashed::new(handle);
-    let mut b = Builder::new();
+    let mut b = TextBatch::new();
     let mut first_row = 1u64;
     let mut next_row = 1u64;
     // The last statement account looked up, and its provider.
     let mut last: Option<(String, &str)> = None;
-    // Each batch is validated on the pool as soon as it is cut, while this thread reads
-    // on (as the CSV reader does); results come back by batch number.
-    let (done, results) = std::sync::mpsc::channel::<(usize, T)>();
-    let info = rayon::scope(|scope| -> Result<ProviderInfo> {
-        let mut cut = 0usize;
-        let mut hand_on = |batch: RawBatch| {
-            let done = done.clone();
-            let i = cut;
-            cut += 1;
-            scope.spawn(move |_| {
-                // The receiver outlives the scope: a send cannot fail.
-                let _ = done.send((i, sink(batch)));
-            });
-        };
+    // Each batch is validated on the pool as soon as it is cut, while this thread reads on.
+    let (info, out) = on_pool(sink, |hand_on| -> Result<ProviderInfo> {
         let mut on_txn = |t: Txn,
                           statements: &[Statement]|
          -> std::result::Result<(), FormatError> {
@@ -188,7 +138,7 @@ pub(super) fn read<T: Send>(
                     }
                 },
             };
-            b.push(index, provider, t);
+            b.push_txn(index, provider, t);
             if b.len == BATCH_ROWS {
                 hand_on(b.finish(index, first_row));
                 first_row = next_row;
@@ -201,15 +151,12 @@ pub(super) fn read<T: Send>(
             hand_on(b.finish(index, first_row));
         }
         Ok(info)
-    })?;
-    drop(done);
-    let mut results: Vec<(usize, T)> = results.into_iter().collect();
-    results.sort_unstable_by_key(|&(i, _)| i);
+    });
+    let info = info?;
     check_controls(path, &info, opts)?;
     let hash = source
         .finish()
         .map_err(|e| Error::input(path, format!("cannot read: {e}")))?;
-    let out = results.into_iter().map(|(_, t)| t).collect();
     Ok(((out, info.transactions), info, hash))
 }
 
