@@ -14,17 +14,11 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Deserialize;
 
-/// The settlement columns a profile maps (`provider` is the profile's code).
-pub const COLUMNS: [&str; 8] = [
-    "provider_ref",
-    "instruction_id",
-    "account",
-    "amount",
-    "fee",
-    "currency",
-    "status",
-    "value_date",
-];
+/// The settlement columns a profile maps, in the contract's order: every settlement
+/// field but `provider`, which is the profile's code.
+fn mapped_columns() -> impl Iterator<Item = &'static str> {
+    crate::schema::SETTLEMENT_FIELDS[1..].iter().map(|f| f.name)
+}
 
 /// Columns every profile must map: section 1 requires them (`amount` and `currency`
 /// may be constants, or empty for a `FAILED` row).
@@ -140,7 +134,7 @@ pub struct Profile {
     pub date_format: DateFormat,
     /// Payouts reported as negative numbers are read as their absolute value.
     pub absolute_amounts: bool,
-    /// Each mapped canonical column (in [`COLUMNS`] order) and where it comes from.
+    /// Each mapped canonical column (in the contract's order) and where it comes from.
     pub columns: Vec<(&'static str, Source)>,
     /// The file's status words (trimmed, exact) → contract status.
     pub status: HashMap<String, &'static str>,
@@ -391,11 +385,12 @@ fn columns(
 ) -> Result<Vec<(&'static str, Source)>, String> {
     let mut out = Vec::new();
     for (key, value) in &raw {
-        let Some(&name) = COLUMNS.iter().find(|c| *c == key) else {
+        let Some(name) = mapped_columns().find(|c| c == key) else {
             let hint = if key == "provider" {
                 "provider is the profile's code and is not mapped".to_string()
             } else {
-                format!("the settlement columns are {}", COLUMNS.join(", "))
+                let all: Vec<&str> = mapped_columns().collect();
+                format!("the settlement columns are {}", all.join(", "))
             };
             return Err(format!(
                 "{at} columns: {key:?} is not a settlement column; {hint}"
@@ -411,7 +406,7 @@ fn columns(
              {missing} = {{ value = '...' }})"
         ));
     }
-    out.sort_by_key(|(name, _)| COLUMNS.iter().position(|c| c == name));
+    out.sort_by_key(|(name, _)| mapped_columns().position(|c| c == *name));
     Ok(out)
 }
 
