@@ -158,14 +158,18 @@ pub fn is_large(cfg: &ReconcileConfig) -> bool {
 /// The inputs' size on disk as it bears on memory: a file not in a table format (a
 /// bank's XML or MT940 statement, by its name) counts for an eighth of its bytes, as its
 /// text is many times the size of the rows it holds (about 600 bytes of camt.053 per
-/// transaction against some 50 of Parquet).
+/// transaction against some 50 of Parquet). An XLSX workbook is compressed: it counts whole.
 fn input_bytes(a: &[InputFile], b: &[InputFile]) -> u64 {
     a.iter()
         .chain(b)
         .map(|f| {
             let bytes = std::fs::metadata(&f.path).map_or(0, |m| m.len());
+            let xlsx = f
+                .path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
             match f.format {
-                ingest::Format::Unrecognised | ingest::Format::Provider(_) => bytes / 8,
+                ingest::Format::Unrecognised | ingest::Format::Provider(_) if !xlsx => bytes / 8,
                 _ => bytes,
             }
         })

@@ -276,11 +276,18 @@ impl Profile {
         Profile::from_toml(code, raw)
     }
 
-    /// Reads a provider's CSV report through the profile, as `sverka reconcile` does, and
+    /// Reads a provider's report through the profile, as `sverka reconcile` does, and
     /// gives its data rows (the rows themselves are dropped), or why the file cannot be
-    /// read. For the fuzz target and tests.
-    pub fn count_rows(&self, input: impl std::io::Read) -> Result<u64, String> {
-        crate::ingest::profile::read_csv(self, 0, input, &mut |b| drop(b))
+    /// read. For the fuzz targets and tests.
+    pub fn count_rows(&self, input: &[u8]) -> Result<u64, String> {
+        match self.layout {
+            Layout::Csv => crate::ingest::profile::read_csv(self, 0, input, &mut |b| drop(b)),
+            Layout::Xlsx => {
+                crate::ingest::workbook::read_xlsx(self, 0, std::io::Cursor::new(input), &mut |b| {
+                    drop(b)
+                })
+            }
+        }
     }
 
     /// Whether the layout claims a file of this name (its last path component).

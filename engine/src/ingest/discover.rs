@@ -41,7 +41,7 @@ pub fn discover(side: Side, paths: &[PathBuf]) -> Result<Vec<InputFile>> {
                 return Err(Error::input(
                     p,
                     match side {
-                        Side::Settlements => "directory has no .csv, .parquet, .arrow, .xml, .sta, .940 or .mt940 files to read as settlements".to_string(),
+                        Side::Settlements => "directory has no .csv, .parquet, .arrow, .xml, .sta, .940, .mt940 or .xlsx files to read as settlements".to_string(),
                         _ => format!(
                             "directory has no .csv, .parquet or .arrow files to read as {}",
                             side.as_str()
@@ -84,8 +84,9 @@ pub fn discover(side: Side, paths: &[PathBuf]) -> Result<Vec<InputFile>> {
     Ok(files)
 }
 
-/// Extensions of provider files a settlement directory stands for (CONTRACT 1, v2).
-const PROVIDER_EXTENSIONS: [&str; 4] = ["xml", "sta", "940", "mt940"];
+/// Extensions of provider files a settlement directory stands for (CONTRACT 1, v2), and
+/// of the XLSX reports a profile may claim (7.4).
+const PROVIDER_EXTENSIONS: [&str; 5] = ["xml", "sta", "940", "mt940", "xlsx"];
 
 fn provider_file_name(side: Side, p: &Path) -> bool {
     side == Side::Settlements

@@ -19,6 +19,7 @@ mod ipc;
 mod parquet;
 pub(crate) mod profile;
 mod provider;
+pub(crate) mod workbook;
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -309,10 +310,10 @@ fn decode<T: Send>(
     }
 }
 
-/// The format a file is read as: its content's, else its name's; a provider format only
-/// on the settlement side (CONTRACT 7.1).
-fn accepted_format(file: &InputFile, content: Option<Format>) -> Result<Format> {
-    let format = content.unwrap_or(file.format);
+/// The format a file is read as (its content's, else its name's, else a profile's that
+/// claims it), if sverka reads it: a provider format only on the settlement side
+/// (CONTRACT 7.1).
+fn accepted_format(file: &InputFile, format: Format) -> Result<Format> {
     match (format, file.side) {
         (Format::Provider(k), Side::Settlements) => Ok(Format::Provider(k)),
         (Format::Provider(k), side) => Err(Error::input(
@@ -326,8 +327,10 @@ fn accepted_format(file: &InputFile, content: Option<Format>) -> Result<Format> 
         (Format::Unrecognised, _) => Err(Error::input(
             &file.path,
             "is none of the formats sverka reads: a CSV, Parquet or Arrow file in the contract's \
-             layout (by its name's extension), or a camt.053, camt.054, pain.002 or MT940 file \
-             (by its content); check that the right file was given",
+             layout (by its name's extension), a camt.053, camt.054, pain.002 or MT940 file \
+             (by its content), or a provider's report that a profile in the providers file \
+             claims by its name (CSV or XLSX); check that the right file was given, or the \
+             profile's files globs",
         )),
         (f, _) => Ok(f),
     }
@@ -405,8 +408,9 @@ pub fn read_file<T: Send>(
     }
     let format = recognise(&mut handle, meta.len())
         .map_err(|e| Error::input(path, format!("cannot read: {e}")))?;
-    let format = accepted_format(file, format.map_err(|e| Error::input(path, e))?)?;
-    let format = claimed(file, format, opts)?;
+    let format = format.map_err(|e| Error::input(path, e))?;
+    let format = claimed(file, format.unwrap_or(file.format), opts)?;
+    let format = accepted_format(file, format)?;
     // `CODE=PATH`: every row has the provider given.
     let given = |mut b: RawBatch| {
         if let Some(code) = &file.provider {
@@ -502,16 +506,6 @@ fn claimed(file: &InputFile, format: Format, opts: &ProviderOptions) -> Result<F
                 p.files.join(", "),
                 q.provider,
                 q.files.join(", ")
-            ),
-        ));
-    }
-    if p.layout == crate::profiles::Layout::Xlsx {
-        return Err(Error::input(
-            &file.path,
-            format!(
-                "the profile of {} reads it as XLSX, which this version of sverka does not read \
-                 yet; export the report as CSV and describe that layout",
-                p.provider
             ),
         ));
     }

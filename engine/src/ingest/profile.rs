@@ -12,7 +12,7 @@ use std::io::{self, Read};
 
 use super::{on_pool, Decoded, Opened, RawBatch, Sink, TextBatch, BATCH_ROWS, MAX_RECORD_BYTES};
 use crate::error::{Error, Result};
-use crate::profiles::{Profile, Source};
+use crate::profiles::{Layout, Profile, Source};
 use crate::schema::SETTLEMENT_FIELDS;
 
 /// A `Read` of UTF-8 from bytes in `encoding`, decoded as they stream. The byte-order
@@ -151,10 +151,7 @@ enum Take<'p> {
 impl<'p> Resolved<'p> {
     /// Finds each mapped column in the header; a missing one is an error naming the
     /// header's columns and the closest.
-    pub(crate) fn new(
-        profile: &'p Profile,
-        header: &csv::StringRecord,
-    ) -> std::result::Result<Self, String> {
+    pub(crate) fn new(profile: &'p Profile, header: &[&str]) -> std::result::Result<Self, String> {
         let names: Vec<&str> = header.iter().map(|h| h.trim()).collect();
         let find = |want: &str| -> std::result::Result<usize, String> {
             names.iter().position(|h| *h == want.trim()).ok_or_else(|| {
@@ -201,40 +198,88 @@ impl<'p> Resolved<'p> {
     }
 }
 
+/// What a report's cell holds. Every CSV field is text; an XLSX cell may be a number or a
+/// date, which arrive already in the contract's form and skip the profile's text rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Text,
+    /// A number as its shortest decimal text.
+    Number,
+    /// A date as `YYYY-MM-DD`; the row keeps the workbook's own value as the original.
+    Date,
+}
+
+/// One data row of a provider report, as the profile's columns see it.
+pub(crate) trait ReportRow {
+    /// Column `i`'s text ("" past the row's end) and what the cell held.
+    fn cell(&self, i: usize) -> (&str, Kind);
+    /// The workbook's own value of a [`Kind::Date`] cell (its serial number).
+    fn original(&self, _i: usize) -> &str {
+        ""
+    }
+}
+
+impl ReportRow for csv::StringRecord {
+    fn cell(&self, i: usize) -> (&str, Kind) {
+        (self.get(i).unwrap_or(""), Kind::Text)
+    }
+}
+
 impl TextBatch {
-    /// Adds one data record of a profile CSV as its canonical values.
-    fn push_record(&mut self, profile: &Profile, r: &mut Resolved<'_>, rec: &csv::StringRecord) {
+    /// Adds one data row of a provider report as its canonical values.
+    pub(super) fn push_record(
+        &mut self,
+        profile: &Profile,
+        r: &mut Resolved<'_>,
+        row: &impl ReportRow,
+    ) {
         self.cols[0].append_value(&profile.provider);
         for (k, take) in r.take.iter_mut().enumerate() {
             let field = SETTLEMENT_FIELDS[k + 1].name;
-            let text = match take {
-                None => "",
-                Some(Take::Column(i)) => rec.get(*i).unwrap_or(""),
-                Some(Take::Value(v)) => *v,
+            let (text, kind, col) = match take {
+                None => ("", Kind::Text, None),
+                Some(Take::Column(i)) => {
+                    let (t, kind) = row.cell(*i);
+                    (t, kind, Some(*i))
+                }
+                Some(Take::Value(v)) => (*v, Kind::Text, None),
                 Some(Take::FirstOf(cols)) => cols
                     .iter()
-                    .map(|&i| rec.get(i).unwrap_or(""))
-                    .find(|v| !v.trim_matches([' ', '\t']).is_empty())
-                    .unwrap_or(""),
+                    .map(|&i| (row.cell(i), i))
+                    .find(|((v, _), _)| !v.trim_matches([' ', '\t']).is_empty())
+                    .map_or(("", Kind::Text, None), |((t, kind), i)| (t, kind, Some(i))),
                 Some(Take::Pattern(i, re, locs)) => {
-                    let hay = rec.get(*i).unwrap_or("");
-                    re.captures_read(locs, hay)
+                    let hay = row.cell(*i).0;
+                    let cut = re
+                        .captures_read(locs, hay)
                         .and(locs.get(1))
-                        .map_or("", |(a, b)| &hay[a..b])
+                        .map_or("", |(a, b)| &hay[a..b]);
+                    (cut, Kind::Text, None)
                 }
             };
-            let rewritten = match field {
-                "amount" | "fee" if !text.trim().is_empty() => profile.amount(text),
-                "value_date" if !text.trim().is_empty() => profile.date(text),
-                "status" => profile.status_of(text).map(str::to_string),
+            let has_text = !text.trim().is_empty();
+            let rewritten = match (field, kind) {
+                // A number cell is already a plain decimal: only its sign is the profile's.
+                ("amount" | "fee", Kind::Number) => profile
+                    .absolute_amounts
+                    .then(|| text.strip_prefix('-').map(str::to_string))
+                    .flatten(),
+                ("amount" | "fee", Kind::Text) if has_text => profile.amount(text),
+                ("value_date", Kind::Text) if has_text => profile.date(text),
+                ("status", _) => profile.status_of(text).map(str::to_string),
                 _ => None,
             };
-            match rewritten {
-                Some(v) if v != text.trim() => {
+            match (rewritten, col) {
+                (Some(v), _) if v != text.trim() => {
                     self.cols[k + 1].append_value(&v);
                     if field != "status" {
                         self.originals.push((self.len, field, text.to_string()));
                     }
+                }
+                (_, Some(i)) if kind == Kind::Date => {
+                    self.cols[k + 1].append_value(text);
+                    self.originals
+                        .push((self.len, field, row.original(i).to_string()));
                 }
                 _ => self.cols[k + 1].append_value(text),
             }
@@ -243,7 +288,7 @@ impl TextBatch {
     }
 }
 
-/// Reads a provider's CSV report through its profile and hands its rows to the sink as
+/// Reads a provider's CSV or XLSX report through its profile and hands its rows to the sink as
 /// raw settlement batches (validated on the pool while the file is read on); returns
 /// the sink's results in row order and the data rows read.
 pub(super) fn read<T: Send>(
@@ -258,7 +303,10 @@ pub(super) fn read<T: Send>(
         ..
     } = input;
     // Each batch is validated on the pool as soon as it is cut, while this thread reads on.
-    let (rows, out) = on_pool(sink, |hand_on| read_csv(profile, index, handle, hand_on));
+    let (rows, out) = on_pool(sink, |hand_on| match profile.layout {
+        Layout::Csv => read_csv(profile, index, handle, hand_on),
+        Layout::Xlsx => super::workbook::read_xlsx(profile, index, handle, hand_on),
+    });
     let rows =
         rows.map_err(|m| Error::input(&file.path, format!("{} report: {m}", profile.provider)))?;
     Ok((out, rows))
@@ -300,42 +348,103 @@ pub(crate) fn read_csv(
         .has_headers(false)
         .flexible(true)
         .from_reader(text);
-    let mut records = rdr.records();
-    let mut next = || -> Result<Option<csv::StringRecord>, String> {
-        records.next().transpose().map_err(|e| match e.kind() {
+    let mut next = |rec: &mut csv::StringRecord| -> Result<bool, String> {
+        rdr.read_record(rec).map_err(|e| match e.kind() {
             csv::ErrorKind::Io(io) => io.to_string(),
             _ => format!("not a CSV file as the profile describes it: {e}"),
         })
     };
-    let header = next()?.ok_or_else(|| {
-        format!(
+    let mut header = csv::StringRecord::new();
+    if !next(&mut header)? {
+        return Err(format!(
             "the file has no header at line {} (header_row in the profile of {})",
             profile.header_row, profile.provider
-        )
-    })?;
-    let mut resolved = Resolved::new(profile, &header)?;
-    let mut footer: VecDeque<csv::StringRecord> = VecDeque::new();
-    let mut batch = TextBatch::new();
-    let (mut rows, mut first_row) = (0u64, 1u64);
-    while let Some(rec) = next()? {
-        footer.push_back(rec);
-        if footer.len() as u64 <= profile.footer_rows {
-            continue;
-        }
-        let Some(rec) = footer.pop_front() else {
-            continue;
-        };
-        rows += 1;
-        batch.push_record(profile, &mut resolved, &rec);
-        if batch.len == BATCH_ROWS {
-            hand_on(batch.finish(file, first_row));
-            first_row = rows + 1;
+        ));
+    }
+    let resolved = Resolved::new(profile, &header.iter().collect::<Vec<_>>())?;
+    let mut rows = Rows::new(profile, resolved, file, hand_on);
+    // Records done with are filled again: no allocation per row.
+    let mut rec = header;
+    while next(&mut rec)? {
+        rec = rows.push(rec).unwrap_or_default();
+    }
+    Ok(rows.finish())
+}
+
+/// Cuts a report's data rows into batches in row order, holding back the last
+/// `footer_rows` rows until the report ends: those are its footer, never rows.
+pub(super) struct Rows<'a, 'p, R> {
+    profile: &'p Profile,
+    resolved: Resolved<'p>,
+    footer: VecDeque<R>,
+    batch: TextBatch,
+    file: u32,
+    rows: u64,
+    first_row: u64,
+    hand_on: &'a mut dyn FnMut(RawBatch),
+}
+
+impl<'a, 'p, R: ReportRow> Rows<'a, 'p, R> {
+    pub(super) fn new(
+        profile: &'p Profile,
+        resolved: Resolved<'p>,
+        file: u32,
+        hand_on: &'a mut dyn FnMut(RawBatch),
+    ) -> Self {
+        Rows {
+            profile,
+            resolved,
+            footer: VecDeque::new(),
+            batch: TextBatch::new(),
+            file,
+            rows: 0,
+            first_row: 1,
+            hand_on,
         }
     }
-    if batch.len > 0 {
-        hand_on(batch.finish(file, first_row));
+
+    /// Takes the next row; gives back a row done with, for the caller to fill again.
+    pub(super) fn push(&mut self, row: R) -> Option<R> {
+        self.footer.push_back(row);
+        if self.footer.len() as u64 <= self.profile.footer_rows {
+            return None;
+        }
+        let row = self.footer.pop_front()?;
+        self.rows += 1;
+        self.batch
+            .push_record(self.profile, &mut self.resolved, &row);
+        if self.batch.len == BATCH_ROWS {
+            (self.hand_on)(self.batch.finish(self.file, self.first_row));
+            self.first_row = self.rows + 1;
+        }
+        Some(row)
     }
-    Ok(rows)
+
+    /// The report's columns the profile reads.
+    pub(super) fn columns(&self) -> Vec<usize> {
+        let mut out: Vec<usize> = self
+            .resolved
+            .take
+            .iter()
+            .flatten()
+            .flat_map(|t| match t {
+                Take::Column(i) | Take::Pattern(i, ..) => vec![*i],
+                Take::FirstOf(cols) => cols.clone(),
+                Take::Value(_) => vec![],
+            })
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Hands on the last batch; returns the data rows read.
+    pub(super) fn finish(mut self) -> u64 {
+        if self.batch.len > 0 {
+            (self.hand_on)(self.batch.finish(self.file, self.first_row));
+        }
+        self.rows
+    }
 }
 
 #[cfg(test)]
