@@ -7,3 +7,5 @@ find ../testdata/formats -name '*.xml' -exec cp {} corpus/iso20022/ \;
 find ../testdata/formats -type f \( -name '*.sta' -o -name '*.940' -o -name '*.mt940' -o -name '*.txt' \) -exec cp {} corpus/mt940/ \;
 mkdir -p corpus/profile_csv
 find ../testdata/cases -path '*profile*' -name '*.csv' -path '*settlements*' -exec cp {} corpus/profile_csv/ \;
+mkdir -p corpus/profile_xlsx
+find ../testdata/cases ../testdata/profiles -name '*.xlsx' ! -name '*bomb*' -exec cp {} corpus/profile_xlsx/ \;

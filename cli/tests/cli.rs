@@ -630,3 +630,48 @@ fn inspect_shows_how_files_are_read_and_what_each_row_would_get() {
         text(&o.stdout)
     );
 }
+
+#[test]
+fn an_xlsx_report_is_read_by_its_profile_and_a_hostile_workbook_stops_the_run() {
+    let c = case("099-v2-profile-xlsx");
+    let out = tempfile::tempdir().unwrap();
+    let o = bin()
+        .arg("inspect")
+        .arg(c.join("settlements"))
+        .arg("--providers")
+        .arg(c.join("providers.toml"))
+        .args(["--rows", "6", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let out_text = text(&o.stdout);
+    assert!(out_text.contains("profile:HUMO"), "{out_text}");
+    assert!(out_text.contains("46361.42708333334"), "{out_text}");
+    let hostile =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/profiles/hostile");
+    for (file, says) in [
+        ("humo-bomb.xlsx", "zip bomb"),
+        ("humo-hidden.xlsx", "first sheet \"Hisobot\" is hidden"),
+    ] {
+        let providers = out.path().join("p.toml");
+        let toml = std::fs::read_to_string(c.join("providers.toml"))
+            .unwrap()
+            .replace("sheet = \"Hisobot\"\n", "");
+        std::fs::write(&providers, toml).unwrap();
+        let o = bin()
+            .arg("reconcile")
+            .arg("--instructions")
+            .arg(c.join("instructions.csv"))
+            .arg("--settlements")
+            .arg(hostile.join(file))
+            .arg("--providers")
+            .arg(&providers)
+            .arg("--out")
+            .arg(out.path().join(file))
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{file}: {}", text(&o.stderr));
+        let err = text(&o.stderr);
+        assert!(err.contains(file) && err.contains(says), "{file}: {err}");
+    }
+}

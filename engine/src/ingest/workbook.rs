@@ -41,10 +41,25 @@ struct Archive {
 /// and without an XML item (a tag or a text) over [`MAX_RECORD_BYTES`] (quick-xml holds
 /// a whole item in memory). Leaves `input` at its start.
 fn check_archive<R: Read + Seek>(input: &mut R) -> Result<Archive, String> {
+    let mut magic = [0u8; 8];
+    let n = input
+        .read(&mut magic)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    input
+        .seek(SeekFrom::Start(0))
+        .map_err(|e| format!("cannot read: {e}"))?;
+    // Excel saves a workbook with a password, and every .xls, as an OLE compound file.
+    if magic[..n] == *b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1" {
+        return Err(
+            "the workbook is protected by a password, or is an .xls file (Excel \
+                    97-2003): ask the provider for the report as .xlsx without a password"
+                .to_string(),
+        );
+    }
     let mut zip = zip::ZipArchive::new(&mut *input).map_err(|e| {
         format!(
-            "not an XLSX workbook ({e}): the profile says format = \"xlsx\"; an .xls file \
-             (Excel 97-2003) or a CSV must be saved as .xlsx, or described as CSV"
+            "not an XLSX workbook ({e}): the profile says format = \"xlsx\"; a CSV must be \
+             described as CSV"
         )
     })?;
     let mut total = 0u64;
@@ -868,6 +883,78 @@ pub(crate) mod tests {
         bytes[at + 24..at + 28].copy_from_slice(&100u32.to_le_bytes());
         let e = read(&profile(""), &bytes).unwrap_err();
         assert!(e.contains("inflates to more than the 100 bytes"), "{e}");
+    }
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../testdata/profiles/calamine")
+            .join(name);
+        std::fs::read(p).unwrap()
+    }
+
+    /// calamine's own fixtures (written by LibreOffice): the same two dates in the 1900
+    /// and the 1904 system, a duration, plain numbers.
+    #[test]
+    fn dates_of_real_workbooks_in_both_date_systems() {
+        for file in ["date.xlsx", "date_1904.xlsx"] {
+            let bytes = fixture(file);
+            let mut book = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+            let is_1904 = book.has_1904_epoch();
+            assert_eq!(is_1904, file == "date_1904.xlsx");
+            let mut cells = book.worksheet_cells_reader("Sheet1").unwrap();
+            let mut got = Vec::new();
+            while let Some(cell) = cells.next_cell().unwrap() {
+                let mut row = SheetRow::default();
+                row.clear(1);
+                put(&mut row, 0, cell.get_value(), is_1904);
+                got.push((row.text[0].clone(), row.kind[0], row.serial[0].clone()));
+            }
+            let serial = |s: &str| {
+                if is_1904 {
+                    s.replace("44197", "42735").replace("44198", "42736")
+                } else {
+                    s.to_string()
+                }
+            };
+            let want = [
+                ("2021-01-01", Kind::Date, serial("44197")),
+                ("15", Kind::Number, String::new()),
+                ("2021-01-02", Kind::Date, serial("44198")),
+                ("16", Kind::Number, String::new()),
+                // A duration format ([hh]:mm:ss) is no date.
+                ("10.6320601851852", Kind::Number, String::new()),
+                ("17", Kind::Number, String::new()),
+            ];
+            let want: Vec<(String, Kind, String)> = want
+                .into_iter()
+                .map(|(t, k, s)| (t.to_string(), k, s))
+                .collect();
+            assert_eq!(got, want, "{file}");
+        }
+    }
+
+    /// calamine's fixture of merged ranges: a header over two rows (A1:A2, …) and a data
+    /// row with C3:D3 merged. The header's second row is empty and skipped; the merges
+    /// cover no data cell the profile reads, so the rows are read.
+    #[test]
+    fn a_header_merged_over_two_rows_in_a_real_workbook() {
+        let p = Profile::parse(
+            "X",
+            "files = [\"*.xlsx\"]\nformat = \"xlsx\"\n[columns]\nprovider_ref = \"A1\"\n\
+             instruction_id = \"B1\"\namount = \"C1\"\ncurrency = \"E1\"\nstatus = \"F1\"\n\
+             value_date = \"G1\"\naccount = \"H1\"\n",
+        )
+        .unwrap();
+        let (rows, _) = read(&p, &fixture("merged_range.xlsx")).unwrap();
+        assert_eq!(
+            strings(&rows),
+            [
+                ["A3", "B3", "C3", "F3", "G3"],
+                ["A4", "B4", "C4", "F4", "G4"]
+            ]
+        );
+        let e = read(&p, &fixture("pass_protected.xlsx")).unwrap_err();
+        assert!(e.contains("protected by a password"), "{e}");
     }
 
     #[test]
