@@ -106,9 +106,10 @@ pub enum Source {
     Pattern { column: String, regex: regex::Regex },
     /// The same text on every row.
     Value(String),
-    /// The first of these columns that is not empty (an extension of 7.4: statements
-    /// with two amount columns, "Paid In" and "Withdrawn").
-    FirstOf(Vec<String>),
+    /// The first of these headers or patterns that gives a value that is not empty (an
+    /// extension of 7.4: statements with two amount columns, "Paid In" and "Withdrawn";
+    /// a status that a reason column overrides, such as an M-Pesa "Reversal").
+    FirstOf(Vec<Source>),
 }
 
 /// A provider's checked report layout.
@@ -426,59 +427,62 @@ fn source(at: &str, key: &str, value: &toml::Value) -> Result<Source, String> {
         )
     };
     match value {
-        toml::Value::String(h) if !h.trim().is_empty() => Ok(Source::Header(h.clone())),
-        toml::Value::Table(t) => {
-            let text = |k: &str| t.get(k).and_then(toml::Value::as_str);
-            let keys: Vec<&str> = t.keys().map(String::as_str).collect();
-            match (
-                keys.as_slice(),
-                text("column"),
-                text("pattern"),
-                text("value"),
-            ) {
-                (["column", "pattern"], Some(column), Some(pattern), _) => {
-                    let regex = regex::Regex::new(pattern).map_err(|e| {
-                        format!("{at} columns.{key}: the pattern {pattern:?} does not compile: {e}")
-                    })?;
-                    if regex.captures_len() < 2 {
-                        return Err(format!(
-                            "{at} columns.{key}: the pattern {pattern:?} has no capture group; \
-                             put the part to keep in parentheses, e.g. \"(UZ-\\\\d+)\""
-                        ));
-                    }
-                    Ok(Source::Pattern {
-                        column: column.to_string(),
-                        regex,
-                    })
-                }
-                (["value"], _, _, Some(v)) => Ok(Source::Value(v.to_string())),
-                (["first_of"], _, _, _) => first_of(at, key, &t["first_of"]),
-                _ => Err(shape()),
-            }
+        toml::Value::Table(t) if t.len() == 1 && t.contains_key("value") => t["value"]
+            .as_str()
+            .map(|v| Source::Value(v.to_string()))
+            .ok_or_else(shape),
+        toml::Value::Table(t) if t.len() == 1 && t.contains_key("first_of") => {
+            first_of(at, key, &t["first_of"])
         }
-        _ => Err(shape()),
+        v => column_source(at, key, v)?.ok_or_else(shape),
     }
 }
 
-/// `{ first_of = ["Withdrawn", "Paid In"] }`: two or more header names.
-fn first_of(at: &str, key: &str, v: &toml::Value) -> Result<Source, String> {
-    let names: Option<Vec<String>> = v.as_array().and_then(|a| {
-        a.iter()
-            .map(|n| {
-                n.as_str()
-                    .filter(|n| !n.trim().is_empty())
-                    .map(str::to_string)
-            })
-            .collect()
-    });
-    match names {
-        Some(names) if names.len() >= 2 => Ok(Source::FirstOf(names)),
-        _ => Err(format!(
-            "{at} columns.{key}: first_of lists two or more of the file's header names, the \
-             first one not empty on a row giving the value, e.g. first_of = ['Withdrawn', \
-             'Paid In']"
-        )),
+/// A source read from one of the file's columns: a header name, or a pattern over a
+/// column; `None` when `value` is neither.
+fn column_source(at: &str, key: &str, value: &toml::Value) -> Result<Option<Source>, String> {
+    match value {
+        toml::Value::String(h) if !h.trim().is_empty() => Ok(Some(Source::Header(h.clone()))),
+        toml::Value::Table(t) if t.len() == 2 => {
+            let (Some(column), Some(pattern)) = (
+                t.get("column").and_then(toml::Value::as_str),
+                t.get("pattern").and_then(toml::Value::as_str),
+            ) else {
+                return Ok(None);
+            };
+            let regex = regex::Regex::new(pattern).map_err(|e| {
+                format!("{at} columns.{key}: the pattern {pattern:?} does not compile: {e}")
+            })?;
+            if regex.captures_len() < 2 {
+                return Err(format!(
+                    "{at} columns.{key}: the pattern {pattern:?} has no capture group; put \
+                     the part to keep in parentheses, e.g. \"(UZ-\\\\d+)\""
+                ));
+            }
+            Ok(Some(Source::Pattern {
+                column: column.to_string(),
+                regex,
+            }))
+        }
+        _ => Ok(None),
     }
+}
+
+/// `{ first_of = ["Withdrawn", "Paid In"] }`: two or more header names or patterns.
+fn first_of(at: &str, key: &str, v: &toml::Value) -> Result<Source, String> {
+    let wrong = || {
+        format!(
+            "{at} columns.{key}: first_of lists two or more of the file's header names or \
+             {{ column, pattern }} tables, the first one not empty on a row giving the value, \
+             e.g. first_of = ['Withdrawn', 'Paid In']"
+        )
+    };
+    let items = v.as_array().filter(|a| a.len() >= 2).ok_or_else(wrong)?;
+    let sources = items
+        .iter()
+        .map(|item| column_source(at, key, item)?.ok_or_else(wrong))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Source::FirstOf(sources))
 }
 
 #[cfg(test)]
@@ -618,6 +622,18 @@ mod tests {
         assert!(e.contains("columns.fee must be"), "{e}");
         let e = bad(&format!("{full}\nfee = {{ first_of = [\"F\"] }}"), "");
         assert!(e.contains("first_of lists two or more"), "{e}");
+        let e = bad(
+            &format!("{full}\nfee = {{ first_of = [\"F\", {{ value = \"0\" }}] }}"),
+            "",
+        );
+        assert!(e.contains("first_of lists two or more"), "{e}");
+        let e = bad(
+            &format!(
+                "{full}\nfee = {{ first_of = [\"F\", {{ column = \"G\", pattern = \"x\" }}] }}"
+            ),
+            "",
+        );
+        assert!(e.contains("has no capture group"), "{e}");
         let e = bad(full, "\"OK\" = \"PAID\"");
         assert!(e.contains("\"OK\" is mapped to \"PAID\""), "{e}");
         let raw: ProfileToml = toml::from_str(&format!("files = []\n[columns]\n{full}\n")).unwrap();

@@ -144,8 +144,8 @@ enum Take<'p> {
     /// The column, the pattern and its reused capture slots (no allocation per row).
     Pattern(usize, &'p regex::Regex, regex::CaptureLocations),
     Value(&'p str),
-    /// The first of these columns that is not empty.
-    FirstOf(Vec<usize>),
+    /// The first of these that gives a value that is not empty.
+    FirstOf(Vec<Take<'p>>),
 }
 
 impl<'p> Resolved<'p> {
@@ -180,21 +180,64 @@ impl<'p> Resolved<'p> {
                 .iter()
                 .position(|f| f.name == *field)
                 .ok_or_else(|| format!("internal: {field} is not a settlement field"))?;
-            take[i] = Some(match source {
-                Source::Header(h) => Take::Column(find(h)?),
-                Source::Pattern { column, regex } => {
-                    Take::Pattern(find(column)?, regex, regex.capture_locations())
-                }
-                Source::Value(v) => Take::Value(v),
-                Source::FirstOf(names) => Take::FirstOf(
-                    names
-                        .iter()
-                        .map(|n| find(n))
-                        .collect::<std::result::Result<_, _>>()?,
-                ),
-            });
+            take[i] = Some(Take::of(source, &find)?);
         }
         Ok(Resolved { take })
+    }
+}
+
+impl<'p> Take<'p> {
+    fn of(
+        source: &'p Source,
+        find: &dyn Fn(&str) -> std::result::Result<usize, String>,
+    ) -> std::result::Result<Self, String> {
+        Ok(match source {
+            Source::Header(h) => Take::Column(find(h)?),
+            Source::Pattern { column, regex } => {
+                Take::Pattern(find(column)?, regex, regex.capture_locations())
+            }
+            Source::Value(v) => Take::Value(v),
+            Source::FirstOf(sources) => Take::FirstOf(
+                sources
+                    .iter()
+                    .map(|s| Take::of(s, find))
+                    .collect::<std::result::Result<_, _>>()?,
+            ),
+        })
+    }
+
+    /// The value on `row`, what the cell held, and the column it came from whole (a
+    /// pattern's cut is text of no one cell).
+    fn value<'a>(&'a mut self, row: &'a impl ReportRow) -> (&'a str, Kind, Option<usize>) {
+        match self {
+            Take::Column(i) => {
+                let (t, kind) = row.cell(*i);
+                (t, kind, Some(*i))
+            }
+            Take::Value(v) => (v, Kind::Text, None),
+            Take::FirstOf(takes) => takes
+                .iter_mut()
+                .map(|t| t.value(row))
+                .find(|(v, ..)| !v.trim_matches([' ', '\t']).is_empty())
+                .unwrap_or(("", Kind::Text, None)),
+            Take::Pattern(i, re, locs) => {
+                let hay = row.cell(*i).0;
+                let cut = re
+                    .captures_read(locs, hay)
+                    .and(locs.get(1))
+                    .map_or("", |(a, b)| &hay[a..b]);
+                (cut, Kind::Text, None)
+            }
+        }
+    }
+
+    /// The report's columns this reads.
+    fn columns(&self, out: &mut Vec<usize>) {
+        match self {
+            Take::Column(i) | Take::Pattern(i, ..) => out.push(*i),
+            Take::FirstOf(takes) => takes.iter().for_each(|t| t.columns(out)),
+            Take::Value(_) => {}
+        }
     }
 }
 
@@ -238,24 +281,7 @@ impl TextBatch {
             let field = SETTLEMENT_FIELDS[k + 1].name;
             let (text, kind, col) = match take {
                 None => ("", Kind::Text, None),
-                Some(Take::Column(i)) => {
-                    let (t, kind) = row.cell(*i);
-                    (t, kind, Some(*i))
-                }
-                Some(Take::Value(v)) => (*v, Kind::Text, None),
-                Some(Take::FirstOf(cols)) => cols
-                    .iter()
-                    .map(|&i| (row.cell(i), i))
-                    .find(|((v, _), _)| !v.trim_matches([' ', '\t']).is_empty())
-                    .map_or(("", Kind::Text, None), |((t, kind), i)| (t, kind, Some(i))),
-                Some(Take::Pattern(i, re, locs)) => {
-                    let hay = row.cell(*i).0;
-                    let cut = re
-                        .captures_read(locs, hay)
-                        .and(locs.get(1))
-                        .map_or("", |(a, b)| &hay[a..b]);
-                    (cut, Kind::Text, None)
-                }
+                Some(take) => take.value(row),
             };
             let has_text = !text.trim().is_empty();
             let rewritten = match (field, kind) {
@@ -422,17 +448,10 @@ impl<'a, 'p, R: ReportRow> Rows<'a, 'p, R> {
 
     /// The report's columns the profile reads.
     pub(super) fn columns(&self) -> Vec<usize> {
-        let mut out: Vec<usize> = self
-            .resolved
-            .take
-            .iter()
-            .flatten()
-            .flat_map(|t| match t {
-                Take::Column(i) | Take::Pattern(i, ..) => vec![*i],
-                Take::FirstOf(cols) => cols.clone(),
-                Take::Value(_) => vec![],
-            })
-            .collect();
+        let mut out = Vec::new();
+        for t in self.resolved.take.iter().flatten() {
+            t.columns(&mut out);
+        }
         out.sort_unstable();
         out.dedup();
         out
@@ -556,11 +575,12 @@ instruction_id = "A/C No."
 account = { column = "Other Party Info", pattern = '^(\d+)' }
 amount = { first_of = ["Withdrawn", "Paid In"] }
 currency = { value = "KES" }
-status = "Transaction Status"
+status = { first_of = [{ column = "Reason Type", pattern = '^(Reversal)$' }, "Transaction Status"] }
 value_date = "Completion Time"
 [status]
 "Completed" = "SETTLED"
 "Failed" = "FAILED"
+"Reversal" = "RETURNED"
 "#,
         )
         .unwrap();
@@ -569,10 +589,11 @@ value_date = "Completion Time"
                     Organization Short Code: 600123\n\
                     Time Period: 01-11-2026 - 30-11-2026\n\
                     \n\
-                    Receipt No.,Completion Time,Details,Transaction Status,Paid In,Withdrawn,Balance,Other Party Info,A/C No.\n\
+                    Receipt No.,Completion Time,Reason Type,Transaction Status,Paid In,Withdrawn,Balance,Other Party Info,A/C No.\n\
                     QK1A2B3C4D,2026-11-05 10:12:33,Business Payment,Completed,,-2000.00,998000.00,254712345678 - JANE DOE,KE-CT-2026-11-000000001\n\
                     QK1A2B3C4E,2026-11-05 10:13:01,Business Payment,Failed,,-1500.00,998000.00,254712345679 - JOHN DOE,KE-CT-2026-11-000000002\n\
-                    QK1A2B3C4F,2026-11-06 09:00:00,Business Payment,Completed,2000.00,-0.00,1000000.00,254712345678 - JANE DOE,KE-CT-2026-11-000000003\n";
+                    QK1A2B3C4F,2026-11-06 09:00:00,Business Payment,Completed,2000.00,-0.00,1000000.00,254712345678 - JANE DOE,KE-CT-2026-11-000000003\n\
+                    QK1A2B3C4G,2026-11-07 08:00:00,Reversal,Completed,2000.00,,1002000.00,254712345678 - JANE DOE,KE-CT-2026-11-000000001\n";
         let got = rows(&profile, text.as_bytes()).unwrap();
         let cols = |r: &Vec<String>| (r[3].clone(), r[4].clone(), r[7].clone(), r[8].clone());
         assert_eq!(
@@ -597,6 +618,14 @@ value_date = "Completion Time"
                     "0.00".into(),
                     "SETTLED".into(),
                     "2026-11-06".into()
+                ),
+                // The reason column overrides the transaction's status: a reversal is
+                // the payment coming back.
+                (
+                    "254712345678".into(),
+                    "2000.00".into(),
+                    "RETURNED".into(),
+                    "2026-11-07".into()
                 ),
             ]
         );
