@@ -675,3 +675,45 @@ fn an_xlsx_report_is_read_by_its_profile_and_a_hostile_workbook_stops_the_run() 
         assert!(err.contains(file) && err.contains(says), "{file}: {err}");
     }
 }
+
+/// The example profiles of `schemas/providers.example.toml` read their samples in
+/// `testdata/profiles/` into the rows written by hand in `testdata/profiles/expected/`.
+#[test]
+fn the_example_profiles_read_their_samples() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dir = root.join("testdata/profiles");
+    for sample in [
+        "uzcard-2026-11.csv",
+        "humo-2026-11.xlsx",
+        "mpesa-600123-2026-11.csv",
+    ] {
+        let o = bin()
+            .arg("inspect")
+            .arg(dir.join(sample))
+            .arg("--providers")
+            .arg(root.join("schemas/providers.example.toml"))
+            .args(["--rows", "100", "--json"])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{sample}: {}", text(&o.stderr));
+        let got: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let rows: Vec<serde_json::Value> = got[0]["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let mut r = r.clone();
+                // Only what the profile made of the file; the reject is section 2's.
+                r.as_object_mut()
+                    .unwrap()
+                    .retain(|k, _| ["row", "values", "original"].contains(&k.as_str()));
+                r
+            })
+            .collect();
+        let want: Vec<serde_json::Value> = serde_json::from_str(
+            &std::fs::read_to_string(dir.join("expected").join(format!("{sample}.json"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(rows, want, "{sample}");
+    }
+}

@@ -123,10 +123,12 @@ mod tests {
         let mut o = ProviderOptions::default();
         load(&p, &mut o).unwrap();
         assert_eq!(o.accounts["20210000900100001001"], "HAMKOR");
-        let uzcard = &o.profiles[0];
-        assert_eq!(uzcard.provider, "UZCARD");
+        let codes: Vec<&str> = o.profiles.iter().map(|p| p.provider.as_str()).collect();
+        assert_eq!(codes, ["HUMO", "MPESA_KE", "UZCARD"]);
+        let uzcard = &o.profiles[2];
         assert!(uzcard.claims("uzcard-2026-11.csv"));
         assert_eq!(uzcard.status_of("Возврат"), Some("RETURNED"));
+        assert_eq!(o.profiles[0].layout, crate::profiles::Layout::Xlsx);
     }
 
     #[test]
