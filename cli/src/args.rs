@@ -51,9 +51,13 @@ pub struct InspectArgs {
     /// Settlement files or folders, as `reconcile --settlements` takes them (CODE=PATH too).
     #[arg(required = true, num_args = 1.., value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-    /// Providers file: statement accounts and the providers' report profiles.
+    /// Providers file: statement accounts, the providers' report profiles and the
+    /// payroll profiles ([instructions.NAME]).
     #[arg(long, value_name = "FILE")]
     pub providers: Option<PathBuf>,
+    /// Read PATH as instruction files (a payroll), as `reconcile --instructions` does.
+    #[arg(long)]
+    pub instructions: bool,
     /// Rows shown per file.
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub rows: usize,

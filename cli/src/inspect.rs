@@ -1,4 +1,5 @@
-//! `sverka inspect PATH... [--providers FILE]`: how settlement files will be read
+//! `sverka inspect PATH... [--providers FILE] [--instructions]`: how settlement (or
+//! instruction) files will be read
 //! (`sverka_engine::inspect`), as text for a person writing a provider profile, or JSON.
 
 use std::fmt::Write as _;
@@ -18,7 +19,12 @@ pub fn run(a: InspectArgs) -> Result<u8, Failure> {
     if let Some(p) = &a.providers {
         sverka_engine::providers::load(p, &mut providers)?;
     }
-    let files = inspect(&a.paths, &providers, a.rows)?;
+    let side = if a.instructions {
+        sverka_engine::Side::Instructions
+    } else {
+        sverka_engine::Side::Settlements
+    };
+    let files = inspect(&a.paths, side, &providers, a.rows)?;
     if a.json {
         let text = serde_json::to_string_pretty(&files)
             .map_err(|e| sverka_engine::Error::Internal(format!("inspect JSON: {e}")))?;

@@ -436,6 +436,22 @@ fn stops_quietly_when_stdout_is_closed() {
 }
 
 /// Reconciles a golden case's instructions with the settlement arguments given.
+/// `sverka reconcile` of these inputs with a providers file.
+fn reconcile_with(instructions: &Path, settlements: &Path, providers: &Path, out: &Path) -> Output {
+    bin()
+        .arg("reconcile")
+        .arg("--instructions")
+        .arg(instructions)
+        .arg("--settlements")
+        .arg(settlements)
+        .arg("--providers")
+        .arg(providers)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
 fn reconcile_args(case: &Path, out: &Path, args: &[String]) -> Output {
     let mut cmd = bin();
     cmd.arg("reconcile")
@@ -575,7 +591,7 @@ fn a_provider_report_is_read_by_its_profile_and_a_wrong_profile_stops_the_run() 
     let o = run("twice", &twice);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        text(&o.stderr).contains("both the profile of HUMO"),
+        text(&o.stderr).contains("both [providers.HUMO.settlements]"),
         "{}",
         text(&o.stderr)
     );
@@ -658,18 +674,12 @@ fn an_xlsx_report_is_read_by_its_profile_and_a_hostile_workbook_stops_the_run() 
             .unwrap()
             .replace("sheet = \"Hisobot\"\n", "");
         std::fs::write(&providers, toml).unwrap();
-        let o = bin()
-            .arg("reconcile")
-            .arg("--instructions")
-            .arg(c.join("instructions.csv"))
-            .arg("--settlements")
-            .arg(hostile.join(file))
-            .arg("--providers")
-            .arg(&providers)
-            .arg("--out")
-            .arg(out.path().join(file))
-            .output()
-            .unwrap();
+        let o = reconcile_with(
+            &c.join("instructions.csv"),
+            &hostile.join(file),
+            &providers,
+            &out.path().join(file),
+        );
         assert_eq!(o.status.code(), Some(2), "{file}: {}", text(&o.stderr));
         let err = text(&o.stderr);
         assert!(err.contains(file) && err.contains(says), "{file}: {err}");
@@ -715,5 +725,69 @@ fn the_example_profiles_read_their_samples() {
         )
         .unwrap();
         assert_eq!(rows, want, "{sample}");
+    }
+}
+
+#[test]
+fn a_payroll_is_read_by_an_instruction_profile_and_a_wrong_one_stops_the_run() {
+    let c = case("101-v2-profile-instructions");
+    let out = tempfile::tempdir().unwrap();
+    let toml = std::fs::read_to_string(c.join("providers.toml")).unwrap();
+    let run = |name: &str, toml: &str| {
+        let p = out.path().join(format!("{name}.toml"));
+        std::fs::write(&p, toml).unwrap();
+        reconcile_with(
+            &c.join("instructions"),
+            &c.join("settlements"),
+            &p,
+            &out.path().join(name),
+        )
+    };
+    let o = run("ok", &toml);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let summary = std::fs::read_to_string(out.path().join("ok/summary.json")).unwrap();
+    assert!(summary.contains("profile:NSNP"), "{summary}");
+    let o = bin()
+        .args(["inspect", "--instructions", "--rows", "4"])
+        .arg(c.join("instructions"))
+        .arg("--providers")
+        .arg(c.join("providers.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let shown = text(&o.stdout);
+    assert!(
+        shown.contains("amount=\"2000.00\" (file: \"2,000.00\")")
+            && shown.contains("reject invalid_amount (amount: \"2,5OO.00\")"),
+        "{shown}"
+    );
+    for (name, from, to, says) in [
+        (
+            "header",
+            "\"Mobile number\"",
+            "\"Mobile\"",
+            "the closest is \"Mobile number\"",
+        ),
+        (
+            "missing",
+            "due_date = \"Payment date\"\n",
+            "",
+            "[instructions.NSNP] columns has no due_date",
+        ),
+        // Claimed by no profile, the file is read as the contract's own CSV layout.
+        (
+            "unclaimed",
+            "files = [\"payroll-NSNP-*.csv\"]",
+            "files = [\"payroll-OTHER-*.csv\"]",
+            "of the header has an empty name",
+        ),
+    ] {
+        let o = run(name, &toml.replacen(from, to, 1));
+        assert_eq!(o.status.code(), Some(2), "{name}: {}", text(&o.stderr));
+        assert!(
+            text(&o.stderr).contains(says),
+            "{name}: {}",
+            text(&o.stderr)
+        );
     }
 }

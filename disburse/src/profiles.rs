@@ -71,6 +71,10 @@ struct FileToml {
     providers: BTreeMap<String, ProviderToml>,
     #[serde(default)]
     programs: BTreeMap<String, ProgramToml>,
+    /// reconcile's payroll layouts (`[instructions.NAME]`), checked by the engine.
+    #[serde(default)]
+    #[allow(dead_code)]
+    instructions: Option<toml::Table>,
 }
 
 #[derive(Deserialize)]

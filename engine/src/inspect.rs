@@ -1,7 +1,7 @@
-//! `sverka inspect`: how sverka reads settlement files, without reconciling anything.
-//! For each file: the format it is recognised as (and version, or the profile that
-//! claims it), what it says about itself (statements, control checks, notices) and its
-//! first rows as canonical settlement rows, with the file's own text of any value the
+//! `sverka inspect`: how sverka reads settlement files (or, asked, instruction files),
+//! without reconciling anything. For each file: the format it is recognised as (and
+//! version, or the profile that claims it), what it says about itself (statements,
+//! control checks, notices) and its first rows as canonical rows of its side, with the file's own text of any value the
 //! reader rewrote and the reject each row would get. A file that cannot be read gives
 //! the message `reconcile` would stop with. It is how a treasury officer checks a new
 //! provider profile.
@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::ingest::{self, RawBatch, RawCol};
-use crate::schema::{Side, SETTLEMENT_FIELDS};
+use crate::schema::{Side, INSTRUCTION_FIELDS, SETTLEMENT_FIELDS};
 use crate::{summary, validate, ProviderOptions, Result};
 
 /// What `inspect` found in one file.
@@ -28,16 +28,16 @@ pub struct Inspected {
     /// Why the file cannot be read, as `reconcile` would say it (exit 2).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    /// The first rows, as the settlement columns.
+    /// The first rows, as the side's columns.
     pub rows: Vec<SampleRow>,
 }
 
-/// One settlement row as sverka reads it.
+/// One row as sverka reads it.
 #[derive(Debug, Serialize)]
 pub struct SampleRow {
     /// The row's position in its file (CONTRACT 5, 7).
     pub row: u64,
-    /// Each settlement column's value, in the contract's order.
+    /// Each column's value, in the contract's order.
     pub values: serde_json::Map<String, serde_json::Value>,
     /// The file's own text of a value the reader rewrote (a decimal comma, a date form).
     #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
@@ -54,15 +54,20 @@ pub struct RejectEcho {
     pub value: Option<String>,
 }
 
-/// Inspects the settlement files `paths` stand for (files, folders, `CODE=PATH`),
-/// keeping at most `rows` rows of each.
-pub fn inspect(paths: &[PathBuf], opts: &ProviderOptions, rows: usize) -> Result<Vec<Inspected>> {
-    let files = ingest::discover(Side::Settlements, paths)?;
+/// Inspects the files of `side` that `paths` stand for (files, folders, `CODE=PATH` for
+/// settlements), keeping at most `rows` rows of each.
+pub fn inspect(
+    paths: &[PathBuf],
+    side: Side,
+    opts: &ProviderOptions,
+    rows: usize,
+) -> Result<Vec<Inspected>> {
+    let files = ingest::discover(side, paths)?;
     Ok(files
         .iter()
         .enumerate()
         .map(|(i, f)| {
-            let sink = |b: RawBatch| sample(b, rows);
+            let sink = |b: RawBatch| sample(side, b, rows);
             match ingest::read_file(i as u32, f, opts, &sink) {
                 Ok((samples, stats)) => Inspected {
                     path: f.path.display().to_string(),
@@ -82,7 +87,11 @@ pub fn inspect(paths: &[PathBuf], opts: &ProviderOptions, rows: usize) -> Result
 }
 
 /// The rows of `b` among the file's first `keep`, with the rejects validation gives them.
-fn sample(b: RawBatch, keep: usize) -> Vec<SampleRow> {
+fn sample(side: Side, b: RawBatch, keep: usize) -> Vec<SampleRow> {
+    let fields: &[crate::schema::Field] = match side {
+        Side::Settlements => &SETTLEMENT_FIELDS,
+        _ => &INSTRUCTION_FIELDS,
+    };
     let keep = keep as u64;
     if b.first_row > keep {
         return Vec::new();
@@ -91,7 +100,7 @@ fn sample(b: RawBatch, keep: usize) -> Vec<SampleRow> {
     let mut out: Vec<SampleRow> = (0..take)
         .map(|i| SampleRow {
             row: b.first_row + i as u64,
-            values: SETTLEMENT_FIELDS
+            values: fields
                 .iter()
                 .zip(&b.cols)
                 .map(|(f, c)| (f.name.to_string(), shown(c.as_ref(), i).into()))
@@ -105,7 +114,7 @@ fn sample(b: RawBatch, keep: usize) -> Vec<SampleRow> {
             reject: None,
         })
         .collect();
-    let chunk = validate::validate(Side::Settlements, b);
+    let chunk = validate::validate(side, b);
     for r in chunk.rejects {
         if let Some(s) = out.iter_mut().find(|s| s.row == r.row) {
             s.reject = Some(RejectEcho {

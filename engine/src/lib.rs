@@ -62,6 +62,7 @@ pub use pipeline::{
     fail_on_names, is_large, reconcile, reconcile_with, Finish, Outcome, Progress, Rows, Silent,
     OUTPUT_NAMES,
 };
+pub use schema::Side;
 pub use summary::Summary;
 pub use write::{csv_bytes, Output, MANIFEST, ROW_GROUP_ROWS};
 

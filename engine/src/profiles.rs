@@ -1,6 +1,8 @@
 //! Provider profiles (CONTRACT 7.4): a provider's own CSV or XLSX report layout, described
 //! once under its entry in the providers file (`[providers.CODE.settlements]`), read into
-//! a checked [`Profile`]. Everything a profile says is checked here, before any file is
+//! a checked [`Profile`]. A payroll exported by another system is described the same way
+//! (`[instructions.NAME]`, sverka's extension of 7.4), every instruction column mapped
+//! or given as a constant. Everything a profile says is checked here, before any file is
 //! read: an unknown key, a column that is not a settlement column, a pattern that does not
 //! compile or captures nothing, an encoding, date format or status this module does not
 //! know. Each problem names the key and the fix.
@@ -14,20 +16,31 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Deserialize;
 
-/// The settlement columns a profile maps, in the contract's order: every settlement
-/// field but `provider`, which is the profile's code.
-fn mapped_columns() -> impl Iterator<Item = &'static str> {
-    crate::schema::SETTLEMENT_FIELDS[1..].iter().map(|f| f.name)
+use crate::schema::Side;
+
+/// The columns a profile of `side` maps, in the contract's order: every settlement field
+/// but `provider`, which is the profile's code; every instruction field.
+fn mapped_columns(side: Side) -> impl Iterator<Item = &'static str> {
+    let fields: &'static [crate::schema::Field] = match side {
+        Side::Settlements => &crate::schema::SETTLEMENT_FIELDS[1..],
+        _ => &crate::schema::INSTRUCTION_FIELDS,
+    };
+    fields.iter().map(|f| f.name)
 }
 
-/// Columns every profile must map: section 1 requires them (`amount` and `currency`
-/// may be constants, or empty for a `FAILED` row).
+/// Columns a settlement profile must map: section 1 requires them (`amount` and
+/// `currency` may be constants, or empty for a `FAILED` row). An instruction profile maps
+/// every column.
 const REQUIRED: [&str; 5] = ["provider_ref", "amount", "currency", "status", "value_date"];
+
+fn required(side: Side, key: &str) -> bool {
+    side != Side::Settlements || REQUIRED.contains(&key)
+}
 
 /// The statuses a status word may stand for (CONTRACT section 1).
 const STATUSES: [&str; 3] = ["SETTLED", "FAILED", "RETURNED"];
 
-/// `[providers.CODE.settlements]` as written.
+/// `[providers.CODE.settlements]` or `[instructions.NAME]` as written.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ProfileToml {
@@ -112,11 +125,14 @@ pub enum Source {
     FirstOf(Vec<Source>),
 }
 
-/// A provider's checked report layout.
+/// A provider's checked report layout, or a payroll's.
 #[derive(Debug, Clone)]
 pub struct Profile {
-    /// The provider code: every row read through the profile has it.
-    pub provider: String,
+    /// The side whose files the profile reads.
+    pub side: Side,
+    /// A settlement profile's provider code (every row read through it has it); an
+    /// instruction profile's name. `profile:CODE` is the format of the files it reads.
+    pub code: String,
     /// The file-name globs the layout claims, as written.
     pub files: Vec<String>,
     globs: globset::GlobSet,
@@ -137,15 +153,24 @@ pub struct Profile {
     pub absolute_amounts: bool,
     /// Each mapped canonical column (in the contract's order) and where it comes from.
     pub columns: Vec<(&'static str, Source)>,
-    /// The file's status words (trimmed, exact) → contract status.
+    /// The file's status words (trimmed, exact) → contract status (settlements only).
     pub status: HashMap<String, &'static str>,
 }
 
 impl Profile {
-    /// Checks a profile as written under `[providers.CODE.settlements]`; the error names
-    /// the key and the fix (the caller adds the providers file).
-    pub(crate) fn from_toml(code: &str, raw: ProfileToml) -> Result<Profile, String> {
-        let at = format!("[providers.{code}.settlements]");
+    /// Where a profile of `side` named `code` is written in the providers file.
+    pub fn table(side: Side, code: &str) -> String {
+        match side {
+            Side::Settlements => format!("[providers.{code}.settlements]"),
+            _ => format!("[instructions.{code}]"),
+        }
+    }
+
+    /// Checks a profile as written under `[providers.CODE.settlements]` or
+    /// `[instructions.NAME]`; the error names the key and the fix (the caller adds the
+    /// providers file).
+    pub(crate) fn from_toml(side: Side, code: &str, raw: ProfileToml) -> Result<Profile, String> {
+        let at = Profile::table(side, code);
         let one_of = |what: &str, got: &str, allowed: &[&str]| {
             format!(
                 "{at} {what} is {got:?}; it must be one of {}",
@@ -233,7 +258,12 @@ impl Profile {
             "absolute" => true,
             other => return Err(one_of("negative_amounts", other, &["as-is", "absolute"])),
         };
-        let columns = columns(&at, raw.columns)?;
+        let columns = columns(&at, side, raw.columns)?;
+        if side != Side::Settlements && !raw.status.is_empty() {
+            return Err(format!(
+                "{at} status: an instruction has no status; remove the status table"
+            ));
+        }
         let mut status = HashMap::new();
         for (word, to) in raw.status {
             let Some(&to) = STATUSES.iter().find(|s| **s == to) else {
@@ -251,7 +281,8 @@ impl Profile {
             status.insert(word, to);
         }
         Ok(Profile {
-            provider: code.to_string(),
+            side,
+            code: code.to_string(),
             files: raw.files,
             globs,
             layout,
@@ -272,9 +303,14 @@ impl Profile {
     /// Checks the profile written in `toml` (the body of a `[providers.CODE.settlements]`
     /// table) for provider `code`.
     pub fn parse(code: &str, toml: &str) -> Result<Profile, String> {
+        Profile::parse_for(Side::Settlements, code, toml)
+    }
+
+    /// Checks the profile of `side` written in `toml` (the body of its table).
+    pub fn parse_for(side: Side, code: &str, toml: &str) -> Result<Profile, String> {
         let raw: ProfileToml =
-            toml::from_str(toml).map_err(|e| format!("[providers.{code}.settlements] {e}"))?;
-        Profile::from_toml(code, raw)
+            toml::from_str(toml).map_err(|e| format!("{} {e}", Profile::table(side, code)))?;
+        Profile::from_toml(side, code, raw)
     }
 
     /// Reads a provider's report through the profile, as `sverka reconcile` does, and
@@ -385,36 +421,42 @@ fn ungroup(int: &str, sep: char) -> Option<String> {
     Some(out)
 }
 
-/// The `columns` table: each key a settlement column, each value a header name,
-/// `{ column, pattern }` or `{ value }`.
+/// The `columns` table: each key a column of the side, each value a header name,
+/// `{ column, pattern }`, `{ value }` or `{ first_of }`.
 fn columns(
     at: &str,
+    side: Side,
     raw: BTreeMap<String, toml::Value>,
 ) -> Result<Vec<(&'static str, Source)>, String> {
+    let (a, row) = match side {
+        Side::Settlements => ("a", "settlement"),
+        _ => ("an", "instruction"),
+    };
     let mut out = Vec::new();
     for (key, value) in &raw {
-        let Some(name) = mapped_columns().find(|c| c == key) else {
-            let hint = if key == "provider" {
+        let Some(name) = mapped_columns(side).find(|c| c == key) else {
+            let hint = if key == "provider" && side == Side::Settlements {
                 "provider is the profile's code and is not mapped".to_string()
             } else {
-                let all: Vec<&str> = mapped_columns().collect();
-                format!("the settlement columns are {}", all.join(", "))
+                let all: Vec<&str> = mapped_columns(side).collect();
+                format!("the {row} columns are {}", all.join(", "))
             };
             return Err(format!(
-                "{at} columns: {key:?} is not a settlement column; {hint}"
+                "{at} columns: {key:?} is not {a} {row} column; {hint}"
             ));
         };
         let source = source(at, key, value)?;
         out.push((name, source));
     }
-    if let Some(missing) = REQUIRED.iter().find(|r| !raw.contains_key(**r)) {
+    if let Some(missing) = mapped_columns(side).find(|c| required(side, c) && !raw.contains_key(*c))
+    {
         return Err(format!(
-            "{at} columns has no {missing}: every settlement needs one; map it to the file's \
+            "{at} columns has no {missing}: every {row} needs one; map it to the file's \
              column (e.g. {missing} = \"Header\") or give it as a constant (e.g. \
              {missing} = {{ value = '...' }})"
         ));
     }
-    out.sort_by_key(|(name, _)| mapped_columns().position(|c| c == *name));
+    out.sort_by_key(|(name, _)| mapped_columns(side).position(|c| c == *name));
     Ok(out)
 }
 
@@ -497,7 +539,7 @@ mod tests {
              value_date = \"Date\"\n[status]\n\"Успешно\" = \"SETTLED\"\n"
         );
         let raw: ProfileToml = toml::from_str(&text).map_err(|e| e.to_string())?;
-        Profile::from_toml("UZCARD", raw)
+        Profile::from_toml(Side::Settlements, "UZCARD", raw)
     }
 
     #[test]
@@ -595,7 +637,7 @@ mod tests {
         let bad = |columns: &str, status: &str| {
             let text = format!("files = [\"a*.csv\"]\n[columns]\n{columns}\n[status]\n{status}\n");
             let raw: ProfileToml = toml::from_str(&text).unwrap();
-            Profile::from_toml("HUMO", raw).unwrap_err()
+            Profile::from_toml(Side::Settlements, "HUMO", raw).unwrap_err()
         };
         let full = "provider_ref = \"Id\"\namount = \"A\"\ncurrency = \"C\"\nstatus = \"S\"\n\
                     value_date = \"D\"";
@@ -637,7 +679,46 @@ mod tests {
         let e = bad(full, "\"OK\" = \"PAID\"");
         assert!(e.contains("\"OK\" is mapped to \"PAID\""), "{e}");
         let raw: ProfileToml = toml::from_str(&format!("files = []\n[columns]\n{full}\n")).unwrap();
-        let e = Profile::from_toml("HUMO", raw).unwrap_err();
+        let e = Profile::from_toml(Side::Settlements, "HUMO", raw).unwrap_err();
         assert!(e.contains("files is empty"), "{e}");
+    }
+
+    #[test]
+    fn an_instruction_profile_maps_every_column() {
+        let columns = "instruction_id = \"Ref\"\nbeneficiary_id = \"HH\"\n\
+                       program = { value = \"CASH_TRANSFER\" }\ncycle = { value = \"2026-12\" }\n\
+                       provider = { value = \"MPESA_KE\" }\naccount = \"Phone\"\namount = \"Amount\"\n\
+                       currency = { value = \"KES\" }\ndue_date = \"Date\"\n";
+        let body = |extra: &str, columns: &str| {
+            format!("files = [\"payroll-*.csv\"]\n{extra}\n[columns]\n{columns}")
+        };
+        let p = Profile::parse_for(Side::Instructions, "NSNP", &body("", columns)).unwrap();
+        assert_eq!(p.side, Side::Instructions);
+        assert_eq!(p.columns.len(), 9);
+        assert_eq!(p.columns[4].0, "provider", "in the contract's order");
+        let e = Profile::parse_for(
+            Side::Instructions,
+            "NSNP",
+            &body("", &columns.replace("due_date = \"Date\"\n", "")),
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("[instructions.NSNP] columns has no due_date: every instruction"),
+            "{e}"
+        );
+        let e = Profile::parse_for(
+            Side::Instructions,
+            "NSNP",
+            &format!("{}[status]\n\"Paid\" = \"SETTLED\"\n", body("", columns)),
+        )
+        .unwrap_err();
+        assert!(e.contains("an instruction has no status"), "{e}");
+        let e = Profile::parse_for(
+            Side::Instructions,
+            "NSNP",
+            &body("", &format!("{columns}status = \"S\"\n")),
+        )
+        .unwrap_err();
+        assert!(e.contains("\"status\" is not an instruction column"), "{e}");
     }
 }

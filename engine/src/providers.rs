@@ -12,6 +12,8 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::ingest::ProviderOptions;
+use crate::profiles::Profile;
+use crate::schema::Side;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -22,6 +24,9 @@ struct FileToml {
     #[serde(default)]
     #[allow(dead_code)]
     programs: Option<toml::Table>,
+    /// Payroll layouts of other systems (`[instructions.NAME]`, [`crate::profiles`]).
+    #[serde(default)]
+    instructions: BTreeMap<String, crate::profiles::ProfileToml>,
 }
 
 #[derive(Deserialize)]
@@ -75,7 +80,7 @@ pub fn parse(path: &Path, text: &str, opts: &mut ProviderOptions) -> Result<()> 
             )));
         }
         if let Some(profile) = p.settlements {
-            profiles.push(crate::profiles::Profile::from_toml(&code, profile).map_err(bad)?);
+            profiles.push(Profile::from_toml(Side::Settlements, &code, profile).map_err(bad)?);
         }
         for a in &p.statement_accounts {
             let key = ProviderOptions::key(a);
@@ -91,6 +96,15 @@ pub fn parse(path: &Path, text: &str, opts: &mut ProviderOptions) -> Result<()> 
                 )));
             }
         }
+    }
+    for (name, profile) in raw.instructions {
+        if !usable_code(&name) {
+            return Err(bad(format!(
+                "[instructions.{name}]: a layout's name must be 1 to 32 letters, digits, '_' \
+                 or '-' (it names the format of the files it reads, profile:NAME)"
+            )));
+        }
+        profiles.push(Profile::from_toml(Side::Instructions, &name, profile).map_err(bad)?);
     }
     opts.accounts = accounts;
     opts.profiles = profiles;
@@ -123,7 +137,7 @@ mod tests {
         let mut o = ProviderOptions::default();
         load(&p, &mut o).unwrap();
         assert_eq!(o.accounts["20210000900100001001"], "HAMKOR");
-        let codes: Vec<&str> = o.profiles.iter().map(|p| p.provider.as_str()).collect();
+        let codes: Vec<&str> = o.profiles.iter().map(|p| p.code.as_str()).collect();
         assert_eq!(codes, ["HUMO", "MPESA_KE", "UZCARD"]);
         let uzcard = &o.profiles[2];
         assert!(uzcard.claims("uzcard-2026-11.csv"));

@@ -32,7 +32,7 @@ pub fn discover(side: Side, paths: &[PathBuf]) -> Result<Vec<InputFile>> {
                     entry.map_err(|e| Error::input(p, format!("cannot list directory: {e}")))?;
                 let name = entry.file_name();
                 let child = p.join(&name);
-                if Format::from_path(&child).is_some() || provider_file_name(side, &child) {
+                if Format::from_path(&child).is_some() || other_file_name(side, &child) {
                     names.push(name);
                 }
             }
@@ -43,7 +43,7 @@ pub fn discover(side: Side, paths: &[PathBuf]) -> Result<Vec<InputFile>> {
                     match side {
                         Side::Settlements => "directory has no .csv, .parquet, .arrow, .xml, .sta, .940, .mt940 or .xlsx files to read as settlements".to_string(),
                         _ => format!(
-                            "directory has no .csv, .parquet or .arrow files to read as {}",
+                            "directory has no .csv, .parquet, .arrow or .xlsx files to read as {}",
                             side.as_str()
                         ),
                     },
@@ -61,12 +61,9 @@ pub fn discover(side: Side, paths: &[PathBuf]) -> Result<Vec<InputFile>> {
                 });
             }
         } else {
-            // A named settlement file may be a provider file whatever its name (7.1).
-            let format = match (Format::from_path(p), side) {
-                (Some(f), _) => f,
-                (None, Side::Settlements) => Format::Unrecognised,
-                (None, _) => return Err(Error::input(p, "unknown file type: name a .csv, .parquet or .arrow (Arrow IPC file) file, or a directory")),
-            };
+            // A named settlement file may be a provider file whatever its name (7.1), and
+            // a file of either side one a profile claims by its name (7.4).
+            let format = Format::from_path(p).unwrap_or(Format::Unrecognised);
             files.push(InputFile {
                 side,
                 path: p.clone(),
@@ -85,14 +82,16 @@ pub fn discover(side: Side, paths: &[PathBuf]) -> Result<Vec<InputFile>> {
 }
 
 /// Extensions of provider files a settlement directory stands for (CONTRACT 1, v2), and
-/// of the XLSX reports a profile may claim (7.4).
-const PROVIDER_EXTENSIONS: [&str; 5] = ["xml", "sta", "940", "mt940", "xlsx"];
+/// of the XLSX reports a profile may claim on either side (7.4).
+const PROVIDER_EXTENSIONS: [&str; 4] = ["xml", "sta", "940", "mt940"];
 
-fn provider_file_name(side: Side, p: &Path) -> bool {
-    side == Side::Settlements
-        && p.extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| PROVIDER_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+fn other_file_name(side: Side, p: &Path) -> bool {
+    let ext = p
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    ext == "xlsx" || (side == Side::Settlements && PROVIDER_EXTENSIONS.contains(&ext.as_str()))
 }
 
 /// A settlement path given as `CODE=PATH` (CONTRACT 7.2): the provider and the path. A

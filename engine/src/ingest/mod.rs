@@ -240,8 +240,8 @@ fn on_pool<T: Send, R: Send>(
     (r, results.into_iter().map(|(_, t)| t).collect())
 }
 
-/// Settlement rows of one batch being cut, as text columns in the contract's order (the
-/// provider and profile readers fill it, each with its own `push`).
+/// Rows of one batch being cut, as text columns in the contract's order (the provider
+/// and profile readers fill it, each with its own `push`).
 struct TextBatch {
     cols: Vec<arrow_array::builder::StringBuilder>,
     pre_rejects: Vec<(usize, Reject)>,
@@ -250,10 +250,10 @@ struct TextBatch {
 }
 
 impl TextBatch {
-    fn new() -> TextBatch {
+    /// A batch of `fields` text columns (a side's fields).
+    fn new(fields: usize) -> TextBatch {
         TextBatch {
-            cols: crate::schema::SETTLEMENT_FIELDS
-                .iter()
+            cols: (0..fields)
                 .map(|_| {
                     arrow_array::builder::StringBuilder::with_capacity(BATCH_ROWS, BATCH_ROWS * 12)
                 })
@@ -324,13 +324,23 @@ fn accepted_format(file: &InputFile, format: Format) -> Result<Format> {
                 side.as_str()
             ),
         )),
-        (Format::Unrecognised, _) => Err(Error::input(
+        (Format::Unrecognised, Side::Settlements) => Err(Error::input(
             &file.path,
             "is none of the formats sverka reads: a CSV, Parquet or Arrow file in the contract's \
              layout (by its name's extension), a camt.053, camt.054, pain.002 or MT940 file \
              (by its content), or a provider's report that a profile in the providers file \
              claims by its name (CSV or XLSX); check that the right file was given, or the \
              profile's files globs",
+        )),
+        (Format::Unrecognised, side) => Err(Error::input(
+            &file.path,
+            format!(
+                "is none of the formats sverka reads as {}: a CSV, Parquet or Arrow file in the \
+                 contract's layout (by its name's extension), or a payroll that an \
+                 [instructions.NAME] profile in the providers file claims by its name (CSV or \
+                 XLSX); check that the right file was given, or the profile's files globs",
+                side.as_str()
+            ),
         )),
         (f, _) => Ok(f),
     }
@@ -467,7 +477,7 @@ pub fn read_file<T: Send>(
                 Format::Profile(i) => opts
                     .profiles
                     .get(i)
-                    .map_or_else(|| "profile".into(), |p| format!("profile:{}", p.provider)),
+                    .map_or_else(|| "profile".into(), |p| format!("profile:{}", p.code)),
                 f => f.as_str().to_string(),
             },
             format,
@@ -476,11 +486,11 @@ pub fn read_file<T: Send>(
     ))
 }
 
-/// A settlement file that is neither binary nor a bank file, claimed by its name by a
-/// provider's profile (CONTRACT 7.1, 7.4), is read by that profile; a name two profiles
-/// claim is an error naming both.
+/// A file that is neither binary nor a bank file, claimed by its name by a profile of its
+/// side (CONTRACT 7.1, 7.4; `[instructions.NAME]` on the instruction side), is read by
+/// that profile; a name two profiles claim is an error naming both.
 fn claimed(file: &InputFile, format: Format, opts: &ProviderOptions) -> Result<Format> {
-    if file.side != Side::Settlements || !matches!(format, Format::Csv | Format::Unrecognised) {
+    if !matches!(format, Format::Csv | Format::Unrecognised) {
         return Ok(format);
     }
     let name = file
@@ -492,7 +502,7 @@ fn claimed(file: &InputFile, format: Format, opts: &ProviderOptions) -> Result<F
         .profiles
         .iter()
         .enumerate()
-        .filter(|(_, p)| p.claims(&name));
+        .filter(|(_, p)| p.side == file.side && p.claims(&name));
     let Some((i, p)) = claims.next() else {
         return Ok(format);
     };
@@ -500,11 +510,11 @@ fn claimed(file: &InputFile, format: Format, opts: &ProviderOptions) -> Result<F
         return Err(Error::input(
             &file.path,
             format!(
-                "both the profile of {} ({}) and that of {} ({}) claim this file's name; make \
-                 their files globs in the providers file tell the two apart",
-                p.provider,
+                "both {} ({}) and {} ({}) claim this file's name; make their files globs in \
+                 the providers file tell the two apart",
+                crate::profiles::Profile::table(p.side, &p.code),
                 p.files.join(", "),
-                q.provider,
+                crate::profiles::Profile::table(q.side, &q.code),
                 q.files.join(", ")
             ),
         ));

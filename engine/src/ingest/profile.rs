@@ -13,7 +13,7 @@ use std::io::{self, Read};
 use super::{on_pool, Decoded, Opened, RawBatch, Sink, TextBatch, BATCH_ROWS, MAX_RECORD_BYTES};
 use crate::error::{Error, Result};
 use crate::profiles::{Layout, Profile, Source};
-use crate::schema::SETTLEMENT_FIELDS;
+use crate::schema::{Side, INSTRUCTION_FIELDS, SETTLEMENT_FIELDS};
 
 /// A `Read` of UTF-8 from bytes in `encoding`, decoded as they stream. The byte-order
 /// mark, if any, decides between UTF-8 and UTF-16 (LE or BE) and is removed.
@@ -135,8 +135,8 @@ impl<R: Read> Read for RecordCap<R> {
 
 /// A profile's columns resolved against the file's header.
 pub(crate) struct Resolved<'p> {
-    /// Per canonical field (in `SETTLEMENT_FIELDS` order after `provider`): how to get it.
-    take: Vec<Option<Take<'p>>>,
+    /// Per field of the side (in the contract's order): its name and how to get it.
+    take: Vec<(&'static str, Option<Take<'p>>)>,
 }
 
 enum Take<'p> {
@@ -165,7 +165,7 @@ impl<'p> Resolved<'p> {
                 format!(
                     "the header has no column {want:?} (profile of {}: check columns in the \
                      providers file); its columns are {}{closest}",
-                    profile.provider,
+                    profile.code,
                     names
                         .iter()
                         .map(|n| format!("{n:?}"))
@@ -174,13 +174,18 @@ impl<'p> Resolved<'p> {
                 )
             })
         };
-        let mut take: Vec<Option<Take<'p>>> = SETTLEMENT_FIELDS[1..].iter().map(|_| None).collect();
-        for (field, source) in &profile.columns {
-            let i = SETTLEMENT_FIELDS[1..]
-                .iter()
-                .position(|f| f.name == *field)
-                .ok_or_else(|| format!("internal: {field} is not a settlement field"))?;
-            take[i] = Some(Take::of(source, &find)?);
+        let mut take = Vec::new();
+        for field in fields(profile.side) {
+            let source = profile.columns.iter().find(|(f, _)| *f == field.name);
+            take.push((
+                field.name,
+                match source {
+                    Some((_, source)) => Some(Take::of(source, &find)?),
+                    // A settlement profile's rows are its provider's.
+                    None if field.name == "provider" => Some(Take::Value(&profile.code)),
+                    None => None,
+                },
+            ));
         }
         Ok(Resolved { take })
     }
@@ -268,17 +273,24 @@ impl ReportRow for csv::StringRecord {
     }
 }
 
+/// The contract's fields of a side's rows.
+fn fields(side: Side) -> &'static [crate::schema::Field] {
+    match side {
+        Side::Settlements => &SETTLEMENT_FIELDS,
+        _ => &INSTRUCTION_FIELDS,
+    }
+}
+
 impl TextBatch {
-    /// Adds one data row of a provider report as its canonical values.
+    /// Adds one data row of a report as its canonical values.
     pub(super) fn push_record(
         &mut self,
         profile: &Profile,
         r: &mut Resolved<'_>,
         row: &impl ReportRow,
     ) {
-        self.cols[0].append_value(&profile.provider);
-        for (k, take) in r.take.iter_mut().enumerate() {
-            let field = SETTLEMENT_FIELDS[k + 1].name;
+        for (k, (field, take)) in r.take.iter_mut().enumerate() {
+            let field: &'static str = field;
             let (text, kind, col) = match take {
                 None => ("", Kind::Text, None),
                 Some(take) => take.value(row),
@@ -291,23 +303,23 @@ impl TextBatch {
                     .then(|| text.strip_prefix('-').map(str::to_string))
                     .flatten(),
                 ("amount" | "fee", Kind::Text) if has_text => profile.amount(text),
-                ("value_date", Kind::Text) if has_text => profile.date(text),
+                ("value_date" | "due_date", Kind::Text) if has_text => profile.date(text),
                 ("status", _) => profile.status_of(text).map(str::to_string),
                 _ => None,
             };
             match (rewritten, col) {
                 (Some(v), _) if v != text.trim() => {
-                    self.cols[k + 1].append_value(&v);
+                    self.cols[k].append_value(&v);
                     if field != "status" {
                         self.originals.push((self.len, field, text.to_string()));
                     }
                 }
                 (_, Some(i)) if kind == Kind::Date => {
-                    self.cols[k + 1].append_value(text);
+                    self.cols[k].append_value(text);
                     self.originals
                         .push((self.len, field, row.original(i).to_string()));
                 }
-                _ => self.cols[k + 1].append_value(text),
+                _ => self.cols[k].append_value(text),
             }
         }
         self.len += 1;
@@ -334,7 +346,7 @@ pub(super) fn read<T: Send>(
         Layout::Xlsx => super::workbook::read_xlsx(profile, index, handle, hand_on),
     });
     let rows =
-        rows.map_err(|m| Error::input(&file.path, format!("{} report: {m}", profile.provider)))?;
+        rows.map_err(|m| Error::input(&file.path, format!("{} report: {m}", profile.code)))?;
     Ok((out, rows))
 }
 
@@ -365,7 +377,7 @@ pub(crate) fn read_csv(
             return Err(format!(
                 "the file ends at line {line}, before its header (header_row = {} in the \
                  profile of {})",
-                profile.header_row, profile.provider
+                profile.header_row, profile.code
             ));
         }
     }
@@ -384,7 +396,7 @@ pub(crate) fn read_csv(
     if !next(&mut header)? {
         return Err(format!(
             "the file has no header at line {} (header_row in the profile of {})",
-            profile.header_row, profile.provider
+            profile.header_row, profile.code
         ));
     }
     let resolved = Resolved::new(profile, &header.iter().collect::<Vec<_>>())?;
@@ -421,7 +433,7 @@ impl<'a, 'p, R: ReportRow> Rows<'a, 'p, R> {
             profile,
             resolved,
             footer: VecDeque::new(),
-            batch: TextBatch::new(),
+            batch: TextBatch::new(fields(profile.side).len()),
             file,
             rows: 0,
             first_row: 1,
@@ -449,7 +461,7 @@ impl<'a, 'p, R: ReportRow> Rows<'a, 'p, R> {
     /// The report's columns the profile reads.
     pub(super) fn columns(&self) -> Vec<usize> {
         let mut out = Vec::new();
-        for t in self.resolved.take.iter().flatten() {
+        for t in self.resolved.take.iter().filter_map(|(_, t)| t.as_ref()) {
             t.columns(&mut out);
         }
         out.sort_unstable();
@@ -477,10 +489,7 @@ mod tests {
             .join("../schemas/providers.example.toml");
         let mut o = super::super::ProviderOptions::default();
         crate::providers::load(&p, &mut o).unwrap();
-        o.profiles
-            .into_iter()
-            .find(|p| p.provider == "UZCARD")
-            .unwrap()
+        o.profiles.into_iter().find(|p| p.code == "UZCARD").unwrap()
     }
 
     fn rows(profile: &Profile, bytes: &[u8]) -> std::result::Result<Vec<Vec<String>>, String> {

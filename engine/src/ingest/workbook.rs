@@ -301,7 +301,7 @@ fn sheet_name<R: Read + Seek>(profile: &Profile, book: &Xlsx<R>) -> Result<Strin
                 format!(
                     "the workbook has no sheet {want:?} (sheet in the profile of {}); its \
                      sheets are {}",
-                    profile.provider,
+                    profile.code,
                     sheets
                         .iter()
                         .map(|s| format!("{:?}", s.name))
@@ -315,7 +315,7 @@ fn sheet_name<R: Read + Seek>(profile: &Profile, book: &Xlsx<R>) -> Result<Strin
                 "the workbook's first sheet {:?} is hidden: name the sheet to read with \
                  sheet = \"...\" in the profile of {} (visible sheets: {})",
                 s.name,
-                profile.provider,
+                profile.code,
                 if visible.is_empty() {
                     "none".to_string()
                 } else {
@@ -464,7 +464,7 @@ impl<'a, 'p> Sheet<'a, 'p> {
     fn no_header(&self) -> String {
         format!(
             "row {} of sheet {:?} is empty or missing: it is the header (header_row in the              profile of {})",
-            self.profile.header_row, self.name, self.profile.provider
+            self.profile.header_row, self.name, self.profile.code
         )
     }
 
