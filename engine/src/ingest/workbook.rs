@@ -26,7 +26,7 @@ const MAX_ENTRY_BYTES: u64 = 4 << 30;
 /// Largest inflated workbook, all entries together.
 const MAX_INFLATED_BYTES: u64 = 8 << 30;
 /// Largest inflated shared-strings table: calamine holds it in memory whole.
-const MAX_SHARED_STRINGS_BYTES: u64 = 512 << 20;
+const MAX_SHARED_STRINGS_BYTES: u64 = 256 << 20;
 /// Inflated bytes per compressed byte above which an entry is taken for a zip bomb.
 /// Spreadsheet XML deflates 10–50 times; deflate's own limit is about 1,032.
 const MAX_RATIO: u64 = 250;
@@ -86,53 +86,23 @@ fn check_archive<R: Read + Seek>(input: &mut R) -> Result<Archive, String> {
                 cap >> 20
             ));
         }
-        let mut inflated = entry.take(declared + 1);
-        let (mut read, mut run, mut merged) = (0u64, 0usize, false);
-        loop {
-            let n = inflated
-                .read(&mut buf)
-                .map_err(|e| format!("the workbook's part {name} is damaged: {e}"))?;
-            if n == 0 {
-                break;
-            }
-            read += n as u64;
-            let chunk = &buf[..n];
-            // The longest stretch between two '<' bounds every item quick-xml buffers.
-            match memchr::memrchr(b'<', chunk) {
-                Some(last) => {
-                    let first = memchr::memchr(b'<', chunk).unwrap_or(last);
-                    let inner = memchr::memchr_iter(b'<', chunk)
-                        .zip(memchr::memchr_iter(b'<', chunk).skip(1))
-                        .map(|(a, b)| b - a)
-                        .max()
-                        .unwrap_or(0);
-                    run = (run + first).max(inner);
-                    if run > MAX_RECORD_BYTES {
-                        break;
-                    }
-                    run = n - last;
-                }
-                None => run += n,
-            }
-            if run > MAX_RECORD_BYTES {
-                break;
-            }
-            merged |= memchr::memmem::find(chunk, b"mergeCell").is_some();
-        }
-        if read > declared {
+        let scan = scan_part(entry.take(declared + 1), &name, &mut buf)?;
+        if scan.read > declared {
             return Err(format!(
                 "the workbook's part {name} inflates to more than the {declared} bytes it \
                  declares: the file is damaged or a zip bomb; ask the provider for a new copy"
             ));
         }
-        if run > MAX_RECORD_BYTES {
+        // calamine reserves room for the shared strings the table declares: a count its
+        // bytes cannot hold (an `<si/>` takes at least 5) would be a huge allocation.
+        if name.ends_with("sharedStrings.xml") && scan.counts > declared / 5 {
             return Err(format!(
-                "the workbook's part {name} holds an XML item over {} KiB: the file is damaged \
-                 or not a spreadsheet",
-                MAX_RECORD_BYTES >> 10
+                "the workbook's part {name} declares {} strings in {declared} bytes: the file \
+                 is damaged; ask the provider for a new copy",
+                scan.counts
             ));
         }
-        if merged {
+        if scan.merged {
             merges.push(name);
         }
     }
@@ -141,6 +111,77 @@ fn check_archive<R: Read + Seek>(input: &mut R) -> Result<Archive, String> {
         .seek(SeekFrom::Start(0))
         .map_err(|e| format!("cannot read: {e}"))?;
     Ok(Archive { merges })
+}
+
+fn long_item(name: &str) -> String {
+    format!(
+        "the workbook's part {name} holds an XML item over {} KiB: the file is damaged or not \
+         a spreadsheet",
+        MAX_RECORD_BYTES >> 10
+    )
+}
+
+/// What reading a part inflated found.
+#[derive(Debug)]
+struct PartScan {
+    /// Bytes inflated.
+    read: u64,
+    /// Whether the part mentions merged cells.
+    merged: bool,
+    /// The largest `uniqueCount` it declares.
+    counts: u64,
+}
+
+/// Inflates a part, checking that no XML item (the stretch between two `<`) is longer
+/// than [`MAX_RECORD_BYTES`] (quick-xml holds a whole item in memory), and noting what
+/// [`check_archive`] needs. Words are searched in each chunk with the end of the one
+/// before, so a word cut by a chunk's end is found.
+fn scan_part(mut part: impl Read, name: &str, buf: &mut [u8]) -> Result<PartScan, String> {
+    const CARRY: usize = 32;
+    let mut scan = PartScan {
+        read: 0,
+        merged: false,
+        counts: 0,
+    };
+    let mut run = 0usize;
+    let mut window = Vec::with_capacity(buf.len() + CARRY);
+    loop {
+        let n = part
+            .read(buf)
+            .map_err(|e| format!("the workbook's part {name} is damaged: {e}"))?;
+        if n == 0 {
+            return Ok(scan);
+        }
+        scan.read += n as u64;
+        let chunk = &buf[..n];
+        // `run`: the bytes since the last `<` before this chunk.
+        let mut last = None;
+        for at in memchr::memchr_iter(b'<', chunk) {
+            let gap = last.map_or(run + at, |l| at - l);
+            if gap > MAX_RECORD_BYTES {
+                return Err(long_item(name));
+            }
+            last = Some(at);
+        }
+        run = last.map_or(run + n, |l| n - l);
+        if run > MAX_RECORD_BYTES {
+            return Err(long_item(name));
+        }
+        let keep = window.len().saturating_sub(CARRY);
+        window.drain(..keep);
+        window.extend_from_slice(chunk);
+        scan.merged |= memchr::memmem::find(&window, b"mergeCell").is_some();
+        for at in memchr::memmem::find_iter(&window, b"uniqueCount") {
+            let digits = window[at + 11..]
+                .iter()
+                .skip_while(|b| matches!(b, b' ' | b'=' | b'"' | b'\''))
+                .take_while(|b| b.is_ascii_digit())
+                .fold(0u64, |n, d| {
+                    n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+                });
+            scan.counts = scan.counts.max(digits);
+        }
+    }
 }
 
 /// One sheet row as the profile reads it: each cell's text and kind, and a date cell's
@@ -538,6 +579,8 @@ pub(crate) mod tests {
         pub sheets: Vec<(&'static str, String, &'static str)>,
         pub strings: Vec<&'static str>,
         pub date1904: bool,
+        /// The shared strings' declared `uniqueCount` when not their number.
+        pub unique_count: Option<u64>,
     }
 
     impl Book {
@@ -547,6 +590,7 @@ pub(crate) mod tests {
                 sheets: vec![("Report", rows.to_string(), "visible")],
                 strings: Vec::new(),
                 date1904: false,
+                unique_count: None,
             }
         }
 
@@ -611,8 +655,9 @@ pub(crate) mod tests {
             parts.push((
                 "xl/sharedStrings.xml".into(),
                 format!(
-                    r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="{0}" uniqueCount="{0}">{si}</sst>"#,
-                    self.strings.len()
+                    r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="{0}" uniqueCount="{1}">{si}</sst>"#,
+                    self.strings.len(),
+                    self.unique_count.unwrap_or(self.strings.len() as u64)
                 ),
             ));
             parts.push((
@@ -792,6 +837,7 @@ pub(crate) mod tests {
             ],
             strings: Vec::new(),
             date1904: false,
+            unique_count: None,
         };
         let e = read(&profile(""), &book.bytes()).unwrap_err();
         assert!(e.contains("first sheet \"Lists\" is hidden"), "{e}");
@@ -858,6 +904,35 @@ pub(crate) mod tests {
             e.contains("part xl/worksheets/sheet1.xml inflates from") && e.contains("zip bomb"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_shared_strings_count_its_bytes_cannot_hold_is_refused() {
+        let mut book = Book::one(&text_row(1, &HEADER));
+        book.strings = vec!["T-1"];
+        book.unique_count = Some(4_000_000_000);
+        let e = read(&profile(""), &book.bytes()).unwrap_err();
+        assert!(e.contains("declares 4000000000 strings in"), "{e}");
+    }
+
+    /// The scan reads in small chunks here: words and items cut by a chunk's end.
+    #[test]
+    fn the_scan_finds_words_across_chunks_and_long_items() {
+        let mut buf = [0u8; 7];
+        let xml = b"<sheetData/><mergeCells count=\"1\"><mergeCell ref=\"A1:B1\"/></mergeCells>";
+        let scan = scan_part(&xml[..], "s", &mut buf).unwrap();
+        assert!(scan.merged && scan.read == xml.len() as u64);
+        let sst = b"<sst uniqueCount=\"123456\"><si><t>a</t></si></sst>";
+        assert_eq!(scan_part(&sst[..], "s", &mut buf).unwrap().counts, 123_456);
+        let mut long = b"<v>".to_vec();
+        long.extend(std::iter::repeat_n(b'7', MAX_RECORD_BYTES + 1));
+        long.extend_from_slice(b"</v>");
+        let mut buf = [0u8; 4096];
+        let e = scan_part(&long[..], "xl/worksheets/sheet1.xml", &mut buf).unwrap_err();
+        assert!(e.contains("holds an XML item over 1024 KiB"), "{e}");
+        long.truncate(MAX_RECORD_BYTES);
+        long.extend_from_slice(b"</v>");
+        assert!(scan_part(&long[..], "s", &mut buf).is_ok());
     }
 
     /// A part whose central directory says it is smaller than it inflates to.
