@@ -341,6 +341,14 @@ impl Profile {
     /// An amount as the contract writes it (`-` sign, `.` decimal point, no grouping), or
     /// `None` when the text does not have the declared form.
     pub fn amount(&self, text: &str) -> Option<String> {
+        let mut out = String::new();
+        self.amount_into(text, &mut out).then_some(out)
+    }
+
+    /// [`Profile::amount`] written into `out` (cleared first): `false` when the text does
+    /// not have the declared form. No allocation once `out` has grown.
+    pub fn amount_into(&self, text: &str, out: &mut String) -> bool {
+        out.clear();
         let t = text.trim_matches([' ', '\t']);
         let (negative, digits) = match t.strip_prefix('-') {
             Some(rest) => (true, rest),
@@ -350,29 +358,40 @@ impl Profile {
             Some((i, f)) => (i, Some(f)),
             None => (digits, None),
         };
-        let int = match self.thousands_separator {
-            Some(sep) if int.contains(sep) => ungroup(int, sep)?,
-            _ => int.to_string(),
-        };
         let ascii_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-        if !ascii_digits(&int) || frac.is_some_and(|f| !ascii_digits(f)) {
-            return None;
+        if frac.is_some_and(|f| !ascii_digits(f)) {
+            return false;
         }
-        let mut out = String::with_capacity(t.len() + 1);
         if negative && !self.absolute_amounts {
             out.push('-');
         }
-        out.push_str(&int);
+        match self.thousands_separator {
+            Some(sep) if int.contains(sep) => {
+                if !ungroup_into(int, sep, out) {
+                    return false;
+                }
+            }
+            _ if ascii_digits(int) => out.push_str(int),
+            _ => return false,
+        }
         if let Some(f) = frac {
             out.push('.');
             out.push_str(f);
         }
-        Some(out)
+        true
     }
 
     /// A date as `YYYY-MM-DD`, or `None` when the text does not have the declared form.
     /// Only the form is checked: whether the day exists is section 2's question.
     pub fn date(&self, text: &str) -> Option<String> {
+        let mut out = String::new();
+        self.date_into(text, &mut out).then_some(out)
+    }
+
+    /// [`Profile::date`] written into `out` (cleared first): `false` when the text does
+    /// not have the declared form.
+    pub fn date_into(&self, text: &str, out: &mut String) -> bool {
+        out.clear();
         let t = text.trim_matches([' ', '\t']);
         // A time after the date (`05.11.2026 14:30`, `2026-11-05T14:30:00`) is ignored.
         let len = if self.date_format == DateFormat::Compact {
@@ -380,9 +399,11 @@ impl Profile {
         } else {
             10
         };
-        let head = t.get(..len)?;
+        let Some(head) = t.get(..len) else {
+            return false;
+        };
         if t.len() > len && !matches!(t.as_bytes()[len], b' ' | b'T') {
-            return None;
+            return false;
         }
         let b = head.as_bytes();
         let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
@@ -394,31 +415,40 @@ impl Profile {
             DateFormat::DayDashMonth if at(2, b'-') && at(5, b'-') => (6..10, 3..5, 0..2),
             DateFormat::MonthSlashDay if at(2, b'/') && at(5, b'/') => (6..10, 0..2, 3..5),
             DateFormat::Compact => (0..4, 4..6, 6..8),
-            _ => return None,
+            _ => return false,
         };
         if !(digits(y.clone()) && digits(m.clone()) && digits(d.clone())) {
-            return None;
+            return false;
         }
-        Some(format!("{}-{}-{}", &head[y], &head[m], &head[d]))
+        out.push_str(&head[y]);
+        out.push('-');
+        out.push_str(&head[m]);
+        out.push('-');
+        out.push_str(&head[d]);
+        true
     }
 }
 
-/// `1 234 567` without its separators, when every group after the first has exactly
-/// three digits (a separator anywhere else is not a thousands separator).
-fn ungroup(int: &str, sep: char) -> Option<String> {
+/// `1 234 567` written into `out` without its separators, when every group after the
+/// first has exactly three digits (a separator anywhere else is not a thousands
+/// separator).
+fn ungroup_into(int: &str, sep: char, out: &mut String) -> bool {
+    let digits = |g: &str| g.bytes().all(|b| b.is_ascii_digit());
     let mut groups = int.split(sep);
-    let first = groups.next()?;
-    if first.is_empty() || first.len() > 3 {
-        return None;
+    let Some(first) = groups.next() else {
+        return false;
+    };
+    if first.is_empty() || first.len() > 3 || !digits(first) {
+        return false;
     }
-    let mut out = first.to_string();
+    out.push_str(first);
     for g in groups {
-        if g.len() != 3 {
-            return None;
+        if g.len() != 3 || !digits(g) {
+            return false;
         }
         out.push_str(g);
     }
-    Some(out)
+    true
 }
 
 /// The `columns` table: each key a column of the side, each value a header name,

@@ -137,6 +137,8 @@ impl<R: Read> Read for RecordCap<R> {
 pub(crate) struct Resolved<'p> {
     /// Per field of the side (in the contract's order): its name and how to get it.
     take: Vec<(&'static str, Option<Take<'p>>)>,
+    /// Where a rewritten value is written (no allocation per value).
+    scratch: String,
 }
 
 enum Take<'p> {
@@ -187,7 +189,10 @@ impl<'p> Resolved<'p> {
                 },
             ));
         }
-        Ok(Resolved { take })
+        Ok(Resolved {
+            take,
+            scratch: String::new(),
+        })
     }
 }
 
@@ -289,27 +294,31 @@ impl TextBatch {
         r: &mut Resolved<'_>,
         row: &impl ReportRow,
     ) {
-        for (k, (field, take)) in r.take.iter_mut().enumerate() {
+        let Resolved { take, scratch } = r;
+        for (k, (field, take)) in take.iter_mut().enumerate() {
             let field: &'static str = field;
             let (text, kind, col) = match take {
                 None => ("", Kind::Text, None),
                 Some(take) => take.value(row),
             };
             let has_text = !text.trim().is_empty();
-            let rewritten = match (field, kind) {
+            let rewritten: Option<&str> = match (field, kind) {
                 // A number cell is already a plain decimal: only its sign is the profile's.
-                ("amount" | "fee", Kind::Number) => profile
-                    .absolute_amounts
-                    .then(|| text.strip_prefix('-').map(str::to_string))
-                    .flatten(),
-                ("amount" | "fee", Kind::Text) if has_text => profile.amount(text),
-                ("value_date" | "due_date", Kind::Text) if has_text => profile.date(text),
-                ("status", _) => profile.status_of(text).map(str::to_string),
+                ("amount" | "fee", Kind::Number) if profile.absolute_amounts => {
+                    text.strip_prefix('-')
+                }
+                ("amount" | "fee", Kind::Text) if has_text => profile
+                    .amount_into(text, scratch)
+                    .then_some(scratch.as_str()),
+                ("value_date" | "due_date", Kind::Text) if has_text => {
+                    profile.date_into(text, scratch).then_some(scratch.as_str())
+                }
+                ("status", _) => profile.status_of(text),
                 _ => None,
             };
             match (rewritten, col) {
                 (Some(v), _) if v != text.trim() => {
-                    self.cols[k].append_value(&v);
+                    self.cols[k].append_value(v);
                     if field != "status" {
                         self.originals.push((self.len, field, text.to_string()));
                     }
