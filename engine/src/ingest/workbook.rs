@@ -234,15 +234,12 @@ fn put(row: &mut SheetRow, col: usize, value: &DataRef<'_>, is_1904: bool) {
     text.clear();
     row.kind[col] = match value {
         DataRef::Empty => Kind::Text,
-        DataRef::String(s) => {
+        // A `t="d"` cell's ISO text is text: the profile's date form applies to it.
+        DataRef::String(s) | DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => {
             text.push_str(s);
             Kind::Text
         }
         DataRef::SharedString(s) => {
-            text.push_str(s);
-            Kind::Text
-        }
-        DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => {
             text.push_str(s);
             Kind::Text
         }
