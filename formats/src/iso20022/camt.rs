@@ -12,8 +12,9 @@ use std::collections::BTreeMap;
 
 use quick_xml::events::BytesStart;
 
+use super::names::Name as N;
 use super::xml::Path;
-use super::{currency_of, date_of, date_only, is, set_first, Out};
+use super::{currency_of, date_of, date_only, set_first, Out};
 use crate::decimal::Dec;
 use crate::{absent_reference, Check, FormatError, NotSettlement, Rejection, Status, Txn};
 
@@ -61,21 +62,12 @@ impl Code {
     }
 
     /// A leaf below the code's owner (`TxDtls` or `Ntry`): `BkTxCd/Domn/Cd`, ….
-    fn leaf(&mut self, rel: &[Vec<u8>], t: &str) {
+    fn leaf(&mut self, rel: &[N], t: &str) {
         let field = match rel {
-            [b, rest @ ..] if b.as_slice() == b"BkTxCd" => {
-                if is(rest, &[b"Domn", b"Cd"]) {
-                    &mut self.domain
-                } else if is(rest, &[b"Domn", b"Fmly", b"Cd"]) {
-                    &mut self.family
-                } else if is(rest, &[b"Domn", b"Fmly", b"SubFmlyCd"]) {
-                    &mut self.sub_family
-                } else if is(rest, &[b"Prtry", b"Cd"]) {
-                    &mut self.proprietary
-                } else {
-                    return;
-                }
-            }
+            [N::BkTxCd, N::Domn, N::Cd] => &mut self.domain,
+            [N::BkTxCd, N::Domn, N::Fmly, N::Cd] => &mut self.family,
+            [N::BkTxCd, N::Domn, N::Fmly, N::SubFmlyCd] => &mut self.sub_family,
+            [N::BkTxCd, N::Prtry, N::Cd] => &mut self.proprietary,
             _ => return,
         };
         set_first(field, t);
@@ -104,11 +96,11 @@ impl Account {
     }
 
     /// `rest` below the account element: `Id/IBAN` or `Id/Othr/Id`.
-    fn leaf(&mut self, rest: &[Vec<u8>], t: &str) {
-        if is(rest, &[b"Id", b"IBAN"]) {
-            set_first(&mut self.iban, t);
-        } else if is(rest, &[b"Id", b"Othr", b"Id"]) {
-            set_first(&mut self.other, t);
+    fn leaf(&mut self, rest: &[N], t: &str) {
+        match rest {
+            [N::Id, N::IBAN] => set_first(&mut self.iban, t),
+            [N::Id, N::Othr, N::Id] => set_first(&mut self.other, t),
+            _ => {}
         }
     }
 }
@@ -187,25 +179,16 @@ impl Tx {
         [&self.tx_amt, &self.amt].into_iter().find(|a| a.is_given())
     }
 
-    fn leaf(&mut self, rel: &[Vec<u8>], t: &str, ccy: &str) {
-        let Some((last, up)) = rel.split_last() else {
-            return;
-        };
-        match last.as_slice() {
-            b"EndToEndId" if is(up, &[b"Refs"]) => set_first(&mut self.end_to_end, t),
-            b"InstrId" if is(up, &[b"Refs"]) => set_first(&mut self.instr_id, t),
-            b"AcctSvcrRef" if is(up, &[b"Refs"]) => set_first(&mut self.acct_svcr_ref, t),
-            b"Amt" if up.is_empty() => self.amt.set(t, ccy),
-            b"Amt" if is(up, &[b"AmtDtls", b"TxAmt"]) => self.tx_amt.set(t, ccy),
-            b"TtlChrgsAndTaxAmt" if is(up, &[b"Chrgs"]) => self.fee.set(t, ccy),
-            b"IBAN" | b"Id" => match rel {
-                [p, who, rest @ ..] if p.as_slice() == b"RltdPties" => match who.as_slice() {
-                    b"CdtrAcct" => self.creditor.leaf(rest, t),
-                    b"DbtrAcct" => self.debtor.leaf(rest, t),
-                    _ => {}
-                },
-                _ => {}
-            },
+    fn leaf(&mut self, rel: &[N], t: &str, ccy: &str) {
+        match rel {
+            [N::Refs, N::EndToEndId] => set_first(&mut self.end_to_end, t),
+            [N::Refs, N::InstrId] => set_first(&mut self.instr_id, t),
+            [N::Refs, N::AcctSvcrRef] => set_first(&mut self.acct_svcr_ref, t),
+            [N::Amt] => self.amt.set(t, ccy),
+            [N::AmtDtls, N::TxAmt, N::Amt] => self.tx_amt.set(t, ccy),
+            [N::Chrgs, N::TtlChrgsAndTaxAmt] => self.fee.set(t, ccy),
+            [N::RltdPties, N::CdtrAcct, rest @ ..] => self.creditor.leaf(rest, t),
+            [N::RltdPties, N::DbtrAcct, rest @ ..] => self.debtor.leaf(rest, t),
             _ => self.code.leaf(rel, t),
         }
     }
@@ -244,14 +227,11 @@ impl Batch {
         .join(" ")
     }
 
-    fn leaf(&mut self, rel: &[Vec<u8>], t: &str) {
+    fn leaf(&mut self, rel: &[N], t: &str) {
         let field = match rel {
-            [b, f] if b.as_slice() == b"Btch" => match f.as_slice() {
-                b"PmtInfId" => &mut self.pmt_inf_id,
-                b"NbOfTxs" => &mut self.nb_of_txs,
-                b"TtlAmt" => &mut self.ttl_amt,
-                _ => return,
-            },
+            [N::Btch, N::PmtInfId] => &mut self.pmt_inf_id,
+            [N::Btch, N::NbOfTxs] => &mut self.nb_of_txs,
+            [N::Btch, N::TtlAmt] => &mut self.ttl_amt,
             _ => return,
         };
         set_first(field, t);
@@ -373,28 +353,25 @@ impl Entry {
         })
     }
 
-    fn leaf(&mut self, rel: &[Vec<u8>], t: &str, ccy: &str) {
-        let Some((last, up)) = rel.split_last() else {
-            return;
-        };
-        let field = match last.as_slice() {
-            b"Amt" if up.is_empty() => {
+    fn leaf(&mut self, rel: &[N], t: &str, ccy: &str) {
+        let field = match rel {
+            [N::Amt] => {
                 self.amt.set(t, ccy);
                 return;
             }
-            b"TtlChrgsAndTaxAmt" if is(up, &[b"Chrgs"]) => {
+            [N::Chrgs, N::TtlChrgsAndTaxAmt] => {
                 self.fee.set(t, ccy);
                 return;
             }
-            b"CdtDbtInd" if up.is_empty() => &mut self.direction,
-            b"RvslInd" if up.is_empty() => &mut self.reversal,
-            b"Sts" if up.is_empty() => &mut self.status,
-            b"Cd" | b"Prtry" if is(up, &[b"Sts"]) => &mut self.status,
-            b"Dt" if is(up, &[b"BookgDt"]) => &mut self.booking_dt,
-            b"DtTm" if is(up, &[b"BookgDt"]) => &mut self.booking_dttm,
-            b"Dt" if is(up, &[b"ValDt"]) => &mut self.value_dt,
-            b"DtTm" if is(up, &[b"ValDt"]) => &mut self.value_dttm,
-            b"AcctSvcrRef" if up.is_empty() => &mut self.acct_svcr_ref,
+            [N::CdtDbtInd] => &mut self.direction,
+            [N::RvslInd] => &mut self.reversal,
+            [N::Sts] => &mut self.status,
+            [N::Sts, N::Cd | N::Prtry] => &mut self.status,
+            [N::BookgDt, N::Dt] => &mut self.booking_dt,
+            [N::BookgDt, N::DtTm] => &mut self.booking_dttm,
+            [N::ValDt, N::Dt] => &mut self.value_dt,
+            [N::ValDt, N::DtTm] => &mut self.value_dttm,
+            [N::AcctSvcrRef] => &mut self.acct_svcr_ref,
             _ => {
                 self.code.leaf(rel, t);
                 return;
@@ -442,7 +419,7 @@ impl Balance {
 }
 
 /// TxsSummry figures in the order they are reported: (element, of which entries).
-const SUMMARY: [&str; 3] = ["TtlNtries", "TtlCdtNtries", "TtlDbtNtries"];
+const SUMMARY: [N; 3] = [N::TtlNtries, N::TtlCdtNtries, N::TtlDbtNtries];
 
 /// One `Stmt`/`Ntfctn` being read.
 #[derive(Default)]
@@ -480,41 +457,32 @@ impl Stmt {
     }
 
     /// Leaves of the statement's own elements. `true` when its id or account changed.
-    fn leaf(&mut self, rel: &[Vec<u8>], t: &str) -> bool {
-        let Some((last, up)) = rel.split_last() else {
-            return false;
-        };
-        let field = match last.as_slice() {
-            b"Id" if up.is_empty() => {
+    fn leaf(&mut self, rel: &[N], t: &str) -> bool {
+        let field = match rel {
+            [N::Id] => {
                 set_first(&mut self.id, t);
                 return true;
             }
-            b"IBAN" if is(up, &[b"Acct", b"Id"]) => {
+            [N::Acct, N::Id, N::IBAN] => {
                 set_first(&mut self.iban, t);
                 return true;
             }
-            b"Id" if is(up, &[b"Acct", b"Id", b"Othr"]) => {
+            [N::Acct, N::Id, N::Othr, N::Id] => {
                 set_first(&mut self.other, t);
                 return true;
             }
-            b"FrDtTm" | b"FrDt" if is(up, &[b"FrToDt"]) => &mut self.from,
-            b"ToDtTm" | b"ToDt" if is(up, &[b"FrToDt"]) => &mut self.to,
-            b"Cd" if is(up, &[b"Bal", b"Tp", b"CdOrPrtry"]) => &mut self.balance.code,
-            b"Amt" if is(up, &[b"Bal"]) => &mut self.balance.amount,
-            b"CdtDbtInd" if is(up, &[b"Bal"]) => &mut self.balance.direction,
-            b"Dt" | b"DtTm" if is(up, &[b"Bal", b"Dt"]) => &mut self.balance.date,
-            b"NbOfNtries" | b"Sum" => {
-                let slot = match up {
-                    [s, which] if s.as_slice() == b"TxsSummry" => SUMMARY
-                        .iter()
-                        .position(|n| n.as_bytes() == which.as_slice()),
-                    _ => None,
-                };
-                let Some(i) = slot else {
+            [N::FrToDt, N::FrDtTm | N::FrDt] => &mut self.from,
+            [N::FrToDt, N::ToDtTm | N::ToDt] => &mut self.to,
+            [N::Bal, N::Tp, N::CdOrPrtry, N::Cd] => &mut self.balance.code,
+            [N::Bal, N::Amt] => &mut self.balance.amount,
+            [N::Bal, N::CdtDbtInd] => &mut self.balance.direction,
+            [N::Bal, N::Dt, N::Dt | N::DtTm] => &mut self.balance.date,
+            [N::TxsSummry, which, last @ (N::NbOfNtries | N::Sum)] => {
+                let Some(i) = SUMMARY.iter().position(|n| n == which) else {
                     return false;
                 };
                 let (nb, sum) = &mut self.declared[i];
-                if last.as_slice() == b"Sum" {
+                if *last == N::Sum {
                     sum
                 } else {
                     nb
@@ -587,6 +555,7 @@ impl Stmt {
     fn checks(&mut self) -> Vec<Check> {
         let mut checks = Vec::new();
         for (i, name) in SUMMARY.iter().enumerate() {
+            let name = name.as_str();
             let (nb, sum) = &self.declared[i];
             let (count, found) = &self.counted[i];
             if !nb.is_empty() {
@@ -714,14 +683,14 @@ impl<'s> Camt<'s> {
 
     pub(super) fn start(&mut self, path: &Path, e: &BytesStart<'_>) -> Result<(), FormatError> {
         let depth = path.depth();
-        let name = path.name();
-        if name.ends_with(b"Amt") {
+        let name = path.id();
+        if path.name().ends_with(b"Amt") {
             currency_of(path, e, &mut self.ccy)?;
         }
         // An entry or transaction where the schema has none would be skipped unseen.
         let misplaced = match name {
-            b"Ntry" => self.stmt_depth == 0 || self.entry_depth > 0 || depth != self.stmt_depth + 1,
-            b"TxDtls" => {
+            N::Ntry => self.stmt_depth == 0 || self.entry_depth > 0 || depth != self.stmt_depth + 1,
+            N::TxDtls => {
                 self.details_depth == 0 || self.tx_depth > 0 || depth != self.details_depth + 1
             }
             _ => false,
@@ -731,11 +700,11 @@ impl<'s> Camt<'s> {
                 "<{}> where the camt schema has none (an entry belongs in Stmt or Ntfctn, a \
                  transaction in Ntry/NtryDtls): its transactions would be lost, so the file is \
                  refused; it may be damaged",
-                String::from_utf8_lossy(name)
+                name.as_str()
             )));
         }
         if self.stmt_depth == 0 {
-            if depth == self.message + 1 && matches!(name, b"Stmt" | b"Ntfctn") {
+            if depth == self.message + 1 && matches!(name, N::Stmt | N::Ntfctn) {
                 self.stmt_depth = depth;
                 self.stmt = Stmt {
                     index: self.out.open_statement(),
@@ -745,27 +714,27 @@ impl<'s> Camt<'s> {
         } else if self.entry_depth == 0 {
             if depth == self.stmt_depth + 1 {
                 match name {
-                    b"Ntry" => {
+                    N::Ntry => {
                         self.entry_depth = depth;
                         self.stmt.entries += 1;
                         self.out.statement(self.stmt.index).entries = self.stmt.entries;
                         self.entry.clear(self.stmt.entries);
                     }
-                    b"Bal" => self.balance_depth = depth,
+                    N::Bal => self.balance_depth = depth,
                     _ => {}
                 }
             }
         } else if self.details_depth == 0 {
-            if depth == self.entry_depth + 1 && name == b"NtryDtls" {
+            if depth == self.entry_depth + 1 && name == N::NtryDtls {
                 self.details_depth = depth;
                 self.entry.clear_details();
             }
         } else if self.tx_depth == 0 {
-            if depth == self.details_depth + 1 && name == b"TxDtls" {
+            if depth == self.details_depth + 1 && name == N::TxDtls {
                 self.tx_depth = depth;
                 self.tx.clear();
             }
-        } else if depth == self.tx_depth + 1 && name == b"RtrInf" {
+        } else if depth == self.tx_depth + 1 && name == N::RtrInf {
             self.tx.returned = true;
         }
         Ok(())

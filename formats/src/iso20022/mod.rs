@@ -31,6 +31,7 @@ use quick_xml::Reader;
 use crate::{FileInfo, FormatError, Kind, Recognised, RefCounter, Source, Statement, Txn, TxnSink};
 
 mod camt;
+mod names;
 mod pain;
 mod xml;
 
@@ -567,11 +568,6 @@ fn set_first(field: &mut String, text: &str) {
     if field.is_empty() {
         field.push_str(text);
     }
-}
-
-/// Whether the element names `rel` are exactly `pattern`.
-fn is(rel: &[Vec<u8>], pattern: &[&[u8]]) -> bool {
-    rel.len() == pattern.len() && rel.iter().zip(pattern).all(|(a, b)| a.as_slice() == *b)
 }
 
 /// A date as the contract wants it: `YYYY-MM-DD` from an ISO date or date-time

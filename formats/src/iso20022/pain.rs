@@ -8,8 +8,9 @@
 use quick_xml::events::BytesStart;
 
 use super::camt::{first_reference, Amount};
+use super::names::Name as N;
 use super::xml::Path;
-use super::{currency_of, date_of, date_only, is, set_first, Out};
+use super::{currency_of, date_of, date_only, set_first, Out};
 use crate::{absent_reference, FormatError, NotSettlement, Rejection, Status, Txn};
 
 /// One `TxInfAndSts`, as far as CONTRACT 7.3 reads it.
@@ -30,31 +31,26 @@ struct Tx {
 }
 
 impl Tx {
-    fn leaf(&mut self, rel: &[Vec<u8>], t: &str, ccy: &str) {
-        let Some((last, up)) = rel.split_last() else {
-            return;
-        };
-        let field = match last.as_slice() {
-            b"StsId" if up.is_empty() => &mut self.sts_id,
-            b"OrgnlInstrId" if up.is_empty() => &mut self.instr_id,
-            b"OrgnlEndToEndId" if up.is_empty() => &mut self.end_to_end,
-            b"TxSts" if up.is_empty() => &mut self.status,
-            b"InstdAmt" if is(up, &[b"OrgnlTxRef", b"Amt"]) => {
-                self.amount.set(t, ccy);
-                return;
-            }
-            b"IntrBkSttlmDt" if is(up, &[b"OrgnlTxRef"]) => &mut self.settlement_date,
-            b"ReqdExctnDt" if is(up, &[b"OrgnlTxRef"]) => &mut self.execution_date,
-            b"Dt" if is(up, &[b"OrgnlTxRef", b"ReqdExctnDt"]) => &mut self.execution_date,
-            b"DtTm" if is(up, &[b"OrgnlTxRef", b"ReqdExctnDt"]) => &mut self.execution_dttm,
-            b"IBAN" if is(up, &[b"OrgnlTxRef", b"CdtrAcct", b"Id"]) => &mut self.creditor_iban,
-            b"Id" if is(up, &[b"OrgnlTxRef", b"CdtrAcct", b"Id", b"Othr"]) => {
-                &mut self.creditor_other
-            }
-            b"IBAN" if is(up, &[b"OrgnlTxRef", b"DbtrAcct", b"Id"]) => &mut self.debtor_iban,
-            b"Id" if is(up, &[b"OrgnlTxRef", b"DbtrAcct", b"Id", b"Othr"]) => {
-                &mut self.debtor_other
-            }
+    fn leaf(&mut self, rel: &[N], t: &str, ccy: &str) {
+        let field = match rel {
+            [N::StsId] => &mut self.sts_id,
+            [N::OrgnlInstrId] => &mut self.instr_id,
+            [N::OrgnlEndToEndId] => &mut self.end_to_end,
+            [N::TxSts] => &mut self.status,
+            [N::OrgnlTxRef, rest @ ..] => match rest {
+                [N::Amt, N::InstdAmt] => {
+                    self.amount.set(t, ccy);
+                    return;
+                }
+                [N::IntrBkSttlmDt] => &mut self.settlement_date,
+                [N::ReqdExctnDt] | [N::ReqdExctnDt, N::Dt] => &mut self.execution_date,
+                [N::ReqdExctnDt, N::DtTm] => &mut self.execution_dttm,
+                [N::CdtrAcct, N::Id, N::IBAN] => &mut self.creditor_iban,
+                [N::CdtrAcct, N::Id, N::Othr, N::Id] => &mut self.creditor_other,
+                [N::DbtrAcct, N::Id, N::IBAN] => &mut self.debtor_iban,
+                [N::DbtrAcct, N::Id, N::Othr, N::Id] => &mut self.debtor_other,
+                _ => return,
+            },
             _ => return,
         };
         set_first(field, t);
@@ -84,14 +80,9 @@ impl StatusOf {
 
     /// A reason code leaf below the status's owner: `StsRsnInf/Rsn/Cd` (version 2:
     /// `StsRsnInf/StsRsn/Cd`), or `Prtry`.
-    fn reason_leaf(&mut self, rel: &[Vec<u8>], t: &str) {
-        if let [i, r, c] = rel {
-            if i.as_slice() == b"StsRsnInf"
-                && matches!(r.as_slice(), b"Rsn" | b"StsRsn")
-                && matches!(c.as_slice(), b"Cd" | b"Prtry")
-            {
-                set_first(&mut self.reason, t);
-            }
+    fn reason_leaf(&mut self, rel: &[N], t: &str) {
+        if let [N::StsRsnInf, N::Rsn | N::StsRsn, N::Cd | N::Prtry] = rel {
+            set_first(&mut self.reason, t);
         }
     }
 }
@@ -141,17 +132,17 @@ impl<'s> Pain<'s> {
     }
 
     pub(super) fn start(&mut self, path: &Path, e: &BytesStart<'_>) -> Result<(), FormatError> {
-        let name = path.name();
-        if name.ends_with(b"Amt") {
+        if path.name().ends_with(b"Amt") {
             currency_of(path, e, &mut self.ccy)?;
         }
         if self.tx_depth > 0 {
             return Ok(());
         }
-        if name == b"TxInfAndSts" {
+        let name = path.id();
+        if name == N::TxInfAndSts {
             self.tx_depth = path.depth();
             self.tx = Tx::default();
-        } else if name == b"OrgnlPmtInfAndSts" && self.pmt_depth == 0 {
+        } else if name == N::OrgnlPmtInfAndSts && self.pmt_depth == 0 {
             self.pmt_depth = path.depth();
             self.pmt_id.clear();
             self.pmt = StatusOf::default();
@@ -182,31 +173,25 @@ impl<'s> Pain<'s> {
             return;
         }
         if self.pmt_depth > 0 {
-            let rel = path.below(self.pmt_depth);
-            if is(rel, &[b"OrgnlPmtInfId"]) {
-                set_first(&mut self.pmt_id, t);
-            } else if is(rel, &[b"PmtInfSts"]) {
-                set_first(&mut self.pmt.code, t);
-            } else {
-                self.pmt.reason_leaf(rel, t);
+            match path.below(self.pmt_depth) {
+                [N::OrgnlPmtInfId] => set_first(&mut self.pmt_id, t),
+                [N::PmtInfSts] => set_first(&mut self.pmt.code, t),
+                rel => self.pmt.reason_leaf(rel, t),
             }
             return;
         }
-        let rel = path.below(self.message);
-        if is(rel, &[b"GrpHdr", b"MsgId"]) {
-            set_first(&mut self.msg_id, t);
-            self.out
-                .statement(self.statement)
-                .id
-                .clone_from(&self.msg_id);
-        } else if is(rel, &[b"GrpHdr", b"CreDtTm"]) {
-            set_first(&mut self.created, t);
-        } else if is(rel, &[b"OrgnlGrpInfAndSts", b"GrpSts"]) {
-            set_first(&mut self.group.code, t);
-        } else if let [g, rest @ ..] = rel {
-            if g.as_slice() == b"OrgnlGrpInfAndSts" {
-                self.group.reason_leaf(rest, t);
+        match path.below(self.message) {
+            [N::GrpHdr, N::MsgId] => {
+                set_first(&mut self.msg_id, t);
+                self.out
+                    .statement(self.statement)
+                    .id
+                    .clone_from(&self.msg_id);
             }
+            [N::GrpHdr, N::CreDtTm] => set_first(&mut self.created, t),
+            [N::OrgnlGrpInfAndSts, N::GrpSts] => set_first(&mut self.group.code, t),
+            [N::OrgnlGrpInfAndSts, rest @ ..] => self.group.reason_leaf(rest, t),
+            _ => {}
         }
     }
 

@@ -11,6 +11,7 @@ use std::io::{self, Read};
 use quick_xml::events::{BytesRef, BytesStart, Event};
 use quick_xml::Reader;
 
+use super::names::Name;
 use crate::{limits, FormatError};
 
 /// Largest single XML item (a tag with its attributes, a run of text between two
@@ -202,7 +203,9 @@ impl<R: Read> Window<R> {
 /// the run of same-named siblings it belongs to (`Stmt[2]`, `Ntry[5]`); and where the
 /// reader is. Buffers are reused: opening an element allocates nothing once warm.
 pub(super) struct Path {
-    names: Vec<Vec<u8>>,
+    /// Per depth: the element's [`Name`]; where it is `Other`, `others` holds its bytes.
+    ids: Vec<Name>,
+    others: Vec<Vec<u8>>,
     /// The open elements' names as written, which their end tags must repeat, where
     /// they have a prefix (empty where the name is the local name).
     qnames: Vec<Vec<u8>>,
@@ -216,21 +219,22 @@ pub(super) struct Path {
 }
 
 /// Elements whose position is always shown in a place, as they repeat by design.
-const NUMBERED: &[&[u8]] = &[
-    b"Stmt",
-    b"Ntfctn",
-    b"Ntry",
-    b"NtryDtls",
-    b"TxDtls",
-    b"Bal",
-    b"OrgnlPmtInfAndSts",
-    b"TxInfAndSts",
+const NUMBERED: &[Name] = &[
+    Name::Stmt,
+    Name::Ntfctn,
+    Name::Ntry,
+    Name::NtryDtls,
+    Name::TxDtls,
+    Name::Bal,
+    Name::OrgnlPmtInfAndSts,
+    Name::TxInfAndSts,
 ];
 
 impl Path {
     fn new() -> Self {
         Path {
-            names: Vec::new(),
+            ids: Vec::new(),
+            others: Vec::new(),
             qnames: Vec::new(),
             index: Vec::new(),
             run: vec![0],
@@ -244,39 +248,67 @@ impl Path {
         self.len
     }
 
-    /// Local name of the innermost open element (empty before the root).
-    pub(super) fn name(&self) -> &[u8] {
-        match self.len.checked_sub(1) {
-            Some(i) => self.names.get(i).map_or(&[][..], |n| n.as_slice()),
+    /// Local name of the element at `i` (0-based depth), open or last closed there.
+    fn text_at(&self, i: usize) -> &[u8] {
+        match self.ids.get(i) {
+            Some(Name::Other) => self.others.get(i).map_or(&[][..], |n| n.as_slice()),
+            Some(id) => id.text(),
             None => &[],
         }
     }
 
+    /// Local name of the innermost open element (empty before the root).
+    pub(super) fn name(&self) -> &[u8] {
+        match self.len.checked_sub(1) {
+            Some(i) => self.text_at(i),
+            None => &[],
+        }
+    }
+
+    /// [`Name`] of the innermost open element (`Other` before the root).
+    pub(super) fn id(&self) -> Name {
+        self.len
+            .checked_sub(1)
+            .and_then(|i| self.ids.get(i).copied())
+            .unwrap_or(Name::Other)
+    }
+
     /// The open elements below the one at `anchor` depth, down to the innermost one.
-    pub(super) fn below(&self, anchor: usize) -> &[Vec<u8>] {
-        self.names.get(anchor..self.len).unwrap_or(&[])
+    pub(super) fn below(&self, anchor: usize) -> &[Name] {
+        self.ids.get(anchor..self.len).unwrap_or(&[])
     }
 
     fn push(&mut self, qname: &[u8], name: &[u8]) {
         let depth = self.len;
-        // A closed element's slot keeps its names until the next sibling (or cousin)
+        let id = Name::of(name);
+        // A closed element's slot keeps its name until the next sibling (or cousin)
         // takes it: the parent's last child is still there while `run[depth]` counts.
-        let same = self.run[depth] > 0 && self.names.get(depth).is_some_and(|n| n == name);
+        let same = self.run[depth] > 0
+            && self.ids.get(depth) == Some(&id)
+            && (id != Name::Other || self.others.get(depth).is_some_and(|n| n == name));
         let position = if same { self.run[depth] + 1 } else { 1 };
         self.run[depth] = position;
-        if depth < self.names.len() {
-            if !same {
-                self.names[depth].clear();
-                self.names[depth].extend_from_slice(name);
+        if depth < self.ids.len() {
+            if id == Name::Other && !same {
+                self.others[depth].clear();
+                self.others[depth].extend_from_slice(name);
             }
+            self.ids[depth] = id;
             // Most files have no prefixes: the name as written is then the local one.
-            self.qnames[depth].clear();
+            if !self.qnames[depth].is_empty() {
+                self.qnames[depth].clear();
+            }
             if qname.len() != name.len() {
                 self.qnames[depth].extend_from_slice(qname);
             }
             self.index[depth] = position;
         } else {
-            self.names.push(name.to_vec());
+            self.ids.push(id);
+            self.others.push(if id == Name::Other {
+                name.to_vec()
+            } else {
+                Vec::new()
+            });
             self.qnames.push(if qname.len() == name.len() {
                 Vec::new()
             } else {
@@ -292,15 +324,11 @@ impl Path {
 
     /// Checks that an end tag named `found` closes the innermost open element.
     fn check_end(&self, found: &[u8]) -> Result<(), FormatError> {
-        let open = self.len.checked_sub(1).and_then(|i| {
-            let q = self.qnames.get(i)?;
-            if q.is_empty() {
-                self.names.get(i)
-            } else {
-                Some(q)
-            }
+        let open = self.len.checked_sub(1).map(|i| match self.qnames.get(i) {
+            Some(q) if !q.is_empty() => q.as_slice(),
+            _ => self.text_at(i),
         });
-        if open.is_some_and(|o| o.as_slice() == found) {
+        if open == Some(found) {
             return Ok(());
         }
         let found = String::from_utf8_lossy(found);
@@ -320,12 +348,12 @@ impl Path {
     /// `Document/BkToCstmrStmt/Stmt[2]/Ntry[5]`.
     pub(super) fn elements(&self) -> String {
         let mut out = String::new();
-        for (name, &i) in self.names.iter().zip(&self.index).take(self.len) {
+        for (d, &i) in self.index.iter().enumerate().take(self.len) {
             if !out.is_empty() {
                 out.push('/');
             }
-            out.push_str(&String::from_utf8_lossy(name));
-            if i > 1 || NUMBERED.contains(&name.as_slice()) {
+            out.push_str(&String::from_utf8_lossy(self.text_at(d)));
+            if i > 1 || self.ids.get(d).is_some_and(|n| NUMBERED.contains(n)) {
                 out.push_str(&format!("[{i}]"));
             }
         }
@@ -523,7 +551,14 @@ fn open(path: &mut Path, e: &BytesStart<'_>, elements: &mut u64) -> Result<(), F
             limits::MAX_ELEMENTS
         )));
     }
-    path.push(e.name().into_inner(), e.local_name().into_inner());
+    let qname = e.name().into_inner();
+    // The local name follows the first `:`, as quick-xml's `local_name` has it; names
+    // are short, and a plain loop is cheaper here than its `memchr` call.
+    let local = match qname.iter().position(|&b| b == b':') {
+        Some(i) => qname.get(i + 1..).unwrap_or_default(),
+        None => qname,
+    };
+    path.push(qname, local);
     Ok(())
 }
 
