@@ -278,9 +278,9 @@ impl Path {
         self.ids.get(anchor..self.len).unwrap_or(&[])
     }
 
-    fn push(&mut self, qname: &[u8], name: &[u8]) {
+    /// Opens the element `qname` (as written), of local name `name` named `id`.
+    fn push(&mut self, qname: &[u8], name: &[u8], id: Name) {
         let depth = self.len;
-        let id = Name::of(name);
         // A closed element's slot keeps its name until the next sibling (or cousin)
         // takes it: the parent's last child is still there while `run[depth]` counts.
         let same = self.run[depth] > 0
@@ -431,7 +431,11 @@ pub(super) fn walk<R: Read, H: Handler>(input: R, handler: &mut H) -> Result<(),
         };
         first = false;
         let origin = window.base + skip as u64;
-        let mut reader = Reader::from_reader(&window.buf[skip..limit]);
+        let bytes = &window.buf[skip..limit];
+        // The window is UTF-8 up to `limit` (checked as read): as text once, texts in it
+        // are slices of it and need no check of their own.
+        let src = std::str::from_utf8(bytes).ok();
+        let mut reader = Reader::from_reader(bytes);
         // The walker checks end names itself: a window starts among open elements that
         // a new reader has not seen.
         reader.config_mut().check_end_names = false;
@@ -441,7 +445,7 @@ pub(super) fn walk<R: Read, H: Handler>(input: R, handler: &mut H) -> Result<(),
             w.path.byte = origin + at;
             match reader.read_event() {
                 Ok(Event::Eof) => break limit,
-                Ok(event) => w.event(event, handler)?,
+                Ok(event) => w.event(event, handler, src)?,
                 Err(e) if cut_item(&e) && !matches!(cut, Cut::Last(_)) => break skip + at as usize,
                 Err(e) => return Err(xml_error(&w.path, origin + reader.error_position(), &e)),
             }
@@ -484,7 +488,12 @@ struct Walker {
 }
 
 impl Walker {
-    fn event<H: Handler>(&mut self, event: Event<'_>, handler: &mut H) -> Result<(), FormatError> {
+    fn event<H: Handler>(
+        &mut self,
+        event: Event<'_>,
+        handler: &mut H,
+        src: Option<&str>,
+    ) -> Result<(), FormatError> {
         let path = &mut self.path;
         match event {
             Event::Start(e) | Event::Empty(e) if self.root_closed => {
@@ -514,11 +523,15 @@ impl Walker {
             }
             // Text between child elements (indentation) is nobody's value: skip it.
             Event::Text(_) if !self.leaf && path.depth() > 0 => {}
-            Event::Text(t) => add_text(path, &mut self.text, &t, self.root_closed)?,
-            Event::CData(t) => add_text(path, &mut self.text, &t, self.root_closed)?,
-            Event::GeneralRef(r) => {
-                add_text(path, &mut self.text, &resolve(path, &r)?, self.root_closed)?
-            }
+            Event::Text(t) => add_text(path, &mut self.text, &t, self.root_closed, src)?,
+            Event::CData(t) => add_text(path, &mut self.text, &t, self.root_closed, src)?,
+            Event::GeneralRef(r) => add_text(
+                path,
+                &mut self.text,
+                &resolve(path, &r)?,
+                self.root_closed,
+                None,
+            )?,
             Event::DocType(_) => return Err(path.error(DOCTYPE)),
             Event::Decl(d) => {
                 if let Some(message) = super::declared_encoding_problem(&d) {
@@ -552,13 +565,21 @@ fn open(path: &mut Path, e: &BytesStart<'_>, elements: &mut u64) -> Result<(), F
         )));
     }
     let qname = e.name().into_inner();
-    // The local name follows the first `:`, as quick-xml's `local_name` has it; names
-    // are short, and a plain loop is cheaper here than its `memchr` call.
-    let local = match qname.iter().position(|&b| b == b':') {
-        Some(i) => qname.get(i + 1..).unwrap_or_default(),
-        None => qname,
+    // The local name follows the first `:`, as quick-xml's `local_name` has it. A known
+    // name has no `:`, so most elements are named without looking for one.
+    let id = Name::of(qname);
+    if id != Name::Other {
+        path.push(qname, qname, id);
+        return Ok(());
+    }
+    let (local, id) = match qname.iter().position(|&b| b == b':') {
+        Some(i) => {
+            let local = qname.get(i + 1..).unwrap_or_default();
+            (local, Name::of(local))
+        }
+        None => (qname, id),
     };
-    path.push(qname, local);
+    path.push(qname, local, id);
     Ok(())
 }
 
@@ -570,11 +591,13 @@ fn close(path: &mut Path, root_closed: &mut bool) {
 }
 
 /// Adds a piece of an element's text; outside the root only whitespace may stand.
+/// `src`: the window as text, when it is.
 fn add_text(
     path: &Path,
     text: &mut String,
     piece: &[u8],
     root_closed: bool,
+    src: Option<&str>,
 ) -> Result<(), FormatError> {
     if path.depth() == 0 {
         if piece
@@ -596,6 +619,10 @@ fn add_text(
             limits::MAX_TEXT_BYTES / 1024
         )));
     }
+    if let Some(s) = src.and_then(|src| within(src, piece)) {
+        text.push_str(s);
+        return Ok(());
+    }
     match std::str::from_utf8(piece) {
         Ok(s) => {
             text.push_str(s);
@@ -607,6 +634,13 @@ fn add_text(
             NOT_UTF8,
         )),
     }
+}
+
+/// `piece` as text when it is a part of `src` (the same bytes in memory).
+fn within<'a>(src: &'a str, piece: &[u8]) -> Option<&'a str> {
+    let start = (piece.as_ptr() as usize).checked_sub(src.as_ptr() as usize)?;
+    let s = src.get(start..start.checked_add(piece.len())?)?;
+    (s.as_ptr() == piece.as_ptr()).then_some(s)
 }
 
 /// The five predefined entities and character references; any other entity would need
