@@ -684,7 +684,7 @@ impl<'s> Camt<'s> {
     pub(super) fn start(&mut self, path: &Path, e: &BytesStart<'_>) -> Result<(), FormatError> {
         let depth = path.depth();
         let name = path.id();
-        if path.name().ends_with(b"Amt") {
+        if path.is_amount() {
             currency_of(path, e, &mut self.ccy)?;
         }
         // An entry or transaction where the schema has none would be skipped unseen.

@@ -38,11 +38,21 @@ macro_rules! names {
                 const TEXTS: &[&str] = &["", $(stringify!($name),)*];
                 TEXTS.get(self as usize).copied().unwrap_or_default()
             }
+
+            /// Whether the name ends with `Amt`: an amount element, with its `Ccy`.
+            pub(super) fn is_amount(self) -> bool {
+                const AMOUNTS: &[bool] = &[false, $(ends_with_amt($text),)*];
+                AMOUNTS.get(self as usize).copied().unwrap_or_default()
+            }
         }
 
         #[cfg(test)]
         const ALL: &[Name] = &[$(Name::$name,)*];
     };
+}
+
+const fn ends_with_amt(name: &[u8]) -> bool {
+    matches!(name, [.., b'A', b'm', b't'])
 }
 
 names! {
@@ -158,6 +168,7 @@ mod tests {
         for &n in ALL {
             assert_eq!(Name::of(n.text()), n);
             assert_eq!(format!("{n:?}"), n.as_str());
+            assert_eq!(n.is_amount(), n.as_str().ends_with("Amt"));
         }
         assert_eq!(Name::of(b""), Name::Other);
         assert_eq!(Name::of(b"Ntr"), Name::Other);

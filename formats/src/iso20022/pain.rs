@@ -132,7 +132,7 @@ impl<'s> Pain<'s> {
     }
 
     pub(super) fn start(&mut self, path: &Path, e: &BytesStart<'_>) -> Result<(), FormatError> {
-        if path.name().ends_with(b"Amt") {
+        if path.is_amount() {
             currency_of(path, e, &mut self.ccy)?;
         }
         if self.tx_depth > 0 {

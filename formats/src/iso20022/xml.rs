@@ -231,7 +231,7 @@ const NUMBERED: &[Name] = &[
 ];
 
 impl Path {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Path {
             ids: Vec::new(),
             others: Vec::new(),
@@ -271,6 +271,14 @@ impl Path {
             .checked_sub(1)
             .and_then(|i| self.ids.get(i).copied())
             .unwrap_or(Name::Other)
+    }
+
+    /// Whether the innermost open element's local name ends with `Amt` (an amount).
+    pub(super) fn is_amount(&self) -> bool {
+        match self.id() {
+            Name::Other => self.name().ends_with(b"Amt"),
+            id => id.is_amount(),
+        }
     }
 
     /// The open elements below the one at `anchor` depth, down to the innermost one.
