@@ -14,7 +14,7 @@ use quick_xml::events::BytesStart;
 
 use super::names::Name as N;
 use super::xml::Path;
-use super::{currency_of, date_of, date_only, set_first, Out};
+use super::{currency_of, date_of, date_of_str, date_only_str, owned, set_first, Out};
 use crate::decimal::Dec;
 use crate::{absent_reference, Check, FormatError, NotSettlement, Rejection, Status, Txn};
 
@@ -336,6 +336,11 @@ impl Entry {
     /// is taken as written (a date-time there is section 2's `invalid_date`); only a
     /// `DtTm` is cut to its date.
     fn value_date(&self) -> (String, Option<String>) {
+        owned(self.value_date_str())
+    }
+
+    /// [`Entry::value_date`] as parts of the entry's fields.
+    fn value_date_str(&self) -> (&str, Option<&str>) {
         [
             (&self.value_dt, false),
             (&self.value_dttm, true),
@@ -344,11 +349,11 @@ impl Entry {
         ]
         .into_iter()
         .find(|(d, _)| !d.is_empty())
-        .map_or((String::new(), None), |(d, time)| {
+        .map_or(("", None), |(d, time)| {
             if time {
-                date_of(d)
+                date_of_str(d)
             } else {
-                date_only(d)
+                date_only_str(d)
             }
         })
     }
@@ -539,13 +544,13 @@ impl Stmt {
             )
         };
         self.booked.add_dec(net, why);
-        let date = e.value_date().0;
-        if let Some(s) = self.booked_by_date.get_mut(&date) {
+        let date = e.value_date_str().0;
+        if let Some(s) = self.booked_by_date.get_mut(date) {
             s.add_dec(net, why);
         } else if self.booked_by_date.len() < MAX_VALUE_DATES {
             let mut s = Sum::default();
             s.add_dec(net, why);
-            self.booked_by_date.insert(date, s);
+            self.booked_by_date.insert(date.to_string(), s);
         } else {
             self.by_date_lost = true;
         }

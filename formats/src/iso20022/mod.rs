@@ -592,6 +592,11 @@ fn set_first(field: &mut String, text: &str) {
 /// (`2026-11-05`, `2026-11-05+01:00`, `2026-11-05T10:00:00`), with the file's text as the
 /// original when it differs; any other text as it is (section 2 judges it).
 fn date_of(t: &str) -> (String, Option<String>) {
+    owned(date_of_str(t))
+}
+
+/// [`date_of`] as parts of `t`.
+fn date_of_str(t: &str) -> (&str, Option<&str>) {
     let b = t.as_bytes();
     let shaped = b.len() >= 10
         && b[..4].iter().all(u8::is_ascii_digit)
@@ -601,20 +606,29 @@ fn date_of(t: &str) -> (String, Option<String>) {
         && b[8..10].iter().all(u8::is_ascii_digit)
         && (b.len() == 10 || matches!(b[10], b'T' | b'Z' | b'+' | b'-'));
     if shaped && b.len() > 10 {
-        (t[..10].to_string(), Some(t.to_string()))
+        (&t[..10], Some(t))
     } else {
-        (t.to_string(), None)
+        (t, None)
     }
+}
+
+fn owned((date, original): (&str, Option<&str>)) -> (String, Option<String>) {
+    (date.to_string(), original.map(str::to_string))
 }
 
 /// A date element's value (ISO 20022 `ISODate`, an XML `date`): its date when it carries
 /// a time zone (`2026-11-05+01:00`), else as written, so that a date-time where a date
 /// belongs (`2026-11-05T10:00:00`) reaches section 2 as the file wrote it.
 fn date_only(t: &str) -> (String, Option<String>) {
+    owned(date_only_str(t))
+}
+
+/// [`date_only`] as parts of `t`.
+fn date_only_str(t: &str) -> (&str, Option<&str>) {
     if t.as_bytes().get(10) == Some(&b'T') {
-        (t.to_string(), None)
+        (t, None)
     } else {
-        date_of(t)
+        date_of_str(t)
     }
 }
 
@@ -629,7 +643,7 @@ fn currency_of(path: &Path, e: &BytesStart<'_>, into: &mut String) -> Result<(),
         [b' ', b'C', b'c', b'y', b'=', b'"', rest @ .., b'"']
             if rest.iter().all(u8::is_ascii_alphanumeric) =>
         {
-            into.extend(rest.iter().map(|&b| char::from(b)));
+            into.push_str(std::str::from_utf8(rest).unwrap_or_default());
             return Ok(());
         }
         _ => {}
