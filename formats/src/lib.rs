@@ -13,6 +13,7 @@
 //! caps on depth, element count and text length, streaming only; nothing here panics on
 //! any input (fuzz targets in `fuzz/`, a mutation test in `tests/`).
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::io::{Read, Seek};
 
@@ -272,23 +273,27 @@ pub fn absent_reference(ref_value: &str) -> bool {
 /// reference gets `#2`, the third `#3`, in file order.
 #[derive(Debug)]
 pub struct RefCounter {
-    /// Times each reference was seen, by a 128-bit fingerprint of its text: a file of 2M
+    /// Each reference seen, by a 128-bit fingerprint of its text: a file of 2M
     /// transactions keeps 2M of them, and whole strings took ~245 MB. Two distinct
     /// references share a fingerprint with a probability near 2M² / 2^128, far below any
     /// hardware error rate; the fingerprint is deterministic (fixed seeds), so a run's
     /// outputs never depend on it beyond that.
-    /// The map hashes the fingerprint with ahash (std's SipHash cost as much as the
+    /// Only the few repeated references carry a count, which keeps the set at 16 bytes
+    /// a reference (the lookups into it are cache misses, the most of its cost). The
+    /// sets hash the fingerprint with ahash (std's SipHash cost as much as the
     /// fingerprint itself), seeded like it so that nothing varies between runs.
-    seen: std::collections::HashMap<u128, u32, ahash::RandomState>,
+    seen: HashSet<u128, ahash::RandomState>,
+    /// Times each repeated reference was seen (2 and more).
+    repeated: HashMap<u128, u32, ahash::RandomState>,
 }
 
 impl Default for RefCounter {
     fn default() -> Self {
         let k = &SEEDS[0];
+        let state = || ahash::RandomState::with_seeds(k[3], k[2], k[1], k[0]);
         RefCounter {
-            seen: std::collections::HashMap::with_hasher(ahash::RandomState::with_seeds(
-                k[3], k[2], k[1], k[0],
-            )),
+            seen: HashSet::with_hasher(state()),
+            repeated: HashMap::with_hasher(state()),
         }
     }
 }
@@ -311,13 +316,13 @@ static SEEDS: [[u64; 4]; 2] = [
 
 impl RefCounter {
     pub fn unique(&mut self, r: String) -> String {
-        let n = self.seen.entry(fingerprint(&r)).or_insert(0);
-        *n += 1;
-        if *n == 1 {
-            r
-        } else {
-            format!("{r}#{n}")
+        let f = fingerprint(&r);
+        if self.seen.insert(f) {
+            return r;
         }
+        let n = self.repeated.entry(f).or_insert(1);
+        *n += 1;
+        format!("{r}#{n}")
     }
 }
 
@@ -325,4 +330,19 @@ impl RefCounter {
 fn fingerprint(s: &str) -> u128 {
     let half = |k: &[u64; 4]| ahash::RandomState::with_seeds(k[0], k[1], k[2], k[3]).hash_one(s);
     (u128::from(half(&SEEDS[0])) << 64) | u128::from(half(&SEEDS[1]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RefCounter;
+
+    #[test]
+    fn repeated_references_are_numbered_in_order() {
+        let mut refs = RefCounter::default();
+        let got: Vec<String> = ["a", "b", "a", "a", "b", "c"]
+            .into_iter()
+            .map(|r| refs.unique(r.to_string()))
+            .collect();
+        assert_eq!(got, ["a", "b", "a#2", "a#3", "b#2", "c"]);
+    }
 }
