@@ -324,7 +324,9 @@ impl Profile {
     /// read. For the fuzz targets and tests.
     pub fn count_rows(&self, input: &[u8]) -> Result<u64, String> {
         match self.layout {
-            Layout::Csv => crate::ingest::profile::read_csv(self, 0, input, &mut |b| drop(b)),
+            Layout::Csv => {
+                crate::ingest::profile::read_csv(self, 0, input, &mut |r| drop(r.map(self)))
+            }
             Layout::Xlsx => {
                 crate::ingest::workbook::read_xlsx(self, 0, std::io::Cursor::new(input), &mut |b| {
                     drop(b)

@@ -220,16 +220,27 @@ fn on_pool<T: Send, R: Send>(
     sink: Sink<'_, T>,
     read: impl FnOnce(&mut dyn FnMut(RawBatch)) -> R + Send,
 ) -> (R, Vec<T>) {
+    on_pool_jobs(sink, &|b| b, read)
+}
+
+/// [`on_pool`] for a reader that hands on jobs: each job is made into its raw batch by
+/// `make` on the pool, then goes to `sink` there, so that work moves off the reading
+/// thread.
+fn on_pool_jobs<T: Send, J: Send, R: Send>(
+    sink: Sink<'_, T>,
+    make: &(dyn Fn(J) -> RawBatch + Sync),
+    read: impl FnOnce(&mut dyn FnMut(J)) -> R + Send,
+) -> (R, Vec<T>) {
     let (done, results) = std::sync::mpsc::channel::<(usize, T)>();
     let r = rayon::scope(|scope| {
         let mut cut = 0usize;
-        let mut hand_on = |batch: RawBatch| {
+        let mut hand_on = |job: J| {
             let done = done.clone();
             let i = cut;
             cut += 1;
             scope.spawn(move |_| {
                 // The receiver outlives the scope: a send cannot fail.
-                let _ = done.send((i, sink(batch)));
+                let _ = done.send((i, sink(make(job))));
             });
         };
         read(&mut hand_on)

@@ -10,7 +10,9 @@
 use std::collections::VecDeque;
 use std::io::{self, Read};
 
-use super::{on_pool, Decoded, Opened, RawBatch, Sink, TextBatch, BATCH_ROWS, MAX_RECORD_BYTES};
+use super::{
+    on_pool, on_pool_jobs, Decoded, Opened, RawBatch, Sink, TextBatch, BATCH_ROWS, MAX_RECORD_BYTES,
+};
 use crate::error::{Error, Result};
 use crate::profiles::{Layout, Profile, Source};
 use crate::schema::{Side, INSTRUCTION_FIELDS, SETTLEMENT_FIELDS};
@@ -134,6 +136,7 @@ impl<R: Read> Read for RecordCap<R> {
 }
 
 /// A profile's columns resolved against the file's header.
+#[derive(Clone)]
 pub(crate) struct Resolved<'p> {
     /// Per field of the side (in the contract's order): its name and how to get it.
     take: Vec<(&'static str, Option<Take<'p>>)>,
@@ -141,6 +144,7 @@ pub(crate) struct Resolved<'p> {
     scratch: String,
 }
 
+#[derive(Clone)]
 enum Take<'p> {
     Column(usize),
     /// The column, the pattern and its reused capture slots (no allocation per row);
@@ -359,23 +363,29 @@ pub(super) fn read<T: Send>(
         handle,
         ..
     } = input;
-    // Each batch is validated on the pool as soon as it is cut, while this thread reads on.
-    let (rows, out) = on_pool(sink, |hand_on| match profile.layout {
-        Layout::Csv => read_csv(profile, index, handle, hand_on),
-        Layout::Xlsx => super::workbook::read_xlsx(profile, index, handle, hand_on),
-    });
+    // Each batch is mapped (CSV) and validated on the pool as soon as it is cut, while
+    // this thread reads on.
+    let (rows, out) = match profile.layout {
+        Layout::Csv => on_pool_jobs(sink, &|job: Records<'_>| job.map(profile), |hand_on| {
+            read_csv(profile, index, handle, hand_on)
+        }),
+        Layout::Xlsx => on_pool(sink, |hand_on| {
+            super::workbook::read_xlsx(profile, index, handle, hand_on)
+        }),
+    };
     let rows =
         rows.map_err(|m| Error::input(&file.path, format!("{} report: {m}", profile.code)))?;
     Ok((out, rows))
 }
 
-/// Reads a profile CSV into raw batches handed to `hand_on` in row order; returns the
-/// data rows read. Lines above the header and the footer rows are skipped.
-pub(crate) fn read_csv(
-    profile: &Profile,
+/// Reads a profile CSV into blocks of records handed to `hand_on` in row order (each
+/// made into a raw batch by [`Records::map`], on the pool); returns the data rows read.
+/// Lines above the header and the footer rows are skipped.
+pub(crate) fn read_csv<'p>(
+    profile: &'p Profile,
     file: u32,
     input: impl Read,
-    hand_on: &mut dyn FnMut(RawBatch),
+    hand_on: &mut dyn FnMut(Records<'p>),
 ) -> std::result::Result<u64, String> {
     // The header is a line number: the lines above it (a title block, blank lines) are
     // skipped as lines, before the CSV reader sees the file.
@@ -405,27 +415,129 @@ pub(crate) fn read_csv(
         .has_headers(false)
         .flexible(true)
         .from_reader(text);
-    let mut next = |rec: &mut csv::StringRecord| -> Result<bool, String> {
-        rdr.read_record(rec).map_err(|e| match e.kind() {
+    let mut next = |rec: &mut csv::ByteRecord| -> Result<bool, String> {
+        rdr.read_byte_record(rec).map_err(|e| match e.kind() {
             csv::ErrorKind::Io(io) => io.to_string(),
             _ => format!("not a CSV file as the profile describes it: {e}"),
         })
     };
-    let mut header = csv::StringRecord::new();
+    let mut header = csv::ByteRecord::new();
     if !next(&mut header)? {
         return Err(format!(
             "the file has no header at line {} (header_row in the profile of {})",
             profile.header_row, profile.code
         ));
     }
-    let resolved = Resolved::new(profile, &header.iter().collect::<Vec<_>>())?;
-    let mut rows = Rows::new(profile, resolved, file, hand_on);
+    // The decoder gave UTF-8, and the CSV reader cuts at ASCII bytes.
+    let names: Vec<String> = header
+        .iter()
+        .map(|h| String::from_utf8_lossy(h).into_owned())
+        .collect();
+    let resolved = std::sync::Arc::new(Resolved::new(
+        profile,
+        &names.iter().map(String::as_str).collect::<Vec<_>>(),
+    )?);
+    let mut block = Records::new(file, 1, &resolved);
+    let mut footer: VecDeque<csv::ByteRecord> = VecDeque::new();
+    let mut rows = 0u64;
     // Records done with are filled again: no allocation per row.
     let mut rec = header;
     while next(&mut rec)? {
-        rec = rows.push(rec).unwrap_or_default();
+        footer.push_back(std::mem::take(&mut rec));
+        if footer.len() as u64 <= profile.footer_rows {
+            continue;
+        }
+        let Some(data) = footer.pop_front() else {
+            continue;
+        };
+        block.push(&data);
+        rec = data;
+        rows += 1;
+        if block.rows.len() == BATCH_ROWS || block.text.len() >= BLOCK_BYTES {
+            let next_block = Records::new(file, rows + 1, &resolved);
+            hand_on(std::mem::replace(&mut block, next_block));
+        }
     }
-    Ok(rows.finish())
+    if !block.rows.is_empty() {
+        hand_on(block);
+    }
+    Ok(rows)
+}
+
+/// Most text one block of records holds, whatever its row count.
+const BLOCK_BYTES: usize = 16 << 20;
+
+/// Data records of a profile CSV as read, not yet mapped: their fields' text in one
+/// buffer, so that cutting them costs the reading thread no allocation per row.
+pub(crate) struct Records<'p> {
+    text: Vec<u8>,
+    /// Each field's end in `text` (it starts where the one before ends).
+    ends: Vec<usize>,
+    /// Each row's first field in `ends`.
+    rows: Vec<usize>,
+    file: u32,
+    first_row: u64,
+    resolved: std::sync::Arc<Resolved<'p>>,
+}
+
+impl<'p> Records<'p> {
+    fn new(file: u32, first_row: u64, resolved: &std::sync::Arc<Resolved<'p>>) -> Self {
+        Records {
+            text: Vec::new(),
+            ends: Vec::new(),
+            rows: Vec::new(),
+            file,
+            first_row,
+            resolved: resolved.clone(),
+        }
+    }
+
+    fn push(&mut self, rec: &csv::ByteRecord) {
+        self.rows.push(self.ends.len());
+        for field in rec {
+            self.text.extend_from_slice(field);
+            self.ends.push(self.text.len());
+        }
+    }
+
+    /// The records through the profile, as a raw batch.
+    pub(crate) fn map(self, profile: &Profile) -> RawBatch {
+        // Always UTF-8 (the decoder's output, cut at ASCII bytes): borrowed, not copied.
+        let text = String::from_utf8_lossy(&self.text);
+        let mut resolved = Resolved::clone(&self.resolved);
+        let mut batch = TextBatch::new(fields(profile.side).len());
+        for (r, &first) in self.rows.iter().enumerate() {
+            let last = self.rows.get(r + 1).copied().unwrap_or(self.ends.len());
+            let row = Record {
+                text: &text,
+                start: first.checked_sub(1).map_or(0, |i| self.ends[i]),
+                ends: &self.ends[first..last],
+            };
+            batch.push_record(profile, &mut resolved, &row);
+        }
+        batch.finish(self.file, self.first_row)
+    }
+}
+
+/// One record of [`Records`].
+struct Record<'a> {
+    text: &'a str,
+    /// Where its first field starts.
+    start: usize,
+    ends: &'a [usize],
+}
+
+impl ReportRow for Record<'_> {
+    fn cell(&self, i: usize) -> (&str, Kind) {
+        let Some(&end) = self.ends.get(i) else {
+            return ("", Kind::Text);
+        };
+        let start = match i {
+            0 => self.start,
+            _ => self.ends[i - 1],
+        };
+        (self.text.get(start..end).unwrap_or(""), Kind::Text)
+    }
 }
 
 /// Cuts a report's data rows into batches in row order, holding back the last
@@ -513,7 +625,8 @@ mod tests {
 
     fn rows(profile: &Profile, bytes: &[u8]) -> std::result::Result<Vec<Vec<String>>, String> {
         let mut out = Vec::new();
-        read_csv(profile, 0, bytes, &mut |b: RawBatch| {
+        read_csv(profile, 0, bytes, &mut |r: Records<'_>| {
+            let b = r.map(profile);
             for i in 0..b.len {
                 out.push(
                     b.cols
