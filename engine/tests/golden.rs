@@ -279,3 +279,65 @@ fn every_reject_reason_has_a_golden_case() {
         );
     }
 }
+
+/// `sverka inspect` on every case's settlement files reads each as `reconcile` does: the
+/// format and row count the case's summary expects, and a file-level error only where
+/// the case expects the run to stop.
+#[test]
+fn inspect_reads_every_cases_settlements_as_reconcile_does() {
+    let mut checked = 0;
+    for e in std::fs::read_dir(cases_dir()).unwrap() {
+        let case = e.unwrap().path();
+        let Ok(text) = std::fs::read_to_string(case.join("expected.json")) else {
+            continue;
+        };
+        let want: Value = serde_json::from_str(&text).unwrap();
+        if !case.join("settlements").exists() && !case.join("settlements.csv").exists() {
+            continue;
+        }
+        let mut opts = providers(&case);
+        opts.control_warn = true;
+        let Ok(files) = sverka_engine::inspect::inspect(
+            &settlement_paths(&case),
+            sverka_engine::Side::Settlements,
+            &opts,
+            3,
+        ) else {
+            // A path the run refuses before reading (a bad CODE=PATH) stops it too.
+            assert_eq!(want["exit_code"], 2, "{}", case.display());
+            continue;
+        };
+        for f in &files {
+            let name = f.path.rsplit('/').next().unwrap_or_default();
+            match (&f.input, &f.error) {
+                (Some(input), None) => {
+                    let expected = want["summary"]["inputs"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .find(|i| {
+                            i["side"] == "settlements"
+                                && i["path"].as_str().is_some_and(|p| p.ends_with(name))
+                        });
+                    if let Some(x) = expected {
+                        for key in ["format", "rows"] {
+                            if !x[key].is_null() {
+                                let got = serde_json::to_value(input).unwrap()[key].clone();
+                                assert_eq!(got, x[key], "{} {name} {key}", case.display());
+                            }
+                        }
+                    }
+                    checked += 1;
+                }
+                (_, Some(error)) => assert_eq!(
+                    want["exit_code"],
+                    2,
+                    "{} {name}: inspect says {error}",
+                    case.display()
+                ),
+                (None, None) => panic!("{} {name}: neither read nor refused", case.display()),
+            }
+        }
+    }
+    assert!(checked >= 90, "{checked} files inspected");
+}
