@@ -438,16 +438,12 @@ pub(crate) fn read_csv<'p>(
         &names.iter().map(String::as_str).collect::<Vec<_>>(),
     )?);
     let mut block = Records::new(file, 1, &resolved);
-    let mut footer: VecDeque<csv::ByteRecord> = VecDeque::new();
+    let mut footer = Footer::new(profile.footer_rows);
     let mut rows = 0u64;
     // Records done with are filled again: no allocation per row.
     let mut rec = header;
     while next(&mut rec)? {
-        footer.push_back(std::mem::take(&mut rec));
-        if footer.len() as u64 <= profile.footer_rows {
-            continue;
-        }
-        let Some(data) = footer.pop_front() else {
+        let Some(data) = footer.push(std::mem::take(&mut rec)) else {
             continue;
         };
         block.push(&data);
@@ -540,12 +536,36 @@ impl ReportRow for Record<'_> {
     }
 }
 
+/// Holds back a report's last `n` rows until it ends: they are its footer, never rows.
+struct Footer<R> {
+    n: u64,
+    held: VecDeque<R>,
+}
+
+impl<R> Footer<R> {
+    fn new(n: u64) -> Self {
+        Footer {
+            n,
+            held: VecDeque::new(),
+        }
+    }
+
+    /// Takes the next row; gives back the row that is now known to be data, if any.
+    fn push(&mut self, row: R) -> Option<R> {
+        self.held.push_back(row);
+        if self.held.len() as u64 <= self.n {
+            return None;
+        }
+        self.held.pop_front()
+    }
+}
+
 /// Cuts a report's data rows into batches in row order, holding back the last
 /// `footer_rows` rows until the report ends: those are its footer, never rows.
 pub(super) struct Rows<'a, 'p, R> {
     profile: &'p Profile,
     resolved: Resolved<'p>,
-    footer: VecDeque<R>,
+    footer: Footer<R>,
     batch: TextBatch,
     file: u32,
     rows: u64,
@@ -563,7 +583,7 @@ impl<'a, 'p, R: ReportRow> Rows<'a, 'p, R> {
         Rows {
             profile,
             resolved,
-            footer: VecDeque::new(),
+            footer: Footer::new(profile.footer_rows),
             batch: TextBatch::new(fields(profile.side).len()),
             file,
             rows: 0,
@@ -574,11 +594,7 @@ impl<'a, 'p, R: ReportRow> Rows<'a, 'p, R> {
 
     /// Takes the next row; gives back a row done with, for the caller to fill again.
     pub(super) fn push(&mut self, row: R) -> Option<R> {
-        self.footer.push_back(row);
-        if self.footer.len() as u64 <= self.profile.footer_rows {
-            return None;
-        }
-        let row = self.footer.pop_front()?;
+        let row = self.footer.push(row)?;
         self.rows += 1;
         self.batch
             .push_record(self.profile, &mut self.resolved, &row);
