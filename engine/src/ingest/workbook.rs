@@ -395,18 +395,28 @@ pub(crate) fn read_xlsx<R: Read + Seek>(
             sheet.cell(r, c as usize, cell.get_value(), is_1904)?;
         }
     }
-    let (rows, data) = sheet.finish()?;
+    let done = sheet.finish()?;
     // Only a sheet with merged cells pays for reading it a second time.
-    if let Some((first, last)) = data.filter(|_| {
+    if let Some((first, last)) = done.data.filter(|_| {
         archive
             .merges
             .iter()
             .any(|m| m.starts_with("xl/worksheets/"))
     }) {
         let merges = book.merge_cells_by_sheet_name(&name).map_err(damaged)?;
-        merged_data(&merges, first, last, &rows.1, &name)?;
+        merged_data(&merges, first, last, &done.columns, &name)?;
     }
-    Ok(rows.0)
+    Ok(done.rows)
+}
+
+/// What a sheet gave.
+struct Done {
+    /// Data rows read.
+    rows: u64,
+    /// The sheet's columns the profile reads.
+    columns: Vec<usize>,
+    /// The first and last sheet rows (0-based) that became data rows.
+    data: Option<(u32, u32)>,
 }
 
 /// The rows of a sheet as they stream in, cell by cell.
@@ -506,14 +516,15 @@ impl<'a, 'p> Sheet<'a, 'p> {
         )
     }
 
-    /// The data rows read and, of the sheet, the columns the profile reads; the first and
-    /// last sheet rows that became data rows.
-    #[allow(clippy::type_complexity)]
-    fn finish(mut self) -> Result<((u64, Vec<usize>), Option<(u32, u32)>), String> {
+    fn finish(mut self) -> Result<Done, String> {
         self.complete()?;
         let rows = self.rows.take().ok_or_else(|| self.no_header())?;
-        let read = rows.columns();
-        Ok(((rows.finish(), read), self.data))
+        let columns = rows.columns();
+        Ok(Done {
+            rows: rows.finish(),
+            columns,
+            data: self.data,
+        })
     }
 }
 
