@@ -132,19 +132,37 @@ struct PartScan {
     counts: u64,
 }
 
+impl PartScan {
+    /// Notes the words of `bytes`: `mergeCell`, and the number after `uniqueCount`.
+    fn words(&mut self, bytes: &[u8]) {
+        self.merged |= memchr::memmem::find(bytes, b"mergeCell").is_some();
+        for at in memchr::memmem::find_iter(bytes, b"uniqueCount") {
+            let digits = bytes[at + 11..]
+                .iter()
+                .skip_while(|b| matches!(b, b' ' | b'=' | b'"' | b'\''))
+                .take_while(|b| b.is_ascii_digit())
+                .fold(0u64, |n, d| {
+                    n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+                });
+            self.counts = self.counts.max(digits);
+        }
+    }
+}
+
 /// Inflates a part, checking that no XML item (the stretch between two `<`) is longer
 /// than [`MAX_RECORD_BYTES`] (quick-xml holds a whole item in memory), and noting what
-/// [`check_archive`] needs. Words are searched in each chunk with the end of the one
-/// before, so a word cut by a chunk's end is found.
+/// [`check_archive`] needs. Words are searched in each chunk and across its start, so a
+/// word cut by a chunk's end is found.
 fn scan_part(mut part: impl Read, name: &str, buf: &mut [u8]) -> Result<PartScan, String> {
     const CARRY: usize = 32;
+    debug_assert!(buf.len() <= MAX_RECORD_BYTES);
     let mut scan = PartScan {
         read: 0,
         merged: false,
         counts: 0,
     };
     let mut run = 0usize;
-    let mut window = Vec::with_capacity(buf.len() + CARRY);
+    let mut carry = Vec::with_capacity(2 * CARRY);
     loop {
         let n = part
             .read(buf)
@@ -154,32 +172,31 @@ fn scan_part(mut part: impl Read, name: &str, buf: &mut [u8]) -> Result<PartScan
         }
         scan.read += n as u64;
         let chunk = &buf[..n];
-        // `run`: the bytes since the last `<` before this chunk.
-        let mut last = None;
-        for at in memchr::memchr_iter(b'<', chunk) {
-            let gap = last.map_or(run + at, |l| at - l);
-            if gap > MAX_RECORD_BYTES {
-                return Err(long_item(name));
+        // `run`: the bytes since the last `<` before this chunk. A chunk is shorter than
+        // the cap, so only a stretch that crosses chunks can be longer.
+        match (memchr::memchr(b'<', chunk), memchr::memrchr(b'<', chunk)) {
+            (Some(first), Some(last)) => {
+                if run + first > MAX_RECORD_BYTES {
+                    return Err(long_item(name));
+                }
+                run = n - last;
             }
-            last = Some(at);
+            _ => run += n,
         }
-        run = last.map_or(run + n, |l| n - l);
         if run > MAX_RECORD_BYTES {
             return Err(long_item(name));
         }
-        let keep = window.len().saturating_sub(CARRY);
-        window.drain(..keep);
-        window.extend_from_slice(chunk);
-        scan.merged |= memchr::memmem::find(&window, b"mergeCell").is_some();
-        for at in memchr::memmem::find_iter(&window, b"uniqueCount") {
-            let digits = window[at + 11..]
-                .iter()
-                .skip_while(|b| matches!(b, b' ' | b'=' | b'"' | b'\''))
-                .take_while(|b| b.is_ascii_digit())
-                .fold(0u64, |n, d| {
-                    n.saturating_mul(10).saturating_add(u64::from(d - b'0'))
-                });
-            scan.counts = scan.counts.max(digits);
+        // The words inside the chunk, then across its start (with the end of the one
+        // before); a word's place is not needed, so finding one twice does no harm.
+        scan.words(chunk);
+        carry.extend_from_slice(&chunk[..n.min(CARRY)]);
+        scan.words(&carry);
+        // Keep the stream's last bytes (a chunk may be shorter than them).
+        if n > CARRY {
+            carry.clear();
+            carry.extend_from_slice(&chunk[n - CARRY..]);
+        } else {
+            carry.drain(..carry.len().saturating_sub(CARRY));
         }
     }
 }
