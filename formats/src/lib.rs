@@ -237,8 +237,10 @@ impl std::error::Error for FormatError {}
 /// Where a reader hands each transaction, in file order. A statement's header (its
 /// [`Statement`] as known when its first transaction is read: id and account) is in
 /// `statements` by then; its checks are complete only in the returned [`FileInfo`].
-/// An `Err` from the sink stops the reader and is returned as it is.
-pub type TxnSink<'a> = &'a mut dyn FnMut(Txn, &[Statement]) -> Result<(), FormatError>;
+/// An `Err` from the sink stops the reader and is returned as it is. The transaction is
+/// lent, not given: a reader may fill the same one again for the next, so that its
+/// strings are reused rather than allocated per transaction.
+pub type TxnSink<'a> = &'a mut dyn FnMut(&Txn, &[Statement]) -> Result<(), FormatError>;
 
 /// A file to read: readable and seekable (a reader may pass over it twice, e.g. MT940
 /// to learn whether the whole file is UTF-8 before decoding any of it).
@@ -315,14 +317,16 @@ static SEEDS: [[u64; 4]; 2] = [
 ];
 
 impl RefCounter {
-    pub fn unique(&mut self, r: String) -> String {
-        let f = fingerprint(&r);
+    /// Makes `r` unique: a repeat gets its `#n` appended.
+    pub fn unique(&mut self, r: &mut String) {
+        let f = fingerprint(r);
         if self.seen.insert(f) {
-            return r;
+            return;
         }
         let n = self.repeated.entry(f).or_insert(1);
         *n += 1;
-        format!("{r}#{n}")
+        r.push('#');
+        r.push_str(&n.to_string());
     }
 }
 
@@ -341,7 +345,11 @@ mod tests {
         let mut refs = RefCounter::default();
         let got: Vec<String> = ["a", "b", "a", "a", "b", "c"]
             .into_iter()
-            .map(|r| refs.unique(r.to_string()))
+            .map(|r| {
+                let mut r = r.to_string();
+                refs.unique(&mut r);
+                r
+            })
             .collect();
         assert_eq!(got, ["a", "b", "a#2", "a#3", "b#2", "c"]);
     }

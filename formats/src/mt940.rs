@@ -345,7 +345,7 @@ impl<'s> Reader<'s> {
             .eref
             .or_else(|| (!absent_reference(&p.customer_ref)).then_some(p.customer_ref))
             .unwrap_or_default();
-        let provider_ref = if absent_reference(&p.bank_ref) {
+        let mut provider_ref = if absent_reference(&p.bank_ref) {
             let date = open.opening.as_ref().map_or("", |(_, b)| b.date.as_str());
             format!("{}/{date}/{}/{position}", open.account, open.sequence)
         } else {
@@ -366,12 +366,13 @@ impl<'s> Reader<'s> {
         };
         let value_date = fields::date(&p.value_date).unwrap_or_else(|| p.value_date.clone());
         self.info.transactions += 1;
+        self.refs.unique(&mut provider_ref);
         let txn = Txn {
             row: self.info.transactions,
             statement: self.info.statements.len() - 1,
             own_account: open.account.clone(),
             instruction_id,
-            provider_ref: self.refs.unique(provider_ref),
+            provider_ref,
             account,
             amount,
             fee: String::new(),
@@ -385,7 +386,7 @@ impl<'s> Reader<'s> {
         let statement = self.statement();
         statement.entries += 1;
         statement.transactions += 1;
-        (self.sink)(txn, &self.info.statements)
+        (self.sink)(&txn, &self.info.statements)
     }
 
     /// Ends the open statement: its last transaction, its control checks.

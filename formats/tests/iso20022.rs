@@ -29,8 +29,8 @@ fn recognised(bytes: &[u8]) -> Recognised {
 /// Reads `bytes` as `kind`, collecting the rows.
 fn read_as(kind: Kind, bytes: &[u8]) -> Result<(Vec<Txn>, FileInfo), FormatError> {
     let mut rows = Vec::new();
-    let mut sink = |t: Txn, _: &[Statement]| {
-        rows.push(t);
+    let mut sink = |t: &Txn, _: &[Statement]| {
+        rows.push(t.clone());
         Ok(())
     };
     let info = read(kind, &mut Cursor::new(bytes), &mut sink)?;
@@ -413,7 +413,7 @@ fn rows_count_across_statements_and_each_statement_names_its_account() {
 fn the_sink_sees_each_statement_header_with_its_first_transaction() {
     let bytes = std::fs::read(testdata("camt053/rule-statements-rows.xml")).unwrap();
     let mut seen = Vec::new();
-    let mut sink = |t: Txn, s: &[Statement]| {
+    let mut sink = |t: &Txn, s: &[Statement]| {
         seen.push((
             t.row,
             s[t.statement].id.clone(),
@@ -430,7 +430,7 @@ fn the_sink_sees_each_statement_header_with_its_first_transaction() {
 fn an_error_from_the_sink_stops_the_read_and_is_returned_as_it_is() {
     let bytes = std::fs::read(testdata("camt053/rule-direction.xml")).unwrap();
     let mut calls = 0;
-    let mut sink = |_: Txn, _: &[Statement]| {
+    let mut sink = |_: &Txn, _: &[Statement]| {
         calls += 1;
         Err(FormatError {
             place: "sink".into(),
@@ -1706,7 +1706,7 @@ fn bench_synthetic_payroll() {
     let big = env("SVERKA_BENCH_STREAM", 2_000_000);
     let started = std::time::Instant::now();
     let mut count = 0u64;
-    let mut sink = |_: Txn, _: &[Statement]| {
+    let mut sink = |_: &Txn, _: &[Statement]| {
         count += 1;
         Ok(())
     };
@@ -1725,7 +1725,7 @@ fn bench_synthetic_payroll() {
     let started = std::time::Instant::now();
     let mut count = 0u64;
     let mut settled = 0u64;
-    let mut sink = |t: Txn, _: &[Statement]| {
+    let mut sink = |t: &Txn, _: &[Statement]| {
         count += 1;
         settled += u64::from(t.status == Some(Settled));
         Ok(())

@@ -26,11 +26,11 @@ fn read_bytes(bytes: &[u8]) -> Result<(Vec<Txn>, FileInfo), FormatError> {
     let info = sverka_formats::read(
         Kind::Mt940,
         &mut source,
-        &mut |t: Txn, statements: &[Statement]| {
+        &mut |t: &Txn, statements: &[Statement]| {
             // The statement's header is known by the time its transactions arrive.
             let s = &statements[t.statement];
             assert_eq!(s.account, t.own_account, "row {}", t.row);
-            txns.push(t);
+            txns.push(t.clone());
             Ok(())
         },
     )?;
@@ -941,7 +941,7 @@ fn a_sink_error_stops_the_reader() {
     let r = sverka_formats::read(
         Kind::Mt940,
         &mut Cursor::new(bytes),
-        &mut |_t: Txn, _s: &[Statement]| {
+        &mut |_t: &Txn, _s: &[Statement]| {
             seen += 1;
             Err(FormatError {
                 place: "here".into(),
@@ -1104,7 +1104,7 @@ fn throughput_of_two_million_transactions() {
     let start = std::time::Instant::now();
     let mut file = std::io::BufReader::new(std::fs::File::open(&path).unwrap());
     let mut n = 0u64;
-    let info = sverka_formats::read(Kind::Mt940, &mut file, &mut |_t: Txn, _s: &[Statement]| {
+    let info = sverka_formats::read(Kind::Mt940, &mut file, &mut |_t: &Txn, _s: &[Statement]| {
         n += 1;
         Ok(())
     })

@@ -7,7 +7,7 @@ use sverka_formats::{read, recognise, Kind, Recognised, Statement, Txn};
 pub fn check(data: &[u8], kinds: &[Kind]) {
     for &kind in kinds {
         let mut next = 1u64;
-        let mut sink = |t: Txn, _: &[Statement]| {
+        let mut sink = |t: &Txn, _: &[Statement]| {
             assert_eq!(t.row, next, "transactions numbered in document order");
             next += 1;
             Ok(())
@@ -17,7 +17,7 @@ pub fn check(data: &[u8], kinds: &[Kind]) {
         }
     }
     if let Recognised::Provider(kind) = recognise(data) {
-        let mut sink = |_: Txn, _: &[Statement]| Ok(());
+        let mut sink = |_: &Txn, _: &[Statement]| Ok(());
         let _ = read(kind, &mut std::io::Cursor::new(data), &mut sink);
     }
 }

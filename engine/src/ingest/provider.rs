@@ -47,7 +47,7 @@ pub type ProviderInfo = sverka_formats::FileInfo;
 
 impl TextBatch {
     /// Adds a provider file's transaction as a settlement row.
-    fn push_txn(&mut self, file: u32, provider: &str, t: Txn) {
+    fn push_txn(&mut self, file: u32, provider: &str, t: &Txn) {
         let status = t.status.map_or("", |s| s.as_str());
         let values = [
             provider,
@@ -63,7 +63,7 @@ impl TextBatch {
         for (b, v) in self.cols.iter_mut().zip(values) {
             b.append_value(v);
         }
-        if let Some(r) = t.rejection {
+        if let Some(r) = &t.rejection {
             let reason = match r.reason {
                 sverka_formats::NotSettlement::NotBooked => Reason::NotBooked,
                 sverka_formats::NotSettlement::NotAPayment => Reason::NotAPayment,
@@ -82,11 +82,11 @@ impl TextBatch {
                 },
             ));
         }
-        if let Some(o) = t.amount_original {
-            self.originals.push((self.len, "amount", o));
+        if let Some(o) = &t.amount_original {
+            self.originals.push((self.len, "amount", o.clone()));
         }
-        if let Some(o) = t.value_date_original {
-            self.originals.push((self.len, "value_date", o));
+        if let Some(o) = &t.value_date_original {
+            self.originals.push((self.len, "value_date", o.clone()));
         }
         self.len += 1;
     }
@@ -117,7 +117,7 @@ pub(super) fn read<T: Send>(
     let mut last: Option<(String, &str)> = None;
     // Each batch is validated on the pool as soon as it is cut, while this thread reads on.
     let (info, out) = on_pool(sink, |hand_on| -> Result<ProviderInfo> {
-        let mut on_txn = |t: Txn,
+        let mut on_txn = |t: &Txn,
                           statements: &[Statement]|
          -> std::result::Result<(), FormatError> {
             if t.row != next_row {
@@ -132,7 +132,7 @@ pub(super) fn read<T: Send>(
                 None => match &last {
                     Some((acct, code)) if *acct == t.own_account => *code,
                     _ => {
-                        let code = provider_of(&t, statements, opts)?;
+                        let code = provider_of(t, statements, opts)?;
                         last = Some((t.own_account.clone(), code));
                         code
                     }

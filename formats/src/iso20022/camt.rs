@@ -9,12 +9,13 @@
 //! for the transactions not yet handed on.
 
 use std::collections::BTreeMap;
+use std::fmt::Write;
 
 use quick_xml::events::BytesStart;
 
 use super::names::Name as N;
 use super::xml::Path;
-use super::{currency_of, date_of, date_of_str, date_only_str, owned, set_first, Out};
+use super::{currency_of, date_of, date_of_str, date_only_str, set_first, Out};
 use crate::decimal::Dec;
 use crate::{absent_reference, Check, FormatError, NotSettlement, Rejection, Status, Txn};
 
@@ -334,12 +335,8 @@ impl Entry {
 
     /// `ValDt/Dt`, or the date of `ValDt/DtTm`, else `BookgDt`'s (CONTRACT 7.3). A `Dt`
     /// is taken as written (a date-time there is section 2's `invalid_date`); only a
-    /// `DtTm` is cut to its date.
-    fn value_date(&self) -> (String, Option<String>) {
-        owned(self.value_date_str())
-    }
-
-    /// [`Entry::value_date`] as parts of the entry's fields.
+    /// `DtTm` is cut to its date; with the file's text when it differs. Parts of the
+    /// entry's fields.
     fn value_date_str(&self) -> (&str, Option<&str>) {
         [
             (&self.value_dt, false),
@@ -814,8 +811,14 @@ impl<'s> Camt<'s> {
 
     fn hand_on_pending(&mut self, several: bool) -> Result<(), FormatError> {
         self.has_pending = false;
-        let txn = build(&self.stmt, &self.entry, Some(&self.pending), several);
-        self.out.deliver(txn)
+        build(
+            &self.stmt,
+            &self.entry,
+            Some(&self.pending),
+            several,
+            &mut self.out.txn,
+        );
+        self.out.deliver()
     }
 
     fn end_details(&mut self) {
@@ -851,8 +854,8 @@ impl<'s> Camt<'s> {
         if self.has_pending {
             self.hand_on_pending(self.entry.txs > 1)
         } else if self.entry.txs == 0 {
-            let txn = build(&self.stmt, &self.entry, None, false);
-            self.out.deliver(txn)
+            build(&self.stmt, &self.entry, None, false, &mut self.out.txn);
+            self.out.deliver()
         } else {
             Ok(())
         }
@@ -883,8 +886,8 @@ impl<'s> Camt<'s> {
 
 /// One transaction of an entry as CONTRACT 7.3 maps it (`tx`: its `TxDtls`, `None` when
 /// the entry has none and is a transaction by itself; `several`: the entry has more
-/// than one).
-fn build(st: &Stmt, e: &Entry, tx: Option<&Tx>, several: bool) -> Txn {
+/// than one), written over `out` (its `row` is the caller's).
+fn build(st: &Stmt, e: &Entry, tx: Option<&Tx>, several: bool, out: &mut Txn) {
     let empty = Tx::default();
     let t = tx.unwrap_or(&empty);
     let k = if tx.is_some() { t.k } else { 1 };
@@ -893,57 +896,66 @@ fn build(st: &Stmt, e: &Entry, tx: Option<&Tx>, several: bool) -> Txn {
         None if !several && e.amt.is_given() => Some(&e.amt),
         None => None,
     };
-    let (amount, currency) = amount.map_or((String::new(), String::new()), |a| {
-        (a.value.clone(), a.ccy.clone())
-    });
+    let (amount, currency) = amount.map_or(("", ""), |a| (&a.value, &a.ccy));
     let fee = if tx.is_some() { &t.fee } else { &e.fee };
     let fee = if fee.is_given() && (fee.ccy.is_empty() || fee.ccy == currency) {
-        fee.value.clone()
+        fee.value.as_str()
     } else {
-        String::new()
+        ""
     };
-    let provider_ref = if !absent_reference(&t.acct_svcr_ref) {
-        t.acct_svcr_ref.clone()
+    let provider_ref = &mut out.provider_ref;
+    provider_ref.clear();
+    if !absent_reference(&t.acct_svcr_ref) {
+        provider_ref.push_str(&t.acct_svcr_ref);
     } else if !absent_reference(&e.acct_svcr_ref) && several {
-        format!("{}/{k}", e.acct_svcr_ref)
+        let _ = write!(provider_ref, "{}/{k}", e.acct_svcr_ref);
     } else if !absent_reference(&e.acct_svcr_ref) {
-        e.acct_svcr_ref.clone()
+        provider_ref.push_str(&e.acct_svcr_ref);
     } else {
-        format!("{}/{}/{k}", st.id, e.position)
-    };
-    let (value_date, value_date_original) = e.value_date();
-    let (status, rejection) = match classify(e, tx) {
+        let _ = write!(provider_ref, "{}/{}/{k}", st.id, e.position);
+    }
+    let (value_date, value_date_original) = e.value_date_str();
+    put(&mut out.value_date, value_date);
+    match (&mut out.value_date_original, value_date_original) {
+        (Some(o), Some(v)) => put(o, v),
+        (o, v) => *o = v.map(str::to_string),
+    }
+    (out.status, out.rejection) = match classify(e, tx) {
         Ok(s) => (Some(s), None),
         Err(r) => (None, Some(r)),
     };
-    Txn {
-        row: 0,
-        statement: st.index,
-        own_account: st.account().to_string(),
-        instruction_id: first_reference(&[&t.end_to_end, &t.instr_id]),
-        provider_ref,
-        account: counterparty(t, &e.direction, st.account()),
-        amount,
-        fee,
-        currency,
-        status,
-        value_date,
-        amount_original: None,
-        value_date_original,
-        rejection,
-    }
+    out.statement = st.index;
+    put(&mut out.own_account, st.account());
+    put(
+        &mut out.instruction_id,
+        first_reference(&[&t.end_to_end, &t.instr_id]),
+    );
+    put(
+        &mut out.account,
+        counterparty(t, &e.direction, st.account()),
+    );
+    put(&mut out.amount, amount);
+    put(&mut out.fee, fee);
+    put(&mut out.currency, currency);
+    out.amount_original = None;
+}
+
+/// Sets `field` to `value`, in the allocation it has.
+fn put(field: &mut String, value: &str) {
+    field.clear();
+    field.push_str(value);
 }
 
 /// The first reference that is not absent (CONTRACT 7: `NOTPROVIDED`, `NONREF`, …).
-pub(super) fn first_reference(refs: &[&String]) -> String {
+pub(super) fn first_reference<'a>(refs: &[&'a String]) -> &'a str {
     refs.iter()
         .find(|r| !absent_reference(r))
-        .map_or(String::new(), |r| r.to_string())
+        .map_or("", |r| r.as_str())
 }
 
 /// `CdtrAcct` first for a debit, `DbtrAcct` first for a credit; the first present that
 /// is not the statement's own account.
-fn counterparty(t: &Tx, direction: &str, own: &str) -> String {
+fn counterparty<'a>(t: &'a Tx, direction: &str, own: &str) -> &'a str {
     let order = if direction == "CRDT" {
         [&t.debtor, &t.creditor]
     } else {
@@ -954,7 +966,6 @@ fn counterparty(t: &Tx, direction: &str, own: &str) -> String {
         .map(|a| a.get())
         .find(|a| !a.is_empty() && (own.is_empty() || !same_account(a, own)))
         .unwrap_or("")
-        .to_string()
 }
 
 /// The status, or the section 7 reason the transaction is not a settlement.

@@ -537,6 +537,9 @@ struct Out<'s> {
     sink: TxnSink<'s>,
     refs: RefCounter,
     info: FileInfo,
+    /// The transaction being handed on; the readers fill it in place so that its strings
+    /// keep their allocations from one transaction to the next.
+    txn: Txn,
 }
 
 impl<'s> Out<'s> {
@@ -548,6 +551,7 @@ impl<'s> Out<'s> {
                 kind: Some(kind),
                 ..FileInfo::default()
             },
+            txn: Txn::default(),
         }
     }
 
@@ -569,15 +573,16 @@ impl<'s> Out<'s> {
             .expect("statement indices come from open_statement and statements are never removed")
     }
 
-    /// Hands `txn` (of statement `txn.statement`) to the sink.
-    fn deliver(&mut self, mut txn: Txn) -> Result<(), FormatError> {
-        txn.row = self.next_row();
-        txn.provider_ref = self.refs.unique(std::mem::take(&mut txn.provider_ref));
+    /// Hands [`Out::txn`] (of statement `txn.statement`) to the sink.
+    fn deliver(&mut self) -> Result<(), FormatError> {
+        let txn = &mut self.txn;
+        txn.row = self.info.transactions + 1;
+        self.refs.unique(&mut txn.provider_ref);
         self.info.transactions += 1;
         if let Some(s) = self.info.statements.get_mut(txn.statement) {
             s.transactions += 1;
         }
-        (self.sink)(txn, &self.info.statements)
+        (self.sink)(&self.txn, &self.info.statements)
     }
 }
 

@@ -238,11 +238,11 @@ impl<'s> Pain<'s> {
                 date_only(d)
             }
         });
-        let txn = Txn {
+        self.out.txn = Txn {
             row: 0,
             statement: self.statement,
             own_account: either(&tx.debtor_iban, &tx.debtor_other),
-            instruction_id: first_reference(&[&tx.end_to_end, &tx.instr_id]),
+            instruction_id: first_reference(&[&tx.end_to_end, &tx.instr_id]).to_string(),
             provider_ref,
             account: either(&tx.creditor_iban, &tx.creditor_other),
             amount: tx.amount.value,
@@ -254,7 +254,7 @@ impl<'s> Pain<'s> {
             value_date_original,
             rejection,
         };
-        self.out.deliver(txn)
+        self.out.deliver()
     }
 
     fn end_pmt(&mut self) {

@@ -179,7 +179,7 @@ fn formats_read(path: &Path, name: &str) -> (Vec<RawRow>, Vec<String>) {
         other => panic!("{name}: not recognised as a provider file: {other:?}"),
     };
     let mut rows = Vec::new();
-    let mut sink = |t: sverka_formats::Txn, _: &[sverka_formats::Statement]| {
+    let mut sink = |t: &sverka_formats::Txn, _: &[sverka_formats::Statement]| {
         rows.push(RawRow {
             file: name.to_string(),
             row: t.row,
