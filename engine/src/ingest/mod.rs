@@ -26,6 +26,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
+use arrow_array::builder::StringBuilder;
 use arrow_array::{
     Array, Date32Array, Date64Array, Decimal128Array, Decimal256Array, Int32Array, Int64Array,
     StringArray, UInt64Array,
@@ -254,7 +255,7 @@ fn on_pool_jobs<T: Send, J: Send, R: Send>(
 /// Rows of one batch being cut, as text columns in the contract's order (the provider
 /// and profile readers fill it, each with its own `push`).
 struct TextBatch {
-    cols: Vec<arrow_array::builder::StringBuilder>,
+    cols: Vec<StringBuilder>,
     pre_rejects: Vec<(usize, Reject)>,
     originals: Vec<(usize, &'static str, String)>,
     len: usize,
@@ -265,9 +266,7 @@ impl TextBatch {
     fn new(fields: usize) -> TextBatch {
         TextBatch {
             cols: (0..fields)
-                .map(|_| {
-                    arrow_array::builder::StringBuilder::with_capacity(BATCH_ROWS, BATCH_ROWS * 12)
-                })
+                .map(|_| StringBuilder::with_capacity(BATCH_ROWS, BATCH_ROWS * 12))
                 .collect(),
             pre_rejects: Vec::new(),
             originals: Vec::new(),
@@ -277,10 +276,17 @@ impl TextBatch {
 
     /// The rows so far as a raw batch of file `file` whose first row is `first_row`.
     fn finish(&mut self, file: u32, first_row: u64) -> RawBatch {
+        // A finished builder starts again from nothing and would grow by doubling, each
+        // step a copy into fresh pages: give it the room the batch just cut needed.
         let cols = self
             .cols
             .iter_mut()
-            .map(|b| Some(RawCol::Text(b.finish())))
+            .map(|b| {
+                let bytes = b.values_slice().len();
+                let col = b.finish();
+                *b = StringBuilder::with_capacity(BATCH_ROWS, bytes + bytes / 8);
+                Some(RawCol::Text(col))
+            })
             .collect();
         let batch = RawBatch {
             file,
