@@ -5,23 +5,23 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use std::path::Path;
 use std::sync::OnceLock;
 use sverka_engine::profiles::Profile;
+use sverka_engine::ProviderOptions;
 
 fn profiles() -> &'static [Profile] {
     static P: OnceLock<Vec<Profile>> = OnceLock::new();
     P.get_or_init(|| {
         let toml = include_str!("../../testdata/cases/098-v2-profile-csv/providers.toml");
-        let body = toml
-            .split("[providers.UZCARD.settlements]")
-            .nth(1)
-            .expect("the case's profile")
-            .replace("[providers.UZCARD.settlements.", "[");
         ["windows-1251", "utf-8", "utf-16"]
             .iter()
             .map(|enc| {
-                let b = body.replace("\"windows-1251\"", &format!("\"{enc}\""));
-                Profile::parse("UZCARD", &b).expect("a valid profile")
+                let text = toml.replace("\"windows-1251\"", &format!("\"{enc}\""));
+                let mut o = ProviderOptions::default();
+                sverka_engine::providers::parse(Path::new("providers.toml"), &text, &mut o)
+                    .expect("a valid profile");
+                o.profiles.remove(0)
             })
             .collect()
     })

@@ -5,19 +5,19 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use std::path::Path;
 use std::sync::OnceLock;
 use sverka_engine::profiles::Profile;
+use sverka_engine::ProviderOptions;
 
 fn profile() -> &'static Profile {
     static P: OnceLock<Profile> = OnceLock::new();
     P.get_or_init(|| {
         let toml = include_str!("../../testdata/cases/099-v2-profile-xlsx/providers.toml");
-        let body = toml
-            .split("[providers.HUMO.settlements]")
-            .nth(1)
-            .expect("the case's profile")
-            .replace("[providers.HUMO.settlements.", "[");
-        Profile::parse("HUMO", &body).expect("a valid profile")
+        let mut o = ProviderOptions::default();
+        sverka_engine::providers::parse(Path::new("providers.toml"), toml, &mut o)
+            .expect("the case's profile");
+        o.profiles.remove(0)
     })
 }
 

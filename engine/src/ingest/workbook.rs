@@ -260,8 +260,10 @@ fn put(row: &mut SheetRow, col: usize, value: &DataRef<'_>, is_1904: bool) {
             text.push_str(s);
             Kind::Text
         }
-        // Rust writes a float as the shortest decimal that reads back as the same
-        // number, without an exponent: exactly 7.4's rule.
+        // A number cell comes from calamine as the f64 the file stores; it is written
+        // out as text at once and never computed with (an amount is only ever the
+        // contract's decimal text). Rust writes a float as the shortest decimal that
+        // reads back as the same number, without an exponent: exactly 7.4's rule.
         DataRef::Float(f) => {
             let _ = write!(text, "{f}");
             Kind::Number
