@@ -262,11 +262,11 @@ struct TextBatch {
 }
 
 impl TextBatch {
-    /// A batch of `fields` text columns (a side's fields).
-    fn new(fields: usize) -> TextBatch {
+    /// A batch of `fields` text columns (a side's fields) with room for `rows` rows.
+    fn new(fields: usize, rows: usize) -> TextBatch {
         TextBatch {
             cols: (0..fields)
-                .map(|_| StringBuilder::with_capacity(BATCH_ROWS, BATCH_ROWS * 12))
+                .map(|_| StringBuilder::with_capacity(rows, rows * 12))
                 .collect(),
             pre_rejects: Vec::new(),
             originals: Vec::new(),
@@ -274,7 +274,8 @@ impl TextBatch {
         }
     }
 
-    /// The rows so far as a raw batch of file `file` whose first row is `first_row`.
+    /// The rows so far as a raw batch of file `file` whose first row is `first_row`; the
+    /// batch is then empty, for the next rows.
     fn finish(&mut self, file: u32, first_row: u64) -> RawBatch {
         // A finished builder starts again from nothing and would grow by doubling, each
         // step a copy into fresh pages: give it the room the batch just cut needed.
@@ -288,6 +289,20 @@ impl TextBatch {
                 Some(RawCol::Text(col))
             })
             .collect();
+        self.raw(file, first_row, cols)
+    }
+
+    /// [`TextBatch::finish`] for a batch cut once: no builders are made for more rows.
+    fn into_raw(mut self, file: u32, first_row: u64) -> RawBatch {
+        let cols = self
+            .cols
+            .iter_mut()
+            .map(|b| Some(RawCol::Text(b.finish())))
+            .collect();
+        self.raw(file, first_row, cols)
+    }
+
+    fn raw(&mut self, file: u32, first_row: u64, cols: Vec<Option<RawCol>>) -> RawBatch {
         let batch = RawBatch {
             file,
             first_row,

@@ -501,7 +501,7 @@ impl<'p> Records<'p> {
         // Always UTF-8 (the decoder's output, cut at ASCII bytes): borrowed, not copied.
         let text = String::from_utf8_lossy(&self.text);
         let mut resolved = Resolved::clone(&self.resolved);
-        let mut batch = TextBatch::new(fields(profile.side).len());
+        let mut batch = TextBatch::new(fields(profile.side).len(), self.rows.len());
         for (r, &first) in self.rows.iter().enumerate() {
             let last = self.rows.get(r + 1).copied().unwrap_or(self.ends.len());
             let row = Record {
@@ -511,7 +511,7 @@ impl<'p> Records<'p> {
             };
             batch.push_record(profile, &mut resolved, &row);
         }
-        batch.finish(self.file, self.first_row)
+        batch.into_raw(self.file, self.first_row)
     }
 }
 
@@ -584,7 +584,7 @@ impl<'a, 'p, R: ReportRow> Rows<'a, 'p, R> {
             profile,
             resolved,
             footer: Footer::new(profile.footer_rows),
-            batch: TextBatch::new(fields(profile.side).len()),
+            batch: TextBatch::new(fields(profile.side).len(), BATCH_ROWS),
             file,
             rows: 0,
             first_row: 1,
@@ -811,13 +811,9 @@ value_date = "Completion Time"
     fn mutated_reports_never_panic() {
         let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../testdata/cases/098-v2-profile-csv");
-        let toml = std::fs::read_to_string(p.join("providers.toml")).unwrap();
-        let body = toml
-            .split("[providers.UZCARD.settlements]")
-            .nth(1)
-            .unwrap()
-            .replace("[providers.UZCARD.settlements.", "[");
-        let profile = Profile::parse("UZCARD", &body).unwrap();
+        let mut o = super::super::ProviderOptions::default();
+        crate::providers::load(&p.join("providers.toml"), &mut o).unwrap();
+        let profile = o.profiles.remove(0);
         let golden = std::fs::read(p.join("settlements/uzcard-2026-12.csv")).unwrap();
         assert_eq!(profile.count_rows(&golden[..]), Ok(6));
         let mut state = 0x9E37_79B9_7F4A_7C15u64;

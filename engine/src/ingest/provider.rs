@@ -110,7 +110,7 @@ pub(super) fn read<T: Send>(
     let path = &file.path;
     // The readers read large chunks themselves: no buffer of ours in between.
     let mut source = Hashed::new(handle);
-    let mut b = TextBatch::new(crate::schema::SETTLEMENT_FIELDS.len());
+    let mut b = TextBatch::new(crate::schema::SETTLEMENT_FIELDS.len(), BATCH_ROWS);
     let mut first_row = 1u64;
     let mut next_row = 1u64;
     // The last statement account looked up, and its provider.
