@@ -31,6 +31,7 @@ fn run(instructions: &[PathBuf], settlements: &[PathBuf]) -> tempfile::TempDir {
         csv: false,
         settings: Settings::default(),
         providers: Default::default(),
+        decisions: Vec::new(),
     };
     sverka_engine::reconcile_with(&cfg, &Silent, &AuditFinish::new(true)).expect("reconcile");
     out
@@ -517,6 +518,7 @@ fn real_statements_with_a_failed_control_check() {
             control_warn: true,
             ..Default::default()
         },
+        decisions: Vec::new(),
     };
     let o = sverka_engine::reconcile_with(&cfg, &Silent, &AuditFinish::new(true)).unwrap();
     let d = out.path();

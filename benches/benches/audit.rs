@@ -23,6 +23,7 @@ fn main() {
     let out = files.out_dir("audit").expect("output directory");
     let cfg = |out: std::path::PathBuf| ReconcileConfig {
         providers: Default::default(),
+        decisions: Vec::new(),
         instructions: vec![files.ins_parquet.clone()],
         settlements: vec![files.set_parquet.clone()],
         out,

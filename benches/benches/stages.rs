@@ -141,6 +141,7 @@ fn reconcile(c: &mut Criterion, fx: &Fixture) {
     ] {
         let cfg = ReconcileConfig {
             providers: Default::default(),
+            decisions: Vec::new(),
             instructions: vec![ins.clone()],
             settlements: vec![set.clone()],
             out: f.out_dir(name).expect("output directory"),

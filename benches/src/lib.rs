@@ -617,6 +617,7 @@ mod tests {
         ] {
             let cfg = ReconcileConfig {
                 providers: Default::default(),
+                decisions: Vec::new(),
                 instructions: vec![ins.clone()],
                 settlements: vec![set.clone()],
                 out: files.out_dir(name).unwrap(),

@@ -210,8 +210,15 @@ pub struct ReconcileArgs {
     /// (recorded in summary.json and the report, and the run goes on).
     #[arg(long, default_value = "fail", value_name = "fail|warn", value_parser = ["fail", "warn"])]
     pub control_totals: String,
+    /// Reviewed decisions (CONTRACT 8): CSV files (or directories of them) with the columns
+    /// decision_id, action (MATCH, UNMATCH, ACCEPT), provider, provider_ref,
+    /// instruction_id, note, decided_by, approved_by — a filled-in `sverka worksheet` is
+    /// one. A decision applies only when approved by someone other than its maker; every
+    /// decision's outcome is in decisions.parquet.
+    #[arg(long, num_args = 1.., value_name = "PATH")]
+    pub decisions: Vec<PathBuf>,
     /// Output folder: instructions.parquet, settlements.parquet, rejects.parquet, summary.json,
-    /// report.html, manifest.json.
+    /// report.html, manifest.json (and decisions.parquet with --decisions).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Do not write report.html (manifest.json is always written).

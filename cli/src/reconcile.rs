@@ -79,6 +79,7 @@ pub fn run(a: ReconcileArgs) -> Result<u8, Failure> {
             outlier_factor: Factor::parse(&a.outlier_factor)?,
         },
         providers,
+        decisions: a.decisions,
     };
     let large = sverka_engine::is_large(&cfg);
     let audit = sverka_audit::AuditFinish::new(!a.no_report);

@@ -53,25 +53,31 @@ impl Status {
 
 /// Instruction flags as bits, in alphabetical order (the order they are written in).
 pub mod flag {
-    pub const ACCOUNT_MISMATCH: u8 = 1;
-    pub const AMOUNT_OUTLIER: u8 = 2;
-    pub const DUPLICATE_BENEFICIARY: u8 = 4;
-    pub const FALLBACK_MATCH: u8 = 8;
-    pub const LATE: u8 = 16;
-    pub const PROVIDER_MISMATCH: u8 = 32;
-    pub const SHARED_ACCOUNT: u8 = 64;
-    pub const NAMES: [&str; 7] = [
+    pub const ACCEPTED: u16 = 1;
+    pub const ACCOUNT_MISMATCH: u16 = 1 << 1;
+    pub const AMOUNT_OUTLIER: u16 = 1 << 2;
+    pub const DUPLICATE_BENEFICIARY: u16 = 1 << 3;
+    pub const FALLBACK_MATCH: u16 = 1 << 4;
+    pub const LATE: u16 = 1 << 5;
+    pub const MANUAL_MATCH: u16 = 1 << 6;
+    pub const PROVIDER_MISMATCH: u16 = 1 << 7;
+    pub const SHARED_ACCOUNT: u16 = 1 << 8;
+    pub const NAMES: [&str; 9] = [
+        "ACCEPTED",
         "ACCOUNT_MISMATCH",
         "AMOUNT_OUTLIER",
         "DUPLICATE_BENEFICIARY",
         "FALLBACK_MATCH",
         "LATE",
+        "MANUAL_MATCH",
         "PROVIDER_MISMATCH",
         "SHARED_ACCOUNT",
     ];
+    /// Every flag set: `1 << NAMES.len()`.
+    pub const SETS: u16 = 1 << 9;
 
     /// The `;`-separated text of a flag set.
-    pub fn text(bits: u8) -> String {
+    pub fn text(bits: u16) -> String {
         NAMES
             .iter()
             .enumerate()
@@ -89,7 +95,7 @@ pub struct Classes {
     /// In minor units of the instruction's currency.
     pub paid: Vec<i128>,
     pub settlement_count: Vec<u32>,
-    pub flags: Vec<u8>,
+    pub flags: Vec<u16>,
 }
 
 /// `group` holds the group flags of [`group_flags`], computed beforehand (it needs no
@@ -99,7 +105,7 @@ pub fn classify(
     set_t: &Table,
     m: &Matches,
     s: &Settings,
-    group: Vec<u8>,
+    group: Vec<u16>,
 ) -> Classes {
     let n = ins_t.len();
     // The settlements of each instruction, in input order (CSR layout).
@@ -187,10 +193,10 @@ fn classify_one(
     s: &Settings,
     i: usize,
     sets: &[u32],
-) -> (Status, i128, u8) {
+) -> (Status, i128, u16) {
     let (mut n_settled, mut n_returned, mut other_ccy) = (0u32, 0u32, false);
     let mut paid: i128 = 0;
-    let mut flags = 0u8;
+    let mut flags = 0u16;
     let ccy = ins_t.currency[i];
     let due = ins_t.date[i] as i64;
     for &sj in sets {
@@ -230,6 +236,9 @@ fn classify_one(
         }
         if m.method[sj] == Method::Fallback as u8 {
             flags |= flag::FALLBACK_MATCH;
+        }
+        if m.method[sj] == Method::Manual as u8 {
+            flags |= flag::MANUAL_MATCH;
         }
     }
     let amount = ins_t.amounts[0][i] as i128;
@@ -325,9 +334,9 @@ fn number_keys(
 
 /// Flags that depend on groups of instructions: AMOUNT_OUTLIER, DUPLICATE_BENEFICIARY,
 /// SHARED_ACCOUNT.
-pub fn group_flags(t: &Table, s: &Settings) -> Vec<u8> {
+pub fn group_flags(t: &Table, s: &Settings) -> Vec<u16> {
     let n = t.len();
-    let mut flags = vec![0u8; n];
+    let mut flags = vec![0u16; n];
     if n == 0 {
         return flags;
     }

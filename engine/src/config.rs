@@ -73,4 +73,6 @@ pub struct ReconcileConfig {
     pub settings: Settings,
     /// (v2) Who sent a provider file, and what a failed control check does (CONTRACT 7).
     pub providers: ProviderOptions,
+    /// (v2) Decision files (CONTRACT 8); none: no decisions, and no `decisions.parquet`.
+    pub decisions: Vec<PathBuf>,
 }

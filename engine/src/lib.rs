@@ -30,6 +30,7 @@ mod column;
 mod config;
 pub mod currency;
 pub mod date;
+mod decisions;
 mod dedupe;
 mod error;
 pub mod fault;

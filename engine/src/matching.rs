@@ -7,6 +7,10 @@
 //!    each side has exactly one candidate. A settlement with candidates that is not
 //!    matched is AMBIGUOUS. Nothing is ever guessed.
 //! 3. Everything else: NONE.
+//!
+//! (v2) Applied decisions (CONTRACT.md section 8) come first: a MATCH fixes the
+//! settlement's instruction (method MANUAL, a reference match for step 2), an UNMATCH
+//! leaves it unmatched; either way the settlement takes no other part in matching.
 
 use arrow_array::Array;
 use hashbrown::HashTable;
@@ -26,17 +30,25 @@ pub enum Method {
     None = 0,
     Reference = 1,
     Fallback = 2,
+    /// (v2) Matched by an applied decision (CONTRACT.md section 8).
+    Manual = 3,
 }
 
 impl Method {
     /// In the order `summary.json` lists them.
-    pub const ALL: [Method; 3] = [Method::Reference, Method::Fallback, Method::None];
+    pub const ALL: [Method; 4] = [
+        Method::Reference,
+        Method::Fallback,
+        Method::Manual,
+        Method::None,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Method::None => "NONE",
             Method::Reference => "REFERENCE",
             Method::Fallback => "FALLBACK",
+            Method::Manual => "MANUAL",
         }
     }
 
@@ -44,6 +56,7 @@ impl Method {
         match v {
             1 => Method::Reference,
             2 => Method::Fallback,
+            3 => Method::Manual,
             _ => Method::None,
         }
     }
@@ -58,7 +71,15 @@ pub struct Matches {
     pub ambiguous: Vec<bool>,
 }
 
-pub fn match_all(ins_t: &Table, ins_index: &Index, set_t: &Table, fallback_days: u32) -> Matches {
+/// `forced`: the settlements applied decisions fix, each with its instruction (`NO_MATCH`
+/// for an UNMATCH); empty without decisions.
+pub fn match_all(
+    ins_t: &Table,
+    ins_index: &Index,
+    set_t: &Table,
+    fallback_days: u32,
+    forced: &[(u32, u32)],
+) -> Matches {
     let n = set_t.len();
     let ids = ins_t.text[ins::ID].plain();
     // 1. Reference match: probe the instruction-id index built during de-duplication.
@@ -78,6 +99,19 @@ pub fn match_all(ins_t: &Table, ins_index: &Index, set_t: &Table, fallback_days:
             }
         })
         .collect();
+    // A decided settlement leaves matching: `decided` keeps it out of the fallback.
+    let mut decided = vec![false; if forced.is_empty() { 0 } else { n }];
+    for &(s, i) in forced {
+        let s = s as usize;
+        instruction[s] = i;
+        method[s] = if i == NO_MATCH {
+            Method::None
+        } else {
+            Method::Manual
+        } as u8;
+        decided[s] = true;
+    }
+    // A manual match counts as a reference match (CONTRACT.md section 8).
     let mut has_ref = vec![false; ins_t.len()];
     for &i in &instruction {
         if i != NO_MATCH {
@@ -89,6 +123,7 @@ pub fn match_all(ins_t: &Table, ins_index: &Index, set_t: &Table, fallback_days:
         ins_t,
         set_t,
         &has_ref,
+        &decided,
         fallback_days,
         &mut instruction,
         &mut method,
@@ -112,10 +147,12 @@ fn fallback_key_hash(t: &Table, provider: u32, account: usize, amount: usize, i:
     ))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn fallback(
     ins_t: &Table,
     set_t: &Table,
     has_ref: &[bool],
+    decided: &[bool],
     days: u32,
     instruction: &mut [u32],
     method: &mut [u8],
@@ -129,6 +166,7 @@ fn fallback(
         .filter(|&s| {
             let s = s as usize;
             method[s] == Method::None as u8
+                && !decided.get(s).copied().unwrap_or(false)
                 && set_t.amounts[set::AMOUNT][s] != NO_AMOUNT
                 && set_t.currency[s] != NO_CCY
                 && set_t.opt_str(set::ACCOUNT, s).is_some()

@@ -9,6 +9,7 @@ use arrow_array::RecordBatch;
 use crate::classify::{self, flag, Classes, Status};
 use crate::config::ReconcileConfig;
 use crate::currency;
+use crate::decisions;
 use crate::dedupe::dedupe;
 use crate::error::{Error, Result};
 use crate::ingest::{self, FileStats, InputFile};
@@ -113,13 +114,15 @@ impl Outcome {
 
 /// Every file a reconciliation can write: the earlier run's files of these names are
 /// replaced or dropped at commit, whatever this run writes.
-pub const OUTPUT_NAMES: [&str; 9] = [
+pub const OUTPUT_NAMES: [&str; 11] = [
     "instructions.parquet",
     "settlements.parquet",
     "rejects.parquet",
+    "decisions.parquet",
     "instructions.csv",
     "settlements.csv",
     "rejects.csv",
+    "decisions.csv",
     "summary.json",
     "report.html",
     "manifest.json",
@@ -224,6 +227,7 @@ fn load_side(
     opts: &ingest::ProviderOptions,
     progress: &dyn Progress,
     release: bool,
+    keep_index: bool,
 ) -> Result<(Side_, Vec<Reject>)> {
     let release_memory = || {
         if release {
@@ -258,9 +262,9 @@ fn load_side(
             stats,
             table,
             rows_in,
-            // Matching probes the instruction ids; the settlements' index is not needed
-            // after de-duplication.
-            index: if matches!(side, Side::Instructions) {
+            // Matching probes the instruction ids; the settlements' index is needed after
+            // de-duplication only to find the settlements decisions name.
+            index: if matches!(side, Side::Instructions) || keep_index {
                 d.index
             } else {
                 crate::group::Index::default()
@@ -283,6 +287,7 @@ pub fn reconcile_with(
 ) -> Result<Outcome> {
     let ins_files = ingest::discover(Side::Instructions, &cfg.instructions)?;
     let set_files = ingest::discover(Side::Settlements, &cfg.settlements)?;
+    let decision_files = decisions::read(&cfg.decisions)?;
     // Every file goes into the set's staging folder; dropped on an error, it leaves
     // `cfg.out` as it was.
     let outputs = OutputSet::begin(&cfg.out)?;
@@ -290,9 +295,23 @@ pub fn reconcile_with(
     let mut clock = Clock::default();
     clock.lap("start");
     progress.stage("loading");
-    let (ins, set, rejects) = load_sides(ins_files, set_files, &cfg.providers, progress)?;
+    let with_decisions = !cfg.decisions.is_empty();
+    let (ins, set, rejects) = load_sides(
+        ins_files,
+        set_files,
+        &cfg.providers,
+        progress,
+        with_decisions,
+    )?;
     clock.lap("load+dedupe");
     trace_tables(&ins.table, &set.table);
+    let resolved = decisions::resolve(
+        &decision_files.rows,
+        &ins.table,
+        &ins.index,
+        &set.table,
+        &set.index,
+    );
 
     progress.stage("matching");
     // Matching and the group flags (which need no matches) run side by side.
@@ -303,15 +322,24 @@ pub fn reconcile_with(
                 &ins.index,
                 &set.table,
                 cfg.settings.fallback_days,
+                &resolved.forced,
             )
         },
         || classify::group_flags(&ins.table, &cfg.settings),
     );
     clock.lap("match");
     trace_rss("match");
-    let cl = classify::classify(&ins.table, &set.table, &m, &cfg.settings, group);
+    let mut cl = classify::classify(&ins.table, &set.table, &m, &cfg.settings, group);
+    for &i in &resolved.accepted {
+        cl.flags[i as usize] |= flag::ACCEPTED;
+    }
     clock.lap("classify");
     trace_rss("classify");
+    let decided =
+        with_decisions.then(|| decide(&decision_files, &resolved, &ins, &set, &m, &cl, cfg));
+    if with_decisions {
+        clock.lap("decisions");
+    }
 
     progress.stage("writing");
     let files = [display_paths(&ins.files), display_paths(&set.files)];
@@ -325,9 +353,13 @@ pub fn reconcile_with(
         &files,
         &set_formats,
     );
+    let ctx = match &decided {
+        Some((_, ids)) => ctx.with_decisions(ids),
+        None => ctx,
+    };
     clock.lap("prepare outputs");
     let warnings = warnings(&ins, &set);
-    let written = output_names(cfg.csv, finish);
+    let written = output_names(cfg.csv, with_decisions, finish);
     // The three outputs are written concurrently to temporary names; each writer
     // re-derives figures from the batches it writes, and only when they prove
     // conservation and the totals is anything renamed into place.
@@ -359,6 +391,16 @@ pub fn reconcile_with(
                 cfg, &ins, &set, &rejects, &m, &cl, &t, &written, &warnings, ctx.scale,
             );
             summary.settlement_delay_by_provider = delays;
+            if with_decisions {
+                summary.inputs.extend(
+                    decision_files
+                        .files
+                        .iter()
+                        .zip(&decision_files.stats)
+                        .map(|(f, st)| summary::input_of(f, st)),
+                );
+                summary.decisions = Some(decision_counts(&resolved));
+            }
             // Written beside the row outputs (a provider file's control checks can make
             // it large); like them, it is committed only once the figures are checked.
             let file = outputs.write_bytes("summary.json", summary.to_text().as_bytes())?;
@@ -376,6 +418,17 @@ pub fn reconcile_with(
     clock.lap("write");
     trace_rss("write");
     again.check([ins.rows_in, set.rows_in], &totals.by_currency)?;
+    if let Some((moved, _)) = &decided {
+        let b = decisions::batch(
+            &decision_files,
+            &resolved,
+            moved,
+            &ins.table,
+            ctx.scale,
+            &|x, c| ctx.scaled(x, c),
+        )?;
+        pending.extend(write::write_small(&outputs, "decisions", &b, cfg.csv)?);
+    }
     pending.push(summary_file);
     clock.lap("verify+summary");
     pending.extend(finish.finish(&outputs, &pending, &summary, &|o, rows| ctx.take(o, rows))?);
@@ -396,6 +449,73 @@ pub fn reconcile_with(
     })
 }
 
+/// What the applied decisions changed (against a run without them) and each row's
+/// `decision_ids`. Without an applied decision the run without them is this one.
+fn decide(
+    read: &decisions::Read,
+    resolved: &decisions::Resolved,
+    ins: &Side_,
+    set: &Side_,
+    m: &Matches,
+    cl: &Classes,
+    cfg: &ReconcileConfig,
+) -> (Vec<Option<decisions::Moved>>, decisions::DecisionIds) {
+    let base = if resolved.any_applied() {
+        let b = matching::match_all(
+            &ins.table,
+            &ins.index,
+            &set.table,
+            cfg.settings.fallback_days,
+            &[],
+        );
+        let status = classify::classify(
+            &ins.table,
+            &set.table,
+            &b,
+            &cfg.settings,
+            vec![0; ins.table.len()],
+        )
+        .status;
+        decisions::Baseline {
+            instruction: b.instruction,
+            method: b.method,
+            status,
+        }
+    } else {
+        decisions::Baseline {
+            instruction: m.instruction.clone(),
+            method: m.method.clone(),
+            status: cl.status.clone(),
+        }
+    };
+    decisions::effects(
+        &read.rows,
+        resolved,
+        &base,
+        &m.method,
+        &m.instruction,
+        &cl.status,
+    )
+}
+
+/// `summary.json`'s `decisions`.
+fn decision_counts(r: &decisions::Resolved) -> summary::DecisionCounts {
+    let mut by_reason = [0u64; decisions::Reason::ALL.len()];
+    for j in &r.judged {
+        if let Some(x) = j.reason {
+            by_reason[x as usize] += 1;
+        }
+    }
+    summary::DecisionCounts {
+        applied: r.count(decisions::Outcome::Applied),
+        pending: r.count(decisions::Outcome::Pending),
+        refused: r.count(decisions::Outcome::Refused),
+        by_reason: summary::Tally::nonzero(
+            decisions::Reason::ALL.map(|x| (x.as_str(), by_reason[x as usize])),
+        ),
+    }
+}
+
 /// Loads both sides: at once when the inputs are small (each side has serial phases the
 /// other's work fills); else one after the other, so that the peak holds one side's
 /// decoded batches, not both. Rejects come back in input order, instructions first.
@@ -404,19 +524,36 @@ fn load_sides(
     set_files: Vec<InputFile>,
     opts: &ingest::ProviderOptions,
     progress: &dyn Progress,
+    keep_set_index: bool,
 ) -> Result<(Side_, Side_, Vec<Reject>)> {
     let (a, b) = if input_bytes(&ins_files, &set_files) <= CONCURRENT_LOAD_MAX_BYTES {
         rayon::join(
-            || load_side(Side::Instructions, ins_files, opts, progress, true),
-            || load_side(Side::Settlements, set_files, opts, progress, true),
+            || load_side(Side::Instructions, ins_files, opts, progress, true, false),
+            || {
+                load_side(
+                    Side::Settlements,
+                    set_files,
+                    opts,
+                    progress,
+                    true,
+                    keep_set_index,
+                )
+            },
         )
     } else {
         // The instructions' freed decode buffers are not released: the settlements'
         // decoding reuses them (fewer page faults, same peak, which is the settlements'
         // join when the sides are of like size).
-        let a = load_side(Side::Instructions, ins_files, opts, progress, false);
+        let a = load_side(Side::Instructions, ins_files, opts, progress, false, false);
         let b = match &a {
-            Ok(_) => load_side(Side::Settlements, set_files, opts, progress, true),
+            Ok(_) => load_side(
+                Side::Settlements,
+                set_files,
+                opts,
+                progress,
+                true,
+                keep_set_index,
+            ),
             Err(_) => Err(Error::Internal("not loaded".into())),
         };
         (a, b)
@@ -445,7 +582,7 @@ fn trace_tables(ins: &Table, set: &Table) {
 }
 
 /// The files a run writes, in `summary.json`'s `outputs` order.
-fn output_names(csv: bool, finish: &dyn Finish) -> Vec<String> {
+fn output_names(csv: bool, decisions: bool, finish: &dyn Finish) -> Vec<String> {
     let mut written: Vec<String> = [
         "instructions.parquet",
         "settlements.parquet",
@@ -455,6 +592,12 @@ fn output_names(csv: bool, finish: &dyn Finish) -> Vec<String> {
     .to_vec();
     if csv {
         written.extend(["instructions.csv", "settlements.csv", "rejects.csv"].map(String::from));
+    }
+    if decisions {
+        written.push("decisions.parquet".into());
+        if csv {
+            written.push("decisions.csv".into());
+        }
     }
     written.push("summary.json".into());
     written.extend(finish.names());
@@ -556,5 +699,6 @@ fn summary(
         },
         // Filled in beside the totals.
         settlement_delay_by_provider: Default::default(),
+        decisions: None,
     }
 }

@@ -90,7 +90,10 @@ pub enum Kind {
 #[derive(Debug, Clone, Copy)]
 pub struct Field {
     pub name: &'static str,
+    /// Every row must have a value.
     pub required: bool,
+    /// Every file must have the column (implied by `required`).
+    pub column: bool,
     pub kind: Kind,
 }
 
@@ -99,6 +102,18 @@ impl Field {
         Field {
             name,
             required,
+            column: required,
+            kind,
+        }
+    }
+
+    /// A column every file must have, whose values may be empty (a decision file's
+    /// columns, CONTRACT.md section 8).
+    pub const fn in_every_file(name: &'static str, kind: Kind) -> Field {
+        Field {
+            name,
+            required: false,
+            column: true,
             kind,
         }
     }

@@ -32,6 +32,10 @@ pub struct Summary {
     /// Per programme, then currency code.
     pub totals_by_program: BTreeMap<String, TotalsByCcy>,
     pub inputs: Vec<Input>,
+    /// (v2) With `--decisions`: how many were applied, pending and refused (CONTRACT.md
+    /// section 8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decisions: Option<DecisionCounts>,
     /// File names written into the output folder, in the order written.
     pub outputs: Vec<String>,
     pub warnings: Vec<String>,
@@ -90,7 +94,7 @@ pub type TotalsByCcy = BTreeMap<String, CcyTotals>;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Input {
-    /// `instructions` or `settlements`.
+    /// `instructions`, `settlements` or (v2) `decisions`.
     pub side: String,
     pub path: String,
     /// `csv`, `parquet`, `arrow`, or (v2) `camt.053`, `camt.054`, `pain.002`, `mt940`.
@@ -172,6 +176,17 @@ pub struct Delays {
     pub days_from: i32,
     pub days_to: i32,
     pub counts: Vec<u64>,
+}
+
+/// Decisions by outcome, and the pending and refused ones by reason (in the order the
+/// reasons are checked).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionCounts {
+    pub applied: u64,
+    pub pending: u64,
+    pub refused: u64,
+    pub by_reason: Tally,
 }
 
 /// Counts by name in a fixed order (not alphabetical), serialised as a JSON object.
@@ -344,24 +359,24 @@ pub(crate) fn counts(
     for &s in &cl.status {
         by_status[s as usize] += 1;
     }
-    // Rows per flags byte first, then per bit: one increment a row.
-    let mut by_byte = [0u64; 256];
+    // Rows per flag set first, then per bit: one increment a row.
+    let mut by_byte = vec![0u64; flag::SETS as usize];
     for &f in &cl.flags {
         by_byte[f as usize] += 1;
     }
-    let mut by_flag = [0u64; 7];
+    let mut by_flag = [0u64; flag::NAMES.len()];
     for (f, &rows) in by_byte.iter().enumerate() {
         for (b, n) in by_flag.iter_mut().enumerate() {
             *n += ((f >> b) & 1) as u64 * rows;
         }
     }
     let ambiguous = m.ambiguous.iter().filter(|&&a| a).count() as u64;
-    let mut by_match = [0u64; 3];
+    let mut by_match = [0u64; 4];
     for &x in &m.method {
         by_match[x as usize] += 1;
     }
     let mut flags: Vec<(&str, u64)> = flag::NAMES.into_iter().zip(by_flag).collect();
-    flags.insert(1, ("AMBIGUOUS", ambiguous)); // alphabetical: after ACCOUNT_MISMATCH
+    flags.insert(2, ("AMBIGUOUS", ambiguous)); // alphabetical: after ACCOUNT_MISMATCH
     let mut reasons: BTreeMap<(Side, Reason), u64> = BTreeMap::new();
     for r in rejects {
         *reasons.entry((r.side, r.reason)).or_default() += 1;

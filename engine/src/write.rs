@@ -62,6 +62,8 @@ pub struct Ctx<'a> {
     ins_schema: Arc<Schema>,
     set_schema: Arc<Schema>,
     rej_schema: Arc<Schema>,
+    /// (v2) The rows' `decision_ids`, with `--decisions` (CONTRACT.md section 8).
+    decision_ids: Option<&'a crate::decisions::DecisionIds>,
 }
 
 /// Largest minor units among the currencies of accepted rows (2 when there are none).
@@ -207,7 +209,19 @@ impl<'a> Ctx<'a> {
             ins_schema,
             set_schema,
             rej_schema,
+            decision_ids: None,
         }
+    }
+
+    /// The rows' `decision_ids` come from `ids` (else they are empty).
+    pub fn with_decisions(mut self, ids: &'a crate::decisions::DecisionIds) -> Ctx<'a> {
+        self.decision_ids = Some(ids);
+        self
+    }
+
+    /// An amount in currency `c`'s minor units, in the run's scale.
+    pub fn scaled(&self, x: i128, c: Ccy) -> i128 {
+        x * factor(&self.factors, c)
     }
 
     fn decimal(
@@ -249,9 +263,16 @@ impl<'a> Ctx<'a> {
         (file, row, format)
     }
 
-    /// `decision_ids` (CONTRACT v2 section 8): empty in every row until decisions are read.
-    fn decision_ids(&self, n: usize) -> ArrayRef {
-        coded(std::iter::repeat_n(0, n), &self.dicts.empty)
+    /// `decision_ids` (CONTRACT v2 section 8) of a side's selected rows: empty in every
+    /// row without decisions.
+    fn decision_ids(&self, side: usize, r: &Selection, n: usize) -> ArrayRef {
+        match self.decision_ids {
+            None => coded(std::iter::repeat_n(0, n), &self.dicts.empty),
+            Some(d) => {
+                let codes = if side == 0 { &d.ins } else { &d.set };
+                coded(r.pick(codes).iter().copied(), &d.dict)
+            }
+        }
     }
 
     pub fn instructions(&self, r: Selection) -> Result<RecordBatch> {
@@ -297,7 +318,7 @@ impl<'a> Ctx<'a> {
                 coded(r.pick(&cl.flags).iter().map(|&f| f as i32), &d.flags),
                 file,
                 row,
-                self.decision_ids(paid.len()),
+                self.decision_ids(0, &r, paid.len()),
             ],
         )
     }
@@ -363,7 +384,7 @@ impl<'a> Ctx<'a> {
                 file,
                 row,
                 format.expect("settlements have a format column"),
-                self.decision_ids(ccy.len()),
+                self.decision_ids(1, &r, ccy.len()),
             ],
         )
     }
@@ -532,11 +553,11 @@ impl Dicts {
                 (0..table.currencies.len()).map(|c| table.code(c as Ccy)),
             ),
             status: StringArray::from_iter_values(Status::ALL.iter().map(|s| s.as_str())),
-            flags: StringArray::from_iter_values((0..128u8).map(flag::text)),
+            flags: StringArray::from_iter_values((0..flag::SETS).map(flag::text)),
             settle_status: StringArray::from_iter_values(
                 (0..3u8).map(|s| SettleStatus::from_u8(s).as_str()),
             ),
-            method: StringArray::from_iter_values((0..3u8).map(|x| Method::from_u8(x).as_str())),
+            method: StringArray::from_iter_values((0..4u8).map(|x| Method::from_u8(x).as_str())),
             ambiguous: StringArray::from(vec!["", "AMBIGUOUS"]),
             empty: StringArray::from(vec![""]),
         }
@@ -1017,6 +1038,43 @@ pub fn csv_bytes(batch: &RecordBatch, header: bool) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     for c in chunks {
         out.extend_from_slice(&c?);
+    }
+    Ok(out)
+}
+
+/// A small output (`decisions`: one row per decision) written whole from one batch:
+/// `NAME.parquet` with arrow-rs's writer, and with `csv` the spreadsheet-safe `NAME.csv`.
+pub fn write_small(
+    set: &OutputSet,
+    name: &str,
+    batch: &RecordBatch,
+    csv: bool,
+) -> Result<Vec<Pending>> {
+    let props = WriterProperties::builder()
+        .set_compression(Compression::LZ4_RAW)
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_created_by(format!("sverka {}", env!("CARGO_PKG_VERSION")))
+        .build();
+    let parquet_name = format!("{name}.parquet");
+    let err = |e: parquet::errors::ParquetError| Error::Output {
+        path: parquet_name.clone().into(),
+        message: e.to_string(),
+    };
+    let mut bytes = Vec::new();
+    let mut w = parquet::arrow::ArrowWriter::try_new(&mut bytes, batch.schema(), Some(props))
+        .map_err(err)?;
+    w.write(batch).map_err(err)?;
+    w.close().map_err(err)?;
+    let rows = Some(batch.num_rows() as u64);
+    let mut out = vec![Pending {
+        rows,
+        ..set.write_bytes(&parquet_name, &bytes)?
+    }];
+    if csv {
+        out.push(Pending {
+            rows,
+            ..set.write_bytes(&format!("{name}.csv"), &csv_bytes(batch, true)?)?
+        });
     }
     Ok(out)
 }

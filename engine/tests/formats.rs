@@ -22,6 +22,7 @@ fn run(ins: &Path, set: &Path, out: &Path) -> sverka_engine::Result<sverka_engin
     sverka_engine::reconcile(
         &ReconcileConfig {
             providers: Default::default(),
+            decisions: Vec::new(),
             instructions: vec![ins.to_path_buf()],
             settlements: vec![set.to_path_buf()],
             out: out.to_path_buf(),

@@ -41,6 +41,16 @@ fn settlement_paths(case: &Path) -> Vec<PathBuf> {
     }
 }
 
+/// The decision files: `decisions.csv` or a `decisions/` folder when the case has one.
+fn decision_paths(case: &Path) -> Vec<PathBuf> {
+    let path = side_path(case, "decisions");
+    if path.exists() {
+        vec![path]
+    } else {
+        Vec::new()
+    }
+}
+
 /// The provider options: `providers.toml` when the case has one; `--control-totals warn`
 /// from `args.txt`.
 fn providers(case: &Path) -> ProviderOptions {
@@ -145,6 +155,7 @@ fn check(case_dir: &Path) -> Vec<String> {
     let out = tempfile::tempdir().unwrap();
     let cfg = ReconcileConfig {
         providers: providers(case_dir),
+        decisions: decision_paths(case_dir),
         instructions: vec![side_path(case_dir, "instructions")],
         settlements: settlement_paths(case_dir),
         out: out.path().to_path_buf(),

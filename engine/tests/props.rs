@@ -76,6 +76,7 @@ fn run_in_pool(
         sverka_engine::reconcile(
             &ReconcileConfig {
                 providers: Default::default(),
+                decisions: Vec::new(),
                 instructions: ins,
                 settlements: set,
                 out: out.to_path_buf(),

@@ -47,6 +47,7 @@ fn input_columns_agree() {
 fn run(ins: PathBuf, set: PathBuf, out: &Path) -> sverka_engine::Outcome {
     let cfg = sverka_engine::ReconcileConfig {
         providers: Default::default(),
+        decisions: Vec::new(),
         instructions: vec![ins],
         settlements: vec![set],
         out: out.to_path_buf(),

@@ -57,7 +57,7 @@ pub(super) fn resolve_columns(
         let pos = names.iter().position(|n| *n == field.name);
         // A provider given as CODE=PATH replaces the column, which need not be there.
         let given = file.provider.is_some() && field.name == "provider";
-        if pos.is_none() && field.required && !given {
+        if pos.is_none() && field.column && !given {
             let mut msg = format!(
                 "missing required column {} for {}",
                 field.name,

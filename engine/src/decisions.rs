@@ -1,0 +1,658 @@
+//! Decisions (CONTRACT.md section 8): what a person decided about an exception, read
+//! from the decision files and resolved against the run's accepted rows before matching.
+//!
+//! Every row of every decision file ends as exactly one decision with an outcome:
+//! `APPLIED`, `PENDING` (not approved by a second person, or no action chosen yet) or
+//! `REFUSED` (with its reason). The checks, in this order (the contract leaves the order
+//! open; a decision that could never apply is refused before its approval is looked at):
+//! malformed row; empty `decision_id`; a `decision_id` an earlier row has; no action
+//! (pending); unknown action; a field the action needs is empty; the settlement or
+//! instruction it names is not accepted in this run; maker-checker (pending); the
+//! settlement was already touched by an earlier applied decision.
+
+use crate::error::Result;
+use crate::group::{self, Index};
+use crate::ingest::{FileStats, InputFile};
+use crate::matching::NO_MATCH;
+use crate::schema::{ins, set, Columns, Field, Kind, Reason as RejectReason, Side};
+use crate::table::Table;
+
+/// The decision files' columns (CONTRACT.md section 8): each must be in every file, any
+/// value may be empty.
+pub const DECISIONS: Side = Side::Custom(&Columns {
+    name: "decisions",
+    fields: &[
+        Field::in_every_file("decision_id", Kind::Text),
+        Field::in_every_file("action", Kind::Text),
+        Field::in_every_file("provider", Kind::Text),
+        Field::in_every_file("provider_ref", Kind::Text),
+        Field::in_every_file("instruction_id", Kind::Text),
+        Field::in_every_file("note", Kind::Text),
+        Field::in_every_file("decided_by", Kind::Text),
+        Field::in_every_file("approved_by", Kind::Text),
+    ],
+});
+
+/// Positions of the columns in [`DECISIONS`] (and in [`Decision::fields`]).
+mod col {
+    pub const ID: usize = 0;
+    pub const ACTION: usize = 1;
+    pub const PROVIDER: usize = 2;
+    pub const REF: usize = 3;
+    pub const INSTRUCTION: usize = 4;
+    pub const NOTE: usize = 5;
+    pub const DECIDED_BY: usize = 6;
+    pub const APPROVED_BY: usize = 7;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Match,
+    Unmatch,
+    Accept,
+}
+
+impl Action {
+    pub fn parse(s: &str) -> Option<Action> {
+        match s {
+            "MATCH" => Some(Action::Match),
+            "UNMATCH" => Some(Action::Unmatch),
+            "ACCEPT" => Some(Action::Accept),
+            _ => None,
+        }
+    }
+
+    /// The columns the action needs a value in.
+    fn needs(self) -> &'static [usize] {
+        match self {
+            Action::Match => &[col::PROVIDER, col::REF, col::INSTRUCTION],
+            Action::Unmatch => &[col::PROVIDER, col::REF],
+            Action::Accept => &[col::INSTRUCTION, col::NOTE],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Outcome {
+    Applied = 0,
+    Pending = 1,
+    Refused = 2,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Applied => "APPLIED",
+            Outcome::Pending => "PENDING",
+            Outcome::Refused => "REFUSED",
+        }
+    }
+}
+
+/// Why a decision is pending or refused, in the order they are checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Reason {
+    MalformedRow,
+    MissingDecisionId,
+    DuplicateDecisionId,
+    NoAction,
+    UnknownAction,
+    MissingField,
+    UnknownSettlement,
+    UnknownInstruction,
+    NotApproved,
+    SelfApproved,
+    SettlementAlreadyDecided,
+}
+
+impl Reason {
+    pub const ALL: [Reason; 11] = [
+        Reason::MalformedRow,
+        Reason::MissingDecisionId,
+        Reason::DuplicateDecisionId,
+        Reason::NoAction,
+        Reason::UnknownAction,
+        Reason::MissingField,
+        Reason::UnknownSettlement,
+        Reason::UnknownInstruction,
+        Reason::NotApproved,
+        Reason::SelfApproved,
+        Reason::SettlementAlreadyDecided,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::MalformedRow => "malformed_row",
+            Reason::MissingDecisionId => "missing_decision_id",
+            Reason::DuplicateDecisionId => "duplicate_decision_id",
+            Reason::NoAction => "no_action",
+            Reason::UnknownAction => "unknown_action",
+            Reason::MissingField => "missing_field",
+            Reason::UnknownSettlement => "unknown_settlement",
+            Reason::UnknownInstruction => "unknown_instruction",
+            Reason::NotApproved => "not_approved",
+            Reason::SelfApproved => "self_approved",
+            Reason::SettlementAlreadyDecided => "settlement_already_decided",
+        }
+    }
+
+    /// Pending reasons leave the decision for later; the others refuse it.
+    pub fn outcome(self) -> Outcome {
+        match self {
+            Reason::NoAction | Reason::NotApproved | Reason::SelfApproved => Outcome::Pending,
+            _ => Outcome::Refused,
+        }
+    }
+}
+
+/// One row of a decision file, its values trimmed.
+#[derive(Debug, Clone, Default)]
+pub struct Decision {
+    /// Index into the decision files.
+    pub file: u32,
+    /// 1-based data row in its file.
+    pub row: u64,
+    /// In [`DECISIONS`]'s column order; all empty for a malformed row.
+    pub fields: [String; 8],
+    pub malformed: bool,
+}
+
+impl Decision {
+    pub fn id(&self) -> &str {
+        &self.fields[col::ID]
+    }
+    pub fn action(&self) -> &str {
+        &self.fields[col::ACTION]
+    }
+    pub fn provider(&self) -> &str {
+        &self.fields[col::PROVIDER]
+    }
+    pub fn provider_ref(&self) -> &str {
+        &self.fields[col::REF]
+    }
+    pub fn instruction_id(&self) -> &str {
+        &self.fields[col::INSTRUCTION]
+    }
+    pub fn decided_by(&self) -> &str {
+        &self.fields[col::DECIDED_BY]
+    }
+    pub fn approved_by(&self) -> &str {
+        &self.fields[col::APPROVED_BY]
+    }
+}
+
+/// The decision files as read: every row, in input order.
+#[derive(Debug, Default)]
+pub struct Read {
+    pub files: Vec<InputFile>,
+    pub stats: Vec<FileStats>,
+    pub rows: Vec<Decision>,
+}
+
+/// Reads the decision files `paths` stand for (a file, or a directory's `.csv`,
+/// `.parquet` and `.arrow` files by name) with the ingestion layer's checks: a missing
+/// column, a file that is not UTF-8, an unterminated quote stop the run (exit 2); a
+/// record with the wrong number of fields is a malformed decision, refused.
+pub fn read(paths: &[std::path::PathBuf]) -> Result<Read> {
+    if paths.is_empty() {
+        return Ok(Read::default());
+    }
+    let r = crate::side::read_paths(DECISIONS, paths)?;
+    let t = &r.table;
+    let mut rows: Vec<Decision> = (0..t.len())
+        .map(|i| {
+            let (file, row) = t.origin(i);
+            Decision {
+                file,
+                row,
+                fields: std::array::from_fn(|c| unguard(t.opt_str(c, i).unwrap_or(""))),
+                malformed: false,
+            }
+        })
+        .collect();
+    for rej in &r.rejects {
+        // Text columns that need no value: a record of the wrong width is the only
+        // row-level fault a decision file can have.
+        debug_assert_eq!(rej.reason, RejectReason::MalformedRow);
+        rows.push(Decision {
+            file: rej.file,
+            row: rej.row,
+            malformed: true,
+            ..Decision::default()
+        });
+    }
+    rows.sort_unstable_by_key(|d| (d.file, d.row));
+    Ok(Read {
+        files: r.files,
+        stats: r.stats,
+        rows,
+    })
+}
+
+/// A value as the worksheet (or any spreadsheet-safe CSV) wrote it: a leading `'` before
+/// `=`, `+`, `-`, `@`, tab or CR was added against formula injection and is taken off.
+fn unguard(v: &str) -> String {
+    match v.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => {
+            crate::validate::trim(rest).to_string()
+        }
+        _ => v.to_string(),
+    }
+}
+
+/// A decision's outcome and what it names.
+#[derive(Debug, Clone)]
+pub struct Judged {
+    pub outcome: Outcome,
+    pub reason: Option<Reason>,
+    /// Why, in words (empty when applied).
+    pub detail: String,
+    pub action: Option<Action>,
+    /// The accepted settlement row it names (`NO_MATCH`: none).
+    pub settlement: u32,
+    /// The accepted instruction row it names (`NO_MATCH`: none).
+    pub instruction: u32,
+}
+
+/// The decisions resolved against the run's accepted rows.
+#[derive(Debug, Default)]
+pub struct Resolved {
+    pub judged: Vec<Judged>,
+    /// Per settlement decided by an applied MATCH or UNMATCH: (settlement row, instruction
+    /// row or `NO_MATCH`), in input order.
+    pub forced: Vec<(u32, u32)>,
+    /// Instruction rows an applied ACCEPT names, in input order (repeats kept).
+    pub accepted: Vec<u32>,
+}
+
+impl Resolved {
+    pub fn count(&self, o: Outcome) -> u64 {
+        self.judged.iter().filter(|j| j.outcome == o).count() as u64
+    }
+
+    pub fn any_applied(&self) -> bool {
+        !self.forced.is_empty() || !self.accepted.is_empty()
+    }
+}
+
+/// Judges every decision in input order. `ins_index` and `set_index` are the sides' key
+/// indexes from de-duplication (instruction id; provider and provider_ref).
+pub fn resolve(
+    rows: &[Decision],
+    ins_t: &Table,
+    ins_index: &Index,
+    set_t: &Table,
+    set_index: &Index,
+) -> Resolved {
+    let find_ins = |id: &str| {
+        ins_index
+            .find(group::hash(id), |k| ins_t.str(ins::ID, k as usize) == id)
+            .unwrap_or(NO_MATCH)
+    };
+    let find_set = |p: &str, r: &str| {
+        set_index
+            .find(group::hash((p, r)), |k| {
+                set_t.str(set::PROVIDER, k as usize) == p && set_t.str(set::REF, k as usize) == r
+            })
+            .unwrap_or(NO_MATCH)
+    };
+    let mut seen: hashbrown::HashSet<&str> = hashbrown::HashSet::with_capacity(rows.len());
+    // Settlement row -> the applied decision that touched it.
+    let mut touched: hashbrown::HashMap<u32, usize> = hashbrown::HashMap::new();
+    let mut out = Resolved::default();
+    for (k, d) in rows.iter().enumerate() {
+        let mut j = Judged {
+            outcome: Outcome::Applied,
+            reason: None,
+            detail: String::new(),
+            action: Action::parse(d.action()),
+            settlement: NO_MATCH,
+            instruction: NO_MATCH,
+        };
+        let verdict = judge(d, &mut j, &mut seen, &find_ins, &find_set).or_else(|| {
+            let earlier = *touched.get(&j.settlement)?;
+            Some((
+                Reason::SettlementAlreadyDecided,
+                format!(
+                    "settlement {} / {} was already decided by {} (row {} of its file); one decision per settlement",
+                    d.provider(),
+                    d.provider_ref(),
+                    rows[earlier].id(),
+                    rows[earlier].row
+                ),
+            ))
+        });
+        match verdict {
+            Some((reason, detail)) => {
+                j.outcome = reason.outcome();
+                j.reason = Some(reason);
+                j.detail = detail;
+            }
+            None => {
+                match j.action {
+                    Some(Action::Match) => out.forced.push((j.settlement, j.instruction)),
+                    Some(Action::Unmatch) => out.forced.push((j.settlement, NO_MATCH)),
+                    Some(Action::Accept) | None => out.accepted.push(j.instruction),
+                }
+                if j.settlement != NO_MATCH {
+                    touched.insert(j.settlement, k);
+                }
+            }
+        }
+        out.judged.push(j);
+    }
+    out
+}
+
+/// The first failing check before "already decided", as (reason, detail); `None` when
+/// the decision may apply. Fills in the rows it names.
+fn judge<'a>(
+    d: &'a Decision,
+    j: &mut Judged,
+    seen: &mut hashbrown::HashSet<&'a str>,
+    find_ins: &dyn Fn(&str) -> u32,
+    find_set: &dyn Fn(&str, &str) -> u32,
+) -> Option<(Reason, String)> {
+    if d.malformed {
+        return Some((
+            Reason::MalformedRow,
+            "the record has more or fewer fields than the header".into(),
+        ));
+    }
+    if d.id().is_empty() {
+        return Some((
+            Reason::MissingDecisionId,
+            "decision_id is empty: every decision needs an id of its own".into(),
+        ));
+    }
+    if !seen.insert(d.id()) {
+        return Some((
+            Reason::DuplicateDecisionId,
+            format!(
+                "decision_id {} is used by an earlier row; give each decision its own id",
+                d.id()
+            ),
+        ));
+    }
+    if d.action().is_empty() {
+        return Some((
+            Reason::NoAction,
+            "no action chosen yet (MATCH, UNMATCH or ACCEPT)".into(),
+        ));
+    }
+    let Some(action) = j.action else {
+        return Some((
+            Reason::UnknownAction,
+            format!(
+                "action {:?} is none of MATCH, UNMATCH, ACCEPT (written in capitals)",
+                d.action()
+            ),
+        ));
+    };
+    if let Some(&c) = action.needs().iter().find(|&&c| d.fields[c].is_empty()) {
+        return Some((
+            Reason::MissingField,
+            format!(
+                "{} needs a value in {}",
+                d.action(),
+                DECISIONS.fields()[c].name
+            ),
+        ));
+    }
+    if action != Action::Accept {
+        j.settlement = find_set(d.provider(), d.provider_ref());
+        if j.settlement == NO_MATCH {
+            return Some((
+                Reason::UnknownSettlement,
+                format!(
+                    "no accepted settlement {} / {} in this run (absent, or rejected: see rejects)",
+                    d.provider(),
+                    d.provider_ref()
+                ),
+            ));
+        }
+    }
+    if action != Action::Unmatch {
+        j.instruction = find_ins(d.instruction_id());
+        if j.instruction == NO_MATCH {
+            return Some((
+                Reason::UnknownInstruction,
+                format!(
+                    "no accepted instruction {} in this run (another run's, or rejected: see rejects)",
+                    d.instruction_id()
+                ),
+            ));
+        }
+    }
+    if d.approved_by().is_empty() {
+        return Some((
+            Reason::NotApproved,
+            "approved_by is empty: a decision applies once someone other than its maker approves it".into(),
+        ));
+    }
+    if d.approved_by() == d.decided_by() {
+        return Some((
+            Reason::SelfApproved,
+            format!(
+                "approved by its own maker ({}): a second person must approve it",
+                d.decided_by()
+            ),
+        ));
+    }
+    None
+}
+
+/// The run's results without decisions, for what each applied decision changed: each
+/// settlement's instruction and method, each instruction's status.
+#[derive(Debug)]
+pub struct Baseline {
+    pub instruction: Vec<u32>,
+    pub method: Vec<u8>,
+    pub status: Vec<u8>,
+}
+
+/// What an applied decision changed: the instruction it moved (MATCH and ACCEPT: the one
+/// it names; UNMATCH: the one its settlement was matched to without decisions) with its
+/// status without and with the decisions, and its settlement's match without and with.
+#[derive(Debug, Clone, Copy)]
+pub struct Moved {
+    /// `NO_MATCH`: none (an UNMATCH of a settlement that was unmatched anyway).
+    pub instruction: u32,
+    pub status_before: u8,
+    pub status_after: u8,
+    /// (method, instruction) of the settlement, for MATCH and UNMATCH.
+    pub match_before: Option<(u8, u32)>,
+    pub match_after: Option<(u8, u32)>,
+}
+
+/// The `decision_ids` column of each side, as codes into one dictionary (0: empty).
+#[derive(Debug)]
+pub struct DecisionIds {
+    pub ins: Vec<i32>,
+    pub set: Vec<i32>,
+    pub dict: arrow_array::StringArray,
+}
+
+/// Per decision its [`Moved`] (applied ones only), and each row's `decision_ids`: the
+/// applied decisions that name the row, and for a MATCH or UNMATCH the instruction its
+/// settlement was matched to without decisions (it lost that settlement). Rows a
+/// decision changed only through the fallback (CONTRACT.md section 3.2) are not
+/// attributed to it: no decision names them.
+pub fn effects(
+    rows: &[Decision],
+    r: &Resolved,
+    base: &Baseline,
+    method: &[u8],
+    instruction: &[u32],
+    status: &[u8],
+) -> (Vec<Option<Moved>>, DecisionIds) {
+    let mut ins_pairs: Vec<(u32, u32)> = Vec::new();
+    let mut set_pairs: Vec<(u32, u32)> = Vec::new();
+    let moved = r
+        .judged
+        .iter()
+        .enumerate()
+        .map(|(k, j)| {
+            if j.outcome != Outcome::Applied {
+                return None;
+            }
+            let k = k as u32;
+            let s = j.settlement;
+            let before_ins = if s == NO_MATCH {
+                NO_MATCH
+            } else {
+                base.instruction[s as usize]
+            };
+            if s != NO_MATCH {
+                set_pairs.push((s, k));
+            }
+            for i in [j.instruction, before_ins] {
+                if i != NO_MATCH {
+                    ins_pairs.push((i, k));
+                }
+            }
+            let i = if j.instruction != NO_MATCH {
+                j.instruction
+            } else {
+                before_ins
+            };
+            let st = |v: &[u8]| if i == NO_MATCH { 0 } else { v[i as usize] };
+            let at = |m: &[u8], x: &[u32]| (s != NO_MATCH).then(|| (m[s as usize], x[s as usize]));
+            Some(Moved {
+                instruction: i,
+                status_before: st(&base.status),
+                status_after: st(status),
+                match_before: at(&base.method, &base.instruction),
+                match_after: at(method, instruction),
+            })
+        })
+        .collect();
+    let mut dict = vec![String::new()];
+    let mut codes: hashbrown::HashMap<String, i32> = hashbrown::HashMap::new();
+    let mut column = |n: usize, mut pairs: Vec<(u32, u32)>| {
+        let mut out = vec![0i32; n];
+        pairs.sort_unstable();
+        pairs.dedup();
+        for group in pairs.chunk_by(|a, b| a.0 == b.0) {
+            let text = group
+                .iter()
+                .map(|&(_, k)| rows[k as usize].id())
+                .collect::<Vec<_>>()
+                .join(";");
+            let next = dict.len() as i32;
+            let code = *codes.entry(text.clone()).or_insert_with(|| {
+                dict.push(text);
+                next
+            });
+            out[group[0].0 as usize] = code;
+        }
+        out
+    };
+    let ins = column(status.len(), ins_pairs);
+    let set = column(method.len(), set_pairs);
+    let ids = DecisionIds {
+        ins,
+        set,
+        dict: arrow_array::StringArray::from_iter_values(dict),
+    };
+    (moved, ids)
+}
+
+/// `decisions.parquet`'s columns: the decision as read, where it came from, its outcome,
+/// and what an applied one changed.
+pub fn schema(scale: i8) -> arrow_schema::SchemaRef {
+    use arrow_schema::{DataType, Field};
+    let text = |n: &str, nullable: bool| Field::new(n, DataType::Utf8, nullable);
+    let mut fields: Vec<Field> = DECISIONS
+        .fields()
+        .iter()
+        .map(|f| text(f.name, false))
+        .collect();
+    fields.extend([
+        text("file", false),
+        Field::new("row", DataType::Int64, false),
+        text("outcome", false),
+        text("reason", true),
+        text("detail", false),
+        text("moved_instruction_id", true),
+        text("status_before", true),
+        text("status_after", true),
+        Field::new(
+            "amount",
+            DataType::Decimal128(crate::write::DECIMAL_PRECISION, scale),
+            true,
+        ),
+        text("currency", true),
+        text("settlement_method_before", true),
+        text("settlement_instruction_before", true),
+        text("settlement_method_after", true),
+        text("settlement_instruction_after", true),
+    ]);
+    std::sync::Arc::new(arrow_schema::Schema::new(fields))
+}
+
+/// The rows of `decisions.parquet`, one per decision in input order. `scaled` turns an
+/// amount in a currency's minor units into the run's scale.
+pub fn batch(
+    read: &Read,
+    r: &Resolved,
+    moved: &[Option<Moved>],
+    ins_t: &Table,
+    scale: i8,
+    scaled: &dyn Fn(i128, crate::currency::Ccy) -> i128,
+) -> Result<arrow_array::RecordBatch> {
+    use crate::classify::Status;
+    use crate::matching::Method;
+    use arrow_array::{ArrayRef, Decimal128Array, Int64Array, StringArray};
+    use std::sync::Arc;
+    let rows = &read.rows;
+    let text = |f: &dyn Fn(usize) -> Option<String>| -> ArrayRef {
+        Arc::new((0..rows.len()).map(f).collect::<StringArray>())
+    };
+    let status = Status::ALL;
+    let ins_id = |i: u32| ins_t.str(ins::ID, i as usize).to_string();
+    let method = |x: Option<(u8, u32)>| x.map(|(m, _)| Method::from_u8(m).as_str().to_string());
+    let matched = |x: Option<(u8, u32)>| x.and_then(|(_, i)| (i != NO_MATCH).then(|| ins_id(i)));
+    let of = |k: usize| moved[k].filter(|m| m.instruction != NO_MATCH);
+    let mut columns: Vec<ArrayRef> = (0..8)
+        .map(|c| text(&|k| Some(rows[k].fields[c].clone())))
+        .collect();
+    columns.extend([
+        text(&|k| Some(read.files[rows[k].file as usize].path.display().to_string())),
+        Arc::new(Int64Array::from_iter_values(
+            rows.iter().map(|d| d.row as i64),
+        )) as ArrayRef,
+        text(&|k| Some(r.judged[k].outcome.as_str().to_string())),
+        text(&|k| r.judged[k].reason.map(|x| x.as_str().to_string())),
+        text(&|k| Some(r.judged[k].detail.clone())),
+        text(&|k| of(k).map(|m| ins_id(m.instruction))),
+        text(&|k| of(k).map(|m| status[m.status_before as usize].as_str().to_string())),
+        text(&|k| of(k).map(|m| status[m.status_after as usize].as_str().to_string())),
+        Arc::new(
+            (0..rows.len())
+                .map(|k| {
+                    of(k).map(|m| {
+                        let i = m.instruction as usize;
+                        scaled(ins_t.amount(0, i) as i128, ins_t.currency(i))
+                    })
+                })
+                .collect::<Decimal128Array>()
+                .with_precision_and_scale(crate::write::DECIMAL_PRECISION, scale)
+                .map_err(|e| crate::error::Error::Internal(e.to_string()))?,
+        ),
+        text(&|k| {
+            of(k).map(|m| {
+                crate::currency::table()
+                    .code(ins_t.currency(m.instruction as usize))
+                    .to_string()
+            })
+        }),
+        text(&|k| method(moved[k].and_then(|m| m.match_before))),
+        text(&|k| matched(moved[k].and_then(|m| m.match_before))),
+        text(&|k| method(moved[k].and_then(|m| m.match_after))),
+        text(&|k| matched(moved[k].and_then(|m| m.match_after))),
+    ]);
+    arrow_array::RecordBatch::try_new(schema(scale), columns)
+        .map_err(|e| crate::error::Error::Internal(format!("decisions batch: {e}")))
+}
