@@ -48,3 +48,27 @@ fn vocabularies_agree() {
     assert_eq!(listed(&counts["by_match"]), methods);
     assert_eq!(listed(&summary["$defs"]["reasons"]), reasons);
 }
+
+#[test]
+fn decision_vocabularies_agree() {
+    use crate::decisions::{Action, Reason as DecisionReason, DECISIONS};
+    let s = read_schema("reconcile-v2.json");
+    let reasons: Vec<&str> = DecisionReason::ALL.iter().map(|r| r.as_str()).collect();
+    assert_eq!(names(&s["decision_reasons"]), reasons);
+    for a in names(&s["decision_actions"]) {
+        assert!(Action::parse(&a).is_some(), "{a}");
+    }
+    let columns: Vec<&str> = DECISIONS.fields().iter().map(|f| f.name).collect();
+    let declared: Vec<String> = s["inputs"]["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(declared, columns);
+    assert!(DECISIONS.fields().iter().all(|f| f.column && !f.required));
+    let summary = read_schema("summary.schema.json");
+    let listed =
+        &summary["properties"]["decisions"]["properties"]["by_reason"]["propertyNames"]["enum"];
+    assert_eq!(names(listed), reasons);
+}

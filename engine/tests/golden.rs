@@ -193,6 +193,20 @@ fn check(case_dir: &Path) -> Vec<String> {
                 let actual = read_csv(&out.path().join(file));
                 errs.extend(compare(&case, what, &expected[what], &actual, case_dir));
             }
+            // A case with decisions (CONTRACT section 8) lists every decision's outcome.
+            let decisions = out.path().join("decisions.csv");
+            match (expected.get("decisions"), decisions.exists()) {
+                (Some(want), true) => {
+                    let actual = read_csv(&decisions);
+                    errs.extend(compare(&case, "decisions", want, &actual, case_dir));
+                }
+                (None, false) => {}
+                (w, _) => errs.push(format!(
+                    "{case}: decisions expected: {}, written: {}",
+                    w.is_some(),
+                    decisions.exists()
+                )),
+            }
             errs.extend(common::summary::summary_errors(
                 &out.path().join("summary.json"),
             ));
@@ -288,6 +302,34 @@ fn every_reject_reason_has_a_golden_case() {
             seen.contains(r.as_str().unwrap()),
             "no golden case rejects a row with {r}"
         );
+    }
+}
+
+#[test]
+fn every_decision_outcome_and_reason_has_a_golden_case() {
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(cases_dir().join("../../schemas/reconcile-v2.json")).unwrap(),
+    )
+    .unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    for e in std::fs::read_dir(cases_dir()).unwrap() {
+        let Ok(text) = std::fs::read_to_string(e.unwrap().path().join("expected.json")) else {
+            continue;
+        };
+        let v: Value = serde_json::from_str(&text).unwrap();
+        for d in v["decisions"].as_array().into_iter().flatten() {
+            for k in ["outcome", "reason"] {
+                seen.insert(d[k].as_str().unwrap_or("").to_string());
+            }
+        }
+    }
+    for key in ["decision_outcomes", "decision_reasons"] {
+        for r in schema[key].as_array().unwrap() {
+            assert!(
+                seen.contains(r.as_str().unwrap()),
+                "no golden case has a decision with {r}"
+            );
+        }
     }
 }
 

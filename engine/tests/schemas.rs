@@ -45,9 +45,18 @@ fn input_columns_agree() {
 /// cases are checked in golden.rs, a generated data set in the CLI's tests).
 /// Reconciles with the default settings into `out`.
 fn run(ins: PathBuf, set: PathBuf, out: &Path) -> sverka_engine::Outcome {
+    run_with(ins, set, Vec::new(), out)
+}
+
+fn run_with(
+    ins: PathBuf,
+    set: PathBuf,
+    decisions: Vec<PathBuf>,
+    out: &Path,
+) -> sverka_engine::Outcome {
     let cfg = sverka_engine::ReconcileConfig {
         providers: Default::default(),
-        decisions: Vec::new(),
+        decisions,
         instructions: vec![ins],
         settlements: vec![set],
         out: out.to_path_buf(),
@@ -82,6 +91,7 @@ fn output_columns_agree() {
     // 059: no settlement without a currency; 084: some (v2), whose columns are nullable.
     output_columns_agree_on("059-flags-combined-alphabetical", false);
     output_columns_agree_on("084-v2-failed-without-amount-or-currency", true);
+    output_columns_agree_on("102-v2-decision-match", false);
 }
 
 fn output_columns_agree_on(case: &str, bare_failed: bool) {
@@ -90,16 +100,27 @@ fn output_columns_agree_on(case: &str, bare_failed: bool) {
         .join("../testdata/cases")
         .join(case);
     let out = tempfile::tempdir().unwrap();
-    run(
+    let decisions: Vec<PathBuf> = Some(c.join("decisions.csv"))
+        .filter(|p| p.exists())
+        .into_iter()
+        .collect();
+    let with_decisions = !decisions.is_empty();
+    run_with(
         c.join("instructions.csv"),
         c.join("settlements.csv"),
+        decisions,
         out.path(),
     );
     for file in [
         "instructions.parquet",
         "settlements.parquet",
         "rejects.parquet",
+        "decisions.parquet",
     ] {
+        if file == "decisions.parquet" && !with_decisions {
+            assert!(!out.path().join(file).exists());
+            continue;
+        }
         let f = std::fs::File::open(out.path().join(file)).unwrap();
         let b = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f).unwrap();
         let fields = b.schema().fields().clone();
