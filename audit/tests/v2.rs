@@ -560,3 +560,100 @@ fn real_statements_with_a_failed_control_check() {
         &["summary.json: inputs[2].control[0] (failed) in warnings: expected a warning naming"],
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Decisions (CONTRACT.md section 8)
+
+/// Case 105 (every refusal, two applied decisions) reconciled with its decision files.
+fn decisions_folder() -> tempfile::TempDir {
+    let dir = case("105-v2-decision-refusals");
+    let out = tempfile::tempdir().unwrap();
+    let cfg = ReconcileConfig {
+        instructions: vec![dir.join("instructions.csv")],
+        settlements: vec![dir.join("settlements.csv")],
+        out: out.path().to_path_buf(),
+        csv: false,
+        settings: Settings::default(),
+        providers: Default::default(),
+        decisions: vec![dir.join("decisions")],
+    };
+    sverka_engine::reconcile_with(&cfg, &Silent, &AuditFinish::new(true)).expect("reconcile");
+    out
+}
+
+/// Column `name` with row `i` replaced by `v`.
+fn set_text(b: &RecordBatch, name: &str, i: usize, v: &str) -> RecordBatch {
+    let mut col = texts(b, name);
+    col[i] = Some(v.to_string());
+    with_column(b, name, Arc::new(StringArray::from(col)))
+}
+
+fn row_of(b: &RecordBatch, name: &str, value: &str) -> usize {
+    texts(b, name)
+        .iter()
+        .position(|v| v.as_deref() == Some(value))
+        .unwrap()
+}
+
+#[test]
+fn decisions_verify_and_every_tampering_is_caught() {
+    let d = decisions_folder();
+    assert_holds(d.path());
+    assert!(check(d.path()).text().contains("decisions: 13 re-counted"));
+
+    // A MANUAL match's decision id taken off its settlement.
+    let d = decisions_folder();
+    edit_rows(d.path(), "settlements.parquet", |b| {
+        let i = row_of(&b, "match_method", "MANUAL");
+        set_text(&b, "decision_ids", i, "")
+    });
+    assert_caught(d.path(), &["decision_ids", "E-9"]);
+
+    // A MANUAL match whose decision is no longer applied.
+    let d = decisions_folder();
+    edit_rows(d.path(), "decisions.parquet", |b| {
+        let i = row_of(&b, "decision_id", "E-9");
+        set_text(&b, "outcome", i, "PENDING")
+    });
+    assert_caught(
+        d.path(),
+        &["an applied MATCH decision naming it", "decisions.applied"],
+    );
+
+    // An applied decision approved by its maker.
+    let d = decisions_folder();
+    edit_rows(d.path(), "decisions.parquet", |b| {
+        let i = row_of(&b, "decision_id", "E-5");
+        set_text(&b, "approved_by", i, "aziz.k")
+    });
+    assert_caught(
+        d.path(),
+        &["(E-5) approved_by", "a name other than decided_by"],
+    );
+
+    // An ACCEPTED flag no decision backs.
+    let d = decisions_folder();
+    edit_rows(d.path(), "instructions.parquet", |b| {
+        set_text(&b, "flags", 0, "ACCEPTED")
+    });
+    assert_caught(
+        d.path(),
+        &["flags ACCEPTED", "absent (no applied decision)"],
+    );
+
+    // The summary's counts.
+    let d = decisions_folder();
+    edit_summary(d.path(), |s| s["decisions"]["refused"] = json!(7));
+    assert_caught(d.path(), &["decisions.refused"]);
+}
+
+#[test]
+fn without_decisions_no_row_is_decided() {
+    let d = run_case("024-reference-match-whatever-differs");
+    assert_holds(d.path());
+    edit_rows(d.path(), "settlements.parquet", |b| {
+        let i = row_of(&b, "match_method", "REFERENCE");
+        set_text(&b, "match_method", i, "MANUAL")
+    });
+    assert_caught(d.path(), &["MANUAL matches", "no decisions.parquet"]);
+}

@@ -5,6 +5,7 @@
 //! and every figure compared with the summary, in the order the discrepancies are listed.
 //! Each output is read batch by batch, in order (`Pq::for_each`).
 
+mod decisions;
 mod lineage;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -40,10 +41,11 @@ pub(super) fn check_reconcile(r: &mut VerifyReport, dir: &Path, m: &Manifest) ->
     }
     let open = |name: &str| Pq::open(&dir.join(name), &lineage::DICT);
     let (ins_pq, set_pq, rej_pq) = (open(IF)?, open(SF)?, open(RF)?);
+    let has_decisions = m.outputs.iter().any(|o| o.name == "decisions.parquet");
     let mut lin = Lineage::new(
         &sources(s.as_ref(), m),
         ins_pq.rows() + set_pq.rows() + rej_pq.rows(),
-        m.outputs.iter().any(|o| o.name == "decisions.parquet"),
+        has_decisions,
     );
     let mut d = Derived::default();
     let mut issues = RowIssues::default();
@@ -52,6 +54,23 @@ pub(super) fn check_reconcile(r: &mut VerifyReport, dir: &Path, m: &Manifest) ->
     check_rows(&ins.rows, &per, &mut issues);
     d.rej = read_rejects(&rej_pq, &mut issues, &mut lin)?;
     let placed = lin.finish(s.as_ref().map(|s| s.engine.contract), &mut issues, r);
+    let decided = decisions::check(r, dir, s.as_ref(), has_decisions, &mut issues)?;
+    if !has_decisions {
+        // Without decisions nothing is matched or flagged by one (CONTRACT.md section 8).
+        let by_flag = |f: &str| d.by_flag.get(f).copied().unwrap_or(0);
+        for (what, n) in [
+            (
+                "MANUAL matches",
+                d.by_match.get("MANUAL").copied().unwrap_or(0),
+            ),
+            ("ACCEPTED flags", by_flag("ACCEPTED")),
+            ("MANUAL_MATCH flags", by_flag("MANUAL_MATCH")),
+        ] {
+            if n > 0 {
+                r.diff(SF, what, "none (the folder has no decisions.parquet)", n);
+            }
+        }
+    }
     // A summary that is not one has no figures to compare: the rows are still checked.
     if let Some(s) = &s {
         let c = &s.counts;
@@ -68,6 +87,7 @@ pub(super) fn check_reconcile(r: &mut VerifyReport, dir: &Path, m: &Manifest) ->
         d.n_set
     ));
     r.checked.push(placed);
+    r.checked.extend(decided);
     Ok(())
 }
 
