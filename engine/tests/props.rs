@@ -52,6 +52,25 @@ fn set_row() -> impl Strategy<Value = String> {
         })
 }
 
+const DECISION_HEADER: &str =
+    "decision_id,action,provider,provider_ref,instruction_id,note,decided_by,approved_by";
+
+/// Decisions over the same small key spaces as the rows: repeated ids, unknown actions,
+/// settlements and instructions that are absent or rejected, makers approving themselves.
+fn decision_row() -> impl Strategy<Value = String> {
+    (
+        pick(&["D0", "D1", "D2", "D3", "D4", "D5", "D6", "D7", ""]),
+        pick(&["MATCH", "MATCH", "UNMATCH", "ACCEPT", "", "match"]),
+        pick(&["P1", "P2"]),
+        pick(&["R1", "R2", "R3", "R4", "R5", "R6", "R7", "R8"]),
+        pick(&["I0", "I1", "I2", "I3", "I4", "I5", "X9", ""]),
+        pick(&["", "checked"]),
+        pick(&["ana", "bek", ""]),
+        pick(&["ana", "bek", "bek", ""]),
+    )
+        .prop_map(|(id, a, p, r, i, n, m, c)| format!("{id},{a},{p},{r},{i},{n},{m},{c}"))
+}
+
 fn write_csv(path: &Path, header: &str, rows: &[String]) {
     let mut s = String::from(header);
     s.push('\n');
@@ -68,6 +87,16 @@ fn run_in_pool(
     set: Vec<std::path::PathBuf>,
     out: &Path,
 ) {
+    run_decided(threads, ins, set, Vec::new(), out)
+}
+
+fn run_decided(
+    threads: usize,
+    ins: Vec<std::path::PathBuf>,
+    set: Vec<std::path::PathBuf>,
+    decisions: Vec<std::path::PathBuf>,
+    out: &Path,
+) {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
@@ -76,7 +105,7 @@ fn run_in_pool(
         sverka_engine::reconcile(
             &ReconcileConfig {
                 providers: Default::default(),
-                decisions: Vec::new(),
+                decisions,
                 instructions: ins,
                 settlements: set,
                 out: out.to_path_buf(),
@@ -231,5 +260,74 @@ proptest! {
             rows.iter().map(|r| (r[0].to_string(), r[4].to_string(), r[5].to_string())).collect()
         };
         prop_assert_eq!(key(read(&one, "rejects.csv")), key(read(&splitted, "rejects.csv")));
+    }
+
+    #[test]
+    fn decisions_change_only_what_they_touch(
+        ins in proptest::collection::vec(ins_row(), 0..30),
+        set in proptest::collection::vec(set_row(), 0..30),
+        decisions in proptest::collection::vec(decision_row(), 0..12),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let (ip, sp, dp) = (
+            dir.path().join("ins.csv"),
+            dir.path().join("set.csv"),
+            dir.path().join("decisions.csv"),
+        );
+        write_csv(&ip, INS_HEADER, &ins);
+        write_csv(&sp, SET_HEADER, &set);
+        write_csv(&dp, DECISION_HEADER, &decisions);
+        let base = dir.path().join("base");
+        run_in_pool(2, vec![ip.clone()], vec![sp.clone()], &base);
+        let decided = dir.path().join("decided");
+        run_decided(1, vec![ip.clone()], vec![sp.clone()], vec![dp.clone()], &decided);
+        // Conservation and the totals' re-derivation hold with decisions too.
+        check_conservation_and_totals(&decided, ins.len(), set.len());
+        let three = dir.path().join("three");
+        run_decided(3, vec![ip], vec![sp], vec![dp], &three);
+        prop_assert_eq!(all_bytes(&decided), all_bytes(&three), "outputs depend on the thread count");
+        prop_assert_eq!(read(&base, "rejects.csv"), read(&decided, "rejects.csv"));
+        prop_assert_eq!(read(&decided, "decisions.csv").len(), decisions.len());
+
+        // What an applied decision may change: the rows it names (and the instruction its
+        // settlement had), and through §3.2 the rows of the same fallback key (provider,
+        // account, currency, amount): a MATCH makes its instruction a reference match and
+        // takes the settlement out of the fallback, which can settle an ambiguity there.
+        let (bi, bs) = (read(&base, "instructions.csv"), read(&base, "settlements.csv"));
+        let (di, ds) = (read(&decided, "instructions.csv"), read(&decided, "settlements.csv"));
+        prop_assert_eq!((bi.len(), bs.len()), (di.len(), ds.len()));
+        let ins_key = |r: &csv::StringRecord| format!("{}|{}|{}|{}", &r[4], &r[5], &r[7], &r[6]);
+        let set_key = |r: &csv::StringRecord| format!("{}|{}|{}|{}", &r[0], &r[3], &r[6], &r[4]);
+        let mut named_ins = std::collections::BTreeSet::new();
+        let mut named_set = std::collections::BTreeSet::new();
+        for d in read(&decided, "decisions.csv") {
+            if &d[10] != "APPLIED" {
+                continue;
+            }
+            named_set.insert((d[2].to_string(), d[3].to_string()));
+            named_ins.insert(d[4].to_string());
+            named_ins.insert(d[19].to_string()); // settlement_instruction_before
+        }
+        let mut keys = std::collections::BTreeSet::new();
+        for r in &bi {
+            if named_ins.contains(&r[0]) {
+                keys.insert(ins_key(r));
+            }
+        }
+        for r in &bs {
+            if named_set.contains(&(r[0].to_string(), r[1].to_string())) {
+                keys.insert(set_key(r));
+            }
+        }
+        for (b, d) in bi.iter().zip(&di) {
+            if !named_ins.contains(&b[0]) && !keys.contains(&ins_key(b)) {
+                prop_assert_eq!(b, d, "an instruction no decision touches changed");
+            }
+        }
+        for (b, d) in bs.iter().zip(&ds) {
+            if !named_set.contains(&(b[0].to_string(), b[1].to_string())) && !keys.contains(&set_key(b)) {
+                prop_assert_eq!(b, d, "a settlement no decision touches changed");
+            }
+        }
     }
 }
