@@ -6,7 +6,9 @@
 //!   Parquet files for `sverka report DIR`), the same bytes either way;
 //! - [`verify`]: `sverka verify`, which recomputes every hash and re-derives every count
 //!   and total of `summary.json` from the Parquet rows, by code independent of the engine's
-//!   own totals and self-check.
+//!   own totals and self-check;
+//! - [`worksheet`]: `sverka worksheet`, every open exception as a CSV row for a person to
+//!   decide, in the columns `reconcile --decisions` reads back.
 //!
 //! [`AuditFinish`] plugs the report and manifest into the engine's all-or-nothing commit.
 
@@ -16,6 +18,7 @@ pub mod read;
 pub mod report;
 pub mod text;
 pub mod verify;
+pub mod worksheet;
 
 use std::path::Path;
 

@@ -208,6 +208,44 @@ impl Pq {
     }
 }
 
+/// The row outputs a reconcile folder must hold, beside `summary.json`.
+pub const RECONCILE_OUTPUTS: [&str; 3] = [
+    "instructions.parquet",
+    "settlements.parquet",
+    "rejects.parquet",
+];
+
+/// The `summary.json` of an output folder of `sverka reconcile`, after checking that the
+/// folder holds the row outputs; anything else (no folder, a disburse folder, a summary
+/// of another shape) is exit 2 saying which folder to give.
+pub fn reconcile_folder(dir: &Path) -> sverka_engine::Result<sverka_engine::Summary> {
+    use sverka_engine::Error;
+    if !dir.is_dir() {
+        return Err(Error::input(
+            dir,
+            "not a folder; give the output folder of `sverka reconcile`",
+        ));
+    }
+    let path = dir.join("summary.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        Error::input(
+            &path,
+            format!("{e}; give the output folder of `sverka reconcile`"),
+        )
+    })?;
+    let summary = serde_json::from_str(&text)
+        .map_err(|e| Error::input(&path, format!("not a sverka summary: {e}")))?;
+    for name in RECONCILE_OUTPUTS {
+        if !dir.join(name).is_file() {
+            return Err(Error::input(
+                dir.join(name),
+                "missing; give the output folder of `sverka reconcile`",
+            ));
+        }
+    }
+    Ok(summary)
+}
+
 fn arrow_select_concat(
     schema: &Arc<Schema>,
     batches: &[RecordBatch],

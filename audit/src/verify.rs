@@ -427,7 +427,9 @@ fn parse_decimal(s: &str, code: &str) -> Option<i128> {
     Some(if neg { -v } else { v })
 }
 
-fn to_minor(v: i128, scale: i8, code: &str) -> ReadResult<i128> {
+/// A Decimal128 value of scale `scale` as minor units of `code`; an error when the
+/// scale cannot hold `code`'s minor units or digits would be lost.
+pub(crate) fn to_minor(v: i128, scale: i8, code: &str) -> ReadResult<i128> {
     let m = minor_units(code).ok_or_else(|| format!("unknown currency {code:?}"))?;
     let shift = scale as i32 - m as i32;
     if shift < 0 {

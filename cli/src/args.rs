@@ -44,6 +44,34 @@ pub enum Command {
     /// claims them), statements and control checks, and the first rows as settlement rows
     /// with the reject each would get (exit 2 if a file cannot be read).
     Inspect(InspectArgs),
+    /// Write every open exception of a results folder as a CSV worksheet for a person to
+    /// decide: fill in action, note, decided_by and approved_by, then pass the file to
+    /// `sverka reconcile --decisions` (docs/DECISIONS.md).
+    Worksheet(WorksheetArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Rows: one per candidate instruction of each AMBIGUOUS settlement, one per \
+                  unexpected settlement, and one per open instruction (UNPAID, DOUBLE_PAID, \
+                  UNDERPAID, OVERPAID, CURRENCY_MISMATCH, ACCOUNT_MISMATCH) and matched \
+                  settlement; instructions flagged ACCEPTED and settlements a decision \
+                  unmatched are left out. Ordered by currency, then amount at risk (largest \
+                  first). The first eight columns are the decision columns of `--decisions`; \
+                  decision_id is proposed, the same for the same exception in every run.\n\n\
+                  Exit status: 0 written, 2 not an output folder of `sverka reconcile`, \
+                  1 internal error (nothing written)."
+)]
+pub struct WorksheetArgs {
+    /// Output folder of `sverka reconcile`.
+    #[arg(value_name = "RESULTS_DIR")]
+    pub dir: PathBuf,
+    /// The CSV file to write (replaced whole, or left as it was).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@ mod reconcile;
 mod refdata;
 mod report;
 mod verify;
+mod worksheet;
 
 // Large blocks kept and reused after free: fewer page faults and a lower peak than
 // mimalloc or jemalloc at 10M rows (memory.rs says why it stays; BENCHMARKS.md).
@@ -76,6 +77,7 @@ fn run(cli: args::Cli) -> Result<u8, Failure> {
         args::Command::Verify(a) => verify::run(a),
         args::Command::Disburse(a) => disburse::run(a),
         args::Command::Inspect(a) => inspect::run(a),
+        args::Command::Worksheet(a) => worksheet::run(a),
     }
 }
 

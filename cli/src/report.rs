@@ -20,7 +20,7 @@ pub fn run(a: ReportArgs) -> Result<u8, Failure> {
     let html = sverka_audit::report::render_folder(&a.dir)?;
     let dest = match a.out {
         Some(file) => {
-            write_file(&file, &html)?;
+            write_file(&file, html.as_bytes())?;
             file
         }
         None => {
@@ -37,9 +37,9 @@ pub fn run(a: ReportArgs) -> Result<u8, Failure> {
     Ok(0)
 }
 
-/// A report written elsewhere (`--out FILE`): a temporary file beside it, then one
-/// rename, so a reader never sees half a report.
-fn write_file(dest: &Path, html: &str) -> Result<(), Error> {
+/// A file written outside an output set (`report --out FILE`, `worksheet --out FILE`): a
+/// temporary file beside it, synced, then one rename, so a reader never sees half of it.
+pub(crate) fn write_file(dest: &Path, bytes: &[u8]) -> Result<(), Error> {
     use std::io::Write;
     let dir = match dest.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -56,7 +56,7 @@ fn write_file(dest: &Path, html: &str) -> Result<(), Error> {
         message: e.to_string(),
     };
     // As `NamedTempFile::new_in`, but with the mode a plain create gets (0666 less the
-    // umask) instead of 0600: the report is for others to read.
+    // umask) instead of 0600: the file is for others to read.
     let mut b = tempfile::Builder::new();
     #[cfg(unix)]
     {
@@ -64,7 +64,7 @@ fn write_file(dest: &Path, html: &str) -> Result<(), Error> {
         b.permissions(std::fs::Permissions::from_mode(0o666));
     }
     let mut tmp = b.tempfile_in(&dir).map_err(|e| err(&dir, e))?;
-    tmp.write_all(html.as_bytes())
+    tmp.write_all(bytes)
         .and_then(|_| tmp.as_file().sync_all())
         .map_err(|e| err(tmp.path(), e))?;
     tmp.persist(dest).map_err(|e| err(dest, e.error))?;

@@ -6,39 +6,15 @@
 //! testdata/report/ (review the diff).
 
 mod common;
-use common::{bin, text};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use common::{bin, demo, root, text};
+use std::path::Path;
+use std::process::Command;
 use std::sync::Arc;
 
 use arrow_array::{Array, ArrayRef, Decimal128Array, RecordBatch};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
 use serde_json::Value;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// Reconciles the demo with paths relative to the repository (as the README does), so that
-/// the paths recorded in the outputs do not depend on the checkout's location.
-fn demo(out: &Path, extra: &[&str]) -> Output {
-    bin()
-        .current_dir(root())
-        .args([
-            "reconcile",
-            "--instructions",
-            "testdata/demo/instructions",
-            "--settlements",
-            "testdata/demo/settlements",
-            "--quiet",
-            "--out",
-        ])
-        .arg(out)
-        .args(extra)
-        .output()
-        .unwrap()
-}
 
 /// `sverka reconcile --quiet` of the given inputs into `out`; it must succeed.
 fn reconcile(ins: &Path, set: &Path, out: &Path, extra: &[&str]) {

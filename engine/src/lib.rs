@@ -15,7 +15,8 @@
 //!   [`fail_on_names`] (what `--fail-on` accepts); [`summary`] holds summary.json's types.
 //! - [`side`]: reading and validating one side of columns the caller describes
 //!   (disburse's payroll), and `rejects.parquet`'s batch of its rejects; with
-//!   [`csv_bytes`] and [`ROW_GROUP_ROWS`], the row outputs' file forms.
+//!   [`csv_bytes`] and [`ROW_GROUP_ROWS`], the row outputs' file forms; [`safe_text`],
+//!   their guard of a text cell against spreadsheet formulas.
 //! - [`money`], [`date`], [`currency`]: the contract's value grammar (CONTRACT.md
 //!   section 2: amounts, dates, ISO 4217 codes and minor units), which disburse shares
 //!   with validation; they are parsers and tables, not stages.
@@ -65,7 +66,7 @@ pub use pipeline::{
 };
 pub use schema::Side;
 pub use summary::Summary;
-pub use write::{csv_bytes, Output, MANIFEST, ROW_GROUP_ROWS};
+pub use write::{csv_bytes, safe_text, Output, MANIFEST, ROW_GROUP_ROWS};
 
 /// The engine's version, as written into every output.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

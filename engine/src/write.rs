@@ -937,8 +937,10 @@ impl ParquetOut {
     }
 }
 
-/// A text cell made safe for spreadsheets (OWASP CSV injection; PITFALLS.md H8).
-fn safe_text(s: &str) -> std::borrow::Cow<'_, str> {
+/// A text cell made safe for spreadsheets (OWASP CSV injection; PITFALLS.md H8): a
+/// leading `=`, `+`, `-`, `@`, tab, CR or NUL gets a `'` before it. Public so that every
+/// CSV sverka writes for people (the audit's worksheet too) guards cells the same way.
+pub fn safe_text(s: &str) -> std::borrow::Cow<'_, str> {
     match s.as_bytes().first() {
         Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r' | b'\0') => format!("'{s}").into(),
         _ => s.into(),

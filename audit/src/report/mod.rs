@@ -82,7 +82,8 @@ fn cut_to(s: &str, n: usize) -> String {
     }
 }
 
-fn money(v: i128, code: &str) -> String {
+/// `v` minor units of `code` as the outputs write amounts (`900000.00`, `25000`).
+pub(crate) fn money(v: i128, code: &str) -> String {
     fmt_minor(v, minor_units(code).unwrap_or(0))
 }
 
@@ -232,27 +233,7 @@ fn fill(mut page: Page) -> Result<String> {
 
 /// The report of a results folder on disk (`sverka report`); an unusable folder is exit 2.
 pub fn render_folder(dir: &Path) -> Result<String> {
-    let path = dir.join("summary.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        Error::input(
-            &path,
-            format!("{e}; give the output folder of `sverka reconcile`"),
-        )
-    })?;
-    let summary: Summary = serde_json::from_str(&text)
-        .map_err(|e| Error::input(&path, format!("not a sverka summary: {e}")))?;
-    for name in [
-        "instructions.parquet",
-        "settlements.parquet",
-        "rejects.parquet",
-    ] {
-        if !dir.join(name).is_file() {
-            return Err(Error::input(
-                dir.join(name),
-                "missing; give the output folder of `sverka reconcile`",
-            ));
-        }
-    }
+    let summary = crate::read::reconcile_folder(dir)?;
     let read = || -> ReadResult<Page> {
         let ins_pq = Pq::open(&dir.join("instructions.parquet"), &data::INS_DICT)?;
         let set_pq = Pq::open(&dir.join("settlements.parquet"), &data::SET_DICT)?;

@@ -15,6 +15,31 @@ pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// The repository's root.
+pub fn root() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Reconciles the demo with paths relative to the repository (as the README does), so that
+/// the paths recorded in the outputs do not depend on the checkout's location.
+pub fn demo(out: &Path, extra: &[&str]) -> Output {
+    bin()
+        .current_dir(root())
+        .args([
+            "reconcile",
+            "--instructions",
+            "testdata/demo/instructions",
+            "--settlements",
+            "testdata/demo/settlements",
+            "--quiet",
+            "--out",
+        ])
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
 /// `sverka reconcile` of `ins` and `set` into `out`, with `extra` arguments.
 pub fn reconcile(ins: &Path, set: &Path, out: &Path, extra: &[&str]) -> Output {
     bin()
