@@ -231,10 +231,11 @@ pub fn read(paths: &[std::path::PathBuf]) -> Result<Read> {
 }
 
 /// A value as the worksheet (or any spreadsheet-safe CSV) wrote it: a leading `'` before
-/// `=`, `+`, `-`, `@`, tab or CR was added against formula injection and is taken off.
+/// `=`, `+`, `-`, `@`, tab, CR or NUL was added against formula injection (as
+/// [`crate::write::safe_text`] adds it) and is taken off.
 fn unguard(v: &str) -> String {
     match v.strip_prefix('\'') {
-        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r', '\0']) => {
             crate::validate::trim(rest).to_string()
         }
         _ => v.to_string(),
