@@ -305,41 +305,8 @@ pub fn reconcile_with(
     )?;
     clock.lap("load+dedupe");
     trace_tables(&ins.table, &set.table);
-    let resolved = decisions::resolve(
-        &decision_files.rows,
-        &ins.table,
-        &ins.index,
-        &set.table,
-        &set.index,
-    );
-
-    progress.stage("matching");
-    // Matching and the group flags (which need no matches) run side by side.
-    let (m, group) = rayon::join(
-        || {
-            matching::match_all(
-                &ins.table,
-                &ins.index,
-                &set.table,
-                cfg.settings.fallback_days,
-                &resolved.forced,
-            )
-        },
-        || classify::group_flags(&ins.table, &cfg.settings),
-    );
-    clock.lap("match");
-    trace_rss("match");
-    let mut cl = classify::classify(&ins.table, &set.table, &m, &cfg.settings, group);
-    for &i in &resolved.accepted {
-        cl.flags[i as usize] |= flag::ACCEPTED;
-    }
-    clock.lap("classify");
-    trace_rss("classify");
-    let decided =
-        with_decisions.then(|| decide(&decision_files, &resolved, &ins, &set, &m, &cl, cfg));
-    if with_decisions {
-        clock.lap("decisions");
-    }
+    let (resolved, m, cl, decided) =
+        match_and_classify(cfg, &ins, &set, &decision_files, &mut clock, progress);
 
     progress.stage("writing");
     let files = [display_paths(&ins.files), display_paths(&set.files)];
@@ -449,6 +416,56 @@ pub fn reconcile_with(
     })
 }
 
+/// The decisions judged, matching, statuses and flags, and what the applied decisions
+/// changed (with `--decisions`).
+fn match_and_classify(
+    cfg: &ReconcileConfig,
+    ins: &Side_,
+    set: &Side_,
+    decision_files: &decisions::Read,
+    clock: &mut Clock,
+    progress: &dyn Progress,
+) -> (decisions::Resolved, Matches, Classes, Option<Decided>) {
+    let resolved = decisions::resolve(
+        &decision_files.rows,
+        &ins.table,
+        &ins.index,
+        &set.table,
+        &set.index,
+    );
+    progress.stage("matching");
+    // Matching and the group flags (which need no matches) run side by side.
+    let (m, group) = rayon::join(
+        || {
+            matching::match_all(
+                &ins.table,
+                &ins.index,
+                &set.table,
+                cfg.settings.fallback_days,
+                &resolved.forced,
+            )
+        },
+        || classify::group_flags(&ins.table, &cfg.settings),
+    );
+    clock.lap("match");
+    trace_rss("match");
+    let mut cl = classify::classify(&ins.table, &set.table, &m, &cfg.settings, group);
+    for &i in &resolved.accepted {
+        cl.flags[i as usize] |= flag::ACCEPTED;
+    }
+    clock.lap("classify");
+    trace_rss("classify");
+    let decided = (!cfg.decisions.is_empty())
+        .then(|| decide(decision_files, &resolved, ins, set, &m, &cl, cfg));
+    if decided.is_some() {
+        clock.lap("decisions");
+    }
+    (resolved, m, cl, decided)
+}
+
+/// Per decision what it moved, and each row's `decision_ids`.
+type Decided = (Vec<Option<decisions::Moved>>, decisions::DecisionIds);
+
 /// What the applied decisions changed (against a run without them) and each row's
 /// `decision_ids`. Without an applied decision the run without them is this one.
 fn decide(
@@ -459,7 +476,7 @@ fn decide(
     m: &Matches,
     cl: &Classes,
     cfg: &ReconcileConfig,
-) -> (Vec<Option<decisions::Moved>>, decisions::DecisionIds) {
+) -> Decided {
     let base = if resolved.any_applied() {
         let b = matching::match_all(
             &ins.table,
