@@ -1276,6 +1276,17 @@ fn bytes_that_are_not_utf8_are_refused_naming_their_offset() {
     );
     assert!(e.message.starts_with("this byte is not UTF-8"), "{e}");
     assert!(e.place.contains("(byte 42)"), "{e}");
+    // Past the first windows, behind a long comment and after a window's last `<`.
+    for pad in [0, 1, 2, 3] {
+        let mut bytes = b"<Document><BkToCstmrStmt><GrpHdr><!--".to_vec();
+        bytes.resize(bytes.len() + 300_000 + pad, b'c');
+        bytes.extend_from_slice(b"--><MsgId>A");
+        let at = bytes.len();
+        bytes.extend_from_slice(b"\xE2\x28</MsgId></GrpHdr></BkToCstmrStmt></Document>");
+        let e = read_error(Kind::Camt053, &bytes);
+        assert!(e.message.starts_with("this byte is not UTF-8"), "{e}");
+        assert!(e.place.contains(&format!("(byte {at})")), "{e}");
+    }
 }
 
 #[test]
@@ -1298,6 +1309,23 @@ fn a_truncated_file_is_an_error_naming_where_it_ends() {
     );
     let e = read_error(Kind::Camt053, &hostile("mismatched-end-tag.xml"));
     assert_eq!(e.message, "</AcctSvcrRf> closes <AcctSvcrRef>: the XML is not well-formed (damaged or cut and joined)");
+    // Whitespace after an end tag's name is XML; the name is shown without it.
+    let text =
+        String::from_utf8(std::fs::read(testdata("camt053/rule-amount.xml")).unwrap()).unwrap();
+    let spaced = text.replace("</Amt>", "</Amt \n\t>");
+    assert_ne!(spaced, text);
+    assert_eq!(
+        read_as(Kind::Camt053, spaced.as_bytes()).unwrap().0,
+        read_as(Kind::Camt053, text.as_bytes()).unwrap().0
+    );
+    let e = read_error(
+        Kind::Camt053,
+        text.replacen("</Amt>", "</Amnt >", 1).as_bytes(),
+    );
+    assert_eq!(
+        e.message,
+        "</Amnt> closes <Amt>: the XML is not well-formed (damaged or cut and joined)"
+    );
     // No message element at all.
     let e = read_error(
         Kind::Camt053,

@@ -22,61 +22,12 @@ pub(super) const MAX_ITEM_BYTES: usize = 1024 * 1024;
 /// Bytes read from the file per system call.
 const READ_CHUNK: usize = 256 * 1024;
 
-/// The start of a UTF-8 sequence cut by the end of a chunk read.
-#[derive(Default)]
-struct Utf8Carry {
-    bytes: [u8; 4],
-    len: usize,
-}
-
-impl Utf8Carry {
-    /// Checks `chunk`, which starts at file offset `base`, as the continuation of what was
-    /// checked before; the offset of the first byte that is not UTF-8, if any.
-    fn check(&mut self, mut chunk: &[u8], mut base: u64) -> Option<u64> {
-        if self.len > 0 {
-            let lead_at = base.saturating_sub(self.len as u64);
-            let want = utf8_width(self.bytes[0]);
-            let take = want.saturating_sub(self.len).min(chunk.len());
-            for &b in &chunk[..take] {
-                self.bytes[self.len] = b;
-                self.len += 1;
-            }
-            chunk = &chunk[take..];
-            base += take as u64;
-            if self.len < want {
-                return None;
-            }
-            let whole = std::str::from_utf8(&self.bytes[..self.len]).is_ok();
-            self.len = 0;
-            if !whole {
-                return Some(lead_at);
-            }
-        }
-        match std::str::from_utf8(chunk) {
-            Ok(_) => None,
-            Err(e) => {
-                let at = e.valid_up_to();
-                if e.error_len().is_some() {
-                    return Some(base + at as u64);
-                }
-                // A sequence cut at the end (at most 3 bytes): finish it with the next chunk.
-                for &b in &chunk[at..] {
-                    self.bytes[self.len] = b;
-                    self.len += 1;
-                }
-                None
-            }
-        }
-    }
-}
-
-/// Length of the UTF-8 sequence a lead byte starts (only asked of the lead byte of a cut
-/// sequence, which `from_utf8` accepted as a valid start).
-fn utf8_width(lead: u8) -> usize {
-    match lead {
-        0xC0..=0xDF => 2,
-        0xE0..=0xEF => 3,
-        _ => 4,
+/// Where the first byte that is not UTF-8 lies in `bytes`, if any; a sequence only cut
+/// by the end of `bytes` is not one (the next read may finish it).
+fn bad_byte(bytes: &[u8]) -> Option<usize> {
+    match std::str::from_utf8(bytes) {
+        Ok(_) => None,
+        Err(e) => e.error_len().map(|_| e.valid_up_to()),
     }
 }
 
@@ -107,17 +58,18 @@ enum Cut {
 ///
 /// A window ends before its last `<`, so every text and reference in it is whole. Only
 /// an item that holds a `<` itself (a comment, CDATA) can be cut: the walker stops at
-/// its start, and it is parsed again with the next window. Every byte is checked to be
-/// UTF-8 as it is read; one item may not grow past [`MAX_ITEM_BYTES`].
+/// its start, and it is parsed again with the next window. One item may not grow past
+/// [`MAX_ITEM_BYTES`]. Every byte is checked to be UTF-8 before it is parsed: the walker
+/// checks the part of the window it parses, once, as it makes it the text it parses
+/// (checking each chunk as read as well cost a second pass over the file); the window
+/// checks only what it holds beyond that part, so that reading still stops at the first
+/// byte that is not UTF-8.
 struct Window<R> {
     inner: R,
     /// `buf[..len]` holds the file from offset `base` on.
     buf: Vec<u8>,
     len: usize,
     base: u64,
-    utf8: Utf8Carry,
-    /// File offset of the first byte that is not UTF-8; reading stops there.
-    bad: Option<u64>,
     eof: bool,
 }
 
@@ -128,13 +80,11 @@ impl<R: Read> Window<R> {
             buf: vec![0; 2 * READ_CHUNK],
             len: 0,
             base: 0,
-            utf8: Utf8Carry::default(),
-            bad: None,
             eof: false,
         }
     }
 
-    /// Reads the next chunk after what the window holds and checks it.
+    /// Reads the next chunk after what the window holds.
     fn read_chunk(&mut self) -> io::Result<()> {
         if self.buf.len() < self.len + READ_CHUNK {
             self.buf.resize(self.len + READ_CHUNK, 0);
@@ -149,20 +99,15 @@ impl<R: Read> Window<R> {
                 Err(e) => return Err(e),
             }
         };
-        let at = self.base + self.len as u64;
-        self.bad = if n == 0 {
-            self.eof = true;
-            // A UTF-8 sequence cut by the end of the file.
-            (self.utf8.len > 0).then(|| at - self.utf8.len as u64)
-        } else {
-            self.utf8.check(&self.buf[self.len..self.len + n], at)
-        };
+        self.eof = n == 0;
         self.len += n;
         Ok(())
     }
 
     /// Reads on and says how much of the window may be parsed: at least one whole item
     /// more than the window held (the part kept from the last window starts an item).
+    /// The part to parse is not checked here (the walker checks it); a byte that is not
+    /// UTF-8 after it, or in a window with no item's end yet, stops the read there.
     fn next(&mut self) -> io::Result<Result<Cut, Problem>> {
         loop {
             if self.len > MAX_ITEM_BYTES {
@@ -175,18 +120,23 @@ impl<R: Read> Window<R> {
                     ),
                 }));
             }
-            if !self.eof && self.bad.is_none() {
+            if !self.eof {
                 self.read_chunk()?;
-            }
-            if let Some(bad) = self.bad {
-                // A cut sequence that began in an earlier window lies before `base`.
-                return Ok(Ok(Cut::Bad(bad.saturating_sub(self.base) as usize)));
             }
             if self.eof {
                 return Ok(Ok(Cut::Last(self.len)));
             }
             if let Some(i) = memchr::memrchr(b'<', &self.buf[1..self.len]) {
-                return Ok(Ok(Cut::More(i + 1)));
+                // The rest after the last `<` is one item at most, checked again with the
+                // next window. A `<` ends any UTF-8 sequence before it.
+                let n = i + 1;
+                return Ok(Ok(match bad_byte(&self.buf[n..self.len]) {
+                    Some(at) => Cut::Bad(n + at),
+                    None => Cut::More(n),
+                }));
+            }
+            if let Some(at) = bad_byte(&self.buf[..self.len]) {
+                return Ok(Ok(Cut::Bad(at)));
             }
         }
     }
@@ -339,6 +289,15 @@ impl Path {
         if open == Some(found) {
             return Ok(());
         }
+        // XML allows whitespace after the name (`</Amt >`). quick-xml is not asked to trim
+        // it (a scan of every end tag's name): it is trimmed here, where a name differs.
+        let found = match found.iter().rposition(|b| !is_xml_space(*b)) {
+            Some(i) => &found[..=i],
+            None => found,
+        };
+        if open == Some(found) {
+            return Ok(());
+        }
         let found = String::from_utf8_lossy(found);
         Err(self.error(match open {
             None => format!("</{found}> closes no open element: the XML is not well-formed"),
@@ -405,7 +364,19 @@ pub(super) trait Handler {
 /// XML whitespace, trimmed from around every text value: a pretty-printer's line break
 /// around a reference is not part of it.
 pub(super) fn trim(t: &str) -> &str {
-    t.trim_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\n'))
+    // By bytes: the four are ASCII, so the cuts fall between characters (`trim_matches`
+    // decoded every character to compare it).
+    let b = t.as_bytes();
+    let start = b.iter().position(|c| !is_xml_space(*c)).unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|c| !is_xml_space(*c))
+        .map_or(start, |i| i + 1);
+    t.get(start..end).unwrap_or_default()
+}
+
+fn is_xml_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }
 
 /// Reads the whole XML file from `input`, passing elements to `handler`. Returns when
@@ -439,21 +410,30 @@ pub(super) fn walk<R: Read, H: Handler>(input: R, handler: &mut H) -> Result<(),
         };
         first = false;
         let origin = window.base + skip as u64;
-        let bytes = &window.buf[skip..limit];
-        // The window is UTF-8 up to `limit` (checked as read): as text once, texts in it
-        // are slices of it and need no check of their own.
-        let src = std::str::from_utf8(bytes).ok();
-        let mut reader = Reader::from_reader(bytes);
+        // The window as text: the one check of its bytes as UTF-8; texts in it are slices
+        // of it and need no check of their own. Where a byte is not UTF-8, the text before
+        // it is parsed, then the read stops there.
+        let (src, cut) = match std::str::from_utf8(&window.buf[skip..limit]) {
+            Ok(src) => (src, cut),
+            Err(e) => {
+                let valid = window.buf[skip..limit].utf8_chunks().next();
+                let src = valid.map_or("", |c| c.valid());
+                (src, Cut::Bad(skip + e.valid_up_to()))
+            }
+        };
+        let limit = skip + src.len();
+        let mut reader = Reader::from_reader(src.as_bytes());
         // The walker checks end names itself: a window starts among open elements that
         // a new reader has not seen.
         reader.config_mut().check_end_names = false;
         reader.config_mut().allow_unmatched_ends = true;
+        reader.config_mut().trim_markup_names_in_closing_tags = false;
         let parsed = loop {
             let at = reader.buffer_position();
             w.path.byte = origin + at;
             match reader.read_event() {
                 Ok(Event::Eof) => break limit,
-                Ok(event) => w.event(event, handler, src)?,
+                Ok(event) => w.event(event, handler, Some(src))?,
                 Err(e) if cut_item(&e) && !matches!(cut, Cut::Last(_)) => break skip + at as usize,
                 Err(e) => return Err(xml_error(&w.path, origin + reader.error_position(), &e)),
             }
