@@ -93,7 +93,12 @@ impl Finish for AuditFinish {
                     )));
                 }
             }
-            let html = report::render(summary, figures, rows)?;
+            // Read back from its staged file, as `sverka report DIR` reads the folder's.
+            let decisions = staged
+                .iter()
+                .find(|p| p.name() == "decisions.parquet")
+                .map(|p| p.tmp.as_path());
+            let html = report::render(summary, figures, rows, decisions)?;
             extra.push(set.write_bytes(REPORT, html.as_bytes())?);
         }
         let all: Vec<&Pending> = staged.iter().chain(&extra).collect();

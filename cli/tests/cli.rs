@@ -250,6 +250,8 @@ fn demo_covers_every_finding_and_scores_full_agreement() {
         .unwrap()
         .iter()
         .chain(schema["settlement_flags"].as_array().unwrap())
+        // A person's decisions give these (section 8): golden cases 102-105 cover them.
+        .filter(|f| !matches!(f.as_str(), Some("ACCEPTED" | "MANUAL_MATCH")))
     {
         assert!(
             c["by_flag"][f.as_str().unwrap()].as_u64().unwrap_or(0) > 0,

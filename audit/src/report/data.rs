@@ -32,7 +32,9 @@ pub const STATUSES: [&str; 8] = [
     "OVERPAID",
 ];
 
-/// Instruction flags, alphabetical (as written in the `flags` column).
+/// Instruction flags that are findings, alphabetical (as written in the `flags` column).
+/// (v2) ACCEPTED and MANUAL_MATCH (CONTRACT.md section 8) record a decision, not a
+/// finding: an ACCEPTED row stays in its status's table, its flags column saying so.
 pub const FLAGS: [&str; 7] = [
     "ACCOUNT_MISMATCH",
     "AMOUNT_OUTLIER",
@@ -205,7 +207,7 @@ fn findings_where(hit: impl Fn(Rule) -> bool) -> u32 {
         .fold(0, |m, (k, _)| m | 1 << k)
 }
 
-fn status_index(s: &str) -> Option<u8> {
+pub(crate) fn status_index(s: &str) -> Option<u8> {
     STATUSES.iter().position(|x| *x == s).map(|i| i as u8)
 }
 
@@ -342,7 +344,7 @@ pub struct InsFigures {
 }
 
 /// Decimal digits between the file's decimal scale and a currency's minor units.
-fn shift(code: &str, scale: i8) -> ReadResult<u32> {
+pub(crate) fn shift(code: &str, scale: i8) -> ReadResult<u32> {
     let minor = crate::minor_units(code).ok_or_else(|| format!("unknown currency {code:?}"))?;
     let shift = (scale as i32) - (minor as i32);
     if !(0..=38).contains(&shift) {
@@ -357,7 +359,7 @@ fn shift(code: &str, scale: i8) -> ReadResult<u32> {
 /// units. Values that fit `i64` (all real amounts) divide by a constant, which is a
 /// multiplication: this runs for every row a run writes.
 #[inline]
-fn minor(v: i128, shift: u32) -> i128 {
+pub(crate) fn minor(v: i128, shift: u32) -> i128 {
     match (shift, i64::try_from(v)) {
         (0, _) => v,
         (1, Ok(x)) => (x / 10) as i128,

@@ -10,6 +10,7 @@
 
 pub mod chart;
 pub mod data;
+mod decisions;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -29,6 +30,7 @@ use data::{Cell, Figures, InsFigures, RejectCounts, SetFigures, FINDINGS, STATUS
 
 const TEMPLATE: &str = include_str!("report.html.j2");
 const ROWS_TEMPLATE: &str = include_str!("exception-rows.html.j2");
+const DECISIONS_TEMPLATE: &str = include_str!("decisions.html.j2");
 
 /// Exception rows in the whole page: beyond this, each (finding, currency) table shows
 /// fewer than `TOP` rows (only with dozens of currencies).
@@ -106,17 +108,23 @@ fn parse_minor(s: &str, code: &str) -> Option<i128> {
 }
 
 /// Builds a run's report from `summary`, the figures its written batches gave
-/// ([`Observer`]) and `rows`, which fetches whole written rows (a failure here is an
-/// internal error). The same bytes as [`render_folder`] on the committed folder.
-pub fn render(summary: &Summary, figures: Figures, rows: &Rows) -> Result<String> {
+/// ([`Observer`]), `rows`, which fetches whole written rows, and (with decisions) the
+/// staged `decisions.parquet` (a failure here is an internal error). The same bytes as
+/// [`render_folder`] on the committed folder.
+pub fn render(
+    summary: &Summary,
+    figures: Figures,
+    rows: &Rows,
+    decisions: Option<&Path>,
+) -> Result<String> {
     let take = |o: Output, _: &[&str], r: &[usize]| -> ReadResult<Option<RecordBatch>> {
         if r.is_empty() {
             return Ok(None);
         }
         rows(o, r).map(Some).map_err(|e| e.to_string())
     };
-    let page =
-        context(summary, figures, &take).map_err(|e| Error::Internal(format!("report: {e}")))?;
+    let page = context(summary, figures, &take, decisions)
+        .map_err(|e| Error::Internal(format!("report: {e}")))?;
     fill(page)
 }
 
@@ -200,10 +208,19 @@ fn fill(mut page: Page) -> Result<String> {
         .map_err(template_err)?;
     env.add_template("exception-rows.html", ROWS_TEMPLATE)
         .map_err(template_err)?;
+    env.add_template("decisions.html", DECISIONS_TEMPLATE)
+        .map_err(template_err)?;
     let page_t = env.get_template("report.html").map_err(template_err)?;
     let rows_t = env
         .get_template("exception-rows.html")
         .map_err(template_err)?;
+    if !page.ctx["decisions"].is_null() {
+        let t = env.get_template("decisions.html").map_err(template_err)?;
+        let html = t
+            .render(minijinja::context! { d => &page.ctx["decisions"] })
+            .map_err(template_err)?;
+        page.ctx["decisions_html"] = Value::String(html);
+    }
     loop {
         let bodies = page
             .tables
@@ -234,6 +251,17 @@ fn fill(mut page: Page) -> Result<String> {
 /// The report of a results folder on disk (`sverka report`); an unusable folder is exit 2.
 pub fn render_folder(dir: &Path) -> Result<String> {
     let summary = crate::read::reconcile_folder(dir)?;
+    // A folder with decisions (CONTRACT.md section 8) has their file too.
+    let decisions = summary
+        .decisions
+        .is_some()
+        .then(|| dir.join("decisions.parquet"));
+    if let Some(d) = decisions.as_ref().filter(|d| !d.is_file()) {
+        return Err(Error::input(
+            d,
+            "missing; give the output folder of `sverka reconcile`",
+        ));
+    }
     let read = || -> ReadResult<Page> {
         let ins_pq = Pq::open(&dir.join("instructions.parquet"), &data::INS_DICT)?;
         let set_pq = Pq::open(&dir.join("settlements.parquet"), &data::SET_DICT)?;
@@ -244,7 +272,7 @@ pub fn render_folder(dir: &Path) -> Result<String> {
             Output::Settlements => set_pq.take(cols, rows),
             Output::Rejects => Err("the report shows no reject rows".to_string()),
         };
-        context(&summary, figures, &take)
+        context(&summary, figures, &take, decisions.as_deref())
     };
     let page = read().map_err(|e| Error::input(dir, e))?;
     fill(page)
@@ -255,8 +283,15 @@ pub fn render_folder(dir: &Path) -> Result<String> {
 type Take<'a> = dyn Fn(Output, &[&str], &[usize]) -> ReadResult<Option<RecordBatch>> + 'a;
 
 /// The template's data from `summary.json`, the figures of the row outputs and their
-/// exception rows (from a folder's files or a run's batches: the same values either way).
-fn context(s: &Summary, figures: Figures, take: &Take) -> ReadResult<Page> {
+/// exception rows (from a folder's files or a run's batches: the same values either way),
+/// and the decisions from `decisions.parquet` at `decisions` (a folder's, or a run's
+/// staged file).
+fn context(
+    s: &Summary,
+    figures: Figures,
+    take: &Take,
+    decisions: Option<&Path>,
+) -> ReadResult<Page> {
     let Figures { ins, set, rej } = figures;
     let currencies: Vec<String> = s.totals.keys().cloned().collect();
     let headline = headline(s, &ins.ccy, &currencies);
@@ -273,6 +308,11 @@ fn context(s: &Summary, figures: Figures, take: &Take) -> ReadResult<Page> {
     let late_days = s.settings.late_days as i64;
     let delays = delay_chart(&s.settlement_delay_by_provider, late_days);
     let (rejects_by_reason, by_file, files_total) = rejects(&rej);
+    let decisions = match (&s.decisions, decisions) {
+        (Some(c), Some(path)) => Some(decisions::section(c, path)?),
+        (Some(_), None) => return Err("decisions.parquet missing".into()),
+        (None, _) => None,
+    };
     let counts = &s.counts;
     let ctx = json!({
         "engine": s.engine,
@@ -305,6 +345,7 @@ fn context(s: &Summary, figures: Figures, take: &Take) -> ReadResult<Page> {
         "rejects_by_reason": rejects_by_reason,
         "rejects_by_file": by_file,
         "rejects_by_file_total": files_total,
+        "decisions": decisions,
     });
     Ok(Page {
         ctx,
