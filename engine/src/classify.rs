@@ -159,6 +159,36 @@ pub fn classify(
     }
 }
 
+/// Overwrites in `status` the statuses of the instruction rows `rows` under the matches
+/// `m` (the run without its decisions, for what each decision moved), each from its own
+/// settlements in input order, as [`classify`] decides them.
+pub fn statuses_of(
+    ins_t: &Table,
+    set_t: &Table,
+    m: &Matches,
+    s: &Settings,
+    rows: &[u32],
+    status: &mut [u8],
+) {
+    let mut rows = rows.to_vec();
+    rows.sort_unstable();
+    rows.dedup();
+    let mut at = vec![u32::MAX; ins_t.len()];
+    for (k, &i) in rows.iter().enumerate() {
+        at[i as usize] = k as u32;
+    }
+    let mut lists: Vec<Vec<u32>> = vec![Vec::new(); rows.len()];
+    for (sj, &i) in m.instruction.iter().enumerate() {
+        if i != NO_MATCH && at[i as usize] != u32::MAX {
+            lists[at[i as usize] as usize].push(sj as u32);
+        }
+    }
+    let prov = Providers::new(ins_t, set_t);
+    for (&i, sets) in rows.iter().zip(&lists) {
+        status[i as usize] = classify_one(ins_t, set_t, &prov, m, s, i as usize, sets).0 as u8;
+    }
+}
+
 /// Provider codes of both sides in the instructions' code space.
 struct Providers<'a> {
     ins: &'a [u32],

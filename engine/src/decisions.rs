@@ -475,6 +475,34 @@ pub struct DecisionIds {
     pub dict: arrow_array::StringArray,
 }
 
+/// The instruction an applied decision's settlement was matched to without decisions.
+fn before(j: &Judged, base_instruction: &[u32]) -> u32 {
+    if j.settlement == NO_MATCH {
+        NO_MATCH
+    } else {
+        base_instruction[j.settlement as usize]
+    }
+}
+
+/// The instruction whose status an applied decision moved (see [`Moved`]).
+fn moved_instruction(j: &Judged, base_instruction: &[u32]) -> u32 {
+    if j.instruction != NO_MATCH {
+        j.instruction
+    } else {
+        before(j, base_instruction)
+    }
+}
+
+/// Every instruction an applied decision moved, given the matches without decisions.
+pub fn moved_instructions(r: &Resolved, base_instruction: &[u32]) -> Vec<u32> {
+    r.judged
+        .iter()
+        .filter(|j| j.outcome == Outcome::Applied)
+        .map(|j| moved_instruction(j, base_instruction))
+        .filter(|&i| i != NO_MATCH)
+        .collect()
+}
+
 /// Per decision its [`Moved`] (applied ones only), and each row's `decision_ids`: the
 /// applied decisions that name the row, and for a MATCH or UNMATCH the instruction its
 /// settlement was matched to without decisions (it lost that settlement). Rows a
@@ -500,11 +528,7 @@ pub fn effects(
             }
             let k = k as u32;
             let s = j.settlement;
-            let before_ins = if s == NO_MATCH {
-                NO_MATCH
-            } else {
-                base.instruction[s as usize]
-            };
+            let before_ins = before(j, &base.instruction);
             if s != NO_MATCH {
                 set_pairs.push((s, k));
             }
@@ -513,11 +537,7 @@ pub fn effects(
                     ins_pairs.push((i, k));
                 }
             }
-            let i = if j.instruction != NO_MATCH {
-                j.instruction
-            } else {
-                before_ins
-            };
+            let i = moved_instruction(j, &base.instruction);
             let st = |v: &[u8]| if i == NO_MATCH { 0 } else { v[i as usize] };
             let at = |m: &[u8], x: &[u32]| (s != NO_MATCH).then(|| (m[s as usize], x[s as usize]));
             Some(Moved {
@@ -529,24 +549,23 @@ pub fn effects(
             })
         })
         .collect();
+    // Most rows have no decision, and the lists of the others are mostly distinct: the
+    // dictionary holds each decided row's text once, in row order (0: empty).
     let mut dict = vec![String::new()];
-    let mut codes: hashbrown::HashMap<String, i32> = hashbrown::HashMap::new();
     let mut column = |n: usize, mut pairs: Vec<(u32, u32)>| {
         let mut out = vec![0i32; n];
         pairs.sort_unstable();
         pairs.dedup();
         for group in pairs.chunk_by(|a, b| a.0 == b.0) {
-            let text = group
-                .iter()
-                .map(|&(_, k)| rows[k as usize].id())
-                .collect::<Vec<_>>()
-                .join(";");
-            let next = dict.len() as i32;
-            let code = *codes.entry(text.clone()).or_insert_with(|| {
-                dict.push(text);
-                next
-            });
-            out[group[0].0 as usize] = code;
+            let mut text = String::new();
+            for (x, &(_, k)) in group.iter().enumerate() {
+                if x > 0 {
+                    text.push(';');
+                }
+                text.push_str(rows[k as usize].id());
+            }
+            out[group[0].0 as usize] = dict.len() as i32;
+            dict.push(text);
         }
         out
     };

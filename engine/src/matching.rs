@@ -147,6 +147,8 @@ fn fallback_key_hash(t: &Table, provider: u32, account: usize, amount: usize, i:
     ))
 }
 
+/// Step 2 over every settlement and instruction it may concern: instructions without a
+/// reference match, settlements neither matched nor decided.
 #[allow(clippy::too_many_arguments)]
 fn fallback(
     ins_t: &Table,
@@ -161,41 +163,170 @@ fn fallback(
     let ins_rows: Vec<u32> = (0..ins_t.len() as u32)
         .filter(|&i| !has_ref[i as usize])
         .collect();
-    // (v2) A settlement without an account, amount or currency is never a candidate.
     let set_rows: Vec<u32> = (0..set_t.len() as u32)
         .filter(|&s| {
-            let s = s as usize;
-            method[s] == Method::None as u8
-                && !decided.get(s).copied().unwrap_or(false)
-                && set_t.amounts[set::AMOUNT][s] != NO_AMOUNT
-                && set_t.currency[s] != NO_CCY
-                && set_t.opt_str(set::ACCOUNT, s).is_some()
+            method[s as usize] == Method::None as u8
+                && !decided.get(s as usize).copied().unwrap_or(false)
+                && fallback_candidate(set_t, s as usize)
         })
         .collect();
+    let keys = Keys::new(ins_t, set_t);
+    fallback_among(
+        ins_t,
+        set_t,
+        &keys,
+        &ins_rows,
+        &set_rows,
+        days,
+        instruction,
+        method,
+        ambiguous,
+    );
+}
+
+/// (v2) A settlement without an account, amount or currency is never a candidate.
+fn fallback_candidate(set_t: &Table, s: usize) -> bool {
+    set_t.amounts[set::AMOUNT][s] != NO_AMOUNT
+        && set_t.currency[s] != NO_CCY
+        && set_t.opt_str(set::ACCOUNT, s).is_some()
+}
+
+/// The fallback key's parts that need translating: each side's provider codes in the
+/// instructions' code space.
+struct Keys<'a> {
+    ins_prov: &'a [u32],
+    set_prov: Vec<u32>,
+}
+
+impl<'a> Keys<'a> {
+    fn new(ins_t: &'a Table, set_t: &Table) -> Keys<'a> {
+        let set_to_ins =
+            crate::table::translate_codes(&set_t.text[set::PROVIDER], &ins_t.text[ins::PROVIDER]);
+        Keys {
+            ins_prov: ins_t.codes(ins::PROVIDER),
+            set_prov: set_t
+                .codes(set::PROVIDER)
+                .iter()
+                .map(|&c| set_to_ins[c as usize])
+                .collect(),
+        }
+    }
+
+    fn ins_hash(&self, t: &Table, i: usize) -> u64 {
+        fallback_key_hash(t, self.ins_prov[i], ins::ACCOUNT, 0, i)
+    }
+
+    fn set_hash(&self, t: &Table, s: usize) -> u64 {
+        fallback_key_hash(t, self.set_prov[s], set::ACCOUNT, set::AMOUNT, s)
+    }
+}
+
+/// The matches of the same run without its decisions (CONTRACT.md section 8), from the
+/// run's own `m`: only the decided settlements' reference matches and the fallback over
+/// the keys a decision touched are computed again. A decision changes who takes part in
+/// the fallback only for its settlement and for the instructions that gain or lose a
+/// reference match through it; the fallback pairs rows of one key only, so every other
+/// key's groups come out as they did.
+pub fn without_decisions(
+    ins_t: &Table,
+    ins_index: &Index,
+    set_t: &Table,
+    days: u32,
+    m: &Matches,
+    forced: &[(u32, u32)],
+) -> Matches {
+    let ids = ins_t.text[ins::ID].plain();
+    let refs = set_t.text[set::INSTRUCTION_ID].plain();
+    let (mut instruction, mut method, mut ambiguous) =
+        (m.instruction.clone(), m.method.clone(), m.ambiguous.clone());
+    let keys = Keys::new(ins_t, set_t);
+    let mut touched: hashbrown::HashSet<u64> = hashbrown::HashSet::new();
+    for &(s, i) in forced {
+        let s = s as usize;
+        let own = (!refs.is_null(s))
+            .then(|| {
+                let r = refs.value(s);
+                ins_index.find(group::hash(r), |k| ids.value(k as usize) == r)
+            })
+            .flatten();
+        (instruction[s], method[s]) = match own {
+            Some(k) => (k, Method::Reference as u8),
+            None => (NO_MATCH, Method::None as u8),
+        };
+        touched.insert(keys.set_hash(set_t, s));
+        for x in [i, instruction[s]] {
+            if x != NO_MATCH {
+                touched.insert(keys.ins_hash(ins_t, x as usize));
+            }
+        }
+    }
+    let mut has_ref = vec![false; ins_t.len()];
+    for (s, &i) in instruction.iter().enumerate() {
+        if method[s] == Method::Reference as u8 {
+            has_ref[i as usize] = true;
+        }
+    }
+    // The rows of the touched keys (whole groups: equal keys hash equal), their fallback
+    // results cleared.
+    let ins_rows: Vec<u32> = (0..ins_t.len() as u32)
+        .into_par_iter()
+        .filter(|&i| !has_ref[i as usize] && touched.contains(&keys.ins_hash(ins_t, i as usize)))
+        .collect();
+    let set_rows: Vec<u32> = (0..set_t.len() as u32)
+        .into_par_iter()
+        .filter(|&s| {
+            let s = s as usize;
+            method[s] != Method::Reference as u8
+                && fallback_candidate(set_t, s)
+                && touched.contains(&keys.set_hash(set_t, s))
+        })
+        .collect();
+    for &s in &set_rows {
+        let s = s as usize;
+        (instruction[s], method[s], ambiguous[s]) = (NO_MATCH, Method::None as u8, false);
+    }
+    fallback_among(
+        ins_t,
+        set_t,
+        &keys,
+        &ins_rows,
+        &set_rows,
+        days,
+        &mut instruction,
+        &mut method,
+        &mut ambiguous,
+    );
+    Matches {
+        instruction,
+        method,
+        ambiguous,
+    }
+}
+
+/// The fallback among the given instructions and settlements (step 2).
+#[allow(clippy::too_many_arguments)]
+fn fallback_among(
+    ins_t: &Table,
+    set_t: &Table,
+    keys: &Keys,
+    ins_rows: &[u32],
+    set_rows: &[u32],
+    days: u32,
+    instruction: &mut [u32],
+    method: &mut [u8],
+    ambiguous: &mut [bool],
+) {
     if ins_rows.is_empty() || set_rows.is_empty() {
         return;
     }
-    let ins_prov = ins_t.codes(ins::PROVIDER);
-    let set_to_ins =
-        crate::table::translate_codes(&set_t.text[set::PROVIDER], &ins_t.text[ins::PROVIDER]);
-    let set_prov: Vec<u32> = set_t
-        .codes(set::PROVIDER)
-        .iter()
-        .map(|&c| set_to_ins[c as usize])
-        .collect();
+    let (ins_prov, set_prov) = (keys.ins_prov, &keys.set_prov);
     let ins_h: Vec<u64> = ins_rows
         .par_iter()
-        .map(|&i| {
-            let i = i as usize;
-            fallback_key_hash(ins_t, ins_prov[i], ins::ACCOUNT, 0, i)
-        })
+        .map(|&i| keys.ins_hash(ins_t, i as usize))
         .collect();
     let set_h: Vec<u64> = set_rows
         .par_iter()
-        .map(|&s| {
-            let s = s as usize;
-            fallback_key_hash(set_t, set_prov[s], set::ACCOUNT, set::AMOUNT, s)
-        })
+        .map(|&s| keys.set_hash(set_t, s as usize))
         .collect();
     let parts = group::partitions();
     let part = |h: u64| group::partition(h, parts);

@@ -466,8 +466,10 @@ fn match_and_classify(
 /// Per decision what it moved, and each row's `decision_ids`.
 type Decided = (Vec<Option<decisions::Moved>>, decisions::DecisionIds);
 
-/// What the applied decisions changed (against a run without them) and each row's
-/// `decision_ids`. Without an applied decision the run without them is this one.
+/// What the applied decisions changed (against a run without them: the matches computed
+/// again only where a decision could change them, the statuses only of the instructions
+/// a decision moved) and each row's `decision_ids`. Without an applied decision the run
+/// without them is this one.
 fn decide(
     read: &decisions::Read,
     resolved: &decisions::Resolved,
@@ -478,21 +480,23 @@ fn decide(
     cfg: &ReconcileConfig,
 ) -> Decided {
     let base = if resolved.any_applied() {
-        let b = matching::match_all(
+        let b = matching::without_decisions(
             &ins.table,
             &ins.index,
             &set.table,
             cfg.settings.fallback_days,
-            &[],
+            m,
+            &resolved.forced,
         );
-        let status = classify::classify(
+        let mut status = cl.status.clone();
+        classify::statuses_of(
             &ins.table,
             &set.table,
             &b,
             &cfg.settings,
-            vec![0; ins.table.len()],
-        )
-        .status;
+            &decisions::moved_instructions(resolved, &b.instruction),
+            &mut status,
+        );
         decisions::Baseline {
             instruction: b.instruction,
             method: b.method,

@@ -308,6 +308,21 @@ proptest! {
             named_ins.insert(d[4].to_string());
             named_ins.insert(d[19].to_string()); // settlement_instruction_before
         }
+        // decisions.csv's "before" is the run without decisions.
+        let status_of: BTreeMap<&str, &str> = bi.iter().map(|r| (&r[0], &r[9])).collect();
+        let match_of: BTreeMap<(&str, &str), (&str, &str)> =
+            bs.iter().map(|r| ((&r[0], &r[1]), (&r[9], &r[10]))).collect();
+        for d in read(&decided, "decisions.csv") {
+            if &d[10] != "APPLIED" {
+                continue;
+            }
+            if !d[13].is_empty() {
+                prop_assert_eq!(status_of[&d[13]], &d[14], "status_before of {}", &d[0]);
+            }
+            if !d[18].is_empty() {
+                prop_assert_eq!(match_of[&(&d[2], &d[3])], (&d[18], &d[19]), "match before of {}", &d[0]);
+            }
+        }
         let mut keys = std::collections::BTreeSet::new();
         for r in &bi {
             if named_ins.contains(&r[0]) {
