@@ -627,30 +627,47 @@ pub fn batch(
     use arrow_array::{ArrayRef, Decimal128Array, Int64Array, StringArray};
     use std::sync::Arc;
     let rows = &read.rows;
-    let text = |f: &dyn Fn(usize) -> Option<String>| -> ArrayRef {
-        Arc::new((0..rows.len()).map(f).collect::<StringArray>())
-    };
-    let status = Status::ALL;
-    let ins_id = |i: u32| ins_t.str(ins::ID, i as usize).to_string();
-    let method = |x: Option<(u8, u32)>| x.map(|(m, _)| Method::from_u8(m).as_str().to_string());
-    let matched = |x: Option<(u8, u32)>| x.and_then(|(_, i)| (i != NO_MATCH).then(|| ins_id(i)));
+    let judged = &r.judged;
+    let n = rows.len();
+    // Each column borrows its text: no string is made per row.
+    fn column<'a>(n: usize, f: &dyn Fn(usize) -> Option<&'a str>) -> ArrayRef {
+        Arc::new((0..n).map(f).collect::<StringArray>())
+    }
+    let paths: Vec<String> = read
+        .files
+        .iter()
+        .map(|f| f.path.display().to_string())
+        .collect();
+    let ins_id = |i: u32| ins_t.str(ins::ID, i as usize);
     let of = |k: usize| moved[k].filter(|m| m.instruction != NO_MATCH);
+    let status = |k: usize, after: bool| {
+        of(k).map(|m| {
+            Status::ALL[if after {
+                m.status_after
+            } else {
+                m.status_before
+            } as usize]
+                .as_str()
+        })
+    };
+    let method = |x: Option<(u8, u32)>| x.map(|(m, _)| Method::from_u8(m).as_str());
+    let matched = |x: Option<(u8, u32)>| x.and_then(|(_, i)| (i != NO_MATCH).then(|| ins_id(i)));
     let mut columns: Vec<ArrayRef> = (0..8)
-        .map(|c| text(&|k| Some(rows[k].fields[c].clone())))
+        .map(|c| column(n, &|k| Some(rows[k].fields[c].as_str())))
         .collect();
     columns.extend([
-        text(&|k| Some(read.files[rows[k].file as usize].path.display().to_string())),
+        column(n, &|k| Some(paths[rows[k].file as usize].as_str())),
         Arc::new(Int64Array::from_iter_values(
             rows.iter().map(|d| d.row as i64),
         )) as ArrayRef,
-        text(&|k| Some(r.judged[k].outcome.as_str().to_string())),
-        text(&|k| r.judged[k].reason.map(|x| x.as_str().to_string())),
-        text(&|k| Some(r.judged[k].detail.clone())),
-        text(&|k| of(k).map(|m| ins_id(m.instruction))),
-        text(&|k| of(k).map(|m| status[m.status_before as usize].as_str().to_string())),
-        text(&|k| of(k).map(|m| status[m.status_after as usize].as_str().to_string())),
+        column(n, &|k| Some(judged[k].outcome.as_str())),
+        column(n, &|k| judged[k].reason.map(|x| x.as_str())),
+        column(n, &|k| Some(judged[k].detail.as_str())),
+        column(n, &|k| of(k).map(|m| ins_id(m.instruction))),
+        column(n, &|k| status(k, false)),
+        column(n, &|k| status(k, true)),
         Arc::new(
-            (0..rows.len())
+            (0..n)
                 .map(|k| {
                     of(k).map(|m| {
                         let i = m.instruction as usize;
@@ -661,17 +678,13 @@ pub fn batch(
                 .with_precision_and_scale(crate::write::DECIMAL_PRECISION, scale)
                 .map_err(|e| crate::error::Error::Internal(e.to_string()))?,
         ),
-        text(&|k| {
-            of(k).map(|m| {
-                crate::currency::table()
-                    .code(ins_t.currency(m.instruction as usize))
-                    .to_string()
-            })
+        column(n, &|k| {
+            of(k).map(|m| crate::currency::table().code(ins_t.currency(m.instruction as usize)))
         }),
-        text(&|k| method(moved[k].and_then(|m| m.match_before))),
-        text(&|k| matched(moved[k].and_then(|m| m.match_before))),
-        text(&|k| method(moved[k].and_then(|m| m.match_after))),
-        text(&|k| matched(moved[k].and_then(|m| m.match_after))),
+        column(n, &|k| method(moved[k].and_then(|m| m.match_before))),
+        column(n, &|k| matched(moved[k].and_then(|m| m.match_before))),
+        column(n, &|k| method(moved[k].and_then(|m| m.match_after))),
+        column(n, &|k| matched(moved[k].and_then(|m| m.match_after))),
     ]);
     arrow_array::RecordBatch::try_new(schema(scale), columns)
         .map_err(|e| crate::error::Error::Internal(format!("decisions batch: {e}")))

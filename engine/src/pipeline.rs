@@ -371,10 +371,23 @@ pub fn reconcile_with(
             // Written beside the row outputs (a provider file's control checks can make
             // it large); like them, it is committed only once the figures are checked.
             let file = outputs.write_bytes("summary.json", summary.to_text().as_bytes())?;
-            Ok((t, summary, file))
+            // decisions.parquet, small beside the row outputs, written with the figures.
+            let mut files = vec![file];
+            if let Some((moved, _)) = &decided {
+                let b = decisions::batch(
+                    &decision_files,
+                    &resolved,
+                    moved,
+                    &ins.table,
+                    ctx.scale,
+                    &|x, c| ctx.scaled(x, c),
+                )?;
+                files.extend(write::write_small(&outputs, "decisions", &b, cfg.csv)?);
+            }
+            Ok((t, summary, files))
         },
     );
-    let (totals, summary, summary_file) = figures?;
+    let (totals, summary, summary_files) = figures?;
     let mut pending = Vec::new();
     let mut again = verify::Rederived::default();
     for r in results {
@@ -385,18 +398,7 @@ pub fn reconcile_with(
     clock.lap("write");
     trace_rss("write");
     again.check([ins.rows_in, set.rows_in], &totals.by_currency)?;
-    if let Some((moved, _)) = &decided {
-        let b = decisions::batch(
-            &decision_files,
-            &resolved,
-            moved,
-            &ins.table,
-            ctx.scale,
-            &|x, c| ctx.scaled(x, c),
-        )?;
-        pending.extend(write::write_small(&outputs, "decisions", &b, cfg.csv)?);
-    }
-    pending.push(summary_file);
+    pending.extend(summary_files);
     clock.lap("verify+summary");
     pending.extend(finish.finish(&outputs, &pending, &summary, &|o, rows| ctx.take(o, rows))?);
     clock.lap("report+manifest");
