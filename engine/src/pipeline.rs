@@ -287,7 +287,6 @@ pub fn reconcile_with(
 ) -> Result<Outcome> {
     let ins_files = ingest::discover(Side::Instructions, &cfg.instructions)?;
     let set_files = ingest::discover(Side::Settlements, &cfg.settlements)?;
-    let decision_files = decisions::read(&cfg.decisions)?;
     // Every file goes into the set's staging folder; dropped on an error, it leaves
     // `cfg.out` as it was.
     let outputs = OutputSet::begin(&cfg.out)?;
@@ -296,13 +295,21 @@ pub fn reconcile_with(
     clock.lap("start");
     progress.stage("loading");
     let with_decisions = !cfg.decisions.is_empty();
-    let (ins, set, rejects) = load_sides(
-        ins_files,
-        set_files,
-        &cfg.providers,
-        progress,
-        with_decisions,
-    )?;
+    // The decision files are read beside the sides (the loading has serial phases).
+    let (sides, decision_files) = rayon::join(
+        || {
+            load_sides(
+                ins_files,
+                set_files,
+                &cfg.providers,
+                progress,
+                with_decisions,
+            )
+        },
+        || decisions::read(&cfg.decisions),
+    );
+    let decision_files = decision_files?;
+    let (ins, set, rejects) = sides?;
     clock.lap("load+dedupe");
     trace_tables(&ins.table, &set.table);
     let (resolved, m, cl, decided) =
