@@ -69,7 +69,8 @@ const SET_COLS: [&str; 13] = [
 ];
 const SET_DICT: [&str; 5] = ["provider", "currency", "status", "match_method", "flags"];
 
-/// The worksheet's columns: CONTRACT §8's decision columns, then the facts.
+/// The worksheet's columns: CONTRACT §8's decision columns (`sverka_engine::DECISION_COLUMNS`,
+/// as a test checks), then the facts.
 pub const COLUMNS: [&str; 33] = [
     "decision_id",
     "action",
@@ -851,6 +852,11 @@ mod tests {
                 "UZS 10 UNEXPECTED R0",
             ]
         );
+    }
+
+    #[test]
+    fn the_first_eight_columns_are_a_decision_files() {
+        assert_eq!(COLUMNS[..8], sverka_engine::DECISION_COLUMNS);
     }
 
     #[test]

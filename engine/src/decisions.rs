@@ -17,23 +17,36 @@ use crate::matching::NO_MATCH;
 use crate::schema::{ins, set, Columns, Field, Kind, Reason as RejectReason, Side};
 use crate::table::Table;
 
-/// The decision files' columns (CONTRACT.md section 8): each must be in every file, any
-/// value may be empty.
+/// A decision file's columns (CONTRACT.md section 8), in this order everywhere sverka
+/// writes them (`decisions.parquet`, the worksheet's first eight).
+pub const COLUMNS: [&str; 8] = [
+    "decision_id",
+    "action",
+    "provider",
+    "provider_ref",
+    "instruction_id",
+    "note",
+    "decided_by",
+    "approved_by",
+];
+
+/// The decision files as a side: each column must be in every file, any value may be
+/// empty.
 pub const DECISIONS: Side = Side::Custom(&Columns {
     name: "decisions",
     fields: &[
-        Field::in_every_file("decision_id", Kind::Text),
-        Field::in_every_file("action", Kind::Text),
-        Field::in_every_file("provider", Kind::Text),
-        Field::in_every_file("provider_ref", Kind::Text),
-        Field::in_every_file("instruction_id", Kind::Text),
-        Field::in_every_file("note", Kind::Text),
-        Field::in_every_file("decided_by", Kind::Text),
-        Field::in_every_file("approved_by", Kind::Text),
+        Field::in_every_file(COLUMNS[col::ID], Kind::Text),
+        Field::in_every_file(COLUMNS[col::ACTION], Kind::Text),
+        Field::in_every_file(COLUMNS[col::PROVIDER], Kind::Text),
+        Field::in_every_file(COLUMNS[col::REF], Kind::Text),
+        Field::in_every_file(COLUMNS[col::INSTRUCTION], Kind::Text),
+        Field::in_every_file(COLUMNS[col::NOTE], Kind::Text),
+        Field::in_every_file(COLUMNS[col::DECIDED_BY], Kind::Text),
+        Field::in_every_file(COLUMNS[col::APPROVED_BY], Kind::Text),
     ],
 });
 
-/// Positions of the columns in [`DECISIONS`] (and in [`Decision::fields`]).
+/// Positions of the columns in [`COLUMNS`] (and in [`Decision::fields`]).
 mod col {
     pub const ID: usize = 0;
     pub const ACTION: usize = 1;
@@ -235,7 +248,7 @@ pub fn read(paths: &[std::path::PathBuf]) -> Result<Read> {
 /// [`crate::write::safe_text`] adds it) and is taken off.
 fn unguard(v: &str) -> String {
     match v.strip_prefix('\'') {
-        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r', '\0']) => {
+        Some(rest) if rest.starts_with(crate::write::FORMULA_STARTS) => {
             crate::validate::trim(rest).to_string()
         }
         _ => v.to_string(),
@@ -394,11 +407,7 @@ fn judge<'a>(
     if let Some(&c) = action.needs().iter().find(|&&c| d.fields[c].is_empty()) {
         return Some((
             Reason::MissingField,
-            format!(
-                "{} needs a value in {}",
-                d.action(),
-                DECISIONS.fields()[c].name
-            ),
+            format!("{} needs a value in {}", d.action(), COLUMNS[c]),
         ));
     }
     if action != Action::Accept {
@@ -447,10 +456,10 @@ fn judge<'a>(
 /// The run's results without decisions, for what each applied decision changed: each
 /// settlement's instruction and method, each instruction's status.
 #[derive(Debug)]
-pub struct Baseline {
-    pub instruction: Vec<u32>,
-    pub method: Vec<u8>,
-    pub status: Vec<u8>,
+pub struct Baseline<'a> {
+    pub instruction: &'a [u32],
+    pub method: &'a [u8],
+    pub status: &'a [u8],
 }
 
 /// What an applied decision changed: the instruction it moved (MATCH and ACCEPT: the one
@@ -511,7 +520,7 @@ pub fn moved_instructions(r: &Resolved, base_instruction: &[u32]) -> Vec<u32> {
 pub fn effects(
     rows: &[Decision],
     r: &Resolved,
-    base: &Baseline,
+    base: &Baseline<'_>,
     method: &[u8],
     instruction: &[u32],
     status: &[u8],
@@ -528,7 +537,7 @@ pub fn effects(
             }
             let k = k as u32;
             let s = j.settlement;
-            let before_ins = before(j, &base.instruction);
+            let before_ins = before(j, base.instruction);
             if s != NO_MATCH {
                 set_pairs.push((s, k));
             }
@@ -537,14 +546,14 @@ pub fn effects(
                     ins_pairs.push((i, k));
                 }
             }
-            let i = moved_instruction(j, &base.instruction);
+            let i = moved_instruction(j, base.instruction);
             let st = |v: &[u8]| if i == NO_MATCH { 0 } else { v[i as usize] };
             let at = |m: &[u8], x: &[u32]| (s != NO_MATCH).then(|| (m[s as usize], x[s as usize]));
             Some(Moved {
                 instruction: i,
-                status_before: st(&base.status),
+                status_before: st(base.status),
                 status_after: st(status),
-                match_before: at(&base.method, &base.instruction),
+                match_before: at(base.method, base.instruction),
                 match_after: at(method, instruction),
             })
         })

@@ -24,6 +24,8 @@
 //!   a bank statement, what a failed control check does; CONTRACT section 7).
 //! - [`inspect`]: how settlement files are read, without reconciling (`sverka inspect`).
 //! - [`outset`]: a set of output files published all or nothing (STYLE.md 24).
+//! - [`DECISION_COLUMNS`]: a decision file's columns (CONTRACT section 8), which the audit's
+//!   worksheet writes first.
 //! - [`fault`]: the kill tests' hooks; [`panic_message`]: a caught panic's text.
 
 mod classify;
@@ -58,6 +60,7 @@ mod vocabulary_tests;
 mod write;
 
 pub use config::{Factor, ProviderOptions, ReconcileConfig, Settings};
+pub use decisions::COLUMNS as DECISION_COLUMNS;
 pub use error::{Error, Result};
 pub use ingest::panic_message;
 pub use pipeline::{

@@ -111,13 +111,7 @@ pub fn match_all(
         } as u8;
         decided[s] = true;
     }
-    // A manual match counts as a reference match (CONTRACT.md section 8).
-    let mut has_ref = vec![false; ins_t.len()];
-    for &i in &instruction {
-        if i != NO_MATCH {
-            has_ref[i as usize] = true;
-        }
-    }
+    let has_ref = referenced(ins_t.len(), &instruction, &method);
     let mut ambiguous = vec![false; n];
     fallback(
         ins_t,
@@ -134,6 +128,19 @@ pub fn match_all(
         method,
         ambiguous,
     }
+}
+
+/// Per instruction, whether a settlement is matched to it by reference, or manually: a
+/// manual match counts as a reference match (CONTRACT.md section 8). Step 2 leaves out
+/// those instructions.
+fn referenced(n: usize, instruction: &[u32], method: &[u8]) -> Vec<bool> {
+    let mut has_ref = vec![false; n];
+    for (&i, &m) in instruction.iter().zip(method) {
+        if m == Method::Reference as u8 || m == Method::Manual as u8 {
+            has_ref[i as usize] = true;
+        }
+    }
+    has_ref
 }
 
 /// The fallback key's hash; `provider` is the row's provider code in the instructions'
@@ -260,12 +267,7 @@ pub fn without_decisions(
             }
         }
     }
-    let mut has_ref = vec![false; ins_t.len()];
-    for (s, &i) in instruction.iter().enumerate() {
-        if method[s] == Method::Reference as u8 {
-            has_ref[i as usize] = true;
-        }
-    }
+    let has_ref = referenced(ins_t.len(), &instruction, &method);
     // The rows of the touched keys (whole groups: equal keys hash equal), their fallback
     // results cleared.
     let ins_rows: Vec<u32> = (0..ins_t.len() as u32)

@@ -488,7 +488,7 @@ fn decide(
     cl: &Classes,
     cfg: &ReconcileConfig,
 ) -> Decided {
-    let base = if resolved.any_applied() {
+    let without = resolved.any_applied().then(|| {
         let b = matching::without_decisions(
             &ins.table,
             &ins.index,
@@ -506,17 +506,19 @@ fn decide(
             &decisions::moved_instructions(resolved, &b.instruction),
             &mut status,
         );
-        decisions::Baseline {
-            instruction: b.instruction,
-            method: b.method,
+        (b, status)
+    });
+    let base = match &without {
+        Some((b, status)) => decisions::Baseline {
+            instruction: &b.instruction,
+            method: &b.method,
             status,
-        }
-    } else {
-        decisions::Baseline {
-            instruction: m.instruction.clone(),
-            method: m.method.clone(),
-            status: cl.status.clone(),
-        }
+        },
+        None => decisions::Baseline {
+            instruction: &m.instruction,
+            method: &m.method,
+            status: &cl.status,
+        },
     };
     decisions::effects(
         &read.rows,

@@ -941,11 +941,15 @@ impl ParquetOut {
 /// leading `=`, `+`, `-`, `@`, tab, CR or NUL gets a `'` before it. Public so that every
 /// CSV sverka writes for people (the audit's worksheet too) guards cells the same way.
 pub fn safe_text(s: &str) -> std::borrow::Cow<'_, str> {
-    match s.as_bytes().first() {
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r' | b'\0') => format!("'{s}").into(),
-        _ => s.into(),
+    if s.starts_with(FORMULA_STARTS) {
+        format!("'{s}").into()
+    } else {
+        s.into()
     }
 }
+
+/// The first characters [`safe_text`] guards with a `'`.
+pub(crate) const FORMULA_STARTS: [char; 7] = ['=', '+', '-', '@', '\t', '\r', '\0'];
 
 /// The CSV copy of a batch: amounts as decimal text with the row's currency minor units,
 /// dates as YYYY-MM-DD, text cells escaped against formula injection.
