@@ -5,11 +5,11 @@
 
 use std::fs::File;
 use std::io::BufWriter;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::ffi_stream::RecordBatchStreamReader;
-use arrow_array::{RecordBatch, RecordBatchIterator, RecordBatchReader};
+use arrow_array::{Array, ArrayRef, RecordBatch, RecordBatchIterator, RecordBatchReader};
 use arrow_ipc::writer::FileWriter;
 use arrow_pyarrow::{IntoPyArrow, PyArrowType};
 use arrow_schema::{DataType, Field, Schema};
@@ -19,7 +19,9 @@ use parquet::arrow::arrow_reader::{
 use parquet::arrow::ProjectionMask;
 use pyo3::prelude::*;
 use rayon::prelude::*;
-use sverka_engine::Error;
+use sverka_engine::{Error, Result};
+
+type Decoded = (Arc<Schema>, Vec<RecordBatch>);
 
 /// Writes the stream `table` to `path` as an Arrow IPC file (created new: an existing file
 /// is never overwritten) and returns its row count. The stream is consumed with the GIL
@@ -53,56 +55,75 @@ pub fn write_arrow_file(
     })
 }
 
-/// A Parquet output read whole, one batch per row group, row groups decoded on the pool
-/// with the GIL released. `columns`: only these (None: all); `dictionary`: these text
+/// Parquet outputs read whole (`columns[i]`: only these of `paths[i]`, None: all), each
+/// as a reader of one batch per row group. Every column chunk of every file is a task of
+/// its own, decoded on the pool with the GIL released: the outputs have few, large row
+/// groups, so a task per row group would leave cores idle. `dictionary`: these text
 /// columns as `dictionary<int32, string>` (pandas categoricals), which skips expanding
 /// each row's text.
 #[pyfunction]
-#[pyo3(signature = (path, columns, dictionary))]
+#[pyo3(signature = (paths, columns, dictionary))]
 pub fn read_parquet<'py>(
     py: Python<'py>,
-    path: PathBuf,
-    columns: Option<Vec<String>>,
+    paths: Vec<PathBuf>,
+    columns: Vec<Option<Vec<String>>>,
     dictionary: Vec<String>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let (schema, batches) = crate::run_detached(py, None, move || {
-        decode(&path, columns.as_deref(), &dictionary)
+) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    if paths.len() != columns.len() {
+        return Err(crate::InternalError::new_err("one column list per path"));
+    }
+    let tables = crate::run_detached(py, None, move || {
+        let plans = paths
+            .iter()
+            .zip(&columns)
+            .map(|(p, c)| Plan::open(p, c.as_deref(), &dictionary))
+            .collect::<sverka_engine::Result<Vec<_>>>()?;
+        decode(&plans)
     })?;
-    let reader: Box<dyn RecordBatchReader + Send> = Box::new(RecordBatchIterator::new(
-        batches.into_iter().map(Ok),
-        schema,
-    ));
-    reader.into_pyarrow(py)
+    tables
+        .into_iter()
+        .map(|(schema, batches)| {
+            let reader: Box<dyn RecordBatchReader + Send> = Box::new(RecordBatchIterator::new(
+                batches.into_iter().map(Ok),
+                schema,
+            ));
+            reader.into_pyarrow(py)
+        })
+        .collect()
 }
 
-type Decoded = (Arc<Schema>, Vec<RecordBatch>);
+/// One file to read: its metadata (with the dictionary columns' type changed) and the
+/// leaves to decode.
+struct Plan<'a> {
+    path: &'a Path,
+    meta: ArrowReaderMetadata,
+    leaves: Vec<usize>,
+}
 
-fn decode(
-    path: &std::path::Path,
-    columns: Option<&[String]>,
-    dictionary: &[String],
-) -> sverka_engine::Result<Decoded> {
-    let err = |e: &dyn std::fmt::Display| Error::input(path, e.to_string());
-    let file = File::open(path).map_err(|e| err(&e))?;
-    let plain = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(|e| err(&e))?;
-    let fields: Vec<Field> = plain
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| match f.data_type() {
-            DataType::Utf8 if dictionary.iter().any(|d| d == f.name()) => Field::new(
-                f.name(),
-                DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
-                f.is_nullable(),
-            ),
-            _ => f.as_ref().clone(),
-        })
-        .collect();
-    let opts = ArrowReaderOptions::new().with_schema(Arc::new(Schema::new(fields)));
-    let meta = ArrowReaderMetadata::load(&file, opts).map_err(|e| err(&e))?;
-    let mask =
-        match columns {
-            None => ProjectionMask::all(),
+impl<'a> Plan<'a> {
+    fn open(path: &'a Path, columns: Option<&[String]>, dictionary: &[String]) -> Result<Self> {
+        let err = |e: &dyn std::fmt::Display| Error::input(path, e.to_string());
+        let file = File::open(path).map_err(|e| err(&e))?;
+        let plain =
+            ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(|e| err(&e))?;
+        let fields: Vec<Field> = plain
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| match f.data_type() {
+                DataType::Utf8 if dictionary.iter().any(|d| d == f.name()) => Field::new(
+                    f.name(),
+                    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+                    f.is_nullable(),
+                ),
+                _ => f.as_ref().clone(),
+            })
+            .collect();
+        let opts = ArrowReaderOptions::new().with_schema(Arc::new(Schema::new(fields)));
+        let meta = ArrowReaderMetadata::load(&file, opts).map_err(|e| err(&e))?;
+        // sverka's outputs are flat: column i is leaf i.
+        let leaves = match columns {
+            None => (0..meta.schema().fields().len()).collect(),
             Some(names) => {
                 let mut idx = Vec::with_capacity(names.len());
                 for n in names {
@@ -110,33 +131,77 @@ fn decode(
                         Error::Usage(format!("{}: no column {n:?}", path.display()))
                     })?);
                 }
-                ProjectionMask::roots(meta.metadata().file_metadata().schema_descr(), idx)
+                idx.sort_unstable();
+                idx.dedup();
+                idx
             }
         };
-    let groups = meta.metadata().num_row_groups();
-    let parts: Vec<Vec<RecordBatch>> = (0..groups)
-        .into_par_iter()
-        .map(|g| {
-            let rows = meta.metadata().row_group(g).num_rows().max(1) as usize;
-            let file = File::open(path).map_err(|e| err(&e))?;
-            ParquetRecordBatchReaderBuilder::new_with_metadata(file, meta.clone())
-                .with_projection(mask.clone())
-                .with_row_groups(vec![g])
-                .with_batch_size(rows)
-                .build()
-                .map_err(|e| err(&e))?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| err(&e))
-        })
-        .collect::<sverka_engine::Result<_>>()?;
-    let schema = match columns {
-        None => meta.schema().clone(),
-        Some(names) => {
-            let s = meta.schema();
-            let mut idx: Vec<usize> = names.iter().filter_map(|n| s.index_of(n).ok()).collect();
-            idx.sort_unstable();
-            Arc::new(s.project(&idx).map_err(|e| err(&e))?)
+        Ok(Plan { path, meta, leaves })
+    }
+
+    fn groups(&self) -> usize {
+        self.meta.metadata().num_row_groups()
+    }
+
+    /// Column `leaf` of row group `g`.
+    fn column(&self, g: usize, leaf: usize) -> Result<ArrayRef> {
+        let err = |e: &dyn std::fmt::Display| Error::input(self.path, e.to_string());
+        let rows = self.meta.metadata().row_group(g).num_rows().max(1) as usize;
+        let file = File::open(self.path).map_err(|e| err(&e))?;
+        let descr = self.meta.metadata().file_metadata().schema_descr();
+        let batches = ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.meta.clone())
+            .with_projection(ProjectionMask::leaves(descr, [leaf]))
+            .with_row_groups(vec![g])
+            .with_batch_size(rows)
+            .build()
+            .map_err(|e| err(&e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| err(&e))?;
+        match batches.as_slice() {
+            [one] => Ok(one.column(0).clone()),
+            _ => {
+                let parts: Vec<&dyn Array> = batches.iter().map(|b| b.column(0).as_ref()).collect();
+                arrow_select::concat::concat(&parts).map_err(|e| err(&e))
+            }
         }
-    };
-    Ok((schema, parts.into_iter().flatten().collect()))
+    }
+
+    /// The schema of the decoded columns.
+    fn schema(&self) -> Result<Arc<Schema>> {
+        let s = self.meta.schema().project(&self.leaves);
+        Ok(Arc::new(
+            s.map_err(|e| Error::input(self.path, e.to_string()))?,
+        ))
+    }
+}
+
+/// Every (file, row group, column) decoded as one task; batches put back together in
+/// order, one per row group.
+fn decode(plans: &[Plan<'_>]) -> Result<Vec<Decoded>> {
+    let tasks: Vec<(usize, usize, usize)> = plans
+        .iter()
+        .enumerate()
+        .flat_map(|(f, p)| {
+            (0..p.groups()).flat_map(move |g| (0..p.leaves.len()).map(move |c| (f, g, c)))
+        })
+        .collect();
+    let columns: Vec<ArrayRef> = tasks
+        .par_iter()
+        .map(|&(f, g, c)| plans[f].column(g, plans[f].leaves[c]))
+        .collect::<Result<_>>()?;
+    let mut columns = columns.into_iter();
+    plans
+        .iter()
+        .map(|p| {
+            let schema = p.schema()?;
+            let batches = (0..p.groups())
+                .map(|_| {
+                    let cols: Vec<ArrayRef> = columns.by_ref().take(p.leaves.len()).collect();
+                    RecordBatch::try_new(schema.clone(), cols)
+                        .map_err(|e| Error::input(p.path, e.to_string()))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Ok((schema, batches))
+        })
+        .collect()
 }

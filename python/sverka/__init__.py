@@ -14,7 +14,9 @@ interface without copies.
 Inputs are paths (files or folders, as on the command line) or tables: any object with
 ``__arrow_c_stream__`` (a ``pyarrow.Table`` or ``RecordBatchReader``, a Polars or
 pandas >= 2.2 ``DataFrame``, ...). A pandas frame without it is converted with
-``pyarrow.Table.from_pandas``. A table is written as an Arrow IPC file (into
+``pyarrow.Table.from_pandas``, and a list of row mappings (a Django queryset's
+``.values()``, with ``Decimal`` amounts and ``date`` due dates) with
+``pyarrow.Table.from_pylist``. A table is written as an Arrow IPC file (into
 ``inputs_dir``, or a temporary folder removed after the run) and read from there, so
 that ``summary.json`` records its SHA-256 like any input's.
 
@@ -242,6 +244,12 @@ def _is_table(x: Any) -> bool:
     return hasattr(x, "__arrow_c_stream__") or _is_pandas(x)
 
 
+def _is_rows(x: Any) -> bool:
+    """A list of row mappings (a Django queryset's ``.values()``, say): the first row
+    decides, as it does for ``pyarrow.Table.from_pylist``."""
+    return isinstance(x, (list, tuple)) and len(x) > 0 and isinstance(x[0], Mapping)
+
+
 def _is_pandas(x: Any) -> bool:
     return type(x).__module__.startswith("pandas") and hasattr(x, "to_dict")
 
@@ -286,6 +294,10 @@ class _Inputs:
     def many(self, xs: Any, side: str) -> list[Path]:
         if xs is None:
             return []
+        if _is_rows(xs):
+            import pyarrow as pa
+
+            return [self.one(pa.Table.from_pylist(list(xs)), side)]
         if isinstance(xs, Mapping):
             return [self.one(v, side, provider=str(k)) for k, v in xs.items()]
         if isinstance(xs, (str, os.PathLike)) or _is_table(xs):
@@ -322,8 +334,8 @@ def reconcile(
     ``sverka reconcile`` does, and returns the run's :class:`Summary`.
 
     ``instructions``, ``settlements`` and ``decisions``: a path (a file or a folder of
-    files), a table (anything with ``__arrow_c_stream__``, or a pandas frame), or a list
-    of them. ``settlements`` may also be a mapping ``{provider_code: path or table}``,
+    files), a table (anything with ``__arrow_c_stream__``, or a pandas frame), a list
+    of them, or a list of row mappings (``queryset.values(...)``). ``settlements`` may also be a mapping ``{provider_code: path or table}``,
     the CLI's ``CODE=PATH``. ``providers``: the providers file (statement accounts,
     profiles). ``control_totals``: ``"fail"`` or ``"warn"`` on a failed control check of
     a bank file. ``threads``: worker threads (None: one per core); results are identical
@@ -390,13 +402,12 @@ def read_results(
     if unknown:
         raise InputError(f"columns: no table {sorted(unknown)} in {d}; tables: {names}")
     dictionary = list(_CATEGORIES) if categories else []
-    tables = {}
-    for name in names:
-        wanted = cols.get(name)
-        reader = _native.read_parquet(
-            d / f"{name}.parquet", None if wanted is None else list(wanted), dictionary
-        )
-        tables[name] = reader.read_all()
+    readers = _native.read_parquet(
+        [d / f"{n}.parquet" for n in names],
+        [None if cols.get(n) is None else list(cols[n]) for n in names],
+        dictionary,
+    )
+    tables = {n: r.read_all() for n, r in zip(names, readers)}
     summary = Summary(json.loads((d / "summary.json").read_text("utf-8")), out_dir=d)
     manifest_path = d / "manifest.json"
     manifest = json.loads(manifest_path.read_text("utf-8")) if manifest_path.is_file() else None

@@ -92,6 +92,25 @@ def test_pandas_and_polars_frames_in(tmp_path):
     del pd
 
 
+def test_rows_as_a_django_view_hands_them_over(tmp_path):
+    """`queryset.values()` rows: Decimal amounts and date due dates, typed columns."""
+    import csv
+    import datetime
+    from decimal import Decimal
+
+    ins, sets = CLEAN / "instructions.csv", CLEAN / "settlements.csv"
+    rows = []
+    with open(ins, newline="") as f:
+        for r in csv.DictReader(f):
+            r["amount"] = Decimal(r["amount"])
+            r["due_date"] = datetime.date.fromisoformat(r["due_date"])
+            rows.append(r)
+    sverka.reconcile(ins, sets, tmp_path / "files", report=False)
+    s = sverka.reconcile(rows, sets, tmp_path / "rows", report=False)
+    assert _fates(tmp_path / "rows") == _fates(tmp_path / "files")
+    assert s.count("rejects") == 0
+
+
 def test_settlements_by_provider_mapping(tmp_path):
     case = CASES / "102-v2-decision-match"
     s = sverka.reconcile(case / "instructions.csv", {"P1": case / "settlements.csv"}, tmp_path / "o")
