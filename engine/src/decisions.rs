@@ -10,6 +10,8 @@
 //! instruction it names is not accepted in this run; maker-checker (pending); the
 //! settlement was already touched by an earlier applied decision.
 
+use rayon::prelude::*;
+
 use crate::error::Result;
 use crate::group::{self, Index};
 use crate::ingest::{FileStats, InputFile};
@@ -311,10 +313,32 @@ pub fn resolve(
             })
             .unwrap_or(NO_MATCH)
     };
+    // The rows each decision names, looked up for all at once on the pool (each lookup
+    // mostly waits for memory); judging then goes in input order and uses those it needs.
+    let found: Vec<(u32, u32)> = rows
+        .par_iter()
+        .map(|d| {
+            let given = |v: &str| !d.malformed && !v.is_empty();
+            let s = if given(d.provider()) && given(d.provider_ref()) {
+                find_set(d.provider(), d.provider_ref())
+            } else {
+                NO_MATCH
+            };
+            let i = if given(d.instruction_id()) {
+                find_ins(d.instruction_id())
+            } else {
+                NO_MATCH
+            };
+            (s, i)
+        })
+        .collect();
     let mut seen: hashbrown::HashSet<&str> = hashbrown::HashSet::with_capacity(rows.len());
     // Settlement row -> the applied decision that touched it.
     let mut touched: hashbrown::HashMap<u32, usize> = hashbrown::HashMap::new();
-    let mut out = Resolved::default();
+    let mut out = Resolved {
+        judged: Vec::with_capacity(rows.len()),
+        ..Resolved::default()
+    };
     for (k, d) in rows.iter().enumerate() {
         let mut j = Judged {
             outcome: Outcome::Applied,
@@ -324,7 +348,7 @@ pub fn resolve(
             settlement: NO_MATCH,
             instruction: NO_MATCH,
         };
-        let verdict = judge(d, &mut j, &mut seen, &find_ins, &find_set).or_else(|| {
+        let verdict = judge(d, &mut j, &mut seen, found[k]).or_else(|| {
             let earlier = *touched.get(&j.settlement)?;
             Some((
                 Reason::SettlementAlreadyDecided,
@@ -360,13 +384,13 @@ pub fn resolve(
 }
 
 /// The first failing check before "already decided", as (reason, detail); `None` when
-/// the decision may apply. Fills in the rows it names.
+/// the decision may apply. Fills in the rows it names, of `found` (the settlement and
+/// the instruction its fields name, `NO_MATCH` where none or where a field is empty).
 fn judge<'a>(
     d: &'a Decision,
     j: &mut Judged,
     seen: &mut hashbrown::HashSet<&'a str>,
-    find_ins: &dyn Fn(&str) -> u32,
-    find_set: &dyn Fn(&str, &str) -> u32,
+    found: (u32, u32),
 ) -> Option<(Reason, String)> {
     if d.malformed {
         return Some((
@@ -411,7 +435,7 @@ fn judge<'a>(
         ));
     }
     if action != Action::Accept {
-        j.settlement = find_set(d.provider(), d.provider_ref());
+        j.settlement = found.0;
         if j.settlement == NO_MATCH {
             return Some((
                 Reason::UnknownSettlement,
@@ -424,7 +448,7 @@ fn judge<'a>(
         }
     }
     if action != Action::Unmatch {
-        j.instruction = find_ins(d.instruction_id());
+        j.instruction = found.1;
         if j.instruction == NO_MATCH {
             return Some((
                 Reason::UnknownInstruction,
@@ -525,8 +549,8 @@ pub fn effects(
     instruction: &[u32],
     status: &[u8],
 ) -> (Vec<Option<Moved>>, DecisionIds) {
-    let mut ins_pairs: Vec<(u32, u32)> = Vec::new();
-    let mut set_pairs: Vec<(u32, u32)> = Vec::new();
+    let mut ins_pairs: Vec<(u32, u32)> = Vec::with_capacity(2 * r.judged.len());
+    let mut set_pairs: Vec<(u32, u32)> = Vec::with_capacity(r.judged.len());
     let moved = r
         .judged
         .iter()
@@ -559,33 +583,40 @@ pub fn effects(
         })
         .collect();
     // Most rows have no decision, and the lists of the others are mostly distinct: the
-    // dictionary holds each decided row's text once, in row order (0: empty).
-    let mut dict = vec![String::new()];
+    // dictionary holds each decided row's text once, in row order (0: empty), written
+    // straight into one buffer.
+    let mut values = String::new();
+    let mut offsets = vec![0i32, 0];
     let mut column = |n: usize, mut pairs: Vec<(u32, u32)>| {
         let mut out = vec![0i32; n];
         pairs.sort_unstable();
         pairs.dedup();
+        values.reserve(
+            pairs
+                .iter()
+                .map(|&(_, k)| rows[k as usize].id().len() + 1)
+                .sum(),
+        );
         for group in pairs.chunk_by(|a, b| a.0 == b.0) {
-            let mut text = String::new();
             for (x, &(_, k)) in group.iter().enumerate() {
                 if x > 0 {
-                    text.push(';');
+                    values.push(';');
                 }
-                text.push_str(rows[k as usize].id());
+                values.push_str(rows[k as usize].id());
             }
-            out[group[0].0 as usize] = dict.len() as i32;
-            dict.push(text);
+            out[group[0].0 as usize] = (offsets.len() - 1) as i32;
+            offsets.push(i32::try_from(values.len()).expect("decision_ids below 2 GiB"));
         }
         out
     };
     let ins = column(status.len(), ins_pairs);
     let set = column(method.len(), set_pairs);
-    let ids = DecisionIds {
-        ins,
-        set,
-        dict: arrow_array::StringArray::from_iter_values(dict),
-    };
-    (moved, ids)
+    let dict = arrow_array::StringArray::new(
+        arrow_buffer::OffsetBuffer::new(offsets.into()),
+        values.into_bytes().into(),
+        None,
+    );
+    (moved, DecisionIds { ins, set, dict })
 }
 
 /// `decisions.parquet`'s columns: the decision as read, where it came from, its outcome,

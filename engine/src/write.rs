@@ -1049,28 +1049,43 @@ pub fn csv_bytes(batch: &RecordBatch, header: bool) -> Result<Vec<u8>> {
 }
 
 /// A small output (`decisions`: one row per decision) written whole from one batch:
-/// `NAME.parquet` with arrow-rs's writer, and with `csv` the spreadsheet-safe `NAME.csv`.
+/// `NAME.parquet`, and with `csv` the spreadsheet-safe `NAME.csv`. Its text columns are
+/// plain LZ4_RAW pages without statistics (`parquet_out`'s unique text columns): a
+/// dictionary per column cost more time than it saved bytes.
 pub fn write_small(
     set: &OutputSet,
     name: &str,
     batch: &RecordBatch,
     csv: bool,
 ) -> Result<Vec<Pending>> {
-    let props = WriterProperties::builder()
+    let mut props = WriterProperties::builder()
         .set_compression(Compression::LZ4_RAW)
+        .set_dictionary_enabled(false)
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-        .set_created_by(format!("sverka {}", env!("CARGO_PKG_VERSION")))
-        .build();
+        .set_created_by(format!("sverka {}", env!("CARGO_PKG_VERSION")));
+    for f in batch.schema().fields() {
+        if f.data_type() == &DataType::Utf8 {
+            props = props.set_column_statistics_enabled(
+                ColumnPath::from(f.name().as_str()),
+                EnabledStatistics::None,
+            );
+        }
+    }
     let parquet_name = format!("{name}.parquet");
     let err = |e: parquet::errors::ParquetError| Error::Output {
         path: parquet_name.clone().into(),
         message: e.to_string(),
     };
     let mut bytes = Vec::new();
-    let mut w = parquet::arrow::ArrowWriter::try_new(&mut bytes, batch.schema(), Some(props))
-        .map_err(err)?;
+    let mut w = crate::parquet_out::Writer::try_new(
+        &mut bytes,
+        batch.schema(),
+        props.build(),
+        ROW_GROUP_ROWS,
+    )
+    .map_err(err)?;
     w.write(batch).map_err(err)?;
-    w.close().map_err(err)?;
+    w.into_inner().map_err(err)?;
     let rows = Some(batch.num_rows() as u64);
     let mut out = vec![Pending {
         rows,

@@ -5,7 +5,7 @@
 //! way. Lists are bounded ([`MAX_DECISION_ROWS`] per table, in input order); sums are
 //! exact, in the currency's minor units.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use arrow_array::RecordBatch;
@@ -99,6 +99,21 @@ impl Listed {
 /// (currency, status before, status after) with statuses in precedence order.
 type MoveKey = (String, (Option<u8>, String), (Option<u8>, String));
 
+/// A [`MoveKey`] borrowed from a batch, to find its entry without making its strings
+/// (hashed as the key is: fields in order, text as `str`).
+#[derive(Hash)]
+struct MoveRef<'a>(&'a str, (Option<u8>, &'a str), (Option<u8>, &'a str));
+
+impl hashbrown::Equivalent<MoveKey> for MoveRef<'_> {
+    fn equivalent(&self, k: &MoveKey) -> bool {
+        self.0 == k.0
+            && self.1 .0 == k.1 .0
+            && self.1 .1 == k.1 .1
+            && self.2 .0 == k.2 .0
+            && self.2 .1 == k.2 .1
+    }
+}
+
 /// Money moved from one status to another: decisions, distinct instructions and the sum
 /// of those instructions' amounts (an instruction two decisions moved counts once).
 #[derive(Debug, Default)]
@@ -115,9 +130,10 @@ struct Gathered {
     pending: Listed,
     refused: Listed,
     by_reason: BTreeMap<(String, String), u64>,
-    moved: BTreeMap<MoveKey, Moved>,
+    /// Put in order once gathered.
+    moved: hashbrown::HashMap<MoveKey, Moved>,
     /// Moved instructions already summed.
-    seen: HashSet<String>,
+    seen: hashbrown::HashSet<String>,
 }
 
 /// The section's page data, from the summary's counts and the decisions file at `path`.
@@ -130,8 +146,8 @@ pub(super) fn section(counts: &DecisionCounts, path: &Path) -> ReadResult<Value>
         .iter()
         .map(|((outcome, reason), n)| json!({"outcome": outcome, "reason": reason, "count": n}))
         .collect();
-    let moved: Vec<Value> = g
-        .moved
+    let moved: BTreeMap<MoveKey, Moved> = g.moved.into_iter().collect();
+    let moved: Vec<Value> = moved
         .iter()
         .map(|((code, before, after), m)| {
             json!({
@@ -190,15 +206,21 @@ impl Gathered {
             if no_amount.is_some_and(|n| n.is_null(i)) || code.value(i).is_empty() {
                 return Err(format!("decisions: {id}: moved without amount or currency"));
             }
-            let status = |s: &str| (status_index(s), s.to_string());
-            let key = (
-                code.value(i).to_string(),
+            let status = |s| (status_index(s), s);
+            let key = MoveRef(
+                code.value(i),
                 status(before.value(i)),
                 status(after.value(i)),
             );
-            let m = self.moved.entry(key).or_default();
+            if !self.moved.contains_key(&key) {
+                let owned = |(x, s): (Option<u8>, &str)| (x, s.to_string());
+                let k = (key.0.to_string(), owned(key.1), owned(key.2));
+                self.moved.insert(k, Moved::default());
+            }
+            let m = self.moved.get_mut(&key).expect("inserted above");
             m.decisions += 1;
-            if self.seen.insert(id.to_string()) {
+            if !self.seen.contains(id) {
+                self.seen.insert(id.to_string());
                 let v = minor(raw, shift(code.value(i), scale)?);
                 m.instructions += 1;
                 m.amount = m
