@@ -8,6 +8,7 @@ mod memory;
 mod reconcile;
 mod refdata;
 mod report;
+mod staged;
 mod verify;
 mod worksheet;
 
