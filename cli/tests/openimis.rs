@@ -1,7 +1,8 @@
 //! End-to-end tests of `sverka openimis fill` (issue 24): testdata/openimis's instructions
 //! and settlements reconciled, then each golden download filled and compared byte for byte
 //! with its hand-written upload.csv and not-paid.csv; each bad download refused with its
-//! whole message and nothing written.
+//! whole message and nothing written; the README's example of examples/openimis run as
+//! written, against its expected files.
 
 mod common;
 use common::{bin, reconcile, root, text};
@@ -209,4 +210,41 @@ fn unusable_arguments_are_exit_2() {
     let e = run(d, &res, &t.path().join("no/such/u.csv"), &[]);
     assert!(e.contains("no such folder"), "{e}");
     assert!(!out.exists());
+}
+
+/// examples/openimis/README.md's commands, run as written from the repository's root.
+#[test]
+fn the_example_runs_as_its_readme_says() {
+    let readme = std::fs::read_to_string(root().join("examples/openimis/README.md")).unwrap();
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("out");
+    let mut ran = 0;
+    for line in readme.lines() {
+        let Some(args) = line.strip_prefix("cargo run --release -p sverka -- ") else {
+            if let Some(dir) = line.strip_prefix("mkdir -p ") {
+                std::fs::create_dir_all(t.path().join(dir)).unwrap();
+            }
+            continue;
+        };
+        let args: Vec<String> = args
+            .split_whitespace()
+            .map(|a| match a.strip_prefix("out/") {
+                Some(rest) => out.join(rest).to_str().unwrap().to_string(),
+                None => a.to_string(),
+            })
+            .collect();
+        let o = bin().current_dir(root()).args(&args).output().unwrap();
+        assert!(o.status.success(), "{line}: {}", text(&o.stderr));
+        ran += 1;
+    }
+    assert_eq!(ran, 2, "the README runs reconcile, then fill");
+    let ex = root().join("examples/openimis/expected");
+    same_bytes(
+        &out.join("openimis-upload/upload.csv"),
+        &ex.join("upload.csv"),
+    );
+    same_bytes(
+        &out.join("openimis-upload/not-paid.csv"),
+        &ex.join("not-paid.csv"),
+    );
 }
