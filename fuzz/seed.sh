@@ -11,4 +11,4 @@ mkdir -p corpus/profile_xlsx
 find ../testdata/cases ../testdata/profiles -name '*.xlsx' ! -name '*bomb*' -exec cp {} corpus/profile_xlsx/ \;
 mkdir -p corpus/openimis_download
 find ../testdata/openimis ../examples/openimis -name 'download.csv' -o -name 'payroll.csv' |
-  while read -r f; do cp "$f" "corpus/openimis_download/$(echo "$f" | tr / _)"; done
+  while read -r f; do cp "$f" "corpus/openimis_download/$(echo "${f#../}" | tr / _)"; done
