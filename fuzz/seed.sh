@@ -9,3 +9,6 @@ mkdir -p corpus/profile_csv
 find ../testdata/cases -path '*profile*' -name '*.csv' -path '*settlements*' -exec cp {} corpus/profile_csv/ \;
 mkdir -p corpus/profile_xlsx
 find ../testdata/cases ../testdata/profiles -name '*.xlsx' ! -name '*bomb*' -exec cp {} corpus/profile_xlsx/ \;
+mkdir -p corpus/openimis_download
+find ../testdata/openimis ../examples/openimis -name 'download.csv' -o -name 'payroll.csv' |
+  while read -r f; do cp "$f" "corpus/openimis_download/$(echo "${f#../}" | tr / _)"; done

@@ -8,12 +8,15 @@
 //!   and total of `summary.json` from the Parquet rows, by code independent of the engine's
 //!   own totals and self-check;
 //! - [`worksheet`]: `sverka worksheet`, every open exception as a CSV row for a person to
-//!   decide, in the columns `reconcile --decisions` reads back.
+//!   decide, in the columns `reconcile --decisions` reads back;
+//! - [`openimis`]: `sverka openimis fill`, openIMIS's payroll CSV filled from a
+//!   reconciliation (Paid and Receipt of the rows paid exactly) for upload back.
 //!
 //! [`AuditFinish`] plugs the report and manifest into the engine's all-or-nothing commit.
 
 mod currency;
 pub mod manifest;
+pub mod openimis;
 pub mod read;
 pub mod report;
 pub mod text;

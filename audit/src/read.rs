@@ -246,6 +246,31 @@ pub fn reconcile_folder(dir: &Path) -> sverka_engine::Result<sverka_engine::Summ
     Ok(summary)
 }
 
+/// A row output of a reconcile folder (`name`), opened with `dict` columns read as
+/// dictionaries, after checking it has every one of `columns`: an older or foreign file is
+/// exit 2 saying what to do.
+pub fn reconcile_output(
+    dir: &Path,
+    name: &str,
+    columns: &[&str],
+    dict: &[&str],
+) -> sverka_engine::Result<Pq> {
+    use sverka_engine::Error;
+    let path = dir.join(name);
+    let pq = Pq::open(&path, dict)
+        .map_err(|e| Error::Usage(format!("{e}; give the output folder of `sverka reconcile`")))?;
+    match columns.iter().find(|c| !pq.has_column(c)) {
+        Some(c) => Err(Error::input(
+            &path,
+            format!(
+                "no column {c:?}: not an output of `sverka reconcile` (contract version 2); \
+                 reconcile the inputs again with this sverka"
+            ),
+        )),
+        None => Ok(pq),
+    }
+}
+
 fn arrow_select_concat(
     schema: &Arc<Schema>,
     batches: &[RecordBatch],

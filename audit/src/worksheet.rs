@@ -20,7 +20,9 @@ use hashbrown::{HashMap, HashSet};
 use sha2::{Digest, Sha256};
 use sverka_engine::{safe_text, Error, Result};
 
-use crate::read::{date32, date_text, decimal, int64, nulls, reconcile_folder, Pq, ReadResult};
+use crate::read::{
+    date32, date_text, decimal, int64, nulls, reconcile_folder, reconcile_output, Pq, ReadResult,
+};
 use crate::report::money;
 use crate::text::Text;
 use crate::verify::to_minor;
@@ -191,8 +193,8 @@ pub struct Worksheet {
 /// it so) are an internal error (exit 1): nothing is written from them.
 pub fn build(dir: &Path) -> Result<Worksheet> {
     let summary = reconcile_folder(dir)?;
-    let ins_pq = open(dir, IF, &INS_COLS, &INS_DICT)?;
-    let set_pq = open(dir, SF, &SET_COLS, &SET_DICT)?;
+    let ins_pq = reconcile_output(dir, IF, &INS_COLS, &INS_DICT)?;
+    let set_pq = reconcile_output(dir, SF, &SET_COLS, &SET_DICT)?;
     let (ins, accepted) = read_instructions(&ins_pq).map_err(|e| Error::input(dir.join(IF), e))?;
     let open: HashMap<&str, u32> = ins
         .iter()
@@ -218,23 +220,6 @@ pub fn build(dir: &Path) -> Result<Worksheet> {
         csv: write_csv(&rows)?,
         counts,
     })
-}
-
-/// A row output of the folder, with every column the worksheet reads.
-fn open(dir: &Path, name: &str, columns: &[&str], dict: &[&str]) -> Result<Pq> {
-    let path = dir.join(name);
-    let pq = Pq::open(&path, dict)
-        .map_err(|e| Error::Usage(format!("{e}; give the output folder of `sverka reconcile`")))?;
-    match columns.iter().find(|c| !pq.has_column(c)) {
-        Some(c) => Err(Error::input(
-            &path,
-            format!(
-                "no column {c:?}: not an output of `sverka reconcile` (contract version 2); \
-                 reconcile the inputs again with this sverka"
-            ),
-        )),
-        None => Ok(pq),
-    }
 }
 
 /// An instruction the worksheet may show: an UNPAID one (a possible candidate of an

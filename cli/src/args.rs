@@ -48,6 +48,63 @@ pub enum Command {
     /// decide: fill in action, note, decided_by and approved_by, then pass the file to
     /// `sverka reconcile --decisions` (docs/DECISIONS.md).
     Worksheet(WorksheetArgs),
+    /// openIMIS's payroll module: fill the payroll CSV it downloads with what a
+    /// reconciliation saw paid, for upload back (docs/OPENIMIS.md).
+    #[command(subcommand)]
+    Openimis(OpenimisCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OpenimisCommand {
+    /// Fill openIMIS's downloaded payroll CSV from a reconcile folder: Paid = Yes and
+    /// Receipt = the provider's reference for every benefit sverka saw paid exactly; every
+    /// other row left as it was and listed in the not-paid file with its reason.
+    Fill(OpenimisFillArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "The download is the CSV openIMIS's payroll page gives for a payroll \
+                  (\"reconciliation\" download, blank): Payroll Name, Payroll Status, First \
+                  Name, Last Name, Date of Birth, Code, Status, Amount, Type, Receipt, Paid, then \
+                  any extra columns. The reconcile folder's instruction ids must be its Codes.\n\n\
+                  A row is filled only when all of these hold: its Code is an instruction of the \
+                  reconciliation; its openIMIS Status is ACCEPTED; Paid and Receipt are empty; \
+                  sverka's status is PAID; it is not flagged ACCOUNT_MISMATCH (unless a reviewer \
+                  ACCEPTED it); its Amount equals the instructed amount as an exact decimal. The \
+                  Receipt is the provider_ref of the one SETTLED settlement that paid it. Only \
+                  those two fields change: every other byte (BOM, line endings, quoting, codes \
+                  with leading zeros, extra columns) is written back as it came.\n\n\
+                  The not-paid file lists every other row: row, code, openIMIS status and \
+                  amount, sverka status, flags, amounts and currency (\"not in results\" when \
+                  the code is no instruction of the reconciliation), a reason code \
+                  (not_in_results, openimis_status, already_filled, not_paid, account_mismatch, \
+                  amount_differs, receipt_too_long) and a sentence. Every row is filled or \
+                  listed; the counts go to stderr.\n\n\
+                  Refused (exit 2, nothing written): a file that is not UTF-8, lacks Code, \
+                  Status, Amount, Receipt or Paid, has an `errors` column (openIMIS's error \
+                  report: openIMIS refuses it), repeats a Code, has a row with another number \
+                  of fields than the header, an unbalanced quote, no rows, or only RECONCILED \
+                  rows; a RESULTS_DIR that is not a reconcile folder. Both files are written \
+                  whole or not at all (not-paid first, the upload last).\n\n\
+                  Exit status: 0 written, 2 unusable input or arguments, 1 internal error."
+)]
+pub struct OpenimisFillArgs {
+    /// The payroll CSV downloaded from openIMIS.
+    #[arg(long, value_name = "FILE")]
+    pub download: PathBuf,
+    /// Output folder of `sverka reconcile` whose instruction ids are the payroll's Codes.
+    #[arg(long, value_name = "RESULTS_DIR")]
+    pub results: PathBuf,
+    /// The filled CSV to upload to openIMIS (replaced whole, or left as it was).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// The rows not marked paid, with their reasons [default: not-paid.csv beside --out].
+    #[arg(long, value_name = "FILE")]
+    pub not_paid: Option<PathBuf>,
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]

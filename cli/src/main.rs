@@ -5,9 +5,11 @@ mod args;
 mod disburse;
 mod inspect;
 mod memory;
+mod openimis;
 mod reconcile;
 mod refdata;
 mod report;
+mod staged;
 mod verify;
 mod worksheet;
 
@@ -78,6 +80,7 @@ fn run(cli: args::Cli) -> Result<u8, Failure> {
         args::Command::Disburse(a) => disburse::run(a),
         args::Command::Inspect(a) => inspect::run(a),
         args::Command::Worksheet(a) => worksheet::run(a),
+        args::Command::Openimis(args::OpenimisCommand::Fill(a)) => openimis::fill(a),
     }
 }
 

@@ -1,8 +1,6 @@
 //! `sverka report RESULTS_DIR`: writes report.html from a results folder's outputs, the
 //! same bytes a run writes (one code path, `sverka_audit::report`).
 
-use std::path::Path;
-
 use sverka_engine::outset::{Old, OutputSet};
 use sverka_engine::Error;
 
@@ -20,7 +18,7 @@ pub fn run(a: ReportArgs) -> Result<u8, Failure> {
     let html = sverka_audit::report::render_folder(&a.dir)?;
     let dest = match a.out {
         Some(file) => {
-            write_file(&file, html.as_bytes())?;
+            crate::staged::write_file(&file, html.as_bytes())?;
             file
         }
         None => {
@@ -35,38 +33,4 @@ pub fn run(a: ReportArgs) -> Result<u8, Failure> {
     };
     eprintln!("sverka report: {}", dest.display());
     Ok(0)
-}
-
-/// A file written outside an output set (`report --out FILE`, `worksheet --out FILE`): a
-/// temporary file beside it, synced, then one rename, so a reader never sees half of it.
-pub(crate) fn write_file(dest: &Path, bytes: &[u8]) -> Result<(), Error> {
-    use std::io::Write;
-    let dir = match dest.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    if dest.file_name().is_none() {
-        return Err(Error::Usage(format!(
-            "--out {}: name a file",
-            dest.display()
-        )));
-    }
-    let err = |path: &Path, e: std::io::Error| Error::Output {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    };
-    // As `NamedTempFile::new_in`, but with the mode a plain create gets (0666 less the
-    // umask) instead of 0600: the file is for others to read.
-    let mut b = tempfile::Builder::new();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        b.permissions(std::fs::Permissions::from_mode(0o666));
-    }
-    let mut tmp = b.tempfile_in(&dir).map_err(|e| err(&dir, e))?;
-    tmp.write_all(bytes)
-        .and_then(|_| tmp.as_file().sync_all())
-        .map_err(|e| err(tmp.path(), e))?;
-    tmp.persist(dest).map_err(|e| err(dest, e.error))?;
-    Ok(())
 }

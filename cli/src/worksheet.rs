@@ -9,7 +9,7 @@ use crate::Failure;
 
 pub fn run(a: WorksheetArgs) -> Result<u8, Failure> {
     let w = worksheet::build(&a.dir)?;
-    crate::report::write_file(&a.out, &w.csv)?;
+    crate::staged::write_file(&a.out, &w.csv)?;
     if !a.quiet {
         eprint!("{}", screen(&a.out.display().to_string(), &w.counts));
     }
