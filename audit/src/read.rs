@@ -27,31 +27,39 @@ pub struct Pq {
     meta: ArrowReaderMetadata,
 }
 
+/// A Parquet file's reader metadata, with the `dict` text columns read as
+/// `Dictionary(Int32, Utf8)`: one value per distinct text instead of one per row.
+pub fn metadata_with_dictionaries(
+    file: &File,
+    dict: &[&str],
+) -> parquet::errors::Result<ArrowReaderMetadata> {
+    let plain = ArrowReaderMetadata::load(file, ArrowReaderOptions::new())?;
+    let fields: Vec<Field> = plain
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| {
+            if dict.contains(&f.name().as_str()) && f.data_type() == &DataType::Utf8 {
+                Field::new(
+                    f.name(),
+                    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+                    f.is_nullable(),
+                )
+            } else {
+                f.as_ref().clone()
+            }
+        })
+        .collect();
+    let opts = ArrowReaderOptions::new().with_schema(Arc::new(Schema::new(fields)));
+    ArrowReaderMetadata::load(file, opts)
+}
+
 impl Pq {
     pub fn open(path: &Path, dict: &[&str]) -> ReadResult<Pq> {
         let name = path.display().to_string();
         let err = |e: &dyn std::fmt::Display| format!("{name}: {e}");
         let file = File::open(path).map_err(|e| err(&e))?;
-        let plain =
-            ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(|e| err(&e))?;
-        let fields: Vec<Field> = plain
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| {
-                if dict.contains(&f.name().as_str()) && f.data_type() == &DataType::Utf8 {
-                    Field::new(
-                        f.name(),
-                        DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
-                        f.is_nullable(),
-                    )
-                } else {
-                    f.as_ref().clone()
-                }
-            })
-            .collect();
-        let opts = ArrowReaderOptions::new().with_schema(Arc::new(Schema::new(fields)));
-        let meta = ArrowReaderMetadata::load(&file, opts).map_err(|e| err(&e))?;
+        let meta = metadata_with_dictionaries(&file, dict).map_err(|e| err(&e))?;
         Ok(Pq {
             path: name,
             file_path: path.to_path_buf(),

@@ -12,10 +12,8 @@ use arrow_array::ffi_stream::RecordBatchStreamReader;
 use arrow_array::{Array, ArrayRef, RecordBatch, RecordBatchIterator, RecordBatchReader};
 use arrow_ipc::writer::FileWriter;
 use arrow_pyarrow::{IntoPyArrow, PyArrowType};
-use arrow_schema::{DataType, Field, Schema};
-use parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
-};
+use arrow_schema::Schema;
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::ProjectionMask;
 use pyo3::prelude::*;
 use rayon::prelude::*;
@@ -104,23 +102,9 @@ impl<'a> Plan<'a> {
     fn open(path: &'a Path, columns: Option<&[String]>, dictionary: &[String]) -> Result<Self> {
         let err = |e: &dyn std::fmt::Display| Error::input(path, e.to_string());
         let file = File::open(path).map_err(|e| err(&e))?;
-        let plain =
-            ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).map_err(|e| err(&e))?;
-        let fields: Vec<Field> = plain
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| match f.data_type() {
-                DataType::Utf8 if dictionary.iter().any(|d| d == f.name()) => Field::new(
-                    f.name(),
-                    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
-                    f.is_nullable(),
-                ),
-                _ => f.as_ref().clone(),
-            })
-            .collect();
-        let opts = ArrowReaderOptions::new().with_schema(Arc::new(Schema::new(fields)));
-        let meta = ArrowReaderMetadata::load(&file, opts).map_err(|e| err(&e))?;
+        let dictionary: Vec<&str> = dictionary.iter().map(String::as_str).collect();
+        let meta = sverka_audit::read::metadata_with_dictionaries(&file, &dictionary)
+            .map_err(|e| err(&e))?;
         // sverka's outputs are flat: column i is leaf i.
         let leaves = match columns {
             None => (0..meta.schema().fields().len()).collect(),
