@@ -31,7 +31,7 @@ pub fn write_arrow_file(
     path: PathBuf,
 ) -> PyResult<u64> {
     let reader = table.0;
-    crate::run_detached(py, Some(1), move || {
+    crate::run_detached(py, None, move || {
         let err = |e: &dyn std::fmt::Display| Error::Output {
             path: path.clone(),
             message: e.to_string(),
