@@ -378,6 +378,30 @@ fn accepted_format(file: &InputFile, format: Format) -> Result<Format> {
     }
 }
 
+/// Files up to this size are asked into the page cache whole as their read starts.
+const READ_AHEAD_MAX: u64 = 4 << 30;
+
+/// Asks the kernel to read a file that is about to be read from start to end into the
+/// page cache at once (`POSIX_FADV_WILLNEED`), so that the disk works while the reader
+/// parses instead of stopping it at each read. A 1.2 GB camt month read with caches
+/// dropped took 15 % less time (BENCHMARKS.md). Larger files are only marked sequential
+/// (a larger read-ahead window), so as not to push the rest of the cache out. Advice
+/// that fails changes nothing, so its error is ignored.
+fn read_ahead(handle: &File, size: u64) {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::fs::{fadvise, Advice};
+        let advice = if size <= READ_AHEAD_MAX {
+            Advice::WillNeed
+        } else {
+            Advice::Sequential
+        };
+        let _ = fadvise(handle, 0, None, advice);
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (handle, size);
+}
+
 // ---------------------------------------------------------------------------------------
 // Reading a side
 
@@ -467,6 +491,12 @@ pub fn read_file<T: Send>(
     } else {
         f
     };
+    if matches!(
+        format,
+        Format::Provider(_) | Format::Profile(_) | Format::Csv
+    ) {
+        read_ahead(&handle, meta.len());
+    }
     let input = Opened {
         index,
         file,
