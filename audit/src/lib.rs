@@ -70,6 +70,15 @@ impl Finish for AuditFinish {
             .map_err(|e| Error::Internal(format!("report: {e}")))
     }
 
+    fn observe_decisions(&self, batch: &RecordBatch) -> Result<()> {
+        if !self.report {
+            return Ok(());
+        }
+        self.observed
+            .observe_decisions(batch)
+            .map_err(|e| Error::Internal(format!("report: {e}")))
+    }
+
     fn finish(
         &self,
         set: &OutputSet,
@@ -96,12 +105,7 @@ impl Finish for AuditFinish {
                     )));
                 }
             }
-            // Read back from its staged file, as `sverka report DIR` reads the folder's.
-            let decisions = staged
-                .iter()
-                .find(|p| p.name() == "decisions.parquet")
-                .map(|p| p.tmp.as_path());
-            let html = report::render(summary, figures, rows, decisions)?;
+            let html = report::render(summary, figures, rows)?;
             extra.push(set.write_bytes(REPORT, html.as_bytes())?);
         }
         let all: Vec<&Pending> = staged.iter().chain(&extra).collect();

@@ -173,19 +173,38 @@ pub fn statuses_of(
     let mut rows = rows.to_vec();
     rows.sort_unstable();
     rows.dedup();
-    let mut at = vec![u32::MAX; ins_t.len()];
-    for (k, &i) in rows.iter().enumerate() {
-        at[i as usize] = k as u32;
+    let mut wanted = vec![false; ins_t.len()];
+    for &i in &rows {
+        wanted[i as usize] = true;
     }
-    let mut lists: Vec<Vec<u32>> = vec![Vec::new(); rows.len()];
-    for (sj, &i) in m.instruction.iter().enumerate() {
-        if i != NO_MATCH && at[i as usize] != u32::MAX {
-            lists[at[i as usize] as usize].push(sj as u32);
-        }
-    }
+    // (instruction, settlement) of every match of the rows, found on the pool and sorted:
+    // each row's settlements in input order, as `classify` lists them.
+    const CH: usize = 64 * 1024;
+    let mut pairs: Vec<(u32, u32)> = m
+        .instruction
+        .par_chunks(CH)
+        .enumerate()
+        .flat_map_iter(|(c, chunk)| {
+            let wanted = &wanted;
+            chunk.iter().enumerate().filter_map(move |(j, &i)| {
+                (i != NO_MATCH && wanted[i as usize]).then_some((i, (c * CH + j) as u32))
+            })
+        })
+        .collect();
+    pairs.par_sort_unstable();
     let prov = Providers::new(ins_t, set_t);
-    for (&i, sets) in rows.iter().zip(&lists) {
-        status[i as usize] = classify_one(ins_t, set_t, &prov, m, s, i as usize, sets).0 as u8;
+    let found: Vec<(u32, u8)> = rows
+        .par_iter()
+        .map(|&i| {
+            let from = pairs.partition_point(|p| p.0 < i);
+            let to = pairs.partition_point(|p| p.0 <= i);
+            let sets: Vec<u32> = pairs[from..to].iter().map(|p| p.1).collect();
+            let st = classify_one(ins_t, set_t, &prov, m, s, i as usize, &sets).0;
+            (i, st as u8)
+        })
+        .collect();
+    for (i, st) in found {
+        status[i as usize] = st;
     }
 }
 

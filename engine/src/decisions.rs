@@ -168,32 +168,58 @@ pub struct Decision {
     pub file: u32,
     /// 1-based data row in its file.
     pub row: u64,
-    /// In [`DECISIONS`]'s column order; all empty for a malformed row.
-    pub fields: [String; 8],
+    /// The values in [`DECISIONS`]'s column order, one after the other (one allocation a
+    /// decision, not one a value); all empty for a malformed row.
+    text: String,
+    /// Where each value ends in `text`.
+    ends: [u32; 8],
     pub malformed: bool,
 }
 
 impl Decision {
+    /// A decision of `values`, in [`DECISIONS`]'s column order.
+    fn new<'a>(file: u32, row: u64, values: impl Iterator<Item = &'a str>) -> Decision {
+        let mut text = String::new();
+        let mut ends = [0u32; 8];
+        for (end, v) in ends.iter_mut().zip(values) {
+            text.push_str(v);
+            // A decision file's field is far below 4 GiB (the CSV reader caps a record).
+            *end = u32::try_from(text.len()).unwrap_or(u32::MAX);
+        }
+        Decision {
+            file,
+            row,
+            text,
+            ends,
+            malformed: false,
+        }
+    }
+
+    /// The value of column `c` (a position in [`COLUMNS`]).
+    pub fn field(&self, c: usize) -> &str {
+        let start = c.checked_sub(1).map_or(0, |p| self.ends[p]) as usize;
+        self.text.get(start..self.ends[c] as usize).unwrap_or("")
+    }
     pub fn id(&self) -> &str {
-        &self.fields[col::ID]
+        self.field(col::ID)
     }
     pub fn action(&self) -> &str {
-        &self.fields[col::ACTION]
+        self.field(col::ACTION)
     }
     pub fn provider(&self) -> &str {
-        &self.fields[col::PROVIDER]
+        self.field(col::PROVIDER)
     }
     pub fn provider_ref(&self) -> &str {
-        &self.fields[col::REF]
+        self.field(col::REF)
     }
     pub fn instruction_id(&self) -> &str {
-        &self.fields[col::INSTRUCTION]
+        self.field(col::INSTRUCTION)
     }
     pub fn decided_by(&self) -> &str {
-        &self.fields[col::DECIDED_BY]
+        self.field(col::DECIDED_BY)
     }
     pub fn approved_by(&self) -> &str {
-        &self.fields[col::APPROVED_BY]
+        self.field(col::APPROVED_BY)
     }
 }
 
@@ -216,14 +242,11 @@ pub fn read(paths: &[std::path::PathBuf]) -> Result<Read> {
     let r = crate::side::read_paths(DECISIONS, paths)?;
     let t = &r.table;
     let mut rows: Vec<Decision> = (0..t.len())
+        .into_par_iter()
         .map(|i| {
             let (file, row) = t.origin(i);
-            Decision {
-                file,
-                row,
-                fields: std::array::from_fn(|c| unguard(t.opt_str(c, i).unwrap_or(""))),
-                malformed: false,
-            }
+            let values = (0..COLUMNS.len()).map(|c| unguard(t.opt_str(c, i).unwrap_or("")));
+            Decision::new(file, row, values)
         })
         .collect();
     for rej in &r.rejects {
@@ -248,12 +271,10 @@ pub fn read(paths: &[std::path::PathBuf]) -> Result<Read> {
 /// A value as the worksheet (or any spreadsheet-safe CSV) wrote it: a leading `'` before
 /// `=`, `+`, `-`, `@`, tab, CR or NUL was added against formula injection (as
 /// [`crate::write::safe_text`] adds it) and is taken off.
-fn unguard(v: &str) -> String {
+fn unguard(v: &str) -> &str {
     match v.strip_prefix('\'') {
-        Some(rest) if rest.starts_with(crate::write::FORMULA_STARTS) => {
-            crate::validate::trim(rest).to_string()
-        }
-        _ => v.to_string(),
+        Some(rest) if rest.starts_with(crate::write::FORMULA_STARTS) => crate::validate::trim(rest),
+        _ => v,
     }
 }
 
@@ -428,7 +449,7 @@ fn judge<'a>(
             ),
         ));
     };
-    if let Some(&c) = action.needs().iter().find(|&&c| d.fields[c].is_empty()) {
+    if let Some(&c) = action.needs().iter().find(|&&c| d.field(c).is_empty()) {
         return Some((
             Reason::MissingField,
             format!("{} needs a value in {}", d.action(), COLUMNS[c]),
@@ -549,39 +570,43 @@ pub fn effects(
     instruction: &[u32],
     status: &[u8],
 ) -> (Vec<Option<Moved>>, DecisionIds) {
-    let mut ins_pairs: Vec<(u32, u32)> = Vec::with_capacity(2 * r.judged.len());
-    let mut set_pairs: Vec<(u32, u32)> = Vec::with_capacity(r.judged.len());
-    let moved = r
+    // On the pool: each decision looks up rows scattered over the tables.
+    let found: Vec<Option<(Moved, u32)>> = r
         .judged
-        .iter()
-        .enumerate()
-        .map(|(k, j)| {
+        .par_iter()
+        .map(|j| {
             if j.outcome != Outcome::Applied {
                 return None;
             }
-            let k = k as u32;
             let s = j.settlement;
-            let before_ins = before(j, base.instruction);
-            if s != NO_MATCH {
-                set_pairs.push((s, k));
-            }
-            for i in [j.instruction, before_ins] {
-                if i != NO_MATCH {
-                    ins_pairs.push((i, k));
-                }
-            }
             let i = moved_instruction(j, base.instruction);
             let st = |v: &[u8]| if i == NO_MATCH { 0 } else { v[i as usize] };
             let at = |m: &[u8], x: &[u32]| (s != NO_MATCH).then(|| (m[s as usize], x[s as usize]));
-            Some(Moved {
+            let moved = Moved {
                 instruction: i,
                 status_before: st(base.status),
                 status_after: st(status),
                 match_before: at(base.method, base.instruction),
                 match_after: at(method, instruction),
-            })
+            };
+            Some((moved, before(j, base.instruction)))
         })
         .collect();
+    let mut ins_pairs: Vec<(u32, u32)> = Vec::with_capacity(2 * r.judged.len());
+    let mut set_pairs: Vec<(u32, u32)> = Vec::with_capacity(r.judged.len());
+    for (k, (j, f)) in r.judged.iter().zip(&found).enumerate() {
+        let Some((_, before_ins)) = f else { continue };
+        let k = k as u32;
+        if j.settlement != NO_MATCH {
+            set_pairs.push((j.settlement, k));
+        }
+        for i in [j.instruction, *before_ins] {
+            if i != NO_MATCH {
+                ins_pairs.push((i, k));
+            }
+        }
+    }
+    let moved = found.into_iter().map(|f| f.map(|(m, _)| m)).collect();
     // Most rows have no decision, and the lists of the others are mostly distinct: the
     // dictionary holds each decided row's text once, in row order (0: empty), written
     // straight into one buffer.
@@ -589,7 +614,7 @@ pub fn effects(
     let mut offsets = vec![0i32, 0];
     let mut column = |n: usize, mut pairs: Vec<(u32, u32)>| {
         let mut out = vec![0i32; n];
-        pairs.sort_unstable();
+        pairs.par_sort_unstable();
         pairs.dedup();
         values.reserve(
             pairs
@@ -693,7 +718,7 @@ pub fn batch(
     let method = |x: Option<(u8, u32)>| x.map(|(m, _)| Method::from_u8(m).as_str());
     let matched = |x: Option<(u8, u32)>| x.and_then(|(_, i)| (i != NO_MATCH).then(|| ins_id(i)));
     let mut columns: Vec<ArrayRef> = (0..8)
-        .map(|c| column(n, &|k| Some(rows[k].fields[c].as_str())))
+        .map(|c| column(n, &|k| Some(rows[k].field(c))))
         .collect();
     columns.extend([
         column(n, &|k| Some(paths[rows[k].file as usize].as_str())),

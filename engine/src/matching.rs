@@ -213,7 +213,7 @@ impl<'a> Keys<'a> {
             ins_prov: ins_t.codes(ins::PROVIDER),
             set_prov: set_t
                 .codes(set::PROVIDER)
-                .iter()
+                .par_iter()
                 .map(|&c| set_to_ins[c as usize])
                 .collect(),
         }
@@ -247,25 +247,35 @@ pub fn without_decisions(
     let (mut instruction, mut method, mut ambiguous) =
         (m.instruction.clone(), m.method.clone(), m.ambiguous.clone());
     let keys = Keys::new(ins_t, set_t);
+    // On the pool: each decided settlement's own reference match, and the fallback keys
+    // of the rows it and its instructions belong to (lookups scattered over the tables).
+    let looked: Vec<(Option<u32>, [Option<u64>; 3])> = forced
+        .par_iter()
+        .map(|&(s, i)| {
+            let s = s as usize;
+            let own = (!refs.is_null(s))
+                .then(|| {
+                    let r = refs.value(s);
+                    ins_index.find(group::hash(r), |k| ids.value(k as usize) == r)
+                })
+                .flatten();
+            let ins_key = |x: u32| (x != NO_MATCH).then(|| keys.ins_hash(ins_t, x as usize));
+            let keys = [
+                Some(keys.set_hash(set_t, s)),
+                ins_key(i),
+                ins_key(own.unwrap_or(NO_MATCH)),
+            ];
+            (own, keys)
+        })
+        .collect();
     let mut touched: hashbrown::HashSet<u64> = hashbrown::HashSet::new();
-    for &(s, i) in forced {
+    for (&(s, _), (own, hashes)) in forced.iter().zip(looked) {
         let s = s as usize;
-        let own = (!refs.is_null(s))
-            .then(|| {
-                let r = refs.value(s);
-                ins_index.find(group::hash(r), |k| ids.value(k as usize) == r)
-            })
-            .flatten();
         (instruction[s], method[s]) = match own {
             Some(k) => (k, Method::Reference as u8),
             None => (NO_MATCH, Method::None as u8),
         };
-        touched.insert(keys.set_hash(set_t, s));
-        for x in [i, instruction[s]] {
-            if x != NO_MATCH {
-                touched.insert(keys.ins_hash(ins_t, x as usize));
-            }
-        }
+        touched.extend(hashes.into_iter().flatten());
     }
     let has_ref = referenced(ins_t.len(), &instruction, &method);
     // The rows of the touched keys (whole groups: equal keys hash equal), their fallback

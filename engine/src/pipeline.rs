@@ -64,6 +64,10 @@ pub trait Finish: Sync {
     ) -> Result<()> {
         Ok(())
     }
+    /// Sees `decisions.parquet`'s one batch (a run with decisions) as it is written.
+    fn observe_decisions(&self, _batch: &RecordBatch) -> Result<()> {
+        Ok(())
+    }
     /// Writes the extra files into `set`. `staged` holds every output written so far
     /// (with digest and rows); `rows` fetches whole written rows by index.
     fn finish(
@@ -389,7 +393,12 @@ pub fn reconcile_with(
                     ctx.scale,
                     &|x, c| ctx.scaled(x, c),
                 )?;
-                files.extend(write::write_small(&outputs, "decisions", &b, cfg.csv)?);
+                let (written, observed) = rayon::join(
+                    || write::write_small(&outputs, "decisions", &b, cfg.csv),
+                    || finish.observe_decisions(&b),
+                );
+                observed?;
+                files.extend(written?);
             }
             Ok((t, summary, files))
         },

@@ -763,6 +763,8 @@ pub struct Figures {
     pub ins: InsFigures,
     pub set: SetFigures,
     pub rej: RejectCounts,
+    /// `decisions.parquet`'s rows gathered (a run with decisions).
+    pub decisions: Option<super::decisions::Gathered>,
 }
 
 impl Figures {
@@ -776,6 +778,7 @@ impl Figures {
             ins: ins?,
             set: set?,
             rej: rej?,
+            decisions: None,
         })
     }
 }

@@ -1,9 +1,9 @@
-//! The report's "Decisions" section (CONTRACT.md section 8), read from `decisions.parquet`
-//! (a run's staged file, or a folder's): the counts by outcome and reason, the applied
-//! decisions with what each changed, the money they moved between statuses, and the
-//! pending and refused ones. Both sources go through [`section`]: the same bytes either
-//! way. Lists are bounded ([`MAX_DECISION_ROWS`] per table, in input order); sums are
-//! exact, in the currency's minor units.
+//! The report's "Decisions" section (CONTRACT.md section 8), from `decisions.parquet`'s
+//! rows (a run's batch as it is written, or a folder's file): the counts by outcome and
+//! reason, the applied decisions with what each changed, the money they moved between
+//! statuses, and the pending and refused ones. Both sources are gathered by the same
+//! [`Gathered::add`]: the same bytes either way. Lists are bounded ([`MAX_DECISION_ROWS`]
+//! per table, in input order); sums are exact, in the currency's minor units.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -123,9 +123,9 @@ struct Moved {
     amount: i128,
 }
 
-/// Everything the section gathers from `decisions.parquet`, in file order.
+/// Everything the section gathers from `decisions.parquet`'s rows, in file order.
 #[derive(Debug, Default)]
-struct Gathered {
+pub struct Gathered {
     applied: Listed,
     pending: Listed,
     refused: Listed,
@@ -136,11 +136,26 @@ struct Gathered {
     seen: hashbrown::HashSet<String>,
 }
 
-/// The section's page data, from the summary's counts and the decisions file at `path`.
-pub(super) fn section(counts: &DecisionCounts, path: &Path) -> ReadResult<Value> {
-    let pq = Pq::open(path, &[])?;
-    let mut g = Gathered::default();
-    pq.for_each(&COLUMNS, |b, _| g.add(b))?;
+impl Gathered {
+    /// A results folder's `decisions.parquet`.
+    pub(super) fn of_file(path: &Path) -> ReadResult<Gathered> {
+        let pq = Pq::open(path, &[])?;
+        let mut g = Gathered::default();
+        pq.for_each(&COLUMNS, |b, _| g.add(b))?;
+        Ok(g)
+    }
+
+    /// A run's decisions batch, as it is written to `decisions.parquet`: the report
+    /// needs no read back of the file.
+    pub(super) fn of_batch(b: &RecordBatch) -> ReadResult<Gathered> {
+        let mut g = Gathered::default();
+        g.add(b)?;
+        Ok(g)
+    }
+}
+
+/// The section's page data, from the summary's counts and the gathered decisions.
+pub(super) fn section(counts: &DecisionCounts, g: Gathered) -> Value {
     let by_reason: Vec<Value> = g
         .by_reason
         .iter()
@@ -157,7 +172,7 @@ pub(super) fn section(counts: &DecisionCounts, path: &Path) -> ReadResult<Value>
             })
         })
         .collect();
-    Ok(json!({
+    json!({
         "applied": counts.applied,
         "pending": counts.pending,
         "refused": counts.refused,
@@ -169,7 +184,7 @@ pub(super) fn section(counts: &DecisionCounts, path: &Path) -> ReadResult<Value>
             g.refused.value("Refused", "refused"),
         ],
         "max_rows": MAX_DECISION_ROWS,
-    }))
+    })
 }
 
 impl Gathered {

@@ -108,23 +108,17 @@ fn parse_minor(s: &str, code: &str) -> Option<i128> {
 }
 
 /// Builds a run's report from `summary`, the figures its written batches gave
-/// ([`Observer`]), `rows`, which fetches whole written rows, and (with decisions) the
-/// staged `decisions.parquet` (a failure here is an internal error). The same bytes as
-/// [`render_folder`] on the committed folder.
-pub fn render(
-    summary: &Summary,
-    figures: Figures,
-    rows: &Rows,
-    decisions: Option<&Path>,
-) -> Result<String> {
+/// ([`Observer`]) and `rows`, which fetches whole written rows (a failure here is an
+/// internal error). The same bytes as [`render_folder`] on the committed folder.
+pub fn render(summary: &Summary, figures: Figures, rows: &Rows) -> Result<String> {
     let take = |o: Output, _: &[&str], r: &[usize]| -> ReadResult<Option<RecordBatch>> {
         if r.is_empty() {
             return Ok(None);
         }
         rows(o, r).map(Some).map_err(|e| e.to_string())
     };
-    let page = context(summary, figures, &take, decisions)
-        .map_err(|e| Error::Internal(format!("report: {e}")))?;
+    let page =
+        context(summary, figures, &take).map_err(|e| Error::Internal(format!("report: {e}")))?;
     fill(page)
 }
 
@@ -135,6 +129,7 @@ pub struct Observer {
     ins: Mutex<(InsFigures, u64)>,
     set: Mutex<(SetFigures, u64)>,
     rej: Mutex<(RejectCounts, u64)>,
+    decisions: Mutex<Option<decisions::Gathered>>,
 }
 
 fn add<T>(
@@ -164,13 +159,36 @@ impl Observer {
         }
     }
 
+    /// Gathers the run's one batch of `decisions.parquet` (with decisions).
+    pub fn observe_decisions(&self, b: &RecordBatch) -> ReadResult<()> {
+        let g = decisions::Gathered::of_batch(b)?;
+        let mut d = self
+            .decisions
+            .lock()
+            .map_err(|_| "report: a writer failed")?;
+        *d = Some(g);
+        Ok(())
+    }
+
     /// The figures gathered so far and the rows seen per output (instructions,
     /// settlements, rejects); the observer starts again empty.
     pub fn take(&self) -> ReadResult<(Figures, [u64; 3])> {
         let (ins, a) = take(&self.ins)?;
         let (set, b) = take(&self.set)?;
         let (rej, c) = take(&self.rej)?;
-        Ok((Figures { ins, set, rej }, [a, b, c]))
+        let decisions = std::mem::take(
+            &mut *self
+                .decisions
+                .lock()
+                .map_err(|_| "report: a writer failed")?,
+        );
+        let figures = Figures {
+            ins,
+            set,
+            rej,
+            decisions,
+        };
+        Ok((figures, [a, b, c]))
     }
 }
 
@@ -266,13 +284,17 @@ pub fn render_folder(dir: &Path) -> Result<String> {
         let ins_pq = Pq::open(&dir.join("instructions.parquet"), &data::INS_DICT)?;
         let set_pq = Pq::open(&dir.join("settlements.parquet"), &data::SET_DICT)?;
         let rej_pq = Pq::open(&dir.join("rejects.parquet"), &data::REJ_DICT)?;
-        let figures = Figures::scan(&ins_pq, &set_pq, &rej_pq)?;
+        let mut figures = Figures::scan(&ins_pq, &set_pq, &rej_pq)?;
+        figures.decisions = decisions
+            .as_deref()
+            .map(decisions::Gathered::of_file)
+            .transpose()?;
         let take = |o: Output, cols: &[&str], rows: &[usize]| match o {
             Output::Instructions => ins_pq.take(cols, rows),
             Output::Settlements => set_pq.take(cols, rows),
             Output::Rejects => Err("the report shows no reject rows".to_string()),
         };
-        context(&summary, figures, &take, decisions.as_deref())
+        context(&summary, figures, &take)
     };
     let page = read().map_err(|e| Error::input(dir, e))?;
     fill(page)
@@ -283,16 +305,15 @@ pub fn render_folder(dir: &Path) -> Result<String> {
 type Take<'a> = dyn Fn(Output, &[&str], &[usize]) -> ReadResult<Option<RecordBatch>> + 'a;
 
 /// The template's data from `summary.json`, the figures of the row outputs and their
-/// exception rows (from a folder's files or a run's batches: the same values either way),
-/// and the decisions from `decisions.parquet` at `decisions` (a folder's, or a run's
-/// staged file).
-fn context(
-    s: &Summary,
-    figures: Figures,
-    take: &Take,
-    decisions: Option<&Path>,
-) -> ReadResult<Page> {
-    let Figures { ins, set, rej } = figures;
+/// exception rows and decisions (from a folder's files or a run's batches: the same
+/// values either way).
+fn context(s: &Summary, figures: Figures, take: &Take) -> ReadResult<Page> {
+    let Figures {
+        ins,
+        set,
+        rej,
+        decisions,
+    } = figures;
     let currencies: Vec<String> = s.totals.keys().cloned().collect();
     let headline = headline(s, &ins.ccy, &currencies);
     let ex = exceptions(&currencies, ins.findings, set, take)?;
@@ -309,8 +330,8 @@ fn context(
     let delays = delay_chart(&s.settlement_delay_by_provider, late_days);
     let (rejects_by_reason, by_file, files_total) = rejects(&rej);
     let decisions = match (&s.decisions, decisions) {
-        (Some(c), Some(path)) => Some(decisions::section(c, path)?),
-        (Some(_), None) => return Err("decisions.parquet missing".into()),
+        (Some(c), Some(g)) => Some(decisions::section(c, g)),
+        (Some(_), None) => return Err("decisions.parquet's rows missing".into()),
         (None, _) => None,
     };
     let counts = &s.counts;
