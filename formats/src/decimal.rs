@@ -19,31 +19,40 @@ impl Dec {
     /// `-?digits(.digits)?` (leading `+` not allowed), at most 18 fraction digits and 20
     /// integer digits; `None` for anything else.
     pub fn parse(s: &str) -> Option<Dec> {
-        let s = s.trim();
-        let (neg, body) = match s.strip_prefix('-') {
-            Some(b) => (true, b),
-            None => (false, s),
+        // Text whose two ends are visible ASCII has nothing to trim.
+        let visible = |c: Option<&u8>| c.is_some_and(u8::is_ascii_graphic);
+        let s = if visible(s.as_bytes().first()) && visible(s.as_bytes().last()) {
+            s
+        } else {
+            s.trim()
         };
-        let (int, frac) = match body.split_once('.') {
-            Some((i, f)) => (i, f),
-            None => (body, ""),
+        let (neg, body) = match s.as_bytes() {
+            [b'-', rest @ ..] => (true, rest),
+            b => (false, b),
         };
-        if int.is_empty()
-            || int.len() > 20
-            || frac.len() > MAX_SCALE as usize
-            || body.ends_with('.')
-            || !int.bytes().all(|b| b.is_ascii_digit())
-            || !frac.bytes().all(|b| b.is_ascii_digit())
-        {
-            return None;
+        // One pass over the digits. Units wrap only past the digit counts refused below,
+        // which fit an i128 (20 + 18 digits).
+        let (mut units, mut int, mut frac, mut dot) = (0i128, 0usize, 0usize, false);
+        for &b in body {
+            match b {
+                b'0'..=b'9' => {
+                    units = units.wrapping_mul(10).wrapping_add(i128::from(b - b'0'));
+                    if dot {
+                        frac += 1;
+                    } else {
+                        int += 1;
+                    }
+                }
+                b'.' if !dot => dot = true,
+                _ => return None,
+            }
         }
-        let mut units: i128 = 0;
-        for b in int.bytes().chain(frac.bytes()) {
-            units = units * 10 + i128::from(b - b'0');
+        if int == 0 || int > 20 || frac > MAX_SCALE as usize || (dot && frac == 0) {
+            return None;
         }
         Some(Dec {
             units: if neg { -units } else { units },
-            scale: frac.len() as u32,
+            scale: frac as u32,
         })
     }
 
@@ -121,8 +130,16 @@ mod tests {
                 .to_string(),
             "-1489.5"
         );
-        for bad in ["", "1,5", "+1", ".5", "5.", "1e5", "1 000", "--1"] {
+        for bad in [
+            "", "1,5", "+1", ".5", "5.", "1e5", "1 000", "--1", "-", ".", "1.2.3", "1..2", "-.5",
+        ] {
             assert!(Dec::parse(bad).is_none(), "{bad}");
         }
+        assert_eq!(Dec::parse(" -12.50\u{a0}").unwrap().to_string(), "-12.50");
+        let widest = format!("{}.{}", "9".repeat(20), "9".repeat(18));
+        assert_eq!(Dec::parse(&widest).unwrap().to_string(), widest);
+        assert!(Dec::parse(&format!("1{widest}")).is_none());
+        assert!(Dec::parse(&format!("{widest}9")).is_none());
+        assert!(Dec::parse(&"9".repeat(60)).is_none());
     }
 }

@@ -15,6 +15,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{Read, Seek};
 
 pub mod decimal;
@@ -273,7 +274,7 @@ pub fn absent_reference(ref_value: &str) -> bool {
 
 /// Makes references unique within one file (CONTRACT 7): the second transaction with a
 /// reference gets `#2`, the third `#3`, in file order.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct RefCounter {
     /// Each reference seen, by a 128-bit fingerprint of its text: a file of 2M
     /// transactions keeps 2M of them, and whole strings took ~245 MB. Two distinct
@@ -282,25 +283,36 @@ pub struct RefCounter {
     /// outputs never depend on it beyond that.
     /// Only the few repeated references carry a count, which keeps the set at 16 bytes
     /// a reference (the lookups into it are cache misses, the most of its cost). The
-    /// sets hash the fingerprint with ahash (std's SipHash cost as much as the
-    /// fingerprint itself), seeded like it so that nothing varies between runs.
-    seen: HashSet<u128, ahash::RandomState>,
+    /// fingerprint is a hash already: the sets take its bits as they are ([`Bits`]).
+    seen: HashSet<u128, BuildHasherDefault<Bits>>,
     /// Times each repeated reference was seen (2 and more).
-    repeated: HashMap<u128, u32, ahash::RandomState>,
+    repeated: HashMap<u128, u32, BuildHasherDefault<Bits>>,
 }
 
-impl Default for RefCounter {
-    fn default() -> Self {
-        let k = &SEEDS[0];
-        let state = || ahash::RandomState::with_seeds(k[3], k[2], k[1], k[0]);
-        RefCounter {
-            seen: HashSet::with_hasher(state()),
-            repeated: HashMap::with_hasher(state()),
+/// The hash of a fingerprint: its low 64 bits, one of its two independent hashes (any
+/// other key is folded in by bytes; there is none).
+#[derive(Default)]
+struct Bits(u64);
+
+impl Hasher for Bits {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
         }
+    }
+
+    fn write_u128(&mut self, v: u128) {
+        self.0 = v as u64;
     }
 }
 
-/// Fixed seeds of the fingerprints' two hashes.
+/// Fixed seeds of the fingerprints' two hashes. Never ahash's own constants: it mixes
+/// the seeds with them, and its second set of digits of pi as seeds zeroes every key,
+/// giving the hash 0 for every text.
 static SEEDS: [[u64; 4]; 2] = [
     [
         0x243f_6a88_85a3_08d3,
@@ -309,10 +321,10 @@ static SEEDS: [[u64; 4]; 2] = [
         0x082e_fa98_ec4e_6c89,
     ],
     [
-        0x4528_21e6_38d0_1377,
-        0xbe54_66cf_34e9_0c6c,
-        0xc0ac_29b7_c97c_50dd,
-        0x3f84_d5b5_b547_0917,
+        0x9216_d5d9_8979_fb1b,
+        0xd131_0ba6_98df_b5ac,
+        0x2ffd_72db_d01a_dfb7,
+        0xb8e1_afed_6a26_7e96,
     ],
 ];
 
@@ -338,7 +350,21 @@ fn fingerprint(s: &str) -> u128 {
 
 #[cfg(test)]
 mod tests {
-    use super::RefCounter;
+    use super::{fingerprint, RefCounter};
+
+    #[test]
+    fn fingerprints_have_two_independent_halves() {
+        let f: Vec<u128> = ["a", "b", "SU26110600000001"]
+            .into_iter()
+            .map(fingerprint)
+            .collect();
+        for x in &f {
+            let (high, low) = ((x >> 64) as u64, *x as u64);
+            assert!(high != 0 && low != 0 && high != low, "{x:032x}");
+        }
+        assert!(f[0] != f[1] && f[1] != f[2] && f[0] != f[2]);
+        assert!((f[0] as u64) != (f[1] as u64));
+    }
 
     #[test]
     fn repeated_references_are_numbered_in_order() {

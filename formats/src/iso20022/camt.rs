@@ -683,12 +683,25 @@ impl<'s> Camt<'s> {
         self.message = depth;
     }
 
+    /// An element opened. Only the elements named in [`Camt::open`] change the reader's
+    /// state; any other element matters only as an amount.
+    #[inline]
     pub(super) fn start(&mut self, path: &Path, e: &BytesStart<'_>) -> Result<(), FormatError> {
-        let depth = path.depth();
-        let name = path.id();
         if path.is_amount() {
             currency_of(path, e, &mut self.ccy)?;
         }
+        match path.id() {
+            N::Stmt | N::Ntfctn | N::Ntry | N::Bal | N::NtryDtls | N::TxDtls | N::RtrInf => {
+                self.open(path)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    #[inline(never)]
+    fn open(&mut self, path: &Path) -> Result<(), FormatError> {
+        let depth = path.depth();
+        let name = path.id();
         // An entry or transaction where the schema has none would be skipped unseen.
         let misplaced = match name {
             N::Ntry => self.stmt_depth == 0 || self.entry_depth > 0 || depth != self.stmt_depth + 1,
@@ -742,11 +755,22 @@ impl<'s> Camt<'s> {
         Ok(())
     }
 
+    /// An element closes. Only an element [`Camt::open`] may have made an anchor can
+    /// close one: the element closing at an anchor's depth is the one that opened there.
+    #[inline]
     pub(super) fn end(&mut self, path: &Path, text: Option<&str>) -> Result<(), FormatError> {
-        let depth = path.depth();
         if let Some(t) = text {
             self.leaf(path, t);
         }
+        match path.id() {
+            N::Stmt | N::Ntfctn | N::Ntry | N::Bal | N::NtryDtls | N::TxDtls => self.close(path),
+            _ => Ok(()),
+        }
+    }
+
+    #[inline(never)]
+    fn close(&mut self, path: &Path) -> Result<(), FormatError> {
+        let depth = path.depth();
         if depth == self.tx_depth {
             self.tx_depth = 0;
             self.end_tx()?;

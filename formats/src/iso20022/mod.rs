@@ -463,7 +463,7 @@ struct Dispatch<'s> {
 impl xml::Handler for Dispatch<'_> {
     // Inlined into the walker, so that an element inside the message (nearly all of
     // them) goes straight to its reader.
-    #[inline]
+    #[inline(always)]
     fn start(&mut self, path: &Path, e: &BytesStart<'_>) -> Result<(), FormatError> {
         if self.message > 0 && path.depth() > self.message {
             return match &mut self.body {
@@ -474,7 +474,7 @@ impl xml::Handler for Dispatch<'_> {
         self.start_outside(path, e)
     }
 
-    #[inline]
+    #[inline(always)]
     fn end(&mut self, path: &Path, text: Option<&str>) -> Result<(), FormatError> {
         if self.message > 0 && path.depth() > self.message {
             return match &mut self.body {

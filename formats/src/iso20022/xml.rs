@@ -151,18 +151,21 @@ impl<R: Read> Window<R> {
 
 /// The open elements, outermost first, by local name, with each one's position among
 /// the run of same-named siblings it belongs to (`Stmt[2]`, `Ntry[5]`); and where the
-/// reader is. Buffers are reused: opening an element allocates nothing once warm.
+/// reader is. Per-depth state lives in arrays of the depth cap: opening an element is a
+/// few stores, with no growth and nothing allocated once warm.
 pub(super) struct Path {
     /// Per depth: the element's [`Name`]; where it is `Other`, `others` holds its bytes.
-    ids: Vec<Name>,
+    /// A closed element's slot keeps its name until the next sibling (or cousin) takes
+    /// it: the parent's last child is still there while `run` counts its run.
+    ids: [Name; limits::MAX_DEPTH],
     others: Vec<Vec<u8>>,
-    /// The open elements' names as written, which their end tags must repeat, where
-    /// they have a prefix (empty where the name is the local name).
+    /// Per depth: whether the element's name as written has a prefix; `qnames` holds
+    /// the name as written, which its end tag must repeat, where it has.
+    prefixed: [bool; limits::MAX_DEPTH],
     qnames: Vec<Vec<u8>>,
-    index: Vec<u64>,
     /// Per depth: how many children of the same name ran in a row under the open element
-    /// above it (0: none yet).
-    run: Vec<u64>,
+    /// above it (0: none yet). For an open element, its own position in its run.
+    run: [u64; limits::MAX_DEPTH + 1],
     len: usize,
     /// 0-based byte offset where the current event starts.
     pub(super) byte: u64,
@@ -183,11 +186,11 @@ const NUMBERED: &[Name] = &[
 impl Path {
     pub(super) fn new() -> Self {
         Path {
-            ids: Vec::new(),
+            ids: [Name::Other; limits::MAX_DEPTH],
             others: Vec::new(),
+            prefixed: [false; limits::MAX_DEPTH],
             qnames: Vec::new(),
-            index: Vec::new(),
-            run: vec![0],
+            run: [0; limits::MAX_DEPTH + 1],
             len: 0,
             byte: 0,
         }
@@ -236,55 +239,39 @@ impl Path {
         self.ids.get(anchor..self.len).unwrap_or(&[])
     }
 
-    /// Opens the element `qname` (as written), of local name `name` named `id`.
+    /// Opens the element `qname` (as written), of local name `name` named `id`. The
+    /// caller has checked the depth against [`limits::MAX_DEPTH`].
+    #[inline(always)]
     fn push(&mut self, qname: &[u8], name: &[u8], id: Name) {
         let depth = self.len;
-        // A closed element's slot keeps its name until the next sibling (or cousin)
-        // takes it: the parent's last child is still there while `run[depth]` counts.
         let same = self.run[depth] > 0
-            && self.ids.get(depth) == Some(&id)
+            && self.ids[depth] == id
             && (id != Name::Other || self.others.get(depth).is_some_and(|n| n == name));
         let position = if same { self.run[depth] + 1 } else { 1 };
         self.run[depth] = position;
-        if depth < self.ids.len() {
-            if id == Name::Other && !same {
-                self.others[depth].clear();
-                self.others[depth].extend_from_slice(name);
-            }
-            self.ids[depth] = id;
-            // Most files have no prefixes: the name as written is then the local one.
-            if !self.qnames[depth].is_empty() {
-                self.qnames[depth].clear();
-            }
-            if qname.len() != name.len() {
-                self.qnames[depth].extend_from_slice(qname);
-            }
-            self.index[depth] = position;
-        } else {
-            self.ids.push(id);
-            self.others.push(if id == Name::Other {
-                name.to_vec()
-            } else {
-                Vec::new()
-            });
-            self.qnames.push(if qname.len() == name.len() {
-                Vec::new()
-            } else {
-                qname.to_vec()
-            });
-            self.index.push(position);
-            self.run.push(0);
+        self.ids[depth] = id;
+        if id == Name::Other && !same {
+            set_at(&mut self.others, depth, name);
         }
-        self.len += 1;
+        // Most files have no prefixes: the name as written is then the local one.
+        let prefixed = qname.len() != name.len();
+        self.prefixed[depth] = prefixed;
+        if prefixed {
+            set_at(&mut self.qnames, depth, qname);
+        }
+        self.len = depth + 1;
         // The new element has no child yet.
-        self.run[self.len] = 0;
+        self.run[depth + 1] = 0;
     }
 
     /// Checks that an end tag named `found` closes the innermost open element.
     fn check_end(&self, found: &[u8]) -> Result<(), FormatError> {
-        let open = self.len.checked_sub(1).map(|i| match self.qnames.get(i) {
-            Some(q) if !q.is_empty() => q.as_slice(),
-            _ => self.text_at(i),
+        let open = self.len.checked_sub(1).map(|i| {
+            if self.prefixed[i] {
+                self.qnames.get(i).map_or(&[][..], |q| q.as_slice())
+            } else {
+                self.text_at(i)
+            }
         });
         if open == Some(found) {
             return Ok(());
@@ -315,7 +302,7 @@ impl Path {
     /// `Document/BkToCstmrStmt/Stmt[2]/Ntry[5]`.
     pub(super) fn elements(&self) -> String {
         let mut out = String::new();
-        for (d, &i) in self.index.iter().enumerate().take(self.len) {
+        for (d, &i) in self.run.iter().enumerate().take(self.len) {
             if !out.is_empty() {
                 out.push('/');
             }
@@ -349,6 +336,17 @@ impl Path {
             place: self.place(),
             message: message.into(),
         }
+    }
+}
+
+/// Sets `slots[i]` to `bytes`, growing `slots` to hold it, in the allocation it has.
+fn set_at(slots: &mut Vec<Vec<u8>>, i: usize, bytes: &[u8]) {
+    if slots.len() <= i {
+        slots.resize_with(i + 1, Vec::new);
+    }
+    if let Some(slot) = slots.get_mut(i) {
+        slot.clear();
+        slot.extend_from_slice(bytes);
     }
 }
 
@@ -386,6 +384,7 @@ pub(super) fn walk<R: Read, H: Handler>(input: R, handler: &mut H) -> Result<(),
     let mut w = Walker {
         path: Path::new(),
         text: String::new(),
+        borrowed: None,
         leaf: false,
         elements: 0,
         root_closed: false,
@@ -433,11 +432,13 @@ pub(super) fn walk<R: Read, H: Handler>(input: R, handler: &mut H) -> Result<(),
             w.path.byte = origin + at;
             match reader.read_event() {
                 Ok(Event::Eof) => break limit,
-                Ok(event) => w.event(event, handler, Some(src))?,
+                Ok(event) => w.event(event, handler, src)?,
                 Err(e) if cut_item(&e) && !matches!(cut, Cut::Last(_)) => break skip + at as usize,
                 Err(e) => return Err(xml_error(&w.path, origin + reader.error_position(), &e)),
             }
         };
+        // The window's bytes move: a text borrowed from it is copied out.
+        w.own_text(src);
         match cut {
             Cut::More(_) => window.consume(parsed),
             Cut::Last(_) => return end_of_file(&w.path),
@@ -467,8 +468,11 @@ fn cut_item(e: &quick_xml::Error) -> bool {
 /// The walk's state between events (and windows).
 struct Walker {
     path: Path,
-    /// The current leaf element's text so far.
+    /// The current leaf element's text so far: `src[a..b]` of the window being parsed
+    /// when `borrowed` is `Some((a, b))` (a text of one piece, most of them: no copy),
+    /// else `text`.
     text: String,
+    borrowed: Option<(usize, usize)>,
     /// Whether the innermost open element has had no child element yet.
     leaf: bool,
     elements: u64,
@@ -476,11 +480,34 @@ struct Walker {
 }
 
 impl Walker {
+    /// Copies a text borrowed from the window `src` into [`Walker::text`].
+    fn own_text(&mut self, src: &str) {
+        if let Some((a, b)) = self.borrowed.take() {
+            self.text.push_str(src.get(a..b).unwrap_or_default());
+        }
+    }
+
+    fn clear_text(&mut self) {
+        self.text.clear();
+        self.borrowed = None;
+    }
+
+    /// The first piece of a leaf's text, as a part of the window `src` when it is one.
+    fn first_piece(&mut self, src: &str, piece: &[u8]) -> Result<(), FormatError> {
+        let start = (piece.as_ptr() as usize).wrapping_sub(src.as_ptr() as usize);
+        let end = start.wrapping_add(piece.len());
+        if piece.len() > limits::MAX_TEXT_BYTES || src.get(start..end).is_none() {
+            return add_text(&self.path, &mut self.text, piece, false, Some(src));
+        }
+        self.borrowed = Some((start, end));
+        Ok(())
+    }
+
     fn event<H: Handler>(
         &mut self,
         event: Event<'_>,
         handler: &mut H,
-        src: Option<&str>,
+        src: &str,
     ) -> Result<(), FormatError> {
         let path = &mut self.path;
         match event {
@@ -491,7 +518,7 @@ impl Walker {
             Event::Start(e) => {
                 open(path, &e, &mut self.elements)?;
                 handler.start(path, &e)?;
-                self.text.clear();
+                self.clear_text();
                 self.leaf = true;
             }
             Event::Empty(e) => {
@@ -499,27 +526,40 @@ impl Walker {
                 handler.start(path, &e)?;
                 handler.end(path, Some(""))?;
                 close(path, &mut self.root_closed);
-                self.text.clear();
+                self.clear_text();
                 self.leaf = false;
             }
             Event::End(e) => {
                 path.check_end(e.name().into_inner())?;
-                handler.end(path, self.leaf.then(|| trim(&self.text)))?;
+                let text = match self.borrowed {
+                    Some((a, b)) => src.get(a..b).unwrap_or_default(),
+                    None => &self.text,
+                };
+                handler.end(path, self.leaf.then(|| trim(text)))?;
                 close(path, &mut self.root_closed);
-                self.text.clear();
+                self.clear_text();
                 self.leaf = false;
             }
             // Text between child elements (indentation) is nobody's value: skip it.
             Event::Text(_) if !self.leaf && path.depth() > 0 => {}
-            Event::Text(t) => add_text(path, &mut self.text, &t, self.root_closed, src)?,
-            Event::CData(t) => add_text(path, &mut self.text, &t, self.root_closed, src)?,
-            Event::GeneralRef(r) => add_text(
-                path,
-                &mut self.text,
-                &resolve(path, &r)?,
-                self.root_closed,
-                None,
-            )?,
+            Event::Text(t)
+                if path.depth() > 0 && self.borrowed.is_none() && self.text.is_empty() =>
+            {
+                self.first_piece(src, &t)?
+            }
+            Event::Text(t) => {
+                self.own_text(src);
+                add_text(&self.path, &mut self.text, &t, self.root_closed, Some(src))?
+            }
+            Event::CData(t) => {
+                self.own_text(src);
+                add_text(&self.path, &mut self.text, &t, self.root_closed, Some(src))?
+            }
+            Event::GeneralRef(r) => {
+                self.own_text(src);
+                let c = resolve(&self.path, &r)?;
+                add_text(&self.path, &mut self.text, &c, self.root_closed, None)?
+            }
             Event::DocType(_) => return Err(path.error(DOCTYPE)),
             Event::Decl(d) => {
                 if let Some(message) = super::declared_encoding_problem(&d) {
@@ -537,6 +577,7 @@ pub(super) const DOCTYPE: &str = "the file has a <!DOCTYPE> declaration: ISO 200
     none, and sverka refuses every DTD (entity expansion, PITFALLS.md 2.6); ask the sender for \
     the plain ISO 20022 XML";
 
+#[inline(always)]
 fn open(path: &mut Path, e: &BytesStart<'_>, elements: &mut u64) -> Result<(), FormatError> {
     if path.depth() >= limits::MAX_DEPTH {
         return Err(path.error(format!(
