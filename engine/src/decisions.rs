@@ -717,8 +717,19 @@ pub fn batch(
     };
     let method = |x: Option<(u8, u32)>| x.map(|(m, _)| Method::from_u8(m).as_str());
     let matched = |x: Option<(u8, u32)>| x.and_then(|(_, i)| (i != NO_MATCH).then(|| ins_id(i)));
-    let mut columns: Vec<ArrayRef> = (0..8)
-        .map(|c| column(n, &|k| Some(rows[k].field(c))))
+    // The decisions' own values in one pass over them (each decision's text is read
+    // once, not once a column).
+    let mut own: Vec<arrow_array::builder::StringBuilder> = (0..COLUMNS.len())
+        .map(|_| arrow_array::builder::StringBuilder::with_capacity(n, 0))
+        .collect();
+    for d in rows {
+        for (c, b) in own.iter_mut().enumerate() {
+            b.append_value(d.field(c));
+        }
+    }
+    let mut columns: Vec<ArrayRef> = own
+        .iter_mut()
+        .map(|b| Arc::new(b.finish()) as ArrayRef)
         .collect();
     columns.extend([
         column(n, &|k| Some(paths[rows[k].file as usize].as_str())),
