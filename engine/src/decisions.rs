@@ -172,7 +172,7 @@ pub struct Decision {
     /// decision, not one a value); all empty for a malformed row.
     text: String,
     /// Where each value ends in `text`.
-    ends: [u32; 8],
+    ends: [usize; 8],
     pub malformed: bool,
 }
 
@@ -180,11 +180,10 @@ impl Decision {
     /// A decision of `values`, in [`DECISIONS`]'s column order.
     fn new<'a>(file: u32, row: u64, values: impl Iterator<Item = &'a str>) -> Decision {
         let mut text = String::new();
-        let mut ends = [0u32; 8];
+        let mut ends = [0usize; 8];
         for (end, v) in ends.iter_mut().zip(values) {
             text.push_str(v);
-            // A decision file's field is far below 4 GiB (the CSV reader caps a record).
-            *end = u32::try_from(text.len()).unwrap_or(u32::MAX);
+            *end = text.len();
         }
         Decision {
             file,
@@ -197,8 +196,9 @@ impl Decision {
 
     /// The value of column `c` (a position in [`COLUMNS`]).
     pub fn field(&self, c: usize) -> &str {
-        let start = c.checked_sub(1).map_or(0, |p| self.ends[p]) as usize;
-        self.text.get(start..self.ends[c] as usize).unwrap_or("")
+        let end = |c: usize| self.ends.get(c).copied().unwrap_or(0);
+        let start = c.checked_sub(1).map_or(0, end);
+        self.text.get(start..end(c)).unwrap_or("")
     }
     pub fn id(&self) -> &str {
         self.field(col::ID)
