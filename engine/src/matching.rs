@@ -260,12 +260,12 @@ pub fn without_decisions(
                 })
                 .flatten();
             let ins_key = |x: u32| (x != NO_MATCH).then(|| keys.ins_hash(ins_t, x as usize));
-            let keys = [
+            let hashes = [
                 Some(keys.set_hash(set_t, s)),
                 ins_key(i),
-                ins_key(own.unwrap_or(NO_MATCH)),
+                own.and_then(ins_key),
             ];
-            (own, keys)
+            (own, hashes)
         })
         .collect();
     let mut touched: hashbrown::HashSet<u64> = hashbrown::HashSet::new();

@@ -152,42 +152,7 @@ impl Gathered {
         g.add(b)?;
         Ok(g)
     }
-}
 
-/// The section's page data, from the summary's counts and the gathered decisions.
-pub(super) fn section(counts: &DecisionCounts, g: Gathered) -> Value {
-    let by_reason: Vec<Value> = g
-        .by_reason
-        .iter()
-        .map(|((outcome, reason), n)| json!({"outcome": outcome, "reason": reason, "count": n}))
-        .collect();
-    let moved: BTreeMap<MoveKey, Moved> = g.moved.into_iter().collect();
-    let moved: Vec<Value> = moved
-        .iter()
-        .map(|((code, before, after), m)| {
-            json!({
-                "code": code, "before": before.1, "after": after.1,
-                "decisions": m.decisions, "instructions": m.instructions,
-                "amount": money(m.amount, code),
-            })
-        })
-        .collect();
-    json!({
-        "applied": counts.applied,
-        "pending": counts.pending,
-        "refused": counts.refused,
-        "by_reason": by_reason,
-        "moved": moved,
-        "applied_rows": g.applied.value("Applied", "applied"),
-        "others": [
-            g.pending.value("Pending", "pending"),
-            g.refused.value("Refused", "refused"),
-        ],
-        "max_rows": MAX_DECISION_ROWS,
-    })
-}
-
-impl Gathered {
     /// Adds one batch of decisions, in file order.
     fn add(&mut self, b: &RecordBatch) -> ReadResult<()> {
         let t = |c: &str| Text::of(b, c);
@@ -246,6 +211,39 @@ impl Gathered {
         }
         Ok(())
     }
+}
+
+/// The section's page data, from the summary's counts and the gathered decisions.
+pub(super) fn section(counts: &DecisionCounts, g: Gathered) -> Value {
+    let by_reason: Vec<Value> = g
+        .by_reason
+        .iter()
+        .map(|((outcome, reason), n)| json!({"outcome": outcome, "reason": reason, "count": n}))
+        .collect();
+    let moved: BTreeMap<MoveKey, Moved> = g.moved.into_iter().collect();
+    let moved: Vec<Value> = moved
+        .iter()
+        .map(|((code, before, after), m)| {
+            json!({
+                "code": code, "before": before.1, "after": after.1,
+                "decisions": m.decisions, "instructions": m.instructions,
+                "amount": money(m.amount, code),
+            })
+        })
+        .collect();
+    json!({
+        "applied": counts.applied,
+        "pending": counts.pending,
+        "refused": counts.refused,
+        "by_reason": by_reason,
+        "moved": moved,
+        "applied_rows": g.applied.value("Applied", "applied"),
+        "others": [
+            g.pending.value("Pending", "pending"),
+            g.refused.value("Refused", "refused"),
+        ],
+        "max_rows": MAX_DECISION_ROWS,
+    })
 }
 
 /// Row `i` of a batch of decisions as table cells; columns are looked up once per batch.

@@ -383,10 +383,9 @@ const READ_AHEAD_MAX: u64 = 4 << 30;
 
 /// Asks the kernel to read a file that is about to be read from start to end into the
 /// page cache at once (`POSIX_FADV_WILLNEED`), so that the disk works while the reader
-/// parses instead of stopping it at each read. A 1.2 GB camt month read with caches
-/// dropped took 15 % less time (BENCHMARKS.md). Larger files are only marked sequential
-/// (a larger read-ahead window), so as not to push the rest of the cache out. Advice
-/// that fails changes nothing, so its error is ignored.
+/// parses instead of stopping it at each read (BENCHMARKS.md, design choices). Larger
+/// files are only marked sequential (a larger read-ahead window), so as not to push the
+/// rest of the cache out. Advice that fails changes nothing, so its error is ignored.
 fn read_ahead(handle: &File, size: u64) {
     #[cfg(target_os = "linux")]
     {
