@@ -307,10 +307,6 @@ impl Resolved {
     pub fn count(&self, o: Outcome) -> u64 {
         self.judged.iter().filter(|j| j.outcome == o).count() as u64
     }
-
-    pub fn any_applied(&self) -> bool {
-        !self.forced.is_empty() || !self.accepted.is_empty()
-    }
 }
 
 /// Judges every decision in input order. `ins_index` and `set_index` are the sides' key
@@ -569,7 +565,7 @@ pub fn effects(
     method: &[u8],
     instruction: &[u32],
     status: &[u8],
-) -> (Vec<Option<Moved>>, DecisionIds) {
+) -> Result<(Vec<Option<Moved>>, DecisionIds)> {
     // On the pool: each decision looks up rows scattered over the tables.
     let found: Vec<Option<(Moved, u32)>> = r
         .judged
@@ -592,56 +588,112 @@ pub fn effects(
             Some((moved, before(j, base.instruction)))
         })
         .collect();
-    let mut ins_pairs: Vec<(u32, u32)> = Vec::with_capacity(2 * r.judged.len());
-    let mut set_pairs: Vec<(u32, u32)> = Vec::with_capacity(r.judged.len());
-    for (k, (j, f)) in r.judged.iter().zip(&found).enumerate() {
-        let Some((_, before_ins)) = f else { continue };
-        let k = k as u32;
-        if j.settlement != NO_MATCH {
-            set_pairs.push((j.settlement, k));
-        }
-        for i in [j.instruction, *before_ins] {
-            if i != NO_MATCH {
-                ins_pairs.push((i, k));
-            }
-        }
-    }
-    let moved = found.into_iter().map(|f| f.map(|(m, _)| m)).collect();
-    // Most rows have no decision, and the lists of the others are mostly distinct: the
-    // dictionary holds each decided row's text once, in row order (0: empty), written
-    // straight into one buffer.
-    let mut values = String::new();
-    let mut offsets = vec![0i32, 0];
-    let mut column = |n: usize, mut pairs: Vec<(u32, u32)>| {
-        let mut out = vec![0i32; n];
-        pairs.par_sort_unstable();
-        pairs.dedup();
-        values.reserve(
-            pairs
-                .iter()
-                .map(|&(_, k)| rows[k as usize].id().len() + 1)
-                .sum(),
-        );
-        for group in pairs.chunk_by(|a, b| a.0 == b.0) {
-            for (x, &(_, k)) in group.iter().enumerate() {
-                if x > 0 {
-                    values.push(';');
-                }
-                values.push_str(rows[k as usize].id());
-            }
-            out[group[0].0 as usize] = (offsets.len() - 1) as i32;
-            offsets.push(i32::try_from(values.len()).expect("decision_ids below 2 GiB"));
-        }
-        out
+    let moved = found.iter().map(|f| f.map(|(m, _)| m)).collect();
+    let mut dict = Dict::of(rows);
+    // The rows each applied decision names, in input order.
+    let named = || {
+        r.judged
+            .iter()
+            .zip(&found)
+            .enumerate()
+            .filter_map(|(k, (j, f))| f.map(|(_, before_ins)| (k as u32, j, before_ins)))
     };
-    let ins = column(status.len(), ins_pairs);
-    let set = column(method.len(), set_pairs);
-    let dict = arrow_array::StringArray::new(
-        arrow_buffer::OffsetBuffer::new(offsets.into()),
-        values.into_bytes().into(),
-        None,
-    );
-    (moved, DecisionIds { ins, set, dict })
+    let ins = dict.column(
+        status.len(),
+        named().flat_map(|(k, j, b)| [(j.instruction, k), (b, k)]),
+    )?;
+    let set = dict.column(method.len(), named().map(|(k, j, _)| (j.settlement, k)))?;
+    Ok((
+        moved,
+        DecisionIds {
+            ins,
+            set,
+            dict: dict.finish()?,
+        },
+    ))
+}
+
+/// The `decision_ids` dictionary being built: 0 is empty, `1 + k` decision `k`'s id
+/// (one pass over the decisions, in input order), then the lists of rows more than one
+/// decision names. Most decided rows have one decision: their code is that decision's,
+/// no text is made for them.
+struct Dict {
+    values: Vec<u8>,
+    offsets: Vec<usize>,
+}
+
+impl Dict {
+    fn of(rows: &[Decision]) -> Dict {
+        let mut values = Vec::with_capacity(rows.iter().map(|d| d.id().len()).sum());
+        let mut offsets = Vec::with_capacity(rows.len() + 2);
+        offsets.extend([0, 0]);
+        for d in rows {
+            values.extend_from_slice(d.id().as_bytes());
+            offsets.push(values.len());
+        }
+        Dict { values, offsets }
+    }
+
+    /// Each of `n` rows' code, from (row, decision) pairs in decision order (`NO_MATCH`
+    /// rows skipped, repeats counted once).
+    fn column(&mut self, n: usize, pairs: impl Iterator<Item = (u32, u32)>) -> Result<Vec<i32>> {
+        let code = |k: u32| i32::try_from(k as usize + 1).map_err(|_| too_many());
+        let mut out = vec![0i32; n];
+        // Rows named by more than one decision, with their decisions.
+        let mut more: hashbrown::HashMap<u32, Vec<u32>> = hashbrown::HashMap::new();
+        for (i, k) in pairs {
+            if i == NO_MATCH {
+                continue;
+            }
+            let c = code(k)?;
+            match out[i as usize] {
+                0 => out[i as usize] = c,
+                x if x == c => {}
+                x => {
+                    let ks = more.entry(i).or_insert_with(|| vec![x as u32 - 1]);
+                    if ks.last() != Some(&k) {
+                        ks.push(k);
+                    }
+                }
+            }
+        }
+        let mut more: Vec<(u32, Vec<u32>)> = more.into_iter().collect();
+        more.sort_unstable();
+        for (i, ks) in more {
+            for (x, &k) in ks.iter().enumerate() {
+                if x > 0 {
+                    self.values.push(b';');
+                }
+                let k = k as usize;
+                self.values
+                    .extend_from_within(self.offsets[k + 1]..self.offsets[k + 2]);
+            }
+            out[i as usize] = i32::try_from(self.offsets.len() - 1).map_err(|_| too_many())?;
+            self.offsets.push(self.values.len());
+        }
+        Ok(out)
+    }
+
+    fn finish(self) -> Result<arrow_array::StringArray> {
+        let offsets = self
+            .offsets
+            .iter()
+            .map(|&o| i32::try_from(o).map_err(|_| too_many()))
+            .collect::<Result<Vec<i32>>>()?;
+        Ok(arrow_array::StringArray::new(
+            arrow_buffer::OffsetBuffer::new(offsets.into()),
+            self.values.into(),
+            None,
+        ))
+    }
+}
+
+/// `decision_ids` beyond what one Arrow text column holds (2 GiB).
+fn too_many() -> crate::error::Error {
+    crate::error::Error::Usage(
+        "the decisions' ids come to over 2 GiB in the rows' decision_ids: split the decision files over several runs"
+            .into(),
+    )
 }
 
 /// `decisions.parquet`'s columns: the decision as read, where it came from, its outcome,
@@ -764,4 +816,31 @@ pub fn batch(
     ]);
     arrow_array::RecordBatch::try_new(schema(scale), columns)
         .map_err(|e| crate::error::Error::Internal(format!("decisions batch: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decision(id: &str) -> Decision {
+        Decision::new(0, 1, [id, "ACCEPT", "", "", "I1", "", "a", "b"].into_iter())
+    }
+
+    #[test]
+    fn decision_ids_list_a_rows_decisions_once_in_input_order() {
+        let rows: Vec<Decision> = ["D1", "D2", "D3"].into_iter().map(decision).collect();
+        let mut dict = Dict::of(&rows);
+        // Row 0: D1 alone; row 2: D3 and D1 (in input order: D1;D3), D1 named twice;
+        // row 3: none.
+        let pairs = [(0, 0), (2, 0), (2, 0), (NO_MATCH, 1), (2, 2)];
+        let codes = dict.column(4, pairs.into_iter()).unwrap();
+        let dict = dict.finish().unwrap();
+        let text = |c: i32| dict.value(c as usize).to_owned();
+        assert_eq!(
+            codes.iter().map(|&c| text(c)).collect::<Vec<_>>(),
+            ["D1", "", "D1;D3", ""]
+        );
+        // A row with one decision shares that decision's entry: no text made for it.
+        assert_eq!(codes[0], 1);
+    }
 }

@@ -72,14 +72,15 @@ pub struct Matches {
 }
 
 /// `forced`: the settlements applied decisions fix, each with its instruction (`NO_MATCH`
-/// for an UNMATCH); empty without decisions.
-pub fn match_all(
-    ins_t: &Table,
+/// for an UNMATCH); empty without decisions. With decisions, also the [`Trace`] that
+/// [`without_decisions`] starts from.
+pub fn match_all<'a>(
+    ins_t: &'a Table,
     ins_index: &Index,
     set_t: &Table,
     fallback_days: u32,
     forced: &[(u32, u32)],
-) -> Matches {
+) -> (Matches, Option<Trace<'a>>) {
     let n = set_t.len();
     let ids = ins_t.text[ins::ID].plain();
     // 1. Reference match: probe the instruction-id index built during de-duplication.
@@ -101,8 +102,10 @@ pub fn match_all(
         .collect();
     // A decided settlement leaves matching: `decided` keeps it out of the fallback.
     let mut decided = vec![false; if forced.is_empty() { 0 } else { n }];
+    let mut own = Vec::with_capacity(forced.len());
     for &(s, i) in forced {
         let s = s as usize;
+        own.push(instruction[s]);
         instruction[s] = i;
         method[s] = if i == NO_MATCH {
             Method::None
@@ -113,7 +116,7 @@ pub fn match_all(
     }
     let has_ref = referenced(ins_t.len(), &instruction, &method);
     let mut ambiguous = vec![false; n];
-    fallback(
+    let (keys, ins_rows, set_rows) = fallback(
         ins_t,
         set_t,
         &has_ref,
@@ -123,10 +126,57 @@ pub fn match_all(
         &mut method,
         &mut ambiguous,
     );
-    Matches {
+    let m = Matches {
         instruction,
         method,
         ambiguous,
+    };
+    let trace = (!forced.is_empty()).then_some(Trace {
+        own,
+        keys,
+        ins_rows,
+        set_rows,
+    });
+    (m, trace)
+}
+
+/// What matching with decisions knew that the run without them needs again: each decided
+/// settlement's own reference match (`NO_MATCH`: none), in `forced`'s order, and the
+/// rows that took part in the fallback with their keys' hashes.
+pub struct Trace<'a> {
+    own: Vec<u32>,
+    keys: Keys<'a>,
+    ins_rows: Keyed,
+    set_rows: Keyed,
+}
+
+/// Rows of one side that take part in the fallback, each with its key's hash.
+struct Keyed {
+    rows: Vec<u32>,
+    hashes: Vec<u64>,
+}
+
+impl Keyed {
+    fn of(rows: Vec<u32>, hash: impl Fn(usize) -> u64 + Sync) -> Keyed {
+        let hashes = rows.par_iter().map(|&r| hash(r as usize)).collect();
+        Keyed { rows, hashes }
+    }
+
+    /// The rows (with their hashes) that `keep` holds.
+    fn filter(&self, keep: impl Fn(u32, u64) -> bool + Sync) -> Vec<(u32, u64)> {
+        self.rows
+            .par_iter()
+            .zip(&self.hashes)
+            .filter(|&(&r, &h)| keep(r, h))
+            .map(|(&r, &h)| (r, h))
+            .collect()
+    }
+}
+
+impl FromIterator<(u32, u64)> for Keyed {
+    fn from_iter<T: IntoIterator<Item = (u32, u64)>>(iter: T) -> Keyed {
+        let (rows, hashes) = iter.into_iter().unzip();
+        Keyed { rows, hashes }
     }
 }
 
@@ -155,10 +205,11 @@ fn fallback_key_hash(t: &Table, provider: u32, account: usize, amount: usize, i:
 }
 
 /// Step 2 over every settlement and instruction it may concern: instructions without a
-/// reference match, settlements neither matched nor decided.
+/// reference match, settlements neither matched nor decided. Returns the keys and the
+/// rows that took part.
 #[allow(clippy::too_many_arguments)]
-fn fallback(
-    ins_t: &Table,
+fn fallback<'a>(
+    ins_t: &'a Table,
     set_t: &Table,
     has_ref: &[bool],
     decided: &[bool],
@@ -166,7 +217,7 @@ fn fallback(
     instruction: &mut [u32],
     method: &mut [u8],
     ambiguous: &mut [bool],
-) {
+) -> (Keys<'a>, Keyed, Keyed) {
     let ins_rows: Vec<u32> = (0..ins_t.len() as u32)
         .filter(|&i| !has_ref[i as usize])
         .collect();
@@ -178,6 +229,8 @@ fn fallback(
         })
         .collect();
     let keys = Keys::new(ins_t, set_t);
+    let ins_rows = Keyed::of(ins_rows, |i| keys.ins_hash(ins_t, i));
+    let set_rows = Keyed::of(set_rows, |s| keys.set_hash(set_t, s));
     fallback_among(
         ins_t,
         set_t,
@@ -189,6 +242,7 @@ fn fallback(
         method,
         ambiguous,
     );
+    (keys, ins_rows, set_rows)
 }
 
 /// (v2) A settlement without an account, amount or currency is never a candidate.
@@ -229,80 +283,78 @@ impl<'a> Keys<'a> {
 }
 
 /// The matches of the same run without its decisions (CONTRACT.md section 8), from the
-/// run's own `m`: only the decided settlements' reference matches and the fallback over
-/// the keys a decision touched are computed again. A decision changes who takes part in
-/// the fallback only for its settlement and for the instructions that gain or lose a
-/// reference match through it; the fallback pairs rows of one key only, so every other
-/// key's groups come out as they did.
+/// run's own `m` and `trace`: only the fallback over the keys a decision touched is
+/// computed again. A decision changes who takes part in the fallback only for its
+/// settlement and for the instructions that gain or lose a reference match through it;
+/// the fallback pairs rows of one key only, so every other key's groups come out as they
+/// did.
 pub fn without_decisions(
     ins_t: &Table,
-    ins_index: &Index,
     set_t: &Table,
     days: u32,
     m: &Matches,
     forced: &[(u32, u32)],
+    trace: &Trace,
 ) -> Matches {
-    let ids = ins_t.text[ins::ID].plain();
-    let refs = set_t.text[set::INSTRUCTION_ID].plain();
     let (mut instruction, mut method, mut ambiguous) =
         (m.instruction.clone(), m.method.clone(), m.ambiguous.clone());
-    let keys = Keys::new(ins_t, set_t);
-    // On the pool: each decided settlement's own reference match, and the fallback keys
-    // of the rows it and its instructions belong to (lookups scattered over the tables).
-    let looked: Vec<(Option<u32>, [Option<u64>; 3])> = forced
+    let keys = &trace.keys;
+    // Each decided settlement goes back to its own reference match, and becomes a
+    // fallback candidate when it has none; its instruction may lose its reference match.
+    let ins_key = |x: u32| (x != NO_MATCH).then(|| keys.ins_hash(ins_t, x as usize));
+    // On the pool: the fallback keys of the rows each decision concerns (lookups
+    // scattered over the tables).
+    let looked: Vec<(Option<u64>, [Option<u64>; 2])> = forced
         .par_iter()
-        .map(|&(s, i)| {
+        .zip(&trace.own)
+        .map(|(&(s, i), &own)| {
             let s = s as usize;
-            let own = (!refs.is_null(s))
-                .then(|| {
-                    let r = refs.value(s);
-                    ins_index.find(group::hash(r), |k| ids.value(k as usize) == r)
-                })
-                .flatten();
-            let ins_key = |x: u32| (x != NO_MATCH).then(|| keys.ins_hash(ins_t, x as usize));
-            let hashes = [
-                Some(keys.set_hash(set_t, s)),
-                ins_key(i),
-                own.and_then(ins_key),
-            ];
-            (own, hashes)
+            let candidate =
+                (own == NO_MATCH && fallback_candidate(set_t, s)).then(|| keys.set_hash(set_t, s));
+            (candidate, [ins_key(i), ins_key(own)])
         })
         .collect();
     let mut touched: hashbrown::HashSet<u64> = hashbrown::HashSet::new();
-    for (&(s, _), (own, hashes)) in forced.iter().zip(looked) {
+    let mut set_more = Vec::new();
+    let mut ins_more = Vec::new();
+    for ((&(s, i), &own), (candidate, ins_hashes)) in forced.iter().zip(&trace.own).zip(looked) {
         let s = s as usize;
         (instruction[s], method[s]) = match own {
-            Some(k) => (k, Method::Reference as u8),
-            None => (NO_MATCH, Method::None as u8),
+            NO_MATCH => (NO_MATCH, Method::None as u8),
+            k => (k, Method::Reference as u8),
         };
-        touched.extend(hashes.into_iter().flatten());
+        if let Some(h) = candidate {
+            set_more.push((s as u32, h));
+            touched.insert(h);
+        }
+        if let Some(h) = ins_hashes[0] {
+            ins_more.push((i, h));
+        }
+        touched.extend(ins_hashes.into_iter().flatten());
     }
     let has_ref = referenced(ins_t.len(), &instruction, &method);
     // The rows of the touched keys (whole groups: equal keys hash equal), their fallback
-    // results cleared.
-    let ins_rows: Vec<u32> = (0..ins_t.len() as u32)
-        .into_par_iter()
-        .filter(|&i| !has_ref[i as usize] && touched.contains(&keys.ins_hash(ins_t, i as usize)))
-        .collect();
-    let set_rows: Vec<u32> = (0..set_t.len() as u32)
-        .into_par_iter()
-        .filter(|&s| {
-            let s = s as usize;
-            method[s] != Method::Reference as u8
-                && fallback_candidate(set_t, s)
-                && touched.contains(&keys.set_hash(set_t, s))
-        })
-        .collect();
-    for &s in &set_rows {
+    // results cleared: of the rows that took part with the decisions, and the decided
+    // settlements and their instructions.
+    let mut ins_rows = trace
+        .ins_rows
+        .filter(|i, h| !has_ref[i as usize] && touched.contains(&h));
+    ins_rows.extend(ins_more.into_iter().filter(|&(i, _)| !has_ref[i as usize]));
+    ins_rows.sort_unstable();
+    ins_rows.dedup();
+    let mut set_rows = trace.set_rows.filter(|_, h| touched.contains(&h));
+    set_rows.extend(set_more);
+    set_rows.sort_unstable();
+    for &(s, _) in &set_rows {
         let s = s as usize;
         (instruction[s], method[s], ambiguous[s]) = (NO_MATCH, Method::None as u8, false);
     }
     fallback_among(
         ins_t,
         set_t,
-        &keys,
-        &ins_rows,
-        &set_rows,
+        keys,
+        &ins_rows.into_iter().collect(),
+        &set_rows.into_iter().collect(),
         days,
         &mut instruction,
         &mut method,
@@ -321,25 +373,19 @@ fn fallback_among(
     ins_t: &Table,
     set_t: &Table,
     keys: &Keys,
-    ins_rows: &[u32],
-    set_rows: &[u32],
+    ins: &Keyed,
+    set: &Keyed,
     days: u32,
     instruction: &mut [u32],
     method: &mut [u8],
     ambiguous: &mut [bool],
 ) {
-    if ins_rows.is_empty() || set_rows.is_empty() {
+    if ins.rows.is_empty() || set.rows.is_empty() {
         return;
     }
     let (ins_prov, set_prov) = (keys.ins_prov, &keys.set_prov);
-    let ins_h: Vec<u64> = ins_rows
-        .par_iter()
-        .map(|&i| keys.ins_hash(ins_t, i as usize))
-        .collect();
-    let set_h: Vec<u64> = set_rows
-        .par_iter()
-        .map(|&s| keys.set_hash(set_t, s as usize))
-        .collect();
+    let (ins_rows, ins_h) = (&ins.rows, &ins.hashes);
+    let (set_rows, set_h) = (&set.rows, &set.hashes);
     let parts = group::partitions();
     let part = |h: u64| group::partition(h, parts);
     let same_key = |i: usize, s: usize| {

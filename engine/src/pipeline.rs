@@ -317,7 +317,7 @@ pub fn reconcile_with(
     clock.lap("load+dedupe");
     trace_tables(&ins.table, &set.table);
     let (resolved, m, cl, decided) =
-        match_and_classify(cfg, &ins, &set, &decision_files, &mut clock, progress);
+        match_and_classify(cfg, &ins, &set, &decision_files, &mut clock, progress)?;
 
     progress.stage("writing");
     let files = [display_paths(&ins.files), display_paths(&set.files)];
@@ -443,7 +443,7 @@ fn match_and_classify(
     decision_files: &decisions::Read,
     clock: &mut Clock,
     progress: &dyn Progress,
-) -> (decisions::Resolved, Matches, Classes, Option<Decided>) {
+) -> Result<(decisions::Resolved, Matches, Classes, Option<Decided>)> {
     let resolved = decisions::resolve(
         &decision_files.rows,
         &ins.table,
@@ -453,7 +453,7 @@ fn match_and_classify(
     );
     progress.stage("matching");
     // Matching and the group flags (which need no matches) run side by side.
-    let (m, group) = rayon::join(
+    let ((m, trace), group) = rayon::join(
         || {
             matching::match_all(
                 &ins.table,
@@ -474,11 +474,12 @@ fn match_and_classify(
     clock.lap("classify");
     trace_rss("classify");
     let decided = (!cfg.decisions.is_empty())
-        .then(|| decide(decision_files, &resolved, ins, set, &m, &cl, cfg));
+        .then(|| decide(decision_files, &resolved, ins, set, (&m, trace), &cl, cfg))
+        .transpose()?;
     if decided.is_some() {
         clock.lap("decisions");
     }
-    (resolved, m, cl, decided)
+    Ok((resolved, m, cl, decided))
 }
 
 /// Per decision what it moved, and each row's `decision_ids`.
@@ -486,25 +487,26 @@ type Decided = (Vec<Option<decisions::Moved>>, decisions::DecisionIds);
 
 /// What the applied decisions changed (against a run without them: the matches computed
 /// again only where a decision could change them, the statuses only of the instructions
-/// a decision moved) and each row's `decision_ids`. Without an applied decision the run
-/// without them is this one.
+/// a decision moved) and each row's `decision_ids`. Without an applied MATCH or UNMATCH
+/// (no `trace`) the matches and statuses without them are this run's: an ACCEPT changes
+/// only flags.
 fn decide(
     read: &decisions::Read,
     resolved: &decisions::Resolved,
     ins: &Side_,
     set: &Side_,
-    m: &Matches,
+    (m, trace): (&Matches, Option<matching::Trace>),
     cl: &Classes,
     cfg: &ReconcileConfig,
-) -> Decided {
-    let without = resolved.any_applied().then(|| {
+) -> Result<Decided> {
+    let without = trace.map(|trace| {
         let b = matching::without_decisions(
             &ins.table,
-            &ins.index,
             &set.table,
             cfg.settings.fallback_days,
             m,
             &resolved.forced,
+            &trace,
         );
         let mut status = cl.status.clone();
         classify::statuses_of(
