@@ -172,16 +172,21 @@ pub struct Decision {
     /// decision, not one a value); all empty for a malformed row.
     text: String,
     /// Where each value ends in `text`.
-    ends: [usize; 8],
+    ends: [usize; COLUMNS.len()],
     pub malformed: bool,
 }
 
 impl Decision {
     /// A decision of `values`, in [`DECISIONS`]'s column order.
     fn new<'a>(file: u32, row: u64, values: impl Iterator<Item = &'a str>) -> Decision {
-        let mut text = String::new();
-        let mut ends = [0usize; 8];
-        for (end, v) in ends.iter_mut().zip(values) {
+        let mut vs = [""; COLUMNS.len()];
+        for (slot, v) in vs.iter_mut().zip(values) {
+            *slot = v;
+        }
+        // One allocation of the right size: growing it value by value reallocated.
+        let mut text = String::with_capacity(vs.iter().map(|v| v.len()).sum());
+        let mut ends = [0usize; COLUMNS.len()];
+        for (end, v) in ends.iter_mut().zip(vs) {
             text.push_str(v);
             *end = text.len();
         }
@@ -332,7 +337,7 @@ pub fn resolve(
     };
     // The rows each decision names, looked up for all at once on the pool (each lookup
     // mostly waits for memory); judging then goes in input order and uses those it needs.
-    let found: Vec<(u32, u32)> = rows
+    let found: Vec<(u32, u32, u64)> = rows
         .par_iter()
         .map(|d| {
             let given = |v: &str| !d.malformed && !v.is_empty();
@@ -346,10 +351,11 @@ pub fn resolve(
             } else {
                 NO_MATCH
             };
-            (s, i)
+            (s, i, group::hash(d.id()))
         })
         .collect();
-    let mut seen: hashbrown::HashSet<&str> = hashbrown::HashSet::with_capacity(rows.len());
+    // The decisions with an id so far, by their ids' hashes.
+    let mut seen: hashbrown::HashTable<u32> = hashbrown::HashTable::with_capacity(rows.len());
     // Settlement row -> the applied decision that touched it.
     let mut touched: hashbrown::HashMap<u32, usize> = hashbrown::HashMap::new();
     let mut out = Resolved {
@@ -365,7 +371,19 @@ pub fn resolve(
             settlement: NO_MATCH,
             instruction: NO_MATCH,
         };
-        let verdict = judge(d, &mut j, &mut seen, found[k]).or_else(|| {
+        let (set_row, ins_row, id_hash) = found[k];
+        // An id met before (only rows that reach this check are counted, as in `judge`).
+        let repeated = !d.malformed && !d.id().is_empty() && {
+            let same = |&e: &u32| rows[e as usize].id() == d.id();
+            match seen.entry(id_hash, same, |&e| found[e as usize].2) {
+                hashbrown::hash_table::Entry::Occupied(_) => true,
+                hashbrown::hash_table::Entry::Vacant(v) => {
+                    v.insert(k as u32);
+                    false
+                }
+            }
+        };
+        let verdict = judge(d, &mut j, repeated, (set_row, ins_row)).or_else(|| {
             let earlier = *touched.get(&j.settlement)?;
             Some((
                 Reason::SettlementAlreadyDecided,
@@ -401,12 +419,13 @@ pub fn resolve(
 }
 
 /// The first failing check before "already decided", as (reason, detail); `None` when
-/// the decision may apply. Fills in the rows it names, of `found` (the settlement and
-/// the instruction its fields name, `NO_MATCH` where none or where a field is empty).
-fn judge<'a>(
-    d: &'a Decision,
+/// the decision may apply. `repeated`: an earlier row has its id. Fills in the rows it
+/// names, of `found` (the settlement and the instruction its fields name, `NO_MATCH`
+/// where none or where a field is empty).
+fn judge(
+    d: &Decision,
     j: &mut Judged,
-    seen: &mut hashbrown::HashSet<&'a str>,
+    repeated: bool,
     found: (u32, u32),
 ) -> Option<(Reason, String)> {
     if d.malformed {
@@ -421,7 +440,7 @@ fn judge<'a>(
             "decision_id is empty: every decision needs an id of its own".into(),
         ));
     }
-    if !seen.insert(d.id()) {
+    if repeated {
         return Some((
             Reason::DuplicateDecisionId,
             format!(
