@@ -313,11 +313,20 @@ pub fn reconcile_with(
         || decisions::read(&cfg.decisions),
     );
     let decision_files = decision_files?;
-    let (ins, set, rejects) = sides?;
+    let (ins, mut set, rejects) = sides?;
+    // Needed only to find the settlements decisions name: dropped once they are found,
+    // so that later stages reuse its pages.
+    let set_index = std::mem::take(&mut set.index);
     clock.lap("load+dedupe");
     trace_tables(&ins.table, &set.table);
-    let (resolved, m, cl, decided) =
-        match_and_classify(cfg, &ins, &set, &decision_files, &mut clock, progress)?;
+    let (resolved, m, cl, decided) = match_and_classify(
+        cfg,
+        &ins,
+        (&set, set_index),
+        &decision_files,
+        &mut clock,
+        progress,
+    )?;
 
     progress.stage("writing");
     let files = [display_paths(&ins.files), display_paths(&set.files)];
@@ -439,7 +448,7 @@ pub fn reconcile_with(
 fn match_and_classify(
     cfg: &ReconcileConfig,
     ins: &Side_,
-    set: &Side_,
+    (set, set_index): (&Side_, crate::group::Index),
     decision_files: &decisions::Read,
     clock: &mut Clock,
     progress: &dyn Progress,
@@ -449,8 +458,9 @@ fn match_and_classify(
         &ins.table,
         &ins.index,
         &set.table,
-        &set.index,
+        &set_index,
     );
+    drop(set_index);
     progress.stage("matching");
     // Matching and the group flags (which need no matches) run side by side.
     let ((m, trace), group) = rayon::join(
