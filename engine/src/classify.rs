@@ -159,17 +159,16 @@ pub fn classify(
     }
 }
 
-/// Overwrites in `status` the statuses of the instruction rows `rows` under the matches
-/// `m` (the run without its decisions, for what each decision moved), each from its own
-/// settlements in input order, as [`classify`] decides them.
+/// The statuses of the instruction rows `rows` under the matches `m` (the run without its
+/// decisions, for what each decision moved), each from its own settlements in input
+/// order, as [`classify`] decides them: (row, status), by row, each row once.
 pub fn statuses_of(
     ins_t: &Table,
     set_t: &Table,
     m: &Matches,
     s: &Settings,
     rows: &[u32],
-    status: &mut [u8],
-) {
+) -> Vec<(u32, u8)> {
     let mut rows = rows.to_vec();
     rows.sort_unstable();
     rows.dedup();
@@ -193,8 +192,7 @@ pub fn statuses_of(
         .collect();
     pairs.par_sort_unstable();
     let prov = Providers::new(ins_t, set_t);
-    let found: Vec<(u32, u8)> = rows
-        .par_iter()
+    rows.par_iter()
         .map(|&i| {
             let from = pairs.partition_point(|p| p.0 < i);
             let to = pairs.partition_point(|p| p.0 <= i);
@@ -202,10 +200,7 @@ pub fn statuses_of(
             let st = classify_one(ins_t, set_t, &prov, m, s, i as usize, &sets).0;
             (i, st as u8)
         })
-        .collect();
-    for (i, st) in found {
-        status[i as usize] = st;
-    }
+        .collect()
 }
 
 /// Provider codes of both sides in the instructions' code space.

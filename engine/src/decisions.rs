@@ -514,12 +514,22 @@ fn judge(
 }
 
 /// The run's results without decisions, for what each applied decision changed: each
-/// settlement's instruction and method, each instruction's status.
+/// settlement's instruction and method, and the statuses of the instructions decisions
+/// moved ((row, status) by row; every other instruction's is the run's).
 #[derive(Debug)]
 pub struct Baseline<'a> {
     pub instruction: &'a [u32],
     pub method: &'a [u8],
-    pub status: &'a [u8],
+    pub moved_status: &'a [(u32, u8)],
+}
+
+impl Baseline<'_> {
+    fn status(&self, i: u32, run_status: &[u8]) -> u8 {
+        match self.moved_status.binary_search_by_key(&i, |&(r, _)| r) {
+            Ok(x) => self.moved_status[x].1,
+            Err(_) => run_status[i as usize],
+        }
+    }
 }
 
 /// What an applied decision changed: the instruction it moved (MATCH and ACCEPT: the one
@@ -595,12 +605,16 @@ pub fn effects(
             }
             let s = j.settlement;
             let i = moved_instruction(j, base.instruction);
-            let st = |v: &[u8]| if i == NO_MATCH { 0 } else { v[i as usize] };
             let at = |m: &[u8], x: &[u32]| (s != NO_MATCH).then(|| (m[s as usize], x[s as usize]));
+            let (status_before, status_after) = if i == NO_MATCH {
+                (0, 0)
+            } else {
+                (base.status(i, status), status[i as usize])
+            };
             let moved = Moved {
                 instruction: i,
-                status_before: st(base.status),
-                status_after: st(status),
+                status_before,
+                status_after,
                 match_before: at(base.method, base.instruction),
                 match_after: at(method, instruction),
             };

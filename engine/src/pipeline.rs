@@ -477,14 +477,19 @@ fn match_and_classify(
     );
     clock.lap("match");
     trace_rss("match");
-    let mut cl = classify::classify(&ins.table, &set.table, &m, &cfg.settings, group);
+    // The run without its decisions needs no statuses of this one: it is worked out
+    // beside them.
+    let (mut cl, without) = rayon::join(
+        || classify::classify(&ins.table, &set.table, &m, &cfg.settings, group),
+        || trace.map(|t| without_decisions(&resolved, ins, set, &m, &t, cfg)),
+    );
     for &i in &resolved.accepted {
         cl.flags[i as usize] |= flag::ACCEPTED;
     }
     clock.lap("classify");
     trace_rss("classify");
     let decided = (!cfg.decisions.is_empty())
-        .then(|| decide(decision_files, &resolved, ins, set, (&m, trace), &cl, cfg))
+        .then(|| decide(decision_files, &resolved, &m, without.as_ref(), &cl))
         .transpose()?;
     if decided.is_some() {
         clock.lap("decisions");
@@ -495,50 +500,54 @@ fn match_and_classify(
 /// Per decision what it moved, and each row's `decision_ids`.
 type Decided = (Vec<Option<decisions::Moved>>, decisions::DecisionIds);
 
-/// What the applied decisions changed (against a run without them: the matches computed
-/// again only where a decision could change them, the statuses only of the instructions
-/// a decision moved) and each row's `decision_ids`. Without an applied MATCH or UNMATCH
-/// (no `trace`) the matches and statuses without them are this run's: an ACCEPT changes
-/// only flags.
-fn decide(
-    read: &decisions::Read,
+/// The matches without the decisions (computed again only where a decision could change
+/// them), and the statuses under them of the instructions a decision moved.
+fn without_decisions(
     resolved: &decisions::Resolved,
     ins: &Side_,
     set: &Side_,
-    (m, trace): (&Matches, Option<matching::Trace>),
-    cl: &Classes,
+    m: &Matches,
+    trace: &matching::Trace,
     cfg: &ReconcileConfig,
+) -> (Matches, Vec<(u32, u8)>) {
+    let b = matching::without_decisions(
+        &ins.table,
+        &set.table,
+        cfg.settings.fallback_days,
+        m,
+        &resolved.forced,
+        trace,
+    );
+    let status = classify::statuses_of(
+        &ins.table,
+        &set.table,
+        &b,
+        &cfg.settings,
+        &decisions::moved_instructions(resolved, &b.instruction),
+    );
+    (b, status)
+}
+
+/// What the applied decisions changed, against the run `without` them, and each row's
+/// `decision_ids`. Without an applied MATCH or UNMATCH (no `without`) the matches and
+/// statuses without them are this run's: an ACCEPT changes only flags.
+fn decide(
+    read: &decisions::Read,
+    resolved: &decisions::Resolved,
+    m: &Matches,
+    without: Option<&(Matches, Vec<(u32, u8)>)>,
+    cl: &Classes,
 ) -> Result<Decided> {
-    let without = trace.map(|trace| {
-        let b = matching::without_decisions(
-            &ins.table,
-            &set.table,
-            cfg.settings.fallback_days,
-            m,
-            &resolved.forced,
-            &trace,
-        );
-        let mut status = cl.status.clone();
-        classify::statuses_of(
-            &ins.table,
-            &set.table,
-            &b,
-            &cfg.settings,
-            &decisions::moved_instructions(resolved, &b.instruction),
-            &mut status,
-        );
-        (b, status)
-    });
-    let base = match &without {
-        Some((b, status)) => decisions::Baseline {
+    let base = match without {
+        Some((b, moved_status)) => decisions::Baseline {
             instruction: &b.instruction,
             method: &b.method,
-            status,
+            moved_status,
         },
         None => decisions::Baseline {
             instruction: &m.instruction,
             method: &m.method,
-            status: &cl.status,
+            moved_status: &[],
         },
     };
     decisions::effects(
