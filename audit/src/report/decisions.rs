@@ -133,7 +133,35 @@ pub struct Gathered {
     /// Put in order once gathered.
     moved: hashbrown::HashMap<MoveKey, Moved>,
     /// Moved instructions already summed.
-    seen: hashbrown::HashSet<String>,
+    seen: Ids,
+}
+
+/// A set of ids held in one buffer (an allocation per id cost more than the rest of
+/// gathering).
+#[derive(Debug, Default)]
+struct Ids {
+    text: String,
+    /// Each id's (start, end) in `text`.
+    table: hashbrown::HashTable<(usize, usize)>,
+    hasher: hashbrown::DefaultHashBuilder,
+}
+
+impl Ids {
+    /// Adds `id`; whether it was new.
+    fn insert(&mut self, id: &str) -> bool {
+        use std::hash::BuildHasher;
+        let h = self.hasher.hash_one(id);
+        let text = &self.text;
+        if self.table.find(h, |&(a, b)| &text[a..b] == id).is_some() {
+            return false;
+        }
+        let (a, b) = (self.text.len(), self.text.len() + id.len());
+        self.text.push_str(id);
+        let (text, hasher) = (&self.text, &self.hasher);
+        self.table
+            .insert_unique(h, (a, b), |&(a, b)| hasher.hash_one(&text[a..b]));
+        true
+    }
 }
 
 impl Gathered {
@@ -192,15 +220,17 @@ impl Gathered {
                 status(before.value(i)),
                 status(after.value(i)),
             );
-            if !self.moved.contains_key(&key) {
-                let owned = |(x, s): (Option<u8>, &str)| (x, s.to_string());
-                let k = (key.0.to_string(), owned(key.1), owned(key.2));
-                self.moved.insert(k, Moved::default());
-            }
-            let m = self.moved.get_mut(&key).expect("inserted above");
+            // One lookup for the usual case of a move seen before.
+            let m = match self.moved.get_mut(&key) {
+                Some(m) => m,
+                None => {
+                    let owned = |(x, s): (Option<u8>, &str)| (x, s.to_string());
+                    let k = (key.0.to_string(), owned(key.1), owned(key.2));
+                    self.moved.entry(k).or_default()
+                }
+            };
             m.decisions += 1;
-            if !self.seen.contains(id) {
-                self.seen.insert(id.to_string());
+            if self.seen.insert(id) {
                 let v = minor(raw, shift(code.value(i), scale)?);
                 m.instructions += 1;
                 m.amount = m
@@ -294,4 +324,24 @@ fn rows(b: &RecordBatch) -> ReadResult<impl Fn(usize) -> ReadResult<Row> + '_> {
             match_after: matched("settlement_method_after", "settlement_instruction_after"),
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Ids;
+
+    #[test]
+    fn ids_are_new_once() {
+        let mut ids = Ids::default();
+        let got: Vec<bool> = ["I-1", "I-2", "I-1", "", "I-2", ""]
+            .into_iter()
+            .map(|id| ids.insert(id))
+            .collect();
+        assert_eq!(got, [true, true, false, true, false, false]);
+        // Many ids: the table grows and still finds each by its text.
+        for k in 0..10_000 {
+            assert!(ids.insert(&format!("X-{k}")));
+        }
+        assert!(!ids.insert("X-9999") && !ids.insert("I-1"));
+    }
 }
