@@ -453,25 +453,26 @@ fn match_and_classify(
     clock: &mut Clock,
     progress: &dyn Progress,
 ) -> Result<(decisions::Resolved, Matches, Classes, Option<Decided>)> {
-    let resolved = decisions::resolve(
-        &decision_files.rows,
-        &ins.table,
-        &ins.index,
-        &set.table,
-        &set_index,
-    );
-    drop(set_index);
     progress.stage("matching");
-    // Matching and the group flags (which need no matches) run side by side.
-    let ((m, trace), group) = rayon::join(
+    // Judging the decisions, then matching, beside the group flags (which need neither).
+    let ((resolved, (m, trace)), group) = rayon::join(
         || {
-            matching::match_all(
+            let resolved = decisions::resolve(
+                &decision_files.rows,
+                &ins.table,
+                &ins.index,
+                &set.table,
+                &set_index,
+            );
+            drop(set_index);
+            let matched = matching::match_all(
                 &ins.table,
                 &ins.index,
                 &set.table,
                 cfg.settings.fallback_days,
                 &resolved.forced,
-            )
+            );
+            (resolved, matched)
         },
         || classify::group_flags(&ins.table, &cfg.settings),
     );
