@@ -876,4 +876,16 @@ mod tests {
         // A row with one decision shares that decision's entry: no text made for it.
         assert_eq!(codes[0], 1);
     }
+
+    #[test]
+    fn decision_ids_beyond_an_arrow_text_column_stop_the_run() {
+        // Offsets past 2 GiB (no bytes behind them: only the check is reached).
+        let dict = Dict {
+            values: Vec::new(),
+            offsets: vec![0, 0, 1 << 31],
+        };
+        let e = dict.finish().expect_err("over 2 GiB");
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("split the decision files"), "{e}");
+    }
 }
