@@ -596,7 +596,7 @@ pub fn effects(
     status: &[u8],
 ) -> Result<(Vec<Option<Moved>>, DecisionIds)> {
     // On the pool: each decision looks up rows scattered over the tables.
-    let found: Vec<Option<(Moved, u32)>> = r
+    let moved: Vec<Option<Moved>> = r
         .judged
         .par_iter()
         .map(|j| {
@@ -611,25 +611,27 @@ pub fn effects(
             } else {
                 (base.status(i, status), status[i as usize])
             };
-            let moved = Moved {
+            Some(Moved {
                 instruction: i,
                 status_before,
                 status_after,
                 match_before: at(base.method, base.instruction),
                 match_after: at(method, instruction),
-            };
-            Some((moved, before(j, base.instruction)))
+            })
         })
         .collect();
-    let moved = found.iter().map(|f| f.map(|(m, _)| m)).collect();
     let mut dict = Dict::of(rows);
-    // The rows each applied decision names, in input order.
+    // The rows each applied decision names, in input order, with the instruction its
+    // settlement had without decisions.
     let named = || {
         r.judged
             .iter()
-            .zip(&found)
+            .zip(&moved)
             .enumerate()
-            .filter_map(|(k, (j, f))| f.map(|(_, before_ins)| (k as u32, j, before_ins)))
+            .filter_map(|(k, (j, m))| {
+                let before_ins = m.as_ref()?.match_before.map_or(NO_MATCH, |(_, i)| i);
+                Some((k as u32, j, before_ins))
+            })
     };
     let ins = dict.column(
         status.len(),

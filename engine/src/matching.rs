@@ -299,8 +299,6 @@ pub fn without_decisions(
     let (mut instruction, mut method, mut ambiguous) =
         (m.instruction.clone(), m.method.clone(), m.ambiguous.clone());
     let keys = &trace.keys;
-    // Each decided settlement goes back to its own reference match, and becomes a
-    // fallback candidate when it has none; its instruction may lose its reference match.
     let ins_key = |x: u32| (x != NO_MATCH).then(|| keys.ins_hash(ins_t, x as usize));
     // On the pool: the fallback keys of the rows each decision concerns (lookups
     // scattered over the tables).
@@ -317,6 +315,8 @@ pub fn without_decisions(
     let mut touched: hashbrown::HashSet<u64> = hashbrown::HashSet::new();
     let mut set_more = Vec::new();
     let mut ins_more = Vec::new();
+    // Each decided settlement goes back to its own reference match, and becomes a
+    // fallback candidate when it has none; its instruction may lose its reference match.
     for ((&(s, i), &own), (candidate, ins_hashes)) in forced.iter().zip(&trace.own).zip(looked) {
         let s = s as usize;
         (instruction[s], method[s]) = match own {

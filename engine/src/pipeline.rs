@@ -353,21 +353,7 @@ pub fn reconcile_with(
     // Totals and the summary are computed beside the writers (only the final check
     // needs them).
     let (results, figures) = rayon::join(
-        || -> Vec<Result<(Vec<write::Pending>, verify::Rederived)>> {
-            use rayon::prelude::*;
-            write::Output::ALL
-                .par_iter()
-                .map(|&o| {
-                    let mut r = verify::Rederived::default();
-                    let pending =
-                        write::write_output(&outputs, &ctx, o, cfg.csv, &mut |first, b| {
-                            r.add(o, b)?;
-                            finish.observe(o, first, b)
-                        })?;
-                    Ok((pending, r))
-                })
-                .collect()
-        },
+        || write_rows(&outputs, &ctx, cfg.csv, finish),
         || {
             let (totals, delays) = rayon::join(
                 || totals::compute(&ins.table, &set.table, &m, &cl),
@@ -394,20 +380,10 @@ pub fn reconcile_with(
             // decisions.parquet, small beside the row outputs, written with the figures.
             let mut files = vec![file];
             if let Some((moved, _)) = &decided {
-                let b = decisions::batch(
-                    &decision_files,
-                    &resolved,
-                    moved,
-                    &ins.table,
-                    ctx.scale,
-                    &|x, c| ctx.scaled(x, c),
-                )?;
-                let (written, observed) = rayon::join(
-                    || write::write_small(&outputs, "decisions", &b, cfg.csv),
-                    || finish.observe_decisions(&b),
-                );
-                observed?;
-                files.extend(written?);
+                let read = (&decision_files, &resolved, moved.as_slice());
+                files.extend(decisions_file(
+                    &outputs, read, &ins.table, &ctx, cfg.csv, finish,
+                )?);
             }
             Ok((t, summary, files))
         },
@@ -441,6 +417,53 @@ pub fn reconcile_with(
         warnings,
         timings: clock.laps,
     })
+}
+
+/// The three row outputs, written concurrently to temporary names, each with the figures
+/// re-derived from the batches it writes.
+fn write_rows(
+    outputs: &OutputSet,
+    ctx: &write::Ctx,
+    csv: bool,
+    finish: &dyn Finish,
+) -> Vec<Result<(Vec<write::Pending>, verify::Rederived)>> {
+    use rayon::prelude::*;
+    write::Output::ALL
+        .par_iter()
+        .map(|&o| {
+            let mut r = verify::Rederived::default();
+            let pending = write::write_output(outputs, ctx, o, csv, &mut |first, b| {
+                r.add(o, b)?;
+                finish.observe(o, first, b)
+            })?;
+            Ok((pending, r))
+        })
+        .collect()
+}
+
+/// `decisions.parquet` (and `.csv`): one row per decision, from the decisions `read`,
+/// judged and what each moved; the report sees its batch as it is written.
+fn decisions_file(
+    outputs: &OutputSet,
+    (read, resolved, moved): (
+        &decisions::Read,
+        &decisions::Resolved,
+        &[Option<decisions::Moved>],
+    ),
+    ins_t: &Table,
+    ctx: &write::Ctx,
+    csv: bool,
+    finish: &dyn Finish,
+) -> Result<Vec<write::Pending>> {
+    let b = decisions::batch(read, resolved, moved, ins_t, ctx.scale, &|x, c| {
+        ctx.scaled(x, c)
+    })?;
+    let (written, observed) = rayon::join(
+        || write::write_small(outputs, "decisions", &b, csv),
+        || finish.observe_decisions(&b),
+    );
+    observed?;
+    written
 }
 
 /// The decisions judged, matching, statuses and flags, and what the applied decisions
