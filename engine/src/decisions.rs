@@ -323,37 +323,32 @@ pub fn resolve(
     set_t: &Table,
     set_index: &Index,
 ) -> Resolved {
-    let find_ins = |id: &str| {
-        ins_index
-            .find(group::hash(id), |k| ins_t.str(ins::ID, k as usize) == id)
-            .unwrap_or(NO_MATCH)
-    };
-    let find_set = |p: &str, r: &str| {
-        set_index
-            .find(group::hash((p, r)), |k| {
-                set_t.str(set::PROVIDER, k as usize) == p && set_t.str(set::REF, k as usize) == r
-            })
-            .unwrap_or(NO_MATCH)
-    };
-    // The rows each decision names, looked up for all at once on the pool (each lookup
-    // mostly waits for memory); judging then goes in input order and uses those it needs.
-    let found: Vec<(u32, u32, u64)> = rows
-        .par_iter()
-        .map(|d| {
-            let given = |v: &str| !d.malformed && !v.is_empty();
-            let s = if given(d.provider()) && given(d.provider_ref()) {
-                find_set(d.provider(), d.provider_ref())
-            } else {
-                NO_MATCH
-            };
-            let i = if given(d.instruction_id()) {
-                find_ins(d.instruction_id())
-            } else {
-                NO_MATCH
-            };
-            (s, i, group::hash(d.id()))
-        })
-        .collect();
+    // The rows each decision names, looked up for all at once, partition by partition
+    // of the indexes (each lookup would otherwise mostly wait for memory); judging then
+    // goes in input order and uses those it needs.
+    let given = |d: &Decision, v: &str| !d.malformed && !v.is_empty();
+    let set_found = set_index.find_all(
+        rows.len(),
+        &|k| {
+            let d = &rows[k];
+            (given(d, d.provider()) && given(d, d.provider_ref()))
+                .then(|| group::hash((d.provider(), d.provider_ref())))
+        },
+        &|k, pos| {
+            let d = &rows[k];
+            set_t.str(set::PROVIDER, pos as usize) == d.provider()
+                && set_t.str(set::REF, pos as usize) == d.provider_ref()
+        },
+    );
+    let ins_found = ins_index.find_all(
+        rows.len(),
+        &|k| {
+            let d = &rows[k];
+            given(d, d.instruction_id()).then(|| group::hash(d.instruction_id()))
+        },
+        &|k, pos| ins_t.str(ins::ID, pos as usize) == rows[k].instruction_id(),
+    );
+    let id_hashes: Vec<u64> = rows.par_iter().map(|d| group::hash(d.id())).collect();
     // The decisions with an id so far, by their ids' hashes.
     let mut seen: hashbrown::HashTable<u32> = hashbrown::HashTable::with_capacity(rows.len());
     // Settlement row -> the applied decision that touched it.
@@ -371,11 +366,11 @@ pub fn resolve(
             settlement: NO_MATCH,
             instruction: NO_MATCH,
         };
-        let (set_row, ins_row, id_hash) = found[k];
+        let (set_row, ins_row, id_hash) = (set_found[k], ins_found[k], id_hashes[k]);
         // An id met before (only rows that reach this check are counted, as in `judge`).
         let repeated = !d.malformed && !d.id().is_empty() && {
             let same = |&e: &u32| rows[e as usize].id() == d.id();
-            match seen.entry(id_hash, same, |&e| found[e as usize].2) {
+            match seen.entry(id_hash, same, |&e| id_hashes[e as usize]) {
                 hashbrown::hash_table::Entry::Occupied(_) => true,
                 hashbrown::hash_table::Entry::Vacant(v) => {
                     v.insert(k as u32);
@@ -805,27 +800,37 @@ pub fn batch(
     let method = |x: Option<(u8, u32)>| x.map(|(m, _)| Method::from_u8(m).as_str());
     let matched = |x: Option<(u8, u32)>| x.and_then(|(_, i)| (i != NO_MATCH).then(|| ins_id(i)));
     // The decisions' own values in one pass over them (each decision's text is read
-    // once, not once a column).
-    let mut own: Vec<arrow_array::builder::StringBuilder> = (0..COLUMNS.len())
-        .map(|_| arrow_array::builder::StringBuilder::with_capacity(n, 0))
+    // once, not once a column). Text that repeats goes as dictionary columns, which the
+    // Parquet writer encodes from their keys.
+    let mut own: Vec<TextBuilder> = (0..COLUMNS.len())
+        .map(|c| match c {
+            col::ACTION | col::PROVIDER | col::NOTE | col::DECIDED_BY | col::APPROVED_BY => {
+                TextBuilder::Repeating(Repeating::default())
+            }
+            _ => TextBuilder::Plain(arrow_array::builder::StringBuilder::with_capacity(n, 0)),
+        })
         .collect();
     for d in rows {
         for (c, b) in own.iter_mut().enumerate() {
-            b.append_value(d.field(c));
+            b.push(d.field(c));
         }
     }
-    let mut columns: Vec<ArrayRef> = own
-        .iter_mut()
-        .map(|b| Arc::new(b.finish()) as ArrayRef)
-        .collect();
+    let mut columns: Vec<ArrayRef> = own.into_iter().map(TextBuilder::finish).collect();
+    let mut detail = Repeating::default();
+    for j in judged {
+        detail.push(&j.detail);
+    }
+    let outcomes = StringArray::from_iter_values(
+        [Outcome::Applied, Outcome::Pending, Outcome::Refused].map(Outcome::as_str),
+    );
     columns.extend([
-        column(n, &|k| Some(paths[rows[k].file as usize].as_str())),
+        coded(rows.iter().map(|d| d.file as i32), StringArray::from(paths))?,
         Arc::new(Int64Array::from_iter_values(
             rows.iter().map(|d| d.row as i64),
         )) as ArrayRef,
-        column(n, &|k| Some(judged[k].outcome.as_str())),
+        coded(judged.iter().map(|j| j.outcome as i32), outcomes)?,
         column(n, &|k| judged[k].reason.map(|x| x.as_str())),
-        column(n, &|k| Some(judged[k].detail.as_str())),
+        detail.finish(),
         column(n, &|k| of(k).map(|m| ins_id(m.instruction))),
         column(n, &|k| status(k, false)),
         column(n, &|k| status(k, true)),
@@ -849,8 +854,92 @@ pub fn batch(
         column(n, &|k| method(moved[k].and_then(|m| m.match_after))),
         column(n, &|k| matched(moved[k].and_then(|m| m.match_after))),
     ]);
-    arrow_array::RecordBatch::try_new(schema(scale), columns)
+    // The file's fields, typed as the columns are (dictionaries in the batch, text in the
+    // file).
+    let fields: Vec<arrow_schema::Field> = schema(scale)
+        .fields()
+        .iter()
+        .zip(&columns)
+        .map(|(f, c)| f.as_ref().clone().with_data_type(c.data_type().clone()))
+        .collect();
+    arrow_array::RecordBatch::try_new(Arc::new(arrow_schema::Schema::new(fields)), columns)
         .map_err(|e| crate::error::Error::Internal(format!("decisions batch: {e}")))
+}
+
+/// A dictionary column of `keys` into `values`.
+fn coded(
+    keys: impl Iterator<Item = i32>,
+    values: arrow_array::StringArray,
+) -> Result<arrow_array::ArrayRef> {
+    let keys = arrow_array::Int32Array::from_iter_values(keys);
+    arrow_array::DictionaryArray::<arrow_array::types::Int32Type>::try_new(
+        keys,
+        std::sync::Arc::new(values),
+    )
+    .map(|a| std::sync::Arc::new(a) as arrow_array::ArrayRef)
+    .map_err(|e| crate::error::Error::Internal(format!("decisions batch: {e}")))
+}
+
+/// A text column of `decisions.parquet` being built.
+enum TextBuilder<'a> {
+    Plain(arrow_array::builder::StringBuilder),
+    Repeating(Repeating<'a>),
+}
+
+impl<'a> TextBuilder<'a> {
+    fn push(&mut self, v: &'a str) {
+        match self {
+            TextBuilder::Plain(b) => b.append_value(v),
+            TextBuilder::Repeating(r) => r.push(v),
+        }
+    }
+
+    fn finish(self) -> arrow_array::ArrayRef {
+        match self {
+            TextBuilder::Plain(mut b) => std::sync::Arc::new(b.finish()),
+            TextBuilder::Repeating(r) => r.finish(),
+        }
+    }
+}
+
+/// Text that usually repeats (an action, a reviewer, a standard note): each distinct
+/// value once, and a key per row.
+#[derive(Default)]
+struct Repeating<'a> {
+    index: hashbrown::HashMap<&'a str, i32>,
+    values: Vec<&'a str>,
+    keys: Vec<i32>,
+}
+
+impl<'a> Repeating<'a> {
+    fn push(&mut self, v: &'a str) {
+        let next = self.values.len() as i32;
+        let k = match self.index.entry(v) {
+            hashbrown::hash_map::Entry::Occupied(e) => *e.get(),
+            hashbrown::hash_map::Entry::Vacant(e) => {
+                self.values.push(v);
+                *e.insert(next)
+            }
+        };
+        self.keys.push(k);
+    }
+
+    /// A dictionary column; plain text when most values are distinct after all (a
+    /// dictionary would then only add its keys) or too many for the writer to encode.
+    fn finish(self) -> arrow_array::ArrayRef {
+        use arrow_array::StringArray;
+        let distinct = self.values.len();
+        if distinct > self.keys.len() / 2 || distinct > crate::parquet_out::MAX_CODED_VALUES {
+            let plain: StringArray = self
+                .keys
+                .iter()
+                .map(|&k| Some(self.values[k as usize]))
+                .collect();
+            return std::sync::Arc::new(plain);
+        }
+        let values = StringArray::from(self.values);
+        coded(self.keys.into_iter(), values).expect("each key indexes a value met")
+    }
 }
 
 #[cfg(test)]
