@@ -232,22 +232,36 @@ fn fill(mut page: Page) -> Result<String> {
     let rows_t = env
         .get_template("exception-rows.html")
         .map_err(template_err)?;
-    if !page.ctx["decisions"].is_null() {
-        let t = env.get_template("decisions.html").map_err(template_err)?;
-        let html = t
-            .render(minijinja::context! { d => &page.ctx["decisions"] })
-            .map_err(template_err)?;
-        page.ctx["decisions_html"] = Value::String(html);
-    }
-    loop {
-        let bodies = page
-            .tables
+    let render_tables = |tables: &[Shown]| {
+        tables
             .par_iter()
             .map(|rows| {
                 rows_t.render(minijinja::context! { settlement => rows.settlement(), rows => rows })
             })
             .collect::<std::result::Result<Vec<String>, _>>()
-            .map_err(template_err)?;
+            .map_err(template_err)
+    };
+    // The decisions' tables beside the exception tables: each is rendered once, on one
+    // thread, and both come before the page.
+    let (decisions_html, bodies) = rayon::join(
+        || -> Result<Option<String>> {
+            if page.ctx["decisions"].is_null() {
+                return Ok(None);
+            }
+            let t = env.get_template("decisions.html").map_err(template_err)?;
+            let d = &page.ctx["decisions"];
+            Ok(Some(
+                t.render(minijinja::context! { d => d })
+                    .map_err(template_err)?,
+            ))
+        },
+        || render_tables(&page.tables),
+    );
+    if let Some(html) = decisions_html? {
+        page.ctx["decisions_html"] = Value::String(html);
+    }
+    let mut bodies = bodies?;
+    loop {
         for (t, body) in tables_of(&mut page.ctx).zip(bodies) {
             t["body"] = Value::String(body);
         }
@@ -263,6 +277,7 @@ fn fill(mut page: Page) -> Result<String> {
             rows.truncate(top);
             t["shown"] = json!(rows.len());
         }
+        bodies = render_tables(&page.tables)?;
     }
 }
 
