@@ -787,17 +787,26 @@ pub fn batch(
         .collect();
     let ins_id = |i: u32| ins_t.str(ins::ID, i as usize);
     let of = |k: usize| moved[k].filter(|m| m.instruction != NO_MATCH);
-    let status = |k: usize, after: bool| {
-        of(k).map(|m| {
-            Status::ALL[if after {
-                m.status_after
-            } else {
-                m.status_before
-            } as usize]
-                .as_str()
+    // Statuses, methods and reasons as keys into their names, listed in code order.
+    let statuses = || StringArray::from_iter_values(Status::ALL.map(Status::as_str));
+    let status = |after: bool| {
+        (0..n).map(move |k| {
+            of(k).map(|m| {
+                if after {
+                    m.status_after as i32
+                } else {
+                    m.status_before as i32
+                }
+            })
         })
     };
-    let method = |x: Option<(u8, u32)>| x.map(|(m, _)| Method::from_u8(m).as_str());
+    let methods = || StringArray::from_iter_values((0..4).map(|x| Method::from_u8(x).as_str()));
+    let method = |after: bool| {
+        moved.iter().map(move |m| {
+            m.and_then(|m| if after { m.match_after } else { m.match_before })
+                .map(|(x, _)| x as i32)
+        })
+    };
     let matched = |x: Option<(u8, u32)>| x.and_then(|(_, i)| (i != NO_MATCH).then(|| ins_id(i)));
     // The decisions' own values in one pass over them (each decision's text is read
     // once, not once a column). Text that repeats goes as dictionary columns, which the
@@ -817,23 +826,33 @@ pub fn batch(
     }
     let mut columns: Vec<ArrayRef> = own.into_iter().map(TextBuilder::finish).collect();
     let mut detail = Repeating::default();
-    for j in judged {
-        detail.push(&j.detail);
+    let mut currency = Repeating::default();
+    for (k, j) in judged.iter().enumerate() {
+        detail.push(Some(&j.detail));
+        currency.push(
+            of(k).map(|m| crate::currency::table().code(ins_t.currency(m.instruction as usize))),
+        );
     }
     let outcomes = StringArray::from_iter_values(
         [Outcome::Applied, Outcome::Pending, Outcome::Refused].map(Outcome::as_str),
     );
     columns.extend([
-        coded(rows.iter().map(|d| d.file as i32), StringArray::from(paths))?,
+        coded(
+            rows.iter().map(|d| Some(d.file as i32)),
+            StringArray::from(paths),
+        )?,
         Arc::new(Int64Array::from_iter_values(
             rows.iter().map(|d| d.row as i64),
         )) as ArrayRef,
-        coded(judged.iter().map(|j| j.outcome as i32), outcomes)?,
-        column(n, &|k| judged[k].reason.map(|x| x.as_str())),
+        coded(judged.iter().map(|j| Some(j.outcome as i32)), outcomes)?,
+        coded(
+            judged.iter().map(|j| j.reason.map(|x| x as i32)),
+            StringArray::from_iter_values(Reason::ALL.map(Reason::as_str)),
+        )?,
         detail.finish(),
         column(n, &|k| of(k).map(|m| ins_id(m.instruction))),
-        column(n, &|k| status(k, false)),
-        column(n, &|k| status(k, true)),
+        coded(status(false), statuses())?,
+        coded(status(true), statuses())?,
         Arc::new(
             (0..n)
                 .map(|k| {
@@ -846,12 +865,10 @@ pub fn batch(
                 .with_precision_and_scale(crate::write::DECIMAL_PRECISION, scale)
                 .map_err(|e| crate::error::Error::Internal(e.to_string()))?,
         ),
-        column(n, &|k| {
-            of(k).map(|m| crate::currency::table().code(ins_t.currency(m.instruction as usize)))
-        }),
-        column(n, &|k| method(moved[k].and_then(|m| m.match_before))),
+        currency.finish(),
+        coded(method(false), methods())?,
         column(n, &|k| matched(moved[k].and_then(|m| m.match_before))),
-        column(n, &|k| method(moved[k].and_then(|m| m.match_after))),
+        coded(method(true), methods())?,
         column(n, &|k| matched(moved[k].and_then(|m| m.match_after))),
     ]);
     // The file's fields, typed as the columns are (dictionaries in the batch, text in the
@@ -866,12 +883,12 @@ pub fn batch(
         .map_err(|e| crate::error::Error::Internal(format!("decisions batch: {e}")))
 }
 
-/// A dictionary column of `keys` into `values`.
+/// A dictionary column of `keys` into `values` (`None`: a null row).
 fn coded(
-    keys: impl Iterator<Item = i32>,
+    keys: impl Iterator<Item = Option<i32>>,
     values: arrow_array::StringArray,
 ) -> Result<arrow_array::ArrayRef> {
-    let keys = arrow_array::Int32Array::from_iter_values(keys);
+    let keys: arrow_array::Int32Array = keys.collect();
     arrow_array::DictionaryArray::<arrow_array::types::Int32Type>::try_new(
         keys,
         std::sync::Arc::new(values),
@@ -890,7 +907,7 @@ impl<'a> TextBuilder<'a> {
     fn push(&mut self, v: &'a str) {
         match self {
             TextBuilder::Plain(b) => b.append_value(v),
-            TextBuilder::Repeating(r) => r.push(v),
+            TextBuilder::Repeating(r) => r.push(Some(v)),
         }
     }
 
@@ -903,16 +920,20 @@ impl<'a> TextBuilder<'a> {
 }
 
 /// Text that usually repeats (an action, a reviewer, a standard note): each distinct
-/// value once, and a key per row.
+/// value once, and a key per row (`None`: null).
 #[derive(Default)]
 struct Repeating<'a> {
     index: hashbrown::HashMap<&'a str, i32>,
     values: Vec<&'a str>,
-    keys: Vec<i32>,
+    keys: Vec<Option<i32>>,
 }
 
 impl<'a> Repeating<'a> {
-    fn push(&mut self, v: &'a str) {
+    fn push(&mut self, v: Option<&'a str>) {
+        let Some(v) = v else {
+            self.keys.push(None);
+            return;
+        };
         let next = self.values.len() as i32;
         let k = match self.index.entry(v) {
             hashbrown::hash_map::Entry::Occupied(e) => *e.get(),
@@ -921,7 +942,7 @@ impl<'a> Repeating<'a> {
                 *e.insert(next)
             }
         };
-        self.keys.push(k);
+        self.keys.push(Some(k));
     }
 
     /// A dictionary column; plain text when most values are distinct after all (a
@@ -933,7 +954,7 @@ impl<'a> Repeating<'a> {
             let plain: StringArray = self
                 .keys
                 .iter()
-                .map(|&k| Some(self.values[k as usize]))
+                .map(|k| k.map(|k| self.values[k as usize]))
                 .collect();
             return std::sync::Arc::new(plain);
         }
@@ -945,6 +966,17 @@ impl<'a> Repeating<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// decisions.parquet codes reasons and statuses by their place in `ALL`.
+    #[test]
+    fn reasons_and_statuses_are_listed_in_code_order() {
+        for (k, r) in Reason::ALL.iter().enumerate() {
+            assert_eq!(*r as usize, k, "{}", r.as_str());
+        }
+        for (k, st) in crate::classify::Status::ALL.iter().enumerate() {
+            assert_eq!(*st as usize, k, "{}", st.as_str());
+        }
+    }
 
     fn decision(id: &str) -> Decision {
         Decision::new(0, 1, [id, "ACCEPT", "", "", "I1", "", "a", "b"].into_iter())

@@ -114,7 +114,8 @@ impl<W: Write + Send> Writer<W> {
     }
 
     /// Appends a batch whose columns follow the file's schema, each either of the
-    /// field's type or, for a required text field, `Dictionary(Int32, Utf8)`.
+    /// field's type or, for a text field, `Dictionary(Int32, Utf8)` (null keys: null
+    /// rows, in an optional field).
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         if batch.num_columns() != self.schema.fields().len() {
             return Err(ParquetError::General(format!(
@@ -158,11 +159,11 @@ impl<W: Write + Send> Writer<W> {
                             Kind::Text(PlainText::new(*plan, descr.column(c).max_def_level() > 0))
                         } else if !coded {
                             Kind::Plain
-                        } else if codable(&descr.column(c)) {
-                            Kind::Coded(Coded::default())
+                        } else if text_column(&descr.column(c)) {
+                            Kind::Coded(Coded::new(descr.column(c).max_def_level() > 0))
                         } else {
                             return Err(ParquetError::General(format!(
-                                "column {} is not a required flat text column",
+                                "column {} is not a flat text column",
                                 schema.field(c).name()
                             )));
                         };
@@ -252,11 +253,6 @@ impl<W: Write + Send> Writer<W> {
         self.flush_group()?;
         self.file.into_inner()
     }
-}
-
-/// Whether a Parquet column can take coded text: a required, flat byte array.
-fn codable(d: &ColumnDescPtr) -> bool {
-    d.max_def_level() == 0 && text_column(d)
 }
 
 /// Whether a Parquet column is a flat byte array, required or optional.
@@ -507,17 +503,28 @@ impl ChunkPages {
 /// A coded column of the row group being filled.
 #[derive(Default)]
 struct Coded {
+    /// An optional column: its definition levels go before the indices.
+    nullable: bool,
+    /// Per row (optional columns): 1 for a value, 0 for a null.
+    levels: Vec<u32>,
     /// The dictionary the batches' keys point into (the same array in every batch).
     dict: Option<StringArray>,
     /// For each key of `dict`, its index in this row group's dictionary page.
     local_of: Vec<u32>,
     /// The keys of `dict` in the row group's dictionary page, in order of first use.
     local: Vec<u32>,
-    /// One index into `local` per row.
+    /// One index into `local` per row with a value.
     indices: Vec<u32>,
 }
 
 impl Coded {
+    fn new(nullable: bool) -> Coded {
+        Coded {
+            nullable,
+            ..Coded::default()
+        }
+    }
+
     fn push(&mut self, a: &arrow_array::DictionaryArray<Int32Type>) -> Result<()> {
         let values = a.values().as_string::<i32>();
         match &self.dict {
@@ -532,11 +539,21 @@ impl Coded {
                 ))
             }
         }
-        if a.null_count() > 0 {
-            return Err(ParquetError::General("a coded column holds nulls".into()));
+        let nulls = a.keys().nulls().filter(|n| n.null_count() > 0);
+        if nulls.is_some() && !self.nullable {
+            return Err(ParquetError::General(
+                "a required coded column holds nulls".into(),
+            ));
         }
         self.indices.reserve(a.len());
-        for &k in a.keys().values() {
+        for (i, &k) in a.keys().values().iter().enumerate() {
+            if self.nullable {
+                let valid = nulls.is_none_or(|n| n.is_valid(i));
+                self.levels.push(valid as u32);
+                if !valid {
+                    continue;
+                }
+            }
             let slot = self
                 .local_of
                 .get_mut(k as usize)
@@ -553,11 +570,17 @@ impl Coded {
     /// The rows as plain text (the fallback for a row group with too many values).
     fn expand(&self) -> StringArray {
         let dict = self.dict.as_ref().expect("a coded column has a dictionary");
-        StringArray::from_iter_values(
-            self.indices
-                .iter()
-                .map(|&i| dict.value(self.local[i as usize] as usize)),
-        )
+        let mut values = self
+            .indices
+            .iter()
+            .map(|&i| dict.value(self.local[i as usize] as usize));
+        if !self.nullable {
+            return StringArray::from_iter_values(values);
+        }
+        self.levels
+            .iter()
+            .map(|&l| if l == 1 { values.next() } else { None })
+            .collect()
     }
 
     /// The column chunk's pages (dictionary page first) and its metadata, offsets
@@ -582,15 +605,35 @@ impl Coded {
             len,
         )?;
         let width = bit_width(self.local.len().saturating_sub(1) as u32);
-        for page in self.indices.chunks(DATA_PAGE_ROWS) {
-            let mut buf = Vec::with_capacity(1 + page.len() * width as usize / 8 + 64);
+        let rows = if self.nullable {
+            self.levels.len()
+        } else {
+            self.indices.len()
+        };
+        let mut next = 0;
+        for start in (0..rows).step_by(DATA_PAGE_ROWS) {
+            let end = (start + DATA_PAGE_ROWS).min(rows);
+            let mut buf = Vec::with_capacity(1 + (end - start) * (width as usize + 1) / 8 + 64);
+            // A version 1 page: an optional column's definition levels (length-prefixed
+            // RLE/bit-packed hybrid of width 1), then the indices of the rows with a value.
+            let values = if self.nullable {
+                let levels = &self.levels[start..end];
+                buf.extend_from_slice(&[0; 4]);
+                hybrid(levels, 1, &mut buf);
+                let len = (buf.len() - 4) as u32;
+                buf[..4].copy_from_slice(&len.to_le_bytes());
+                levels.iter().filter(|&&l| l == 1).count()
+            } else {
+                end - start
+            };
             buf.push(width);
-            hybrid(page, width, &mut buf);
+            hybrid(&self.indices[next..next + values], width, &mut buf);
+            next += values;
             let len = buf.len();
             pages.write(
                 Page::DataPage {
                     buf: Bytes::from(buf),
-                    num_values: page.len() as u32,
+                    num_values: (end - start) as u32,
                     encoding: Encoding::RLE_DICTIONARY,
                     def_level_encoding: Encoding::RLE,
                     rep_level_encoding: Encoding::RLE,
@@ -812,7 +855,7 @@ mod tests {
     use arrow_schema::Field;
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-    fn coded(keys: Vec<i32>, values: &StringArray) -> Arc<dyn Array> {
+    fn coded(keys: Vec<Option<i32>>, values: &StringArray) -> Arc<dyn Array> {
         Arc::new(
             DictionaryArray::<Int32Type>::try_new(Int32Array::from(keys), Arc::new(values.clone()))
                 .unwrap(),
@@ -837,11 +880,17 @@ mod tests {
         (text, num, groups)
     }
 
-    /// Writes `rows` rows whose text is `value(i)` (coded when `values` are given, of
-    /// which `value(i)` is the `key(i)`-th), in batches of `batch` rows.
-    fn write(rows: usize, batch: usize, per_group: usize, values: &StringArray) -> Vec<u8> {
+    /// Writes `rows` rows whose text is the `key(i)`-th of `values`, coded, in batches
+    /// of `batch` rows; `nullable`: an optional column, null where [`null_row`].
+    fn write(
+        rows: usize,
+        batch: usize,
+        per_group: usize,
+        values: &StringArray,
+        nullable: bool,
+    ) -> Vec<u8> {
         let schema = Arc::new(Schema::new(vec![
-            Field::new("t", DataType::Utf8, false),
+            Field::new("t", DataType::Utf8, nullable),
             Field::new("n", DataType::Int64, false),
         ]));
         let mut w = Writer::try_new(
@@ -856,13 +905,15 @@ mod tests {
         let mut off = 0;
         while off < rows {
             let n = batch.min(rows - off);
-            let keys: Vec<i32> = (off..off + n).map(|i| key(i, values.len())).collect();
+            let keys: Vec<Option<i32>> = (off..off + n)
+                .map(|i| (!(nullable && null_row(i))).then(|| key(i, values.len())))
+                .collect();
             let b = RecordBatch::try_new(
                 Arc::new(Schema::new(vec![
                     Field::new(
                         "t",
                         DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
-                        false,
+                        nullable,
                     ),
                     Field::new("n", DataType::Int64, false),
                 ])),
@@ -878,6 +929,13 @@ mod tests {
             off += n;
         }
         w.into_inner().unwrap()
+    }
+
+    /// The null rows of an optional coded column: every fifth, a run of 1,000 (whole
+    /// pages of some row groups), and the first four (a whole row group of the smallest
+    /// case: a chunk without a value).
+    fn null_row(i: usize) -> bool {
+        i % 5 == 2 || (300..1300).contains(&i) || i < 4
     }
 
     /// Row i's key among n values: runs of equal keys of every length from 1 to 63
@@ -912,17 +970,21 @@ mod tests {
             (70_000, 140_000, 50_000, 140_000),
         ] {
             let values = StringArray::from_iter_values((0..distinct).map(|v| format!("v{v}")));
-            let bytes = write(rows, batch, per_group, &values);
-            let (text, num, groups) = read_back(bytes);
-            assert_eq!(groups, rows.div_ceil(per_group), "{distinct} values");
-            assert_eq!(text.len(), rows);
-            for (i, t) in text.iter().enumerate() {
-                assert_eq!(
-                    t.as_deref(),
-                    Some(values.value(key(i, distinct) as usize)),
-                    "row {i} of {rows} ({distinct} values)"
-                );
-                assert_eq!(num[i], i as i64);
+            for nullable in [false, true] {
+                let bytes = write(rows, batch, per_group, &values, nullable);
+                let (text, num, groups) = read_back(bytes);
+                assert_eq!(groups, rows.div_ceil(per_group), "{distinct} values");
+                assert_eq!(text.len(), rows);
+                for (i, t) in text.iter().enumerate() {
+                    let want = (!(nullable && null_row(i)))
+                        .then(|| values.value(key(i, distinct) as usize));
+                    assert_eq!(
+                        t.as_deref(),
+                        want,
+                        "row {i} of {rows} ({distinct} values, nullable {nullable})"
+                    );
+                    assert_eq!(num[i], i as i64);
+                }
             }
         }
     }
@@ -930,7 +992,7 @@ mod tests {
     #[test]
     fn a_row_group_of_coded_columns_is_wholly_dictionary_encoded() {
         let values = StringArray::from(vec!["PAID", "UNPAID", "PARTIAL"]);
-        let bytes = write(200_000, 65_536, 100_000, &values);
+        let bytes = write(200_000, 65_536, 100_000, &values, true);
         let r = ParquetRecordBatchReaderBuilder::try_new(Bytes::from(bytes)).unwrap();
         for g in r.metadata().row_groups() {
             let m = g.column(0);
