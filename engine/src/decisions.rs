@@ -352,7 +352,7 @@ pub fn resolve(
     // The decisions with an id so far, by their ids' hashes.
     let mut seen: hashbrown::HashTable<u32> = hashbrown::HashTable::with_capacity(rows.len());
     // Settlement row -> the applied decision that touched it.
-    let mut touched: hashbrown::HashMap<u32, usize> = hashbrown::HashMap::new();
+    let mut touched: hashbrown::HashMap<u32, usize> = hashbrown::HashMap::with_capacity(rows.len());
     let mut out = Resolved {
         judged: Vec::with_capacity(rows.len()),
         ..Resolved::default()
