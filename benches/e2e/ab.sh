@@ -20,17 +20,11 @@ n=${1:?$usage}
 runs=${2:?$usage}
 shift 2
 [ $# -ge 2 ] || { echo "$usage" >&2; exit 2; }
-bins=()
-for b in "$@"; do
-  [ -x "$b" ] || { echo "ab.sh: $b is not an executable" >&2; exit 2; }
-  bins+=("$(cd "$(dirname "$b")" && pwd)/$(basename "$b")")
-done
 root=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=common.sh
 . "$root/benches/e2e/common.sh"
-data=${DATA_DIR:-$root/target/e2e-data}
-set_dir=$data/$n
-ensure_data "${bins[0]}" "$set_dir" "$n"
+absolute_bins ab.sh "$@"
+data_set "$root" "$n" "${bins[0]}"
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 

@@ -11,6 +11,25 @@ ensure_data() {
   fi
 }
 
+# absolute_bins SCRIPT BIN...: sets the array `bins` to the binaries' absolute paths; one
+# that is not an executable stops the script (exit 2).
+absolute_bins() {
+  local script=$1 b
+  shift
+  bins=()
+  for b in "$@"; do
+    [ -x "$b" ] || { echo "$script: $b is not an executable" >&2; exit 2; }
+    bins+=("$(cd "$(dirname "$b")" && pwd)/$(basename "$b")")
+  done
+}
+
+# data_set ROOT N BIN: sets `set_dir` to the reference data set of N instructions
+# (DATA_DIR/N, by default ROOT/target/e2e-data/N), generated with BIN when missing.
+data_set() {
+  set_dir=${DATA_DIR:-$1/target/e2e-data}/$2
+  ensure_data "$3" "$set_dir" "$2"
+}
+
 # One timed reconcile: BIN SET_DIR OUT_DIR TIME_FILE. OUT_DIR is removed first: a fresh
 # folder each run, as benches/compare/compare.sh gives every tool (replacing the previous
 # run's ~700 MB of outputs would add their deletion, ~0.1 s). Pending writes, that

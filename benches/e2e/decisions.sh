@@ -16,18 +16,12 @@ count=${2:?$usage}
 rounds=${3:?$usage}
 shift 3
 [ $# -ge 1 ] || { echo "$usage" >&2; exit 2; }
-bins=()
-for b in "$@"; do
-  [ -x "$b" ] || { echo "decisions.sh: $b is not an executable" >&2; exit 2; }
-  bins+=("$(cd "$(dirname "$b")" && pwd)/$(basename "$b")")
-done
 root=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=common.sh
 . "$root/benches/e2e/common.sh"
-data=${DATA_DIR:-$root/target/e2e-data}
-set_dir=$data/$n
-ensure_data "${bins[0]}" "$set_dir" "$n"
-dec=$data/$n-decisions-$count.csv
+absolute_bins decisions.sh "$@"
+data_set "$root" "$n" "${bins[0]}"
+dec=$set_dir-decisions-$count.csv
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 if [ ! -f "$dec" ]; then
@@ -70,7 +64,7 @@ for k in "${!bins[@]}"; do
   # shellcheck disable=SC2046
   ratio=$(median $(awk -v k="$k" '$1==k {print $4 / $2}' "$out/runs.txt"))
   range() { col "$1" | sort -g | sed -n '1p;$p' | paste -sd- ; }
-  printf 'binary %s (%s): without %s s (%s s, %s MB), with %s s (%s s, %s MB): +%.1f %% of the medians, per-round median +%.1f %%\n' \
+  printf 'binary %s (%s): without %s s (%s s, %s MB), with %s s (%s s, %s MB): %+.1f %% of the medians, per-round median %+.1f %%\n' \
     "$k" "${bins[$k]}" "$w0" "$(range 2)" "$(range 3)" "$w1" "$(range 4)" "$(range 5)" \
     "$(awk -v a="$w0" -v b="$w1" 'BEGIN {print (b / a - 1) * 100}')" \
     "$(awk -v r="$ratio" 'BEGIN {print (r - 1) * 100}')"
