@@ -788,7 +788,7 @@ pub fn batch(
     let ins_id = |i: u32| ins_t.str(ins::ID, i as usize);
     let of = |k: usize| moved[k].filter(|m| m.instruction != NO_MATCH);
     // Statuses, methods and reasons as keys into their names, listed in code order.
-    let statuses = || StringArray::from_iter_values(Status::ALL.map(Status::as_str));
+    let statuses = StringArray::from_iter_values(Status::ALL.map(Status::as_str));
     let status = |after: bool| {
         (0..n).map(move |k| {
             of(k).map(|m| {
@@ -800,7 +800,11 @@ pub fn batch(
             })
         })
     };
-    let methods = || StringArray::from_iter_values((0..4).map(|x| Method::from_u8(x).as_str()));
+    let methods = StringArray::from_iter_values((0..4).map(|x| Method::from_u8(x).as_str()));
+    let reasons = StringArray::from_iter_values(Reason::ALL.map(Reason::as_str));
+    let optional = |keys: &mut dyn Iterator<Item = Option<i32>>, values: &StringArray| {
+        crate::write::dictionary(keys.collect(), values)
+    };
     let method = |after: bool| {
         moved.iter().map(move |m| {
             m.and_then(|m| if after { m.match_after } else { m.match_before })
@@ -837,22 +841,22 @@ pub fn batch(
         [Outcome::Applied, Outcome::Pending, Outcome::Refused].map(Outcome::as_str),
     );
     columns.extend([
-        coded(
-            rows.iter().map(|d| Some(d.file as i32)),
-            StringArray::from(paths),
-        )?,
+        crate::write::coded(
+            rows.iter().map(|d| d.file as i32),
+            &StringArray::from(paths),
+        ),
         Arc::new(Int64Array::from_iter_values(
             rows.iter().map(|d| d.row as i64),
         )) as ArrayRef,
-        coded(judged.iter().map(|j| Some(j.outcome as i32)), outcomes)?,
-        coded(
-            judged.iter().map(|j| j.reason.map(|x| x as i32)),
-            StringArray::from_iter_values(Reason::ALL.map(Reason::as_str)),
-        )?,
+        crate::write::coded(judged.iter().map(|j| j.outcome as i32), &outcomes),
+        optional(
+            &mut judged.iter().map(|j| j.reason.map(|x| x as i32)),
+            &reasons,
+        ),
         detail.finish(),
         column(n, &|k| of(k).map(|m| ins_id(m.instruction))),
-        coded(status(false), statuses())?,
-        coded(status(true), statuses())?,
+        optional(&mut status(false), &statuses),
+        optional(&mut status(true), &statuses),
         Arc::new(
             (0..n)
                 .map(|k| {
@@ -866,35 +870,12 @@ pub fn batch(
                 .map_err(|e| crate::error::Error::Internal(e.to_string()))?,
         ),
         currency.finish(),
-        coded(method(false), methods())?,
+        optional(&mut method(false), &methods),
         column(n, &|k| matched(moved[k].and_then(|m| m.match_before))),
-        coded(method(true), methods())?,
+        optional(&mut method(true), &methods),
         column(n, &|k| matched(moved[k].and_then(|m| m.match_after))),
     ]);
-    // The file's fields, typed as the columns are (dictionaries in the batch, text in the
-    // file).
-    let fields: Vec<arrow_schema::Field> = schema(scale)
-        .fields()
-        .iter()
-        .zip(&columns)
-        .map(|(f, c)| f.as_ref().clone().with_data_type(c.data_type().clone()))
-        .collect();
-    arrow_array::RecordBatch::try_new(Arc::new(arrow_schema::Schema::new(fields)), columns)
-        .map_err(|e| crate::error::Error::Internal(format!("decisions batch: {e}")))
-}
-
-/// A dictionary column of `keys` into `values` (`None`: a null row).
-fn coded(
-    keys: impl Iterator<Item = Option<i32>>,
-    values: arrow_array::StringArray,
-) -> Result<arrow_array::ArrayRef> {
-    let keys: arrow_array::Int32Array = keys.collect();
-    arrow_array::DictionaryArray::<arrow_array::types::Int32Type>::try_new(
-        keys,
-        std::sync::Arc::new(values),
-    )
-    .map(|a| std::sync::Arc::new(a) as arrow_array::ArrayRef)
-    .map_err(|e| crate::error::Error::Internal(format!("decisions batch: {e}")))
+    crate::write::batch(&schema(scale), columns)
 }
 
 /// A text column of `decisions.parquet` being built.
@@ -958,8 +939,10 @@ impl<'a> Repeating<'a> {
                 .collect();
             return std::sync::Arc::new(plain);
         }
-        let values = StringArray::from(self.values);
-        coded(self.keys.into_iter(), values).expect("each key indexes a value met")
+        crate::write::dictionary(
+            self.keys.into_iter().collect(),
+            &StringArray::from(self.values),
+        )
     }
 }
 

@@ -586,19 +586,21 @@ fn factor(factors: &[i128], c: Ccy) -> i128 {
     factors.get(c as usize).copied().unwrap_or(1)
 }
 
-fn coded(keys: impl Iterator<Item = i32>, values: &StringArray) -> ArrayRef {
+pub(crate) fn coded(keys: impl Iterator<Item = i32>, values: &StringArray) -> ArrayRef {
+    dictionary(Int32Array::from_iter_values(keys), values)
+}
+
+/// A coded column: `keys` (a null key is a null row) into `values`.
+pub(crate) fn dictionary(keys: Int32Array, values: &StringArray) -> ArrayRef {
     Arc::new(
-        DictionaryArray::<Int32Type>::try_new(
-            Int32Array::from_iter_values(keys),
-            Arc::new(values.clone()),
-        )
-        .expect("the engine's codes index their dictionary"),
+        DictionaryArray::<Int32Type>::try_new(keys, Arc::new(values.clone()))
+            .expect("the engine's codes index their dictionary"),
     )
 }
 
 /// A batch of an output: `schema`'s fields, typed as the columns are (coded columns are
 /// dictionaries in the batch, text in the file).
-fn batch(schema: &Schema, columns: Vec<ArrayRef>) -> Result<RecordBatch> {
+pub(crate) fn batch(schema: &Schema, columns: Vec<ArrayRef>) -> Result<RecordBatch> {
     let fields: Vec<Field> = schema
         .fields()
         .iter()
