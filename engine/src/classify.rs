@@ -172,10 +172,14 @@ pub fn statuses_of(
     let mut rows = rows.to_vec();
     rows.sort_unstable();
     rows.dedup();
-    let mut wanted = vec![false; ins_t.len()];
+    // A bit a row: the scan below tests one for each of the 2M settlements, and bits stay
+    // in the cache where a byte a row does not.
+    let mut wanted = arrow_buffer::BooleanBufferBuilder::new(ins_t.len());
+    wanted.append_n(ins_t.len(), false);
     for &i in &rows {
-        wanted[i as usize] = true;
+        wanted.set_bit(i as usize, true);
     }
+    let wanted = wanted.finish();
     // (instruction, settlement) of every match of the rows, found on the pool and sorted:
     // each row's settlements in input order, as `classify` lists them.
     const CH: usize = 64 * 1024;
@@ -186,7 +190,7 @@ pub fn statuses_of(
         .flat_map_iter(|(c, chunk)| {
             let wanted = &wanted;
             chunk.iter().enumerate().filter_map(move |(j, &i)| {
-                (i != NO_MATCH && wanted[i as usize]).then_some((i, (c * CH + j) as u32))
+                (i != NO_MATCH && wanted.value(i as usize)).then_some((i, (c * CH + j) as u32))
             })
         })
         .collect();

@@ -48,7 +48,7 @@ pub const DECISIONS: Side = Side::Custom(&Columns {
     ],
 });
 
-/// Positions of the columns in [`COLUMNS`] (and in [`Decision::fields`]).
+/// Positions of the columns in [`COLUMNS`] (and of [`Decision::field`]).
 mod col {
     pub const ID: usize = 0;
     pub const ACTION: usize = 1;
@@ -161,79 +161,97 @@ impl Reason {
     }
 }
 
-/// One row of a decision file, its values trimmed.
-#[derive(Debug, Clone, Default)]
-pub struct Decision {
+/// One row of a decision file: where it was read, and its values (trimmed) in the
+/// read's table, none for a malformed record.
+#[derive(Debug, Clone, Copy)]
+pub struct Decision<'a> {
     /// Index into the decision files.
     pub file: u32,
     /// 1-based data row in its file.
     pub row: u64,
-    /// The values in [`DECISIONS`]'s column order, one after the other (one allocation a
-    /// decision, not one a value); all empty for a malformed row.
-    text: String,
-    /// Where each value ends in `text`.
-    ends: [usize; COLUMNS.len()],
-    pub malformed: bool,
+    values: Option<(&'a Table, u32)>,
 }
 
-impl Decision {
-    /// A decision of `values`, in [`DECISIONS`]'s column order.
-    fn new<'a>(file: u32, row: u64, values: impl Iterator<Item = &'a str>) -> Decision {
-        let mut vs = [""; COLUMNS.len()];
-        for (slot, v) in vs.iter_mut().zip(values) {
-            *slot = v;
-        }
-        // One allocation of the right size: growing it value by value reallocated.
-        let mut text = String::with_capacity(vs.iter().map(|v| v.len()).sum());
-        let mut ends = [0usize; COLUMNS.len()];
-        for (end, v) in ends.iter_mut().zip(vs) {
-            text.push_str(v);
-            *end = text.len();
-        }
-        Decision {
-            file,
-            row,
-            text,
-            ends,
-            malformed: false,
-        }
+impl<'a> Decision<'a> {
+    /// The record had more or fewer fields than the header: no value is read from it.
+    pub fn malformed(&self) -> bool {
+        self.values.is_none()
     }
 
-    /// The value of column `c` (a position in [`COLUMNS`]).
-    pub fn field(&self, c: usize) -> &str {
-        let end = |c: usize| self.ends.get(c).copied().unwrap_or(0);
-        let start = c.checked_sub(1).map_or(0, end);
-        self.text.get(start..end(c)).unwrap_or("")
+    /// The value of column `c` (a position in [`COLUMNS`]), empty where none.
+    pub fn field(&self, c: usize) -> &'a str {
+        match self.values {
+            Some((t, i)) => unguard(t.opt_str(c, i as usize).unwrap_or("")),
+            None => "",
+        }
     }
-    pub fn id(&self) -> &str {
+    pub fn id(&self) -> &'a str {
         self.field(col::ID)
     }
-    pub fn action(&self) -> &str {
+    pub fn action(&self) -> &'a str {
         self.field(col::ACTION)
     }
-    pub fn provider(&self) -> &str {
+    pub fn provider(&self) -> &'a str {
         self.field(col::PROVIDER)
     }
-    pub fn provider_ref(&self) -> &str {
+    pub fn provider_ref(&self) -> &'a str {
         self.field(col::REF)
     }
-    pub fn instruction_id(&self) -> &str {
+    pub fn instruction_id(&self) -> &'a str {
         self.field(col::INSTRUCTION)
     }
-    pub fn decided_by(&self) -> &str {
+    pub fn decided_by(&self) -> &'a str {
         self.field(col::DECIDED_BY)
     }
-    pub fn approved_by(&self) -> &str {
+    pub fn approved_by(&self) -> &'a str {
         self.field(col::APPROVED_BY)
     }
 }
 
-/// The decision files as read: every row, in input order.
+/// Where a decision was read (file, data row) and its row in the table (`MALFORMED`:
+/// none).
+#[derive(Debug, Clone, Copy)]
+struct Place {
+    file: u32,
+    row: u64,
+    at: u32,
+}
+
+const MALFORMED: u32 = u32::MAX;
+
+/// The decision files as read: every row, in input order. The values stay in the side
+/// reader's table; a [`Decision`] reads them there (no copy a decision).
 #[derive(Debug, Default)]
 pub struct Read {
     pub files: Vec<InputFile>,
     pub stats: Vec<FileStats>,
-    pub rows: Vec<Decision>,
+    table: Option<Table>,
+    places: Vec<Place>,
+}
+
+impl Read {
+    /// How many decisions (rows of the decision files) there are.
+    pub fn len(&self) -> usize {
+        self.places.len()
+    }
+
+    /// Decision `k`, in input order.
+    pub fn row(&self, k: usize) -> Decision<'_> {
+        let p = self.places[k];
+        Decision {
+            file: p.file,
+            row: p.row,
+            values: match &self.table {
+                Some(t) if p.at != MALFORMED => Some((t, p.at)),
+                _ => None,
+            },
+        }
+    }
+
+    /// Every decision, in input order.
+    pub fn rows(&self) -> impl ExactSizeIterator<Item = Decision<'_>> + Clone + '_ {
+        (0..self.len()).map(|k| self.row(k))
+    }
 }
 
 /// Reads the decision files `paths` stand for (a file, or a directory's `.csv`,
@@ -246,30 +264,37 @@ pub fn read(paths: &[std::path::PathBuf]) -> Result<Read> {
     }
     let r = crate::side::read_paths(DECISIONS, paths)?;
     let t = &r.table;
-    let mut rows: Vec<Decision> = (0..t.len())
-        .into_par_iter()
+    if t.len() >= MALFORMED as usize {
+        return Err(crate::error::Error::Usage(format!(
+            "the decision files hold over {MALFORMED} decisions: split them over several runs"
+        )));
+    }
+    let mut places: Vec<Place> = (0..t.len())
         .map(|i| {
             let (file, row) = t.origin(i);
-            let values = (0..COLUMNS.len()).map(|c| unguard(t.opt_str(c, i).unwrap_or("")));
-            Decision::new(file, row, values)
+            Place {
+                file,
+                row,
+                at: i as u32,
+            }
         })
         .collect();
-    for rej in &r.rejects {
-        // Text columns that need no value: a record of the wrong width is the only
-        // row-level fault a decision file can have.
+    // Text columns that need no value: a record of the wrong width is the only row-level
+    // fault a decision file can have.
+    places.extend(r.rejects.iter().map(|rej| {
         debug_assert_eq!(rej.reason, RejectReason::MalformedRow);
-        rows.push(Decision {
+        Place {
             file: rej.file,
             row: rej.row,
-            malformed: true,
-            ..Decision::default()
-        });
-    }
-    rows.sort_unstable_by_key(|d| (d.file, d.row));
+            at: MALFORMED,
+        }
+    }));
+    places.sort_unstable_by_key(|p| (p.file, p.row));
     Ok(Read {
         files: r.files,
         stats: r.stats,
-        rows,
+        table: Some(r.table),
+        places,
     })
 }
 
@@ -317,7 +342,7 @@ impl Resolved {
 /// Judges every decision in input order. `ins_index` and `set_index` are the sides' key
 /// indexes from de-duplication (instruction id; provider and provider_ref).
 pub fn resolve(
-    rows: &[Decision],
+    read: &Read,
     ins_t: &Table,
     ins_index: &Index,
     set_t: &Table,
@@ -326,38 +351,42 @@ pub fn resolve(
     // The rows each decision names, looked up for all at once, partition by partition
     // of the indexes (each lookup would otherwise mostly wait for memory); judging then
     // goes in input order and uses those it needs.
-    let given = |d: &Decision, v: &str| !d.malformed && !v.is_empty();
+    let n = read.len();
+    let given = |d: Decision, v: &str| !d.malformed() && !v.is_empty();
     let set_found = set_index.find_all(
-        rows.len(),
+        n,
         &|k| {
-            let d = &rows[k];
+            let d = read.row(k);
             (given(d, d.provider()) && given(d, d.provider_ref()))
                 .then(|| group::hash((d.provider(), d.provider_ref())))
         },
         &|k, pos| {
-            let d = &rows[k];
+            let d = read.row(k);
             set_t.str(set::PROVIDER, pos as usize) == d.provider()
                 && set_t.str(set::REF, pos as usize) == d.provider_ref()
         },
     );
     let ins_found = ins_index.find_all(
-        rows.len(),
+        n,
         &|k| {
-            let d = &rows[k];
+            let d = read.row(k);
             given(d, d.instruction_id()).then(|| group::hash(d.instruction_id()))
         },
-        &|k, pos| ins_t.str(ins::ID, pos as usize) == rows[k].instruction_id(),
+        &|k, pos| ins_t.str(ins::ID, pos as usize) == read.row(k).instruction_id(),
     );
-    let id_hashes: Vec<u64> = rows.par_iter().map(|d| group::hash(d.id())).collect();
+    let id_hashes: Vec<u64> = (0..n)
+        .into_par_iter()
+        .map(|k| group::hash(read.row(k).id()))
+        .collect();
     // The decisions with an id so far, by their ids' hashes.
-    let mut seen: hashbrown::HashTable<u32> = hashbrown::HashTable::with_capacity(rows.len());
+    let mut seen: hashbrown::HashTable<u32> = hashbrown::HashTable::with_capacity(n);
     // Settlement row -> the applied decision that touched it.
-    let mut touched: hashbrown::HashMap<u32, usize> = hashbrown::HashMap::with_capacity(rows.len());
+    let mut touched: hashbrown::HashMap<u32, usize> = hashbrown::HashMap::with_capacity(n);
     let mut out = Resolved {
-        judged: Vec::with_capacity(rows.len()),
+        judged: Vec::with_capacity(n),
         ..Resolved::default()
     };
-    for (k, d) in rows.iter().enumerate() {
+    for (k, d) in read.rows().enumerate() {
         let mut j = Judged {
             outcome: Outcome::Applied,
             reason: None,
@@ -368,8 +397,8 @@ pub fn resolve(
         };
         let (set_row, ins_row, id_hash) = (set_found[k], ins_found[k], id_hashes[k]);
         // An id met before (only rows that reach this check are counted, as in `judge`).
-        let repeated = !d.malformed && !d.id().is_empty() && {
-            let same = |&e: &u32| rows[e as usize].id() == d.id();
+        let repeated = !d.malformed() && !d.id().is_empty() && {
+            let same = |&e: &u32| read.row(e as usize).id() == d.id();
             match seen.entry(id_hash, same, |&e| id_hashes[e as usize]) {
                 hashbrown::hash_table::Entry::Occupied(_) => true,
                 hashbrown::hash_table::Entry::Vacant(v) => {
@@ -378,7 +407,7 @@ pub fn resolve(
                 }
             }
         };
-        let verdict = judge(d, &mut j, repeated, (set_row, ins_row)).or_else(|| {
+        let verdict = judge(&d, &mut j, repeated, (set_row, ins_row)).or_else(|| {
             let earlier = *touched.get(&j.settlement)?;
             Some((
                 Reason::SettlementAlreadyDecided,
@@ -386,8 +415,8 @@ pub fn resolve(
                     "settlement {} / {} was already decided by {} (row {} of its file); one decision per settlement",
                     d.provider(),
                     d.provider_ref(),
-                    rows[earlier].id(),
-                    rows[earlier].row
+                    read.row(earlier).id(),
+                    read.row(earlier).row
                 ),
             ))
         });
@@ -423,7 +452,7 @@ fn judge(
     repeated: bool,
     found: (u32, u32),
 ) -> Option<(Reason, String)> {
-    if d.malformed {
+    if d.malformed() {
         return Some((
             Reason::MalformedRow,
             "the record has more or fewer fields than the header".into(),
@@ -583,7 +612,7 @@ pub fn moved_instructions(r: &Resolved, base_instruction: &[u32]) -> Vec<u32> {
 /// decision changed only through the fallback (CONTRACT.md section 3.2) are not
 /// attributed to it: no decision names them.
 pub fn effects(
-    rows: &[Decision],
+    read: &Read,
     r: &Resolved,
     base: &Baseline<'_>,
     method: &[u8],
@@ -615,7 +644,7 @@ pub fn effects(
             })
         })
         .collect();
-    let mut dict = Dict::of(rows);
+    let mut dict = Dict::of(read.rows().map(|d| d.id()));
     // The rows each applied decision names, in input order, with the instruction its
     // settlement had without decisions.
     let named = || {
@@ -653,12 +682,12 @@ struct Dict {
 }
 
 impl Dict {
-    fn of(rows: &[Decision]) -> Dict {
-        let mut values = Vec::with_capacity(rows.iter().map(|d| d.id().len()).sum());
-        let mut offsets = Vec::with_capacity(rows.len() + 2);
+    fn of<'a>(ids: impl ExactSizeIterator<Item = &'a str> + Clone) -> Dict {
+        let mut values = Vec::with_capacity(ids.clone().map(str::len).sum());
+        let mut offsets = Vec::with_capacity(ids.len() + 2);
         offsets.extend([0, 0]);
-        for d in rows {
-            values.extend_from_slice(d.id().as_bytes());
+        for id in ids {
+            values.extend_from_slice(id.as_bytes());
             offsets.push(values.len());
         }
         Dict { values, offsets }
@@ -773,9 +802,8 @@ pub fn batch(
     use crate::matching::Method;
     use arrow_array::{ArrayRef, Decimal128Array, Int64Array, StringArray};
     use std::sync::Arc;
-    let rows = &read.rows;
     let judged = &r.judged;
-    let n = rows.len();
+    let n = read.len();
     // Each column borrows its text: no string is made per row.
     fn column<'a>(n: usize, f: &dyn Fn(usize) -> Option<&'a str>) -> ArrayRef {
         Arc::new((0..n).map(f).collect::<StringArray>())
@@ -785,7 +813,15 @@ pub fn batch(
         .iter()
         .map(|f| f.path.display().to_string())
         .collect();
-    let ins_id = |i: u32| ins_t.str(ins::ID, i as usize);
+    // Instruction `i`'s id, for decision `k`: the decision's own instruction_id when it
+    // names `i` (the same text, found by it), else looked up in the table (scattered).
+    let ins_id = |k: usize, i: u32| {
+        if judged[k].instruction == i {
+            read.row(k).instruction_id()
+        } else {
+            ins_t.str(ins::ID, i as usize)
+        }
+    };
     let of = |k: usize| moved[k].filter(|m| m.instruction != NO_MATCH);
     // Statuses, methods and reasons as keys into their names, listed in code order.
     let statuses = StringArray::from_iter_values(Status::ALL.map(Status::as_str));
@@ -811,7 +847,8 @@ pub fn batch(
                 .map(|(x, _)| x as i32)
         })
     };
-    let matched = |x: Option<(u8, u32)>| x.and_then(|(_, i)| (i != NO_MATCH).then(|| ins_id(i)));
+    let matched =
+        |k: usize, x: Option<(u8, u32)>| x.and_then(|(_, i)| (i != NO_MATCH).then(|| ins_id(k, i)));
     // The decisions' own values in one pass over them (each decision's text is read
     // once, not once a column). Text that repeats goes as dictionary columns, which the
     // Parquet writer encodes from their keys.
@@ -823,7 +860,7 @@ pub fn batch(
             _ => TextBuilder::Plain(arrow_array::builder::StringBuilder::with_capacity(n, 0)),
         })
         .collect();
-    for d in rows {
+    for d in read.rows() {
         for (c, b) in own.iter_mut().enumerate() {
             b.push(d.field(c));
         }
@@ -842,11 +879,11 @@ pub fn batch(
     );
     columns.extend([
         crate::write::coded(
-            rows.iter().map(|d| d.file as i32),
+            read.rows().map(|d| d.file as i32),
             &StringArray::from(paths),
         ),
         Arc::new(Int64Array::from_iter_values(
-            rows.iter().map(|d| d.row as i64),
+            read.rows().map(|d| d.row as i64),
         )) as ArrayRef,
         crate::write::coded(judged.iter().map(|j| j.outcome as i32), &outcomes),
         optional(
@@ -854,7 +891,7 @@ pub fn batch(
             &reasons,
         ),
         detail.finish(),
-        column(n, &|k| of(k).map(|m| ins_id(m.instruction))),
+        column(n, &|k| of(k).map(|m| ins_id(k, m.instruction))),
         optional(&mut status(false), &statuses),
         optional(&mut status(true), &statuses),
         Arc::new(
@@ -871,9 +908,9 @@ pub fn batch(
         ),
         currency.finish(),
         optional(&mut method(false), &methods),
-        column(n, &|k| matched(moved[k].and_then(|m| m.match_before))),
+        column(n, &|k| matched(k, moved[k].and_then(|m| m.match_before))),
         optional(&mut method(true), &methods),
-        column(n, &|k| matched(moved[k].and_then(|m| m.match_after))),
+        column(n, &|k| matched(k, moved[k].and_then(|m| m.match_after))),
     ]);
     crate::write::batch(&schema(scale), columns)
 }
@@ -961,14 +998,9 @@ mod tests {
         }
     }
 
-    fn decision(id: &str) -> Decision {
-        Decision::new(0, 1, [id, "ACCEPT", "", "", "I1", "", "a", "b"].into_iter())
-    }
-
     #[test]
     fn decision_ids_list_a_rows_decisions_once_in_input_order() {
-        let rows: Vec<Decision> = ["D1", "D2", "D3"].into_iter().map(decision).collect();
-        let mut dict = Dict::of(&rows);
+        let mut dict = Dict::of(["D1", "D2", "D3"].into_iter());
         // Row 0: D1 alone; row 2: D3 and D1 (in input order: D1;D3), D1 named twice;
         // row 3: none.
         let pairs = [(0, 0), (2, 0), (2, 0), (NO_MATCH, 1), (2, 2)];

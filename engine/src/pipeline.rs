@@ -347,14 +347,22 @@ pub fn reconcile_with(
     clock.lap("prepare outputs");
     let warnings = warnings(&ins, &set);
     let written = output_names(cfg.csv, with_decisions, finish);
-    // The three outputs are written concurrently to temporary names; each writer
-    // re-derives figures from the batches it writes, and only when they prove
-    // conservation and the totals is anything renamed into place.
-    // Totals and the summary are computed beside the writers (only the final check
-    // needs them).
-    let (results, figures) = rayon::join(
-        || write_rows(&outputs, &ctx, cfg.csv, finish),
-        || {
+    // The row outputs are written to temporary names; each writer re-derives figures from
+    // the batches it writes, and only when they prove conservation and the totals is
+    // anything renamed into place. Totals, the summary and decisions.parquet are made
+    // beside them. Each thread takes the next job as it frees up: decisions.parquet
+    // first (mostly serial, it runs beside the instructions' writer), the settlements'
+    // writer after the figures (the two writers' peaks do not coincide), and a writer
+    // that ends first helps the other with its row groups' columns.
+    let rows: [Slot<RowsWritten>; 3] = Default::default();
+    let figures = Slot::default();
+    let decisions_written = Slot::default();
+    let row_job = |k: usize| {
+        let (o, slot, outputs, ctx) = (write::Output::ALL[k], &rows[k], &outputs, &ctx);
+        move || slot.put(write_rows(outputs, ctx, o, cfg.csv, finish))
+    };
+    let figures_job = || {
+        figures.put((|| {
             let (totals, delays) = rayon::join(
                 || totals::compute(&ins.table, &set.table, &m, &cl),
                 || summary::settlement_delays(&ins.table, &set.table, &m),
@@ -365,36 +373,41 @@ pub fn reconcile_with(
             );
             summary.settlement_delay_by_provider = delays;
             if with_decisions {
-                summary.inputs.extend(
-                    decision_files
-                        .files
-                        .iter()
-                        .zip(&decision_files.stats)
-                        .map(|(f, st)| summary::input_of(f, st)),
-                );
-                summary.decisions = Some(decision_counts(&resolved));
+                add_decisions(&mut summary, &decision_files, &resolved);
             }
             // Written beside the row outputs (a provider file's control checks can make
             // it large); like them, it is committed only once the figures are checked.
             let file = outputs.write_bytes("summary.json", summary.to_text().as_bytes())?;
-            // decisions.parquet, small beside the row outputs, written with the figures.
-            let mut files = vec![file];
-            if let Some((moved, _)) = &decided {
-                let read = (&decision_files, &resolved, moved.as_slice());
-                files.extend(decisions_file(
-                    &outputs, read, &ins.table, &ctx, cfg.csv, finish,
-                )?);
-            }
-            Ok((t, summary, files))
-        },
-    );
-    let (totals, summary, summary_files) = figures?;
+            Ok((t, summary, file))
+        })())
+    };
+    let decisions_job = || {
+        if let Some((moved, _)) = &decided {
+            let read = (&decision_files, &resolved, moved.as_slice());
+            decisions_written.put(decisions_file(
+                &outputs, read, &ins.table, &ctx, cfg.csv, finish,
+            ));
+        }
+    };
+    let (ins_job, set_job, rejects_job) = (row_job(0), row_job(1), row_job(2));
+    in_order(&[
+        &decisions_job,
+        &ins_job,
+        &figures_job,
+        &set_job,
+        &rejects_job,
+    ]);
+    let (totals, summary, summary_file) = figures.take()?;
     let mut pending = Vec::new();
     let mut again = verify::Rederived::default();
-    for r in results {
-        let (p, d) = r?;
+    for slot in rows {
+        let (p, d) = slot.take()?;
         pending.extend(p);
         again.merge(d)?;
+    }
+    let mut summary_files = vec![summary_file];
+    if decided.is_some() {
+        summary_files.extend(decisions_written.take()?);
     }
     clock.lap("write");
     trace_rss("write");
@@ -419,26 +432,62 @@ pub fn reconcile_with(
     })
 }
 
-/// The three row outputs, written concurrently to temporary names, each with the figures
-/// re-derived from the batches it writes.
+/// A row output and the figures re-derived from the batches written.
+type RowsWritten = (Vec<write::Pending>, verify::Rederived);
+
+/// One row output, written to a temporary name, with the figures re-derived from the
+/// batches it writes.
 fn write_rows(
     outputs: &OutputSet,
     ctx: &write::Ctx,
+    o: write::Output,
     csv: bool,
     finish: &dyn Finish,
-) -> Vec<Result<(Vec<write::Pending>, verify::Rederived)>> {
+) -> Result<RowsWritten> {
+    let mut r = verify::Rederived::default();
+    let pending = write::write_output(outputs, ctx, o, csv, &mut |first, b| {
+        r.add(o, b)?;
+        finish.observe(o, first, b)
+    })?;
+    Ok((pending, r))
+}
+
+/// Runs `jobs` on the pool's threads, each thread taking the next job in order as it
+/// frees up (a job's own parallel work is shared as usual).
+fn in_order(jobs: &[&(dyn Fn() + Sync)]) {
     use rayon::prelude::*;
-    write::Output::ALL
-        .par_iter()
-        .map(|&o| {
-            let mut r = verify::Rederived::default();
-            let pending = write::write_output(outputs, ctx, o, csv, &mut |first, b| {
-                r.add(o, b)?;
-                finish.observe(o, first, b)
-            })?;
-            Ok((pending, r))
-        })
-        .collect()
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    (0..rayon::current_num_threads().min(jobs.len()))
+        .into_par_iter()
+        .with_max_len(1)
+        .for_each(|_| {
+            while let Some(job) = jobs.get(next.fetch_add(1, Ordering::Relaxed)) {
+                job();
+            }
+        });
+}
+
+/// A job's result, set once by the job that makes it.
+struct Slot<T>(std::sync::Mutex<Option<Result<T>>>);
+
+impl<T> Default for Slot<T> {
+    fn default() -> Self {
+        Slot(std::sync::Mutex::new(None))
+    }
+}
+
+impl<T> Slot<T> {
+    fn put(&self, r: Result<T>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(r);
+    }
+
+    fn take(self) -> Result<T> {
+        self.0
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(|| Err(Error::Internal("a write job did not run".into())))
+    }
 }
 
 /// `decisions.parquet` (and `.csv`): one row per decision, from the decisions `read`,
@@ -481,7 +530,7 @@ fn match_and_classify(
     let ((resolved, (m, trace)), group) = rayon::join(
         || {
             let resolved = decisions::resolve(
-                &decision_files.rows,
+                decision_files,
                 &ins.table,
                 &ins.index,
                 &set.table,
@@ -542,14 +591,38 @@ fn without_decisions(
         &resolved.forced,
         trace,
     );
-    let status = classify::statuses_of(
-        &ins.table,
-        &set.table,
-        &b,
-        &cfg.settings,
-        &decisions::moved_instructions(resolved, &b.instruction),
-    );
+    // Only an instruction whose settlements differ without the decisions can have another
+    // status without them; every other keeps the run's (`Baseline::status`).
+    let changed = changed_instructions(ins.table.len(), m, &b);
+    let mut rows = decisions::moved_instructions(resolved, &b.instruction);
+    rows.retain(|&i| changed.value(i as usize));
+    let status = classify::statuses_of(&ins.table, &set.table, &b, &cfg.settings, &rows);
     (b, status)
+}
+
+/// The instructions (a bit each) that a settlement of is matched otherwise in `b` than in
+/// `m` (another instruction or another method), under either.
+fn changed_instructions(n: usize, m: &Matches, b: &Matches) -> arrow_buffer::BooleanBuffer {
+    use rayon::prelude::*;
+    const CH: usize = 64 * 1024;
+    let differ: Vec<u32> = m
+        .instruction
+        .par_chunks(CH)
+        .zip(b.instruction.par_chunks(CH))
+        .zip(m.method.par_chunks(CH).zip(b.method.par_chunks(CH)))
+        .flat_map_iter(|((mi, bi), (mm, bm))| {
+            (0..mi.len())
+                .filter(move |&j| mi[j] != bi[j] || mm[j] != bm[j])
+                .flat_map(move |j| [mi[j], bi[j]])
+        })
+        .filter(|&i| i != matching::NO_MATCH)
+        .collect();
+    let mut bits = arrow_buffer::BooleanBufferBuilder::new(n);
+    bits.append_n(n, false);
+    for i in differ {
+        bits.set_bit(i as usize, true);
+    }
+    bits.finish()
 }
 
 /// What the applied decisions changed, against the run `without` them, and each row's
@@ -574,14 +647,18 @@ fn decide(
             moved_status: &[],
         },
     };
-    decisions::effects(
-        &read.rows,
-        resolved,
-        &base,
-        &m.method,
-        &m.instruction,
-        &cl.status,
-    )
+    decisions::effects(read, resolved, &base, &m.method, &m.instruction, &cl.status)
+}
+
+/// The decision files among `summary.json`'s inputs, and its `decisions` counts.
+fn add_decisions(s: &mut Summary, read: &decisions::Read, resolved: &decisions::Resolved) {
+    s.inputs.extend(
+        read.files
+            .iter()
+            .zip(&read.stats)
+            .map(|(f, st)| summary::input_of(f, st)),
+    );
+    s.decisions = Some(decision_counts(resolved));
 }
 
 /// `summary.json`'s `decisions`.
