@@ -600,8 +600,8 @@ fn without_decisions(
     (b, status)
 }
 
-/// The instructions (a bit each) that a settlement of is matched otherwise in `b` than in
-/// `m` (another instruction or another method), under either.
+/// The instructions (a bit each) with a settlement that `b` matches otherwise than `m`
+/// (to another instruction, or by another method), whichever of the two it is under.
 fn changed_instructions(n: usize, m: &Matches, b: &Matches) -> arrow_buffer::BooleanBuffer {
     use rayon::prelude::*;
     const CH: usize = 64 * 1024;
