@@ -172,14 +172,9 @@ pub fn statuses_of(
     let mut rows = rows.to_vec();
     rows.sort_unstable();
     rows.dedup();
-    // A bit a row: the scan below tests one for each of the 2M settlements, and bits stay
-    // in the cache where a byte a row does not.
-    let mut wanted = arrow_buffer::BooleanBufferBuilder::new(ins_t.len());
-    wanted.append_n(ins_t.len(), false);
-    for &i in &rows {
-        wanted.set_bit(i as usize, true);
-    }
-    let wanted = wanted.finish();
+    // A bit a row: the scan below tests one for every settlement, and bits stay in the
+    // cache where a byte a row does not.
+    let wanted = bits(ins_t.len(), rows.iter().copied());
     // (instruction, settlement) of every match of the rows, found on the pool and sorted:
     // each row's settlements in input order, as `classify` lists them.
     const CH: usize = 64 * 1024;
@@ -205,6 +200,16 @@ pub fn statuses_of(
             (i, st as u8)
         })
         .collect()
+}
+
+/// A bit for each of `n` rows, set for `rows`.
+pub(crate) fn bits(n: usize, rows: impl IntoIterator<Item = u32>) -> arrow_buffer::BooleanBuffer {
+    let mut b = arrow_buffer::BooleanBufferBuilder::new(n);
+    b.append_n(n, false);
+    for i in rows {
+        b.set_bit(i as usize, true);
+    }
+    b.finish()
 }
 
 /// Provider codes of both sides in the instructions' code space.

@@ -617,12 +617,7 @@ fn changed_instructions(n: usize, m: &Matches, b: &Matches) -> arrow_buffer::Boo
         })
         .filter(|&i| i != matching::NO_MATCH)
         .collect();
-    let mut bits = arrow_buffer::BooleanBufferBuilder::new(n);
-    bits.append_n(n, false);
-    for i in differ {
-        bits.set_bit(i as usize, true);
-    }
-    bits.finish()
+    classify::bits(n, differ)
 }
 
 /// What the applied decisions changed, against the run `without` them, and each row's
