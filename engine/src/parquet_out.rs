@@ -370,10 +370,7 @@ impl PlainText {
         let with_levels;
         let page: &[u8] = if self.nullable {
             let mut buf = Vec::with_capacity(self.values.len() + self.levels.len() / 8 + 16);
-            buf.extend_from_slice(&[0; 4]);
-            hybrid(&self.levels, 1, &mut buf);
-            let len = (buf.len() - 4) as u32;
-            buf[..4].copy_from_slice(&len.to_le_bytes());
+            def_levels(&self.levels, &mut buf);
             buf.extend_from_slice(&self.values);
             with_levels = buf;
             &with_levels
@@ -618,10 +615,7 @@ impl Coded {
             // RLE/bit-packed hybrid of width 1), then the indices of the rows with a value.
             let values = if self.nullable {
                 let levels = &self.levels[start..end];
-                buf.extend_from_slice(&[0; 4]);
-                hybrid(levels, 1, &mut buf);
-                let len = (buf.len() - 4) as u32;
-                buf[..4].copy_from_slice(&len.to_le_bytes());
+                def_levels(levels, &mut buf);
                 levels.iter().filter(|&&l| l == 1).count()
             } else {
                 end - start
@@ -768,6 +762,16 @@ impl Read for PiecesRead {
 /// readers mishandle a width of 0).
 fn bit_width(max: u32) -> u8 {
     (32 - max.leading_zeros()).max(1) as u8
+}
+
+/// A version 1 page's definition levels (1: a value, 0: a null): their length, then the
+/// RLE/bit-packed hybrid of width 1.
+fn def_levels(levels: &[u32], out: &mut Vec<u8>) {
+    let at = out.len();
+    out.extend_from_slice(&[0; 4]);
+    hybrid(levels, 1, out);
+    let len = (out.len() - at - 4) as u32;
+    out[at..at + 4].copy_from_slice(&len.to_le_bytes());
 }
 
 /// Repeats shorter than this go into bit-packed runs.

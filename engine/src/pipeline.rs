@@ -508,7 +508,7 @@ fn decisions_file(
         ctx.scaled(x, c)
     })?;
     let (written, observed) = rayon::join(
-        || write::write_small(outputs, "decisions", &b, csv),
+        || write::write_small(outputs, "decisions", decisions::schema(ctx.scale), &b, csv),
         || finish.observe_decisions(&b),
     );
     observed?;

@@ -1051,33 +1051,23 @@ pub fn csv_bytes(batch: &RecordBatch, header: bool) -> Result<Vec<u8>> {
 }
 
 /// A small output (`decisions`: one row per decision) written whole from one batch:
-/// `NAME.parquet`, and with `csv` the spreadsheet-safe `NAME.csv`. Its plain text columns
-/// are LZ4_RAW pages without statistics (`parquet_out`'s unique text columns); the
-/// batch's dictionary columns are encoded from their keys (its coded columns) and
-/// declared as text.
+/// `NAME.parquet` of the file schema `schema`, and with `csv` the spreadsheet-safe
+/// `NAME.csv`. Its plain text columns are LZ4_RAW pages without statistics
+/// (`parquet_out`'s unique text columns); the batch's dictionary columns (its coded
+/// columns, text in `schema`) are encoded from their keys.
 pub fn write_small(
     set: &OutputSet,
     name: &str,
+    schema: Arc<Schema>,
     batch: &RecordBatch,
     csv: bool,
 ) -> Result<Vec<Pending>> {
-    let fields: Vec<Field> = batch
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| match f.data_type() {
-            DataType::Dictionary(_, v) if **v == DataType::Utf8 => {
-                f.as_ref().clone().with_data_type(DataType::Utf8)
-            }
-            _ => f.as_ref().clone(),
-        })
-        .collect();
     let mut props = WriterProperties::builder()
         .set_compression(Compression::LZ4_RAW)
         .set_dictionary_enabled(false)
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_created_by(format!("sverka {}", env!("CARGO_PKG_VERSION")));
-    for f in &fields {
+    for f in schema.fields() {
         if f.data_type() == &DataType::Utf8 {
             props = props.set_column_statistics_enabled(
                 ColumnPath::from(f.name().as_str()),
@@ -1091,13 +1081,9 @@ pub fn write_small(
         message: e.to_string(),
     };
     let mut bytes = Vec::new();
-    let mut w = crate::parquet_out::Writer::try_new(
-        &mut bytes,
-        Arc::new(Schema::new(fields)),
-        props.build(),
-        ROW_GROUP_ROWS,
-    )
-    .map_err(err)?;
+    let mut w =
+        crate::parquet_out::Writer::try_new(&mut bytes, schema, props.build(), ROW_GROUP_ROWS)
+            .map_err(err)?;
     w.write(batch).map_err(err)?;
     w.into_inner().map_err(err)?;
     let rows = Some(batch.num_rows() as u64);
